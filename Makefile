@@ -1,0 +1,48 @@
+# ringblocks: the front door. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+JEXTRACT ?= ../shared/tools/jextract/jextract
+FFI_DIR := src/main/java/io/ringblocks/ffi
+# Maven's own JVM must stay quiet on JDK 25 (its bundled Guava touches sun.misc.Unsafe).
+export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
+MVN := mvn -B -q -Dstyle.color=never
+JDK = $(shell tools/find-jdk)
+
+.PHONY: build test run bench bindings deps jdk clean
+
+jdk:
+	@tools/find-jdk >/dev/null
+
+# liburing 2.x (runtime and headers): installed with apt-get when missing and we are root.
+deps:
+	@if ldconfig -p | grep -q 'liburing\.so\.2' && [ -f /usr/include/liburing.h ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing liburing2 liburing-dev"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburing2 liburing-dev) >/dev/null || exit 1; \
+	else \
+	  echo "ringblocks needs liburing: run 'sudo apt-get install -y liburing2 liburing-dev'" >&2; exit 1; \
+	fi
+
+build: deps jdk
+	JAVA_HOME=$(JDK) $(MVN) package -DskipTests
+
+test: deps jdk
+	JAVA_HOME=$(JDK) $(MVN) verify
+
+run: build
+	tools/ringblocks-server $(ARGS)
+
+bench: build
+	tools/rbbench $(ARGS)
+
+# Regenerates io.ringblocks.ffi from native/liburing_bindings.h and the include list native/liburing.symbols.
+bindings: deps jdk
+	@mkdir -p target
+	grep -v '^#' native/liburing.symbols > target/jextract.args
+	rm -rf $(FFI_DIR)
+	JEXTRACT_JAVA_HOME=$(JDK) $(JEXTRACT) --output src/main/java -t io.ringblocks.ffi \
+	  --header-class-name liburing -l :liburing.so.2 @target/jextract.args native/liburing_bindings.h
+
+clean:
+	rm -rf target
