@@ -1,0 +1,263 @@
+package io.ringblocks.storage;
+
+import java.io.File;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.lmdbjava.Cursor;
+import org.lmdbjava.Dbi;
+import org.lmdbjava.DbiFlags;
+import org.lmdbjava.DirectBufferProxy;
+import org.lmdbjava.Env;
+import org.lmdbjava.EnvFlags;
+import org.lmdbjava.PutFlags;
+import org.lmdbjava.Txn;
+
+/**
+ * The LMDB index: SHA-256 → where the block lives. Two named databases keep key spaces that must never collide
+ * apart: {@code blocks} (32-byte hash keys only) and {@code meta} (ASCII keys such as {@code schema_version}).
+ * The committer thread is the only writer; every worker thread reads through its own {@link Reader}, whose
+ * read transaction is reset and renewed rather than reopened.
+ * <pre>
+ * blocks value, 16 bytes, little-endian:
+ *  0               8           12     13          16
+ *  +---------------+-----------+------+-----------+
+ *  |  file offset  |  length   |class |  reserved |
+ *  |     u64       |   u32     |  u8  |   (zero)  |
+ *  +---------------+-----------+------+-----------+
+ * </pre>
+ */
+public final class BlockIndex implements AutoCloseable
+{
+    public static final int KEY_LENGTH = 32;
+    public static final int VALUE_LENGTH = 16;
+    public static final int OFFSET_OFFSET = 0;
+    public static final int LENGTH_OFFSET = 8;
+    public static final int CLASS_OFFSET = 12;
+    public static final int SCHEMA_VERSION = 1;
+
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    private static final PutFlags[] NO_FLAGS = new PutFlags[0];
+    private static final byte[] SCHEMA_KEY = "schema_version".getBytes(StandardCharsets.US_ASCII);
+
+    private final Env<DirectBuffer> env;
+    private final Dbi<DirectBuffer> blocks;
+    private final Dbi<DirectBuffer> meta;
+
+    /**
+     * Opens (creating if needed) the index in {@code dir}.
+     *
+     * @param durable false adds MDB_NOSYNC: commits reach the page cache only (relaxed mode); the committer then
+     *                syncs periodically with {@link #sync()}.
+     */
+    public BlockIndex(final File dir, final long mapSize, final int maxReaders, final boolean durable)
+    {
+        if (!dir.isDirectory() && !dir.mkdirs())
+        {
+            throw new IllegalArgumentException("cannot create index directory " + dir);
+        }
+        final EnvFlags[] flags = durable ?
+            new EnvFlags[]{EnvFlags.MDB_NOTLS} : new EnvFlags[]{EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOSYNC};
+        env = Env.create(DirectBufferProxy.PROXY_DB)
+            .setMapSize(mapSize)
+            .setMaxDbs(4)
+            .setMaxReaders(maxReaders)
+            .open(dir, flags);
+        blocks = env.openDbi("blocks", DbiFlags.MDB_CREATE);
+        meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+        checkSchema();
+    }
+
+    private void checkSchema()
+    {
+        final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(SCHEMA_KEY.length));
+        key.putBytes(0, SCHEMA_KEY);
+        try (Txn<DirectBuffer> txn = env.txnWrite())
+        {
+            final DirectBuffer found = meta.get(txn, key);
+            if (found == null)
+            {
+                final UnsafeBuffer value = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(4));
+                value.putInt(0, SCHEMA_VERSION, ORDER);
+                meta.put(txn, key, value);
+                txn.commit();
+            }
+            else if (found.capacity() != 4 || found.getInt(0, ORDER) != SCHEMA_VERSION)
+            {
+                throw new IllegalStateException("index schema version " +
+                    (found.capacity() == 4 ? found.getInt(0, ORDER) : -1) + " is not " + SCHEMA_VERSION);
+            }
+        }
+    }
+
+    /** @return a new reader for one thread; close it on that thread. */
+    public Reader reader()
+    {
+        return new Reader();
+    }
+
+    /** @return a write transaction (committer thread only). */
+    Txn<DirectBuffer> writeTxn()
+    {
+        return env.txnWrite();
+    }
+
+    /** @return the value stored for {@code hash} in {@code txn}, or null. */
+    DirectBuffer get(final Txn<DirectBuffer> txn, final DirectBuffer hash)
+    {
+        return blocks.get(txn, hash);
+    }
+
+    void put(final Txn<DirectBuffer> txn, final DirectBuffer hash, final DirectBuffer value)
+    {
+        blocks.put(txn, hash, value, NO_FLAGS);
+    }
+
+    boolean delete(final Txn<DirectBuffer> txn, final DirectBuffer hash)
+    {
+        return blocks.delete(txn, hash);
+    }
+
+    /** Flushes commits made under MDB_NOSYNC (relaxed mode). */
+    public void sync()
+    {
+        env.sync(true);
+    }
+
+    /** Calls {@code visitor} for every block in the index (recovery). */
+    public long forEach(final BlockVisitor visitor)
+    {
+        long count = 0;
+        try (Txn<DirectBuffer> txn = env.txnRead(); Cursor<DirectBuffer> cursor = blocks.openCursor(txn))
+        {
+            boolean more = cursor.first();
+            while (more)
+            {
+                final DirectBuffer value = cursor.val();
+                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value));
+                count++;
+                more = cursor.next();
+            }
+        }
+        return count;
+    }
+
+    /** @return entries in the blocks database. */
+    public long count()
+    {
+        try (Txn<DirectBuffer> txn = env.txnRead())
+        {
+            return blocks.stat(txn).entries;
+        }
+    }
+
+    static void encode(final MutableDirectBuffer value, final long offset, final int length, final int sizeClass)
+    {
+        value.putLong(OFFSET_OFFSET, offset, ORDER);
+        value.putInt(LENGTH_OFFSET, length, ORDER);
+        value.putInt(CLASS_OFFSET, sizeClass & 0xFF, ORDER);
+    }
+
+    static long offset(final DirectBuffer value)
+    {
+        return value.getLong(OFFSET_OFFSET, ORDER);
+    }
+
+    static int length(final DirectBuffer value)
+    {
+        return value.getInt(LENGTH_OFFSET, ORDER);
+    }
+
+    static int sizeClass(final DirectBuffer value)
+    {
+        return value.getByte(CLASS_OFFSET) & 0xFF;
+    }
+
+    @Override
+    public void close()
+    {
+        env.close();
+    }
+
+    /** Receives each indexed block during recovery. */
+    @FunctionalInterface
+    public interface BlockVisitor
+    {
+        void visit(DirectBuffer hash, long offset, int length, int sizeClass);
+    }
+
+    /**
+     * One thread's view of the index: {@link #lookup} renews the read transaction lazily so each batch of lookups
+     * sees the latest committed snapshot, and {@link #release()} resets it so LMDB can reuse pages.
+     */
+    public final class Reader implements AutoCloseable
+    {
+        private final Txn<DirectBuffer> txn = env.txnRead();
+        private final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(KEY_LENGTH));
+        private boolean active = true;
+        private long offset;
+        private int length;
+        private int sizeClass;
+
+        private Reader()
+        {
+        }
+
+        /**
+         * Looks {@code hash} up in a fresh snapshot unless one is already active (call {@link #release()} to end
+         * it). On success, {@link #offset()}, {@link #length()} and {@link #sizeClass()} describe the block.
+         */
+        public boolean lookup(final DirectBuffer hash, final int hashOffset)
+        {
+            if (!active)
+            {
+                txn.renew();
+                active = true;
+            }
+            key.putBytes(0, hash, hashOffset, KEY_LENGTH);
+            final DirectBuffer value = blocks.get(txn, key);
+            if (value == null)
+            {
+                return false;
+            }
+            offset = BlockIndex.offset(value);
+            length = BlockIndex.length(value);
+            sizeClass = BlockIndex.sizeClass(value);
+            return true;
+        }
+
+        /** Ends the current snapshot; the next lookup renews it. */
+        public void release()
+        {
+            if (active)
+            {
+                txn.reset();
+                active = false;
+            }
+        }
+
+        public long offset()
+        {
+            return offset;
+        }
+
+        public int length()
+        {
+            return length;
+        }
+
+        public int sizeClass()
+        {
+            return sizeClass;
+        }
+
+        @Override
+        public void close()
+        {
+            txn.close();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.ringblocks.storage;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+
+/**
+ * A worker's side of the committer channel: publishes deltas without blocking (a full ring returns false: the
+ * caller keeps the request and retries later — back-pressure, not a crash) and drains its acknowledgements.
+ * One instance per worker thread.
+ */
+public final class CommitterClient implements MessageHandler
+{
+    /** Receives one acknowledgement. */
+    public interface AckHandler
+    {
+        void onAck(long token, int result);
+    }
+
+    private final Committer committer;
+    private final ManyToOneRingBuffer deltas;
+    private final WorkerLink link;
+    private AckHandler handler;
+    private long published;
+
+    public CommitterClient(final Committer committer, final WorkerLink link)
+    {
+        this.committer = committer;
+        this.deltas = committer.deltas();
+        this.link = link;
+    }
+
+    public WorkerLink link()
+    {
+        return link;
+    }
+
+    /** @return the committer's current epoch, to tag a block read started now. */
+    public long epoch()
+    {
+        return committer.epoch();
+    }
+
+    /**
+     * Asks the committer to index a block whose bytes are already written.
+     *
+     * @return false when the delta ring is full (retry later).
+     */
+    public boolean publishOccupy(
+        final long token,
+        final DirectBuffer hash,
+        final int hashOffset,
+        final long blockOffset,
+        final int length,
+        final int sizeClass)
+    {
+        final int claim = deltas.tryClaim(Deltas.OCCUPY, Deltas.OCCUPY_LENGTH);
+        if (claim <= 0)
+        {
+            return false;
+        }
+        final MutableDirectBuffer b = deltas.buffer();
+        b.putInt(claim + Deltas.WORKER_OFFSET, link.id(), Deltas.ORDER);
+        b.putLong(claim + Deltas.TOKEN_OFFSET, token, Deltas.ORDER);
+        b.putBytes(claim + Deltas.HASH_OFFSET, hash, hashOffset, BlockIndex.KEY_LENGTH);
+        b.putLong(claim + Deltas.BLOCK_OFFSET_OFFSET, blockOffset, Deltas.ORDER);
+        b.putInt(claim + Deltas.LENGTH_OFFSET, length, Deltas.ORDER);
+        b.putInt(claim + Deltas.CLASS_OFFSET, sizeClass, Deltas.ORDER);
+        deltas.commit(claim);
+        published++;
+        return true;
+    }
+
+    /**
+     * Asks the committer to delete {@code hash}.
+     *
+     * @return false when the delta ring is full (retry later).
+     */
+    public boolean publishFree(final long token, final DirectBuffer hash, final int hashOffset)
+    {
+        final int claim = deltas.tryClaim(Deltas.FREE, Deltas.FREE_LENGTH);
+        if (claim <= 0)
+        {
+            return false;
+        }
+        final MutableDirectBuffer b = deltas.buffer();
+        b.putInt(claim + Deltas.WORKER_OFFSET, link.id(), Deltas.ORDER);
+        b.putLong(claim + Deltas.TOKEN_OFFSET, token, Deltas.ORDER);
+        b.putBytes(claim + Deltas.HASH_OFFSET, hash, hashOffset, BlockIndex.KEY_LENGTH);
+        deltas.commit(claim);
+        published++;
+        return true;
+    }
+
+    /** Wakes the committer if it parked; call once after a burst of publishes. */
+    public void flush()
+    {
+        committer.wake();
+    }
+
+    /** @return deltas published by this worker. */
+    public long published()
+    {
+        return published;
+    }
+
+    /** Drains at most {@code limit} acknowledgements into {@code ackHandler}. */
+    public int pollAcks(final AckHandler ackHandler, final int limit)
+    {
+        handler = ackHandler;
+        final RingBuffer acks = link.acks();
+        return acks.read(this, limit);
+    }
+
+    @Override
+    public void onMessage(final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
+    {
+        handler.onAck(
+            buffer.getLong(index + Deltas.ACK_TOKEN_OFFSET, Deltas.ORDER),
+            buffer.getInt(index + Deltas.ACK_RESULT_OFFSET, Deltas.ORDER));
+    }
+}
