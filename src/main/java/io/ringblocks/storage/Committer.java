@@ -38,6 +38,12 @@ public final class Committer implements Agent, MessageHandler
         void release(long offset, int sizeClass);
     }
 
+    /** Background chores run once per duty cycle on the committer thread (e.g. growing the data file). */
+    public interface Housekeeping
+    {
+        int doWork();
+    }
+
     /** Makes completed data-file writes durable; returns 0 or -errno. */
     public interface DataSync
     {
@@ -83,6 +89,7 @@ public final class Committer implements Agent, MessageHandler
     private int limboHead;
     private int limboTail;
 
+    private Housekeeping housekeeping;
     private volatile Thread thread;
     private volatile boolean sleeping;
     private long lastRelaxedSync;
@@ -134,6 +141,12 @@ public final class Committer implements Agent, MessageHandler
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
         wakeWorker = new boolean[workers.length];
         lastRelaxedSync = clock.nanoTime();
+    }
+
+    /** Sets the chores run each duty cycle; call before the committer starts. */
+    public void housekeeping(final Housekeeping chores)
+    {
+        this.housekeeping = chores;
     }
 
     /** @return the ring workers publish deltas into. */
@@ -190,6 +203,10 @@ public final class Committer implements Agent, MessageHandler
             }
         }
         work += reclaim();
+        if (housekeeping != null)
+        {
+            work += housekeeping.doWork();
+        }
         if (!durable && clock.nanoTime() - lastRelaxedSync >= relaxedSyncIntervalNanos)
         {
             relaxedSync();

@@ -1,0 +1,116 @@
+package io.ringblocks.storage;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.LibC;
+
+/**
+ * The one file that holds every block. Opened with O_DIRECT by default (all I/O is 4 KiB aligned; the page cache
+ * would only double-buffer what the client already has); a filesystem that refuses O_DIRECT (tmpfs) gets a
+ * buffered file and one logged warning. Grown in large steps with fallocate (ftruncate where fallocate is not
+ * supported), never per block. Worker rings read and write it; this class only opens, grows and syncs it.
+ */
+public final class DataFile implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger("ringblocks");
+
+    private final int fd;
+    private final boolean direct;
+    private final Path path;
+    private volatile long size;
+
+    /**
+     * @param wantDirect request O_DIRECT.
+     */
+    public DataFile(final Path path, final boolean wantDirect)
+    {
+        this.path = path;
+        final int base = LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC;
+        int opened = wantDirect ? LibC.open(path.toString(), base | LibC.O_DIRECT, 0644) : -Errno.EINVAL;
+        boolean isDirect = wantDirect && opened >= 0;
+        if (wantDirect && opened == -Errno.EINVAL)
+        {
+            LOG.log(System.Logger.Level.WARNING, "the filesystem of " + path +
+                " refuses O_DIRECT (-EINVAL): using buffered I/O for the data file");
+        }
+        if (opened < 0)
+        {
+            opened = LibC.open(path.toString(), base, 0644);
+            isDirect = false;
+        }
+        if (opened < 0)
+        {
+            throw new IllegalStateException("cannot open data file " + path + ": " + Errno.describe(opened));
+        }
+        fd = opened;
+        direct = isDirect;
+        try
+        {
+            size = Files.size(path);
+        }
+        catch (final java.io.IOException e)
+        {
+            LibC.close(fd);
+            throw new IllegalStateException("cannot stat data file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public int fd()
+    {
+        return fd;
+    }
+
+    public boolean isDirect()
+    {
+        return direct;
+    }
+
+    public long size()
+    {
+        return size;
+    }
+
+    public File file()
+    {
+        return path.toFile();
+    }
+
+    /**
+     * Extends the file to {@code newSize} bytes (fallocate, so space is reserved and a full disk shows up here
+     * rather than as a failed block write; ftruncate when the filesystem has no fallocate).
+     *
+     * @return 0 or {@code -errno} (e.g. -ENOSPC).
+     */
+    public int growTo(final long newSize)
+    {
+        if (newSize <= size)
+        {
+            return 0;
+        }
+        int rc = LibC.fallocate(fd, 0, size, newSize - size);
+        if (rc == -Errno.EOPNOTSUPP || rc == -95)
+        {
+            rc = LibC.ftruncate(fd, newSize);
+        }
+        if (rc == 0)
+        {
+            size = newSize;
+        }
+        return rc;
+    }
+
+    /** fdatasync: makes completed block writes durable. @return 0 or -errno. */
+    public int sync()
+    {
+        return LibC.fdatasync(fd);
+    }
+
+    @Override
+    public void close()
+    {
+        LibC.close(fd);
+    }
+}

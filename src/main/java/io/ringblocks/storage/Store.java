@@ -1,0 +1,279 @@
+package io.ringblocks.storage;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SystemNanoClock;
+
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.Wakeup;
+
+/**
+ * The storage engine: one data file, the buddy allocator over it, the LMDB index and the committer thread.
+ * Opening it is crash recovery: the allocator is rebuilt from the index alone (a block is live exactly when the
+ * index references it), so a block written but never committed, or deleted but not yet reused, is simply free
+ * again — nothing can leak and nothing is referenced twice.
+ * <p>
+ * Workers allocate with {@link #allocate} (a short lock), write the block through their own ring, then publish
+ * an OCCUPY delta with their {@link CommitterClient}. The data file grows on the committer thread, in
+ * {@code growStep} increments, so no worker ever blocks in fallocate.
+ */
+public final class Store implements AutoCloseable, Committer.BlockSpace, Committer.DataSync, Committer.Housekeeping
+{
+    /** {@link #allocate} result: the store is at its capacity (or the disk is full). */
+    public static final long NO_SPACE = -1;
+    /** {@link #allocate} result: the file is being grown; retry shortly. */
+    public static final long RETRY = -2;
+
+    private static final System.Logger LOG = System.getLogger("ringblocks");
+
+    private final StoreConfig config;
+    private final BlockIndex index;
+    private final DataFile dataFile;
+    private final BuddyAllocator allocator;
+    private final WorkerLink[] links;
+    private final Committer committer;
+    private final AgentRunner runner;
+    private final ErrorHandler errors;
+    private final long recoveredBlocks;
+    private final long recoveryMillis;
+    private volatile boolean growRequested;
+    private volatile boolean diskFull;
+    private long lastGrowFailureNanos;
+
+    private Store(final StoreConfig config, final Wakeup[] wakeups, final ErrorHandler errors)
+    {
+        this.config = config;
+        this.errors = errors;
+        final long start = System.nanoTime();
+        try
+        {
+            Files.createDirectories(config.dir());
+        }
+        catch (final IOException e)
+        {
+            throw new IllegalArgumentException("cannot create data directory " + config.dir() + ": " + e, e);
+        }
+        if (!Files.isWritable(config.dir()))
+        {
+            throw new IllegalArgumentException("data directory is not writable: " + config.dir());
+        }
+        index = new BlockIndex(config.dir().resolve("index").toFile(), config.indexMapSize(),
+            wakeups.length + 16, config.durable());
+        dataFile = new DataFile(config.dir().resolve("blocks.dat"), config.directIo());
+        final int chunk = config.maxBlockSize();
+        final long fileChunks = (dataFile.size() + chunk - 1) / chunk;
+        long capacity = config.maxSize() / chunk * chunk;
+        if (fileChunks * chunk > capacity)
+        {
+            LOG.log(System.Logger.Level.WARNING, "data file (" + dataFile.size() + " bytes) exceeds --max-size " +
+                config.maxSize() + ": keeping the file's size as the capacity");
+            capacity = fileChunks * chunk;
+        }
+        allocator = new BuddyAllocator(chunk, capacity);
+        final int rc = dataFile.growTo(fileChunks * chunk);
+        if (rc < 0)
+        {
+            throw new IllegalStateException("cannot align the data file to whole chunks: " + Errno.describe(rc));
+        }
+        allocator.grow((int)fileChunks);
+        recoveredBlocks = index.forEach((hash, offset, length, sizeClass) -> allocator.markAllocated(offset, sizeClass));
+        recoveryMillis = (System.nanoTime() - start) / 1_000_000L;
+
+        links = new WorkerLink[wakeups.length];
+        for (int i = 0; i < wakeups.length; i++)
+        {
+            links[i] = new WorkerLink(i, config.ackRingCapacity(), wakeups[i]);
+        }
+        committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
+            config.maxBatch(), config.debounceNanos(), new SystemNanoClock(), errors);
+        committer.housekeeping(this);
+        growIfLow();
+        runner = new AgentRunner(committer.idleStrategy(1_000_000L),
+            t -> errors.onError("committer", t), null, committer);
+        AgentRunner.startOnThread(runner);
+        LOG.log(System.Logger.Level.INFO, "recovered " + recoveredBlocks + " blocks (" + allocator.usedBytes() +
+            " bytes live, " + allocator.freeBytes() + " free in a " + allocator.fileSize() + "-byte file) in " +
+            recoveryMillis + " ms");
+    }
+
+    /**
+     * Opens (recovering) the store and starts its committer.
+     *
+     * @param wakeups one per worker: how the committer wakes that worker's ring with acknowledgements.
+     */
+    public static Store open(final StoreConfig config, final Wakeup[] wakeups, final ErrorHandler errors)
+    {
+        return new Store(config, wakeups, errors);
+    }
+
+    public StoreConfig config()
+    {
+        return config;
+    }
+
+    public int dataFd()
+    {
+        return dataFile.fd();
+    }
+
+    public boolean directIo()
+    {
+        return dataFile.isDirect();
+    }
+
+    public BlockIndex index()
+    {
+        return index;
+    }
+
+    public Committer committer()
+    {
+        return committer;
+    }
+
+    public long recoveredBlocks()
+    {
+        return recoveredBlocks;
+    }
+
+    public long recoveryMillis()
+    {
+        return recoveryMillis;
+    }
+
+    /** @return worker {@code worker}'s channel to the committer; call once per worker. */
+    public CommitterClient client(final int worker)
+    {
+        return new CommitterClient(committer, links[worker]);
+    }
+
+    /**
+     * Takes space for a block of {@code sizeClass}.
+     *
+     * @return the byte offset, {@link #NO_SPACE}, or {@link #RETRY} while the file is being grown.
+     */
+    public long allocate(final int sizeClass)
+    {
+        synchronized (allocator)
+        {
+            final long offset = allocator.allocate(sizeClass);
+            if (offset >= 0)
+            {
+                return offset;
+            }
+            if (!allocator.canGrow() || diskFull)
+            {
+                return NO_SPACE;
+            }
+        }
+        growRequested = true;
+        committer.wake();
+        return RETRY;
+    }
+
+    /** Returns a block that was allocated but will not be indexed (failed write, failed commit). */
+    @Override
+    public void release(final long offset, final int sizeClass)
+    {
+        synchronized (allocator)
+        {
+            allocator.free(offset, sizeClass);
+        }
+        diskFull = false;
+    }
+
+    @Override
+    public int syncData()
+    {
+        return dataFile.sync();
+    }
+
+    /** Committer thread: grows the data file when free space runs low or a worker asked for it. */
+    @Override
+    public int doWork()
+    {
+        if (!growRequested && !(allocatorFreeBytes() < config.growStep() / 2))
+        {
+            return 0;
+        }
+        return growIfLow();
+    }
+
+    private int growIfLow()
+    {
+        final long fileSize;
+        final long capacity;
+        synchronized (allocator)
+        {
+            fileSize = allocator.fileSize();
+            capacity = allocator.capacity();
+        }
+        if (fileSize >= capacity)
+        {
+            growRequested = false;
+            return 0;
+        }
+        if (diskFull && System.nanoTime() - lastGrowFailureNanos < 1_000_000_000L)
+        {
+            growRequested = false;
+            return 0;
+        }
+        final long step = Math.min(config.growStep(), capacity - fileSize);
+        final int rc = dataFile.growTo(fileSize + step);
+        if (rc < 0)
+        {
+            lastGrowFailureNanos = System.nanoTime();
+            if (!diskFull)
+            {
+                errors.onError("store", "cannot grow the data file by " + step + " bytes: " + Errno.describe(rc));
+            }
+            diskFull = true;
+            growRequested = false;
+            return 1;
+        }
+        synchronized (allocator)
+        {
+            allocator.grow((int)(step / config.maxBlockSize()));
+        }
+        diskFull = false;
+        growRequested = false;
+        return 1;
+    }
+
+    private long allocatorFreeBytes()
+    {
+        synchronized (allocator)
+        {
+            return allocator.freeBytes();
+        }
+    }
+
+    /** A consistent snapshot of the allocator's figures for STATS. */
+    public void allocatorStats(final long[] usedPerClass, final long[] freePerClass, final long[] totals)
+    {
+        synchronized (allocator)
+        {
+            for (int c = 0; c <= allocator.maxSizeClass() && c < usedPerClass.length; c++)
+            {
+                usedPerClass[c] = allocator.allocatedBlocks(c);
+                freePerClass[c] = allocator.freeBlocks(c);
+            }
+            totals[0] = allocator.usedBytes();
+            totals[1] = allocator.freeBytes();
+            totals[2] = allocator.fileSize();
+            totals[3] = allocator.capacity();
+        }
+    }
+
+    /** Stops the committer after a final drain and commit, then closes the index and the data file. */
+    @Override
+    public void close()
+    {
+        runner.close();
+        index.close();
+        dataFile.close();
+    }
+}
