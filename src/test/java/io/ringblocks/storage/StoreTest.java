@@ -39,11 +39,14 @@ class StoreTest
     }
 
     /**
-     * Reopens the store (crash recovery) and checks that exactly {@code expected} is live, byte for byte, and that
-     * the allocator's used space is exactly the live blocks' classes.
+     * Reopens the store (crash recovery) and checks that everything in {@code expected} is live with its length,
+     * nothing in {@code absent} is, EVERY indexed block's bytes hash to its key (never wrong bytes), and the
+     * allocator's used space is exactly the live blocks' classes (no leak, nothing referenced twice).
+     *
+     * @return the hashes found in the index.
      */
-    static void verify(final StoreConfig config, final Map<String, Integer> expected, final List<String> absent)
-        throws Exception
+    static java.util.Set<String> verify(final StoreConfig config, final Map<String, Integer> expected,
+        final java.util.Collection<String> absent) throws Exception
     {
         try (Wakeup wakeup = new Wakeup(); Store store = Store.open(config, new Wakeup[]{wakeup}, new ErrorHandler());
             FileChannel data = FileChannel.open(config.dir().resolve("blocks.dat"), StandardOpenOption.READ))
@@ -57,17 +60,21 @@ class StoreTest
                 found.put(HEX.formatHex(h), new long[]{offset, length});
                 classBytes[0] += BuddyAllocator.blockSize(sizeClass);
             });
-            for (final Map.Entry<String, Integer> e : expected.entrySet())
+            for (final Map.Entry<String, long[]> e : found.entrySet())
             {
-                final long[] where = found.get(e.getKey());
-                assertTrue(where != null, "acknowledged block lost: " + e.getKey());
-                assertEquals((long)e.getValue(), where[1], "length of " + e.getKey());
+                final long[] where = e.getValue();
                 final ByteBuffer bytes = ByteBuffer.allocate((int)where[1]);
                 while (bytes.hasRemaining())
                 {
                     assertTrue(data.read(bytes, where[0] + bytes.position()) > 0, "short data file");
                 }
                 assertEquals(e.getKey(), HEX.formatHex(StoreDriver.sha256(bytes.array())), "content of " + e.getKey());
+            }
+            for (final Map.Entry<String, Integer> e : expected.entrySet())
+            {
+                final long[] where = found.get(e.getKey());
+                assertTrue(where != null, "acknowledged block lost: " + e.getKey());
+                assertEquals((long)e.getValue(), where[1], "length of " + e.getKey());
             }
             for (final String gone : absent)
             {
@@ -79,6 +86,7 @@ class StoreTest
             store.allocatorStats(used, free, totals);
             assertEquals(classBytes[0], totals[0], "allocator used bytes == live blocks");
             assertEquals(totals[2], totals[0] + totals[1], "used + free == file size");
+            return found.keySet();
         }
     }
 
