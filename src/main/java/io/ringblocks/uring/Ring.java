@@ -35,6 +35,7 @@ public final class Ring implements AutoCloseable
     public static final int CQE_F_MORE = liburing.IORING_CQE_F_MORE();
     public static final int FSYNC_DATASYNC = liburing.IORING_FSYNC_DATASYNC();
     public static final int SQE_IO_LINK = liburing.IOSQE_IO_LINK();
+    public static final int SQE_IO_HARDLINK = liburing.IOSQE_IO_HARDLINK();
     public static final int SQE_CQE_SKIP_SUCCESS = liburing.IOSQE_CQE_SKIP_SUCCESS();
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_WAITALL = 0x100;

@@ -1,0 +1,118 @@
+package io.ringblocks.server;
+
+import java.util.Arrays;
+
+/**
+ * A worker's connection slots, struct-of-arrays. A slot's generation changes every time it is reused, so a
+ * completion that names an older generation is recognised as stale.
+ */
+final class Connections
+{
+    static final int FREE = 0;
+    static final int OPEN = 1;
+    /** No more reading; waits for in-flight work, then the fd is closed. */
+    static final int CLOSING = 2;
+    /** The close SQE is in flight. */
+    static final int CLOSED = 3;
+
+    /** Receiving frame headers into the receive buffer. */
+    static final int BODY_NONE = 0;
+    /** Receiving a PUT's expected hash (VERIFY_HASH) into the request's slot. */
+    static final int BODY_EXPECTED_HASH = 1;
+    /** Receiving a PUT payload straight into its block buffer. */
+    static final int BODY_PAYLOAD = 2;
+    /** Skipping the body of a request that was already answered (BLOCK_TOO_LARGE). */
+    static final int BODY_DISCARD = 3;
+
+    final int capacity;
+    final int[] state;
+    final int[] fd;
+    final int[] generation;
+    final long[] recvBuffer;
+    final int[] filled;
+    final boolean[] recvPosted;
+    final boolean[] parseBlocked;
+    final int[] inFlight;
+    final int[] sendHead;
+    final int[] sendTail;
+    final boolean[] sending;
+    final boolean[] closeAfterSend;
+    final int[] bodyState;
+    final int[] bodyRequest;
+    final long[] bodyTarget;
+    final int[] bodyRemaining;
+    final int[] nextStarved;
+    private final int[] freeList;
+    private int freeCount;
+    private int open;
+
+    Connections(final int capacity)
+    {
+        this.capacity = capacity;
+        state = new int[capacity];
+        fd = new int[capacity];
+        generation = new int[capacity];
+        recvBuffer = new long[capacity];
+        filled = new int[capacity];
+        recvPosted = new boolean[capacity];
+        parseBlocked = new boolean[capacity];
+        inFlight = new int[capacity];
+        sendHead = new int[capacity];
+        sendTail = new int[capacity];
+        sending = new boolean[capacity];
+        closeAfterSend = new boolean[capacity];
+        bodyState = new int[capacity];
+        bodyRequest = new int[capacity];
+        bodyTarget = new long[capacity];
+        bodyRemaining = new int[capacity];
+        nextStarved = new int[capacity];
+        Arrays.fill(fd, -1);
+        freeList = new int[capacity];
+        for (int i = 0; i < capacity; i++)
+        {
+            freeList[i] = capacity - 1 - i;
+        }
+        freeCount = capacity;
+    }
+
+    /** @return a fresh slot for {@code socket}, or -1 when all are taken. */
+    int open(final int socket, final long recvBufferOffset)
+    {
+        if (freeCount == 0)
+        {
+            return -1;
+        }
+        final int c = freeList[--freeCount];
+        state[c] = OPEN;
+        fd[c] = socket;
+        generation[c] = (generation[c] + 1) & 0xFF_FFFF;
+        recvBuffer[c] = recvBufferOffset;
+        filled[c] = 0;
+        recvPosted[c] = false;
+        parseBlocked[c] = false;
+        inFlight[c] = 0;
+        sendHead[c] = -1;
+        sendTail[c] = -1;
+        sending[c] = false;
+        closeAfterSend[c] = false;
+        bodyState[c] = BODY_NONE;
+        bodyRequest[c] = -1;
+        nextStarved[c] = -1;
+        open++;
+        return c;
+    }
+
+    void free(final int c)
+    {
+        state[c] = FREE;
+        fd[c] = -1;
+        generation[c] = (generation[c] + 1) & 0xFF_FFFF;
+        freeList[freeCount++] = c;
+        open--;
+    }
+
+    int openCount()
+    {
+        return open;
+    }
+}

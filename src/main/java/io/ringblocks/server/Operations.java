@@ -1,0 +1,588 @@
+package io.ringblocks.server;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+import io.ringblocks.protocol.Flags;
+import io.ringblocks.protocol.Opcode;
+import io.ringblocks.protocol.RangeBody;
+import io.ringblocks.protocol.RequestValidator;
+import io.ringblocks.protocol.ResponseHeader;
+import io.ringblocks.protocol.ResponseHeaderEncoder;
+import io.ringblocks.protocol.Status;
+import io.ringblocks.storage.BlockIndex;
+import io.ringblocks.storage.BuddyAllocator;
+import io.ringblocks.storage.CommitterClient;
+import io.ringblocks.storage.Deltas;
+import io.ringblocks.storage.ReadEpochs;
+import io.ringblocks.storage.Store;
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.UserData;
+
+/**
+ * The requests of one worker: PUT (hash → dedup lookup → allocate → WRITE_FIXED → OCCUPY delta → ack), GET
+ * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
+ * send), HEAD, DELETE (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or
+ * allocates per request (STATS excepted).
+ * <p>
+ * Lookups of one duty cycle share one LMDB snapshot, pinned in {@link ReadEpochs} before it is taken: a block
+ * deleted after the snapshot stays allocated until every read that might have found it completed.
+ */
+final class Operations implements CommitterClient.AckHandler, AutoCloseable
+{
+    private static final int SMALL_RESPONSE = 64;
+    private static final int PAGE = 4096;
+
+    private final Worker w;
+    private final Requests reqs;
+    private final IoArena arena;
+    private final Store store;
+    private final CommitterClient client;
+    private final BlockIndex.Reader reader;
+    private final ReadEpochs epochs;
+    private final MessageDigest sha256;
+    private final byte[] digest = new byte[32];
+    private final long smallBase;
+    private final int smallClass;
+    private final int dataFd;
+    private final int maxBlockSize;
+    private boolean pinned;
+    private long pinEpoch;
+    private long pinTag;
+    private boolean published;
+    private int stalledHead = -1;
+    private int stalledTail = -1;
+
+    Operations(final Worker worker)
+    {
+        w = worker;
+        reqs = worker.reqs;
+        arena = worker.arena;
+        store = worker.store;
+        client = store.client(worker.id);
+        reader = store.index().reader();
+        epochs = new ReadEpochs(client.link());
+        dataFd = store.dataFd();
+        maxBlockSize = store.config().maxBlockSize();
+        smallClass = IoArena.classFor(Math.max(PAGE, reqs.capacity * SMALL_RESPONSE));
+        smallBase = arena.allocate(smallClass);
+        if (smallBase == IoArena.NONE)
+        {
+            throw new IllegalArgumentException("I/O arena too small for " + reqs.capacity + " request slots");
+        }
+        try
+        {
+            sha256 = MessageDigest.getInstance("SHA-256");
+        }
+        catch (final NoSuchAlgorithmException e)
+        {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    long smallResponse(final int r)
+    {
+        return smallBase + (long)r * SMALL_RESPONSE;
+    }
+
+    /**
+     * Starts a request whose whole body is in the receive buffer at arena offset {@code body}.
+     *
+     * @return false when a buffer could not be had: nothing was consumed, retry later.
+     */
+    boolean start(final int r, final long body, final int bodyLength)
+    {
+        final int opcode = reqs.opcode[r];
+        w.stats.bytesIn[Opcode.isValid(opcode) ? opcode : Opcode.NONE] += bodyLength + 16;
+        switch (opcode)
+        {
+            case Opcode.PING -> w.respondStatus(r, Status.OK);
+            case Opcode.STATS -> stats(r);
+            case Opcode.HEAD, Opcode.GET, Opcode.DELETE ->
+            {
+                reqs.hashes.putBytes(r * 32, w.memory, (int)body, 32);
+                if (opcode == Opcode.HEAD)
+                {
+                    head(r);
+                }
+                else if (opcode == Opcode.DELETE)
+                {
+                    reqs.deltaType[r] = Deltas.FREE;
+                    publishOrStall(r);
+                }
+                else
+                {
+                    final boolean ranged = (reqs.flags[r] & Flags.RANGE) != 0;
+                    reqs.rangeOffset[r] = ranged ? RangeBody.offset(w.memory, (int)body) : 0;
+                    reqs.rangeLength[r] = ranged ? RangeBody.length(w.memory, (int)body) : 0;
+                    get(r);
+                }
+            }
+            case Opcode.PUT ->
+            {
+                final int payload = RequestValidator.putPayloadLength(reqs.flags[r], bodyLength);
+                final int prefix = bodyLength - payload;
+                if (!takeBuffer(r, payload))
+                {
+                    return false;
+                }
+                if (prefix > 0)
+                {
+                    reqs.expected.putBytes(r * 32, w.memory, (int)body, 32);
+                }
+                w.memory.putBytes((int)reqs.buffer[r], w.memory, (int)(body + prefix), payload);
+                reqs.payloadLength[r] = payload;
+                startPut(r);
+            }
+            default -> w.respondStatus(r, Status.UNKNOWN_OPCODE);
+        }
+        return true;
+    }
+
+    /**
+     * Starts a PUT whose body is larger than the receive buffer: the {@code received} body bytes at {@code body}
+     * are moved into place and the connection switches to receiving the rest straight into the block buffer.
+     */
+    boolean startLargePut(final int r, final long body, final int received, final int bodyLength)
+    {
+        final int payload = RequestValidator.putPayloadLength(reqs.flags[r], bodyLength);
+        final int prefix = bodyLength - payload;
+        if (!takeBuffer(r, payload))
+        {
+            return false;
+        }
+        w.stats.bytesIn[Opcode.PUT] += bodyLength + 16;
+        reqs.payloadLength[r] = payload;
+        final int c = reqs.connection[r];
+        final Connections conns = w.conns;
+        final int hashPart = Math.min(prefix, received);
+        if (hashPart > 0)
+        {
+            reqs.expected.putBytes(r * 32, w.memory, (int)body, hashPart);
+        }
+        final int payloadPart = received - hashPart;
+        if (payloadPart > 0)
+        {
+            w.memory.putBytes((int)reqs.buffer[r], w.memory, (int)(body + hashPart), payloadPart);
+        }
+        conns.bodyRequest[c] = r;
+        if (hashPart < prefix)
+        {
+            conns.bodyState[c] = Connections.BODY_EXPECTED_HASH;
+            conns.bodyTarget[c] = reqs.expected.addressOffset() + r * 32L + hashPart;
+            conns.bodyRemaining[c] = prefix - hashPart;
+        }
+        else
+        {
+            conns.bodyState[c] = Connections.BODY_PAYLOAD;
+            conns.bodyTarget[c] = arena.address(reqs.buffer[r] + payloadPart);
+            conns.bodyRemaining[c] = payload - payloadPart;
+        }
+        return true;
+    }
+
+    private boolean takeBuffer(final int r, final int bytes)
+    {
+        final int cls = IoArena.classFor(Math.max(bytes, 1));
+        final long buffer = arena.allocate(cls);
+        if (buffer == IoArena.NONE)
+        {
+            return false;
+        }
+        reqs.buffer[r] = buffer;
+        reqs.bufferClass[r] = cls;
+        return true;
+    }
+
+    void releaseBuffers(final int r)
+    {
+        if (reqs.buffer[r] != IoArena.NONE)
+        {
+            arena.free(reqs.buffer[r], reqs.bufferClass[r]);
+            reqs.buffer[r] = IoArena.NONE;
+        }
+        if (reqs.readTag[r] >= 0)
+        {
+            epochs.end(reqs.readTag[r]);
+            reqs.readTag[r] = -1;
+        }
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    private boolean lookup(final int r)
+    {
+        if (!pinned)
+        {
+            // Publish the pin before the snapshot exists, so the committer cannot reuse what it may show.
+            pinEpoch = client.epoch();
+            pinTag = epochs.begin(pinEpoch);
+            pinned = true;
+        }
+        return reader.lookup(reqs.hashes, r * 32);
+    }
+
+    /** End of a duty cycle: let LMDB move on and drop the snapshot's pin. */
+    void endIteration()
+    {
+        reader.release();
+        if (pinned)
+        {
+            epochs.end(pinTag);
+            pinned = false;
+        }
+        if (published)
+        {
+            published = false;
+            client.flush();
+        }
+    }
+
+    private void head(final int r)
+    {
+        if (!lookup(r))
+        {
+            w.respondStatus(r, Status.NOT_FOUND);
+            return;
+        }
+        final long at = smallResponse(r);
+        w.header(r, at, Status.OK, 4);
+        w.memory.putInt((int)at + ResponseHeader.HEADER_LENGTH, reader.length(),
+            java.nio.ByteOrder.LITTLE_ENDIAN);
+        w.respond(r, at, ResponseHeader.HEADER_LENGTH + 4, Status.OK);
+    }
+
+    // ---------------------------------------------------------------- GET
+
+    private void get(final int r)
+    {
+        if (!lookup(r))
+        {
+            w.respondStatus(r, Status.NOT_FOUND);
+            return;
+        }
+        final int blockLength = reader.length();
+        long offset = 0;
+        int length = blockLength;
+        if ((reqs.flags[r] & Flags.RANGE) != 0)
+        {
+            final int verdict = RangeBody.check(reqs.rangeOffset[r], reqs.rangeLength[r], blockLength);
+            if (verdict != Status.OK)
+            {
+                w.respondStatus(r, verdict);
+                return;
+            }
+            offset = reqs.rangeOffset[r];
+            length = RangeBody.resolvedLength(reqs.rangeOffset[r], reqs.rangeLength[r], blockLength);
+        }
+        // Read the aligned span covering the bytes wanted, one page after the buffer start so the response header
+        // fits right in front of the first wanted byte.
+        final long spanStart = offset & ~(PAGE - 1L);
+        final int spanLength = (int)(((offset + length + PAGE - 1) & ~(PAGE - 1L)) - spanStart);
+        if (!takeBuffer(r, PAGE + spanLength))
+        {
+            stall(r, Requests.WAIT_SPACE);
+            return;
+        }
+        reqs.readTag[r] = epochs.begin(pinEpoch);
+        reqs.blockOffset[r] = reader.offset() + spanStart;
+        reqs.ioLength[r] = spanLength;
+        reqs.ioDone[r] = 0;
+        reqs.response[r] = reqs.buffer[r] + PAGE + (offset - spanStart) - ResponseHeader.HEADER_LENGTH;
+        reqs.responseLength[r] = ResponseHeader.HEADER_LENGTH + length;
+        reqs.state[r] = Requests.READING;
+        submitRead(r);
+    }
+
+    private void submitRead(final int r)
+    {
+        final int done = reqs.ioDone[r];
+        w.ring.prepReadFixed(dataFd, arena.address(reqs.buffer[r] + PAGE + done), reqs.ioLength[r] - done,
+            reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_READ, reqs.generation[r]));
+    }
+
+    void onFileRead(final int r, final int gen, final int res)
+    {
+        if (reqs.generation[r] != gen || reqs.state[r] != Requests.READING)
+        {
+            return;
+        }
+        if (res == -Errno.EINTR || res == -Errno.EAGAIN)
+        {
+            submitRead(r);
+            return;
+        }
+        if (res <= 0)
+        {
+            w.stats.ioErrors++;
+            w.errors.onError("worker " + w.id, "block read at " + reqs.blockOffset[r] + " failed: " +
+                (res == 0 ? "unexpected end of file" : Errno.describe(res)));
+            releaseBuffers(r);
+            w.respondStatus(r, Status.INTERNAL_ERROR);
+            return;
+        }
+        reqs.ioDone[r] += res;
+        if (reqs.ioDone[r] < reqs.ioLength[r])
+        {
+            w.stats.shortIo++;
+            submitRead(r);
+            return;
+        }
+        epochs.end(reqs.readTag[r]);
+        reqs.readTag[r] = -1;
+        w.header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
+        w.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
+    }
+
+    // ---------------------------------------------------------------- PUT
+
+    /** The payload is in the request's buffer: hash it, deduplicate, allocate and write. */
+    void startPut(final int r)
+    {
+        final int payload = reqs.payloadLength[r];
+        sha256.update(arena.view(reqs.buffer[r], payload));
+        try
+        {
+            sha256.digest(digest, 0, 32);
+        }
+        catch (final java.security.DigestException e)
+        {
+            throw new IllegalStateException(e);
+        }
+        reqs.hashes.putBytes(r * 32, digest);
+        if ((reqs.flags[r] & Flags.VERIFY_HASH) != 0 && !sameHash(r))
+        {
+            w.respondStatus(r, Status.HASH_MISMATCH);
+            return;
+        }
+        if (lookup(r))
+        {
+            w.stats.dedupHits++;
+            respondHash(r);
+            return;
+        }
+        reqs.blockClass[r] = BuddyAllocator.sizeClassFor(payload, maxBlockSize);
+        allocateAndWrite(r);
+    }
+
+    private boolean sameHash(final int r)
+    {
+        for (int i = 0; i < 32; i += 8)
+        {
+            if (reqs.hashes.getLong(r * 32 + i) != reqs.expected.getLong(r * 32 + i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void allocateAndWrite(final int r)
+    {
+        final long offset = store.allocate(reqs.blockClass[r]);
+        if (offset == Store.RETRY)
+        {
+            stall(r, Requests.WAIT_SPACE);
+            return;
+        }
+        if (offset == Store.NO_SPACE)
+        {
+            w.respondStatus(r, Status.NO_SPACE);
+            return;
+        }
+        final int payload = reqs.payloadLength[r];
+        final int padded = (payload + PAGE - 1) & ~(PAGE - 1);
+        if (padded > payload)
+        {
+            w.memory.setMemory((int)(reqs.buffer[r] + payload), padded - payload, (byte)0);
+        }
+        reqs.blockOffset[r] = offset;
+        reqs.ioLength[r] = padded;
+        reqs.ioDone[r] = 0;
+        reqs.state[r] = Requests.WRITING;
+        submitWrite(r);
+    }
+
+    private void submitWrite(final int r)
+    {
+        final int done = reqs.ioDone[r];
+        w.ring.prepWriteFixed(dataFd, arena.address(reqs.buffer[r] + done), reqs.ioLength[r] - done,
+            reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_WRITE, reqs.generation[r]));
+    }
+
+    void onFileWrite(final int r, final int gen, final int res)
+    {
+        if (reqs.generation[r] != gen || reqs.state[r] != Requests.WRITING)
+        {
+            return;
+        }
+        if (res == -Errno.EINTR || res == -Errno.EAGAIN)
+        {
+            submitWrite(r);
+            return;
+        }
+        if (res <= 0)
+        {
+            w.stats.ioErrors++;
+            store.release(reqs.blockOffset[r], reqs.blockClass[r]);
+            if (res == -Errno.ENOSPC)
+            {
+                w.respondStatus(r, Status.NO_SPACE);
+                return;
+            }
+            w.errors.onError("worker " + w.id, "block write at " + reqs.blockOffset[r] + " failed: " +
+                Errno.describe(res));
+            w.respondStatus(r, Status.INTERNAL_ERROR);
+            return;
+        }
+        reqs.ioDone[r] += res;
+        if (reqs.ioDone[r] < reqs.ioLength[r])
+        {
+            w.stats.shortIo++;
+            submitWrite(r);
+            return;
+        }
+        reqs.deltaType[r] = Deltas.OCCUPY;
+        publishOrStall(r);
+    }
+
+    private void respondHash(final int r)
+    {
+        final long at = smallResponse(r);
+        w.header(r, at, Status.OK, 32);
+        w.memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, reqs.hashes, r * 32, 32);
+        w.respond(r, at, ResponseHeader.HEADER_LENGTH + 32, Status.OK);
+    }
+
+    // ---------------------------------------------------------------- committer
+
+    private void publishOrStall(final int r)
+    {
+        final boolean ok = reqs.deltaType[r] == Deltas.OCCUPY ?
+            client.publishOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
+                reqs.blockClass[r]) :
+            client.publishFree(reqs.token(r), reqs.hashes, r * 32);
+        if (!ok)
+        {
+            stall(r, Requests.WAIT_PUBLISH);
+            return;
+        }
+        published = true;
+        reqs.state[r] = Requests.WAIT_ACK;
+    }
+
+    int pollAcks()
+    {
+        return client.pollAcks(this, 1024);
+    }
+
+    boolean hasAcks()
+    {
+        return client.link().acks().size() > 0;
+    }
+
+    @Override
+    public void onAck(final long token, final int result)
+    {
+        final int r = Requests.slotOf(token);
+        if (reqs.generation[r] != Requests.generationOf(token) || reqs.state[r] != Requests.WAIT_ACK)
+        {
+            w.errors.onError("worker " + w.id, "acknowledgement for a request no longer waiting: " + token);
+            return;
+        }
+        if (reqs.deltaType[r] == Deltas.OCCUPY)
+        {
+            if (result == Deltas.STORED || result == Deltas.DUPLICATE)
+            {
+                if (result == Deltas.DUPLICATE)
+                {
+                    w.stats.dedupHits++;
+                }
+                respondHash(r);
+            }
+            else
+            {
+                w.respondStatus(r, Status.INTERNAL_ERROR);
+            }
+            return;
+        }
+        w.respondStatus(r, result == Deltas.DELETED ? Status.OK :
+            result == Deltas.NOT_FOUND ? Status.NOT_FOUND : Status.INTERNAL_ERROR);
+    }
+
+    // ---------------------------------------------------------------- stalls
+
+    private void stall(final int r, final int state)
+    {
+        w.stats.stalls++;
+        reqs.state[r] = state;
+        reqs.next[r] = -1;
+        if (stalledTail < 0)
+        {
+            stalledHead = r;
+        }
+        else
+        {
+            reqs.next[stalledTail] = r;
+        }
+        stalledTail = r;
+    }
+
+    boolean hasStalled()
+    {
+        return stalledHead >= 0;
+    }
+
+    /** Retries each stalled request once (space to allocate, room in the delta ring). */
+    int retryStalled()
+    {
+        int r = stalledHead;
+        stalledHead = -1;
+        stalledTail = -1;
+        int work = 0;
+        while (r >= 0)
+        {
+            final int next = reqs.next[r];
+            work++;
+            if (reqs.state[r] == Requests.WAIT_PUBLISH)
+            {
+                publishOrStall(r);
+            }
+            else if (reqs.opcode[r] == Opcode.GET)
+            {
+                releaseBuffers(r);
+                get(r);
+            }
+            else
+            {
+                allocateAndWrite(r);
+            }
+            r = next;
+        }
+        return work;
+    }
+
+    // ---------------------------------------------------------------- STATS
+
+    private void stats(final int r)
+    {
+        final String text = w.statsText();
+        final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        if (!takeBuffer(r, ResponseHeader.HEADER_LENGTH + bytes.length))
+        {
+            w.respondStatus(r, Status.BUSY);
+            return;
+        }
+        final long at = reqs.buffer[r];
+        w.header(r, at, Status.OK, bytes.length);
+        w.memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, bytes);
+        w.respond(r, at, ResponseHeader.HEADER_LENGTH + bytes.length, Status.OK);
+    }
+
+    @Override
+    public void close()
+    {
+        reader.close();
+    }
+}

@@ -1,0 +1,136 @@
+package io.ringblocks.server;
+
+import java.nio.ByteBuffer;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * A worker's request slots, struct-of-arrays: everything a request carries between its frame being parsed and
+ * its response being sent, with no per-request object. The slot index and generation form the token used in
+ * user_data and in committer deltas.
+ */
+final class Requests
+{
+    static final int FREE = 0;
+    static final int RECEIVING = 1;
+    static final int WAIT_SPACE = 2;
+    static final int WRITING = 3;
+    static final int WAIT_PUBLISH = 4;
+    static final int WAIT_ACK = 5;
+    static final int READING = 6;
+    static final int RESPONDING = 7;
+
+    final int capacity;
+    final int[] state;
+    final int[] generation;
+    final int[] connection;
+    final int[] connectionGeneration;
+    final int[] opcode;
+    final int[] flags;
+    final long[] requestId;
+    final long[] buffer;
+    final int[] bufferClass;
+    final int[] payloadLength;
+    final long[] blockOffset;
+    final int[] blockClass;
+    final int[] ioLength;
+    final int[] ioDone;
+    final long[] rangeOffset;
+    final int[] rangeLength;
+    final long[] readTag;
+    final long[] response;
+    final int[] responseLength;
+    final int[] responseSent;
+    final int[] next;
+    final int[] deltaType;
+    /** SHA-256 of the payload (PUT) or the requested hash (GET/HEAD/DELETE), 32 bytes per slot. */
+    final UnsafeBuffer hashes;
+    /** The client's expected hash for VERIFY_HASH PUTs, 32 bytes per slot. */
+    final UnsafeBuffer expected;
+    private final int[] freeList;
+    private int freeCount;
+
+    Requests(final int capacity)
+    {
+        this.capacity = capacity;
+        state = new int[capacity];
+        generation = new int[capacity];
+        connection = new int[capacity];
+        connectionGeneration = new int[capacity];
+        opcode = new int[capacity];
+        flags = new int[capacity];
+        requestId = new long[capacity];
+        buffer = new long[capacity];
+        bufferClass = new int[capacity];
+        payloadLength = new int[capacity];
+        blockOffset = new long[capacity];
+        blockClass = new int[capacity];
+        ioLength = new int[capacity];
+        ioDone = new int[capacity];
+        rangeOffset = new long[capacity];
+        rangeLength = new int[capacity];
+        readTag = new long[capacity];
+        response = new long[capacity];
+        responseLength = new int[capacity];
+        responseSent = new int[capacity];
+        next = new int[capacity];
+        deltaType = new int[capacity];
+        hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * 32));
+        expected = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * 32));
+        freeList = new int[capacity];
+        for (int i = 0; i < capacity; i++)
+        {
+            freeList[i] = capacity - 1 - i;
+        }
+        freeCount = capacity;
+    }
+
+    /** @return a slot for a request on connection {@code c}, or -1 when all are in use. */
+    int acquire(final int c, final int cGeneration)
+    {
+        if (freeCount == 0)
+        {
+            return -1;
+        }
+        final int r = freeList[--freeCount];
+        generation[r] = (generation[r] + 1) & 0xFF_FFFF;
+        state[r] = RECEIVING;
+        connection[r] = c;
+        connectionGeneration[r] = cGeneration;
+        buffer[r] = IoArena.NONE;
+        bufferClass[r] = 0;
+        blockOffset[r] = -1;
+        readTag[r] = -1;
+        next[r] = -1;
+        ioDone[r] = 0;
+        responseSent[r] = 0;
+        return r;
+    }
+
+    void release(final int r)
+    {
+        state[r] = FREE;
+        freeList[freeCount++] = r;
+    }
+
+    int inUse()
+    {
+        return capacity - freeCount;
+    }
+
+    /** @return the token naming request {@code r} in its current generation (for deltas and user_data). */
+    long token(final int r)
+    {
+        return ((long)generation[r] << 32) | r;
+    }
+
+    static int slotOf(final long token)
+    {
+        return (int)token;
+    }
+
+    static int generationOf(final long token)
+    {
+        return (int)(token >>> 32);
+    }
+}

@@ -1,0 +1,298 @@
+package io.ringblocks.server;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.ringblocks.protocol.Opcode;
+import io.ringblocks.protocol.Status;
+import io.ringblocks.storage.Committer;
+import io.ringblocks.storage.ErrorHandler;
+import io.ringblocks.storage.Store;
+import io.ringblocks.uring.LibC;
+import io.ringblocks.uring.RingException;
+import io.ringblocks.uring.Sockets;
+import io.ringblocks.uring.Wakeup;
+
+/**
+ * The ringblocks server: one listening socket, N {@link Worker}s (each with its own ring posting a multishot accept
+ * on that socket, so the kernel spreads connections over them) and the {@link Store} with its committer thread.
+ * {@link #close()} is the graceful shutdown: stop accepting, finish in-flight requests, final commit, close files.
+ */
+public final class RingblocksServer implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger("ringblocks");
+
+    private final ServerConfig config;
+    private final ErrorHandler errors = new ErrorHandler();
+    private final AtomicInteger connections = new AtomicInteger();
+    private final long startedAt = System.currentTimeMillis();
+    private final int listenFd;
+    private final int port;
+    private final Wakeup[] wakeups;
+    private final Store store;
+    private final Worker[] workers;
+    private final Thread[] threads;
+    private boolean closed;
+
+    private RingblocksServer(final ServerConfig config)
+    {
+        this.config = config;
+        final byte[] ip = ipv4(config.host());
+        wakeups = new Wakeup[config.workers()];
+        for (int i = 0; i < wakeups.length; i++)
+        {
+            wakeups[i] = new Wakeup();
+        }
+        listenFd = Sockets.listenTcp(ip, config.port(), 4096, false);
+        // Accepted sockets inherit TCP_NODELAY from the listener: responses go out whole, Nagle only adds latency.
+        Sockets.noDelay(listenFd);
+        port = Sockets.localPort(listenFd);
+        Store opened = null;
+        try
+        {
+            opened = Store.open(config.store(), wakeups, errors);
+        }
+        catch (final RuntimeException e)
+        {
+            LibC.close(listenFd);
+            closeWakeups();
+            throw e;
+        }
+        store = opened;
+        workers = new Worker[config.workers()];
+        threads = new Thread[config.workers()];
+        for (int i = 0; i < workers.length; i++)
+        {
+            workers[i] = new Worker(i, config, store, wakeups[i], listenFd, connections, errors);
+            workers[i].statsText(this::statsText);
+            threads[i] = new Thread(workers[i], "ringblocks-worker-" + i);
+            threads[i].start();
+        }
+        try
+        {
+            for (final Worker worker : workers)
+            {
+                worker.awaitStarted();
+            }
+        }
+        catch (final InterruptedException | RuntimeException e)
+        {
+            close();
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Opens the store (recovering it) and starts serving.
+     *
+     * @throws IllegalArgumentException for an unusable configuration (address, data directory).
+     * @throws RingException            when the port cannot be bound (the message names the errno, e.g. EADDRINUSE).
+     */
+    public static RingblocksServer start(final ServerConfig config)
+    {
+        return new RingblocksServer(config);
+    }
+
+    private static byte[] ipv4(final String host)
+    {
+        try
+        {
+            final byte[] address = InetAddress.getByName(host).getAddress();
+            if (address.length != 4)
+            {
+                throw new IllegalArgumentException("listen address must be IPv4: " + host);
+            }
+            return address;
+        }
+        catch (final UnknownHostException e)
+        {
+            throw new IllegalArgumentException("unknown listen address: " + host, e);
+        }
+    }
+
+    /** @return the bound port (useful with port 0). */
+    public int port()
+    {
+        return port;
+    }
+
+    public ServerConfig config()
+    {
+        return config;
+    }
+
+    public Store store()
+    {
+        return store;
+    }
+
+    /** @return runtime faults seen so far (all logged). */
+    public long errors()
+    {
+        return errors.errors();
+    }
+
+    /** The STATS body: {@code name value} lines, a racy but cheap snapshot of every worker and the store. */
+    public String statsText()
+    {
+        final StringBuilder sb = new StringBuilder(4096);
+        line(sb, "uptime_ms", System.currentTimeMillis() - startedAt);
+        line(sb, "workers", workers.length);
+        line(sb, "connections", connections.get());
+        long accepted = 0;
+        long rejected = 0;
+        long closedCount = 0;
+        long inFlight = 0;
+        long protocolErrors = 0;
+        long dedup = 0;
+        long stalls = 0;
+        long starvations = 0;
+        long shortIo = 0;
+        long ioErrors = 0;
+        final long[] requests = new long[ServerStats.OPS];
+        final long[] bytesIn = new long[ServerStats.OPS];
+        final long[] bytesOut = new long[ServerStats.OPS];
+        final long[] statuses = new long[ServerStats.STATUSES];
+        for (final Worker w : workers)
+        {
+            final ServerStats s = w.stats;
+            accepted += s.accepted;
+            rejected += s.rejected;
+            closedCount += s.closed;
+            inFlight += s.inFlight;
+            protocolErrors += s.protocolErrors;
+            dedup += s.dedupHits;
+            stalls += s.stalls;
+            starvations += s.starvations;
+            shortIo += s.shortIo;
+            ioErrors += s.ioErrors;
+            for (int i = 0; i < ServerStats.OPS; i++)
+            {
+                requests[i] += s.requests[i];
+                bytesIn[i] += s.bytesIn[i];
+                bytesOut[i] += s.bytesOut[i];
+            }
+            for (int i = 0; i < ServerStats.STATUSES; i++)
+            {
+                statuses[i] += s.statuses[i];
+            }
+        }
+        line(sb, "connections_accepted", accepted);
+        line(sb, "connections_rejected", rejected);
+        line(sb, "connections_closed", closedCount);
+        line(sb, "in_flight", inFlight);
+        for (int op = Opcode.PING; op <= Opcode.STATS; op++)
+        {
+            final String name = Opcode.name(op).toLowerCase(java.util.Locale.ROOT);
+            line(sb, "requests_" + name, requests[op]);
+            line(sb, "bytes_in_" + name, bytesIn[op]);
+            line(sb, "bytes_out_" + name, bytesOut[op]);
+        }
+        for (int st = 0; st < ServerStats.STATUSES; st++)
+        {
+            line(sb, "status_" + Status.name(st).toLowerCase(java.util.Locale.ROOT), statuses[st]);
+        }
+        line(sb, "protocol_errors", protocolErrors);
+        line(sb, "dedup_hits", dedup);
+        line(sb, "stalls", stalls);
+        line(sb, "starvations", starvations);
+        line(sb, "short_io", shortIo);
+        line(sb, "io_errors", ioErrors);
+        final Committer committer = store.committer();
+        line(sb, "committer_batches", committer.batches());
+        line(sb, "committer_deltas", committer.deltasCommitted());
+        line(sb, "committer_max_batch", committer.maxBatchSeen());
+        line(sb, "committer_last_batch", committer.lastBatch());
+        line(sb, "committer_commit_us_total", committer.commitNanosTotal() / 1000);
+        line(sb, "committer_limbo_blocks", committer.limboBlocks());
+        for (int k = 0; k < 16; k++)
+        {
+            final long n = committer.batchesOfSizeLog2(k);
+            if (n > 0)
+            {
+                line(sb, "committer_batches_size_ge_" + (1 << k), n);
+            }
+        }
+        final long[] used = new long[32];
+        final long[] free = new long[32];
+        final long[] totals = new long[4];
+        store.allocatorStats(used, free, totals);
+        line(sb, "store_used_bytes", totals[0]);
+        line(sb, "store_free_bytes", totals[1]);
+        line(sb, "store_file_bytes", totals[2]);
+        line(sb, "store_capacity_bytes", totals[3]);
+        for (int c = 0; c < 32; c++)
+        {
+            if (used[c] > 0 || free[c] > 0)
+            {
+                line(sb, "store_blocks_" + (4 << c) + "k", used[c]);
+                line(sb, "store_free_blocks_" + (4 << c) + "k", free[c]);
+            }
+        }
+        line(sb, "recovered_blocks", store.recoveredBlocks());
+        line(sb, "recovery_ms", store.recoveryMillis());
+        line(sb, "durable", config.store().durable() ? 1 : 0);
+        line(sb, "direct_io", store.directIo() ? 1 : 0);
+        line(sb, "errors", errors.errors());
+        return sb.toString();
+    }
+
+    private static void line(final StringBuilder sb, final String name, final long value)
+    {
+        sb.append(name).append(' ').append(value).append('\n');
+    }
+
+    /**
+     * Graceful shutdown: workers stop accepting, answer what is in flight (bounded by the shutdown timeout) and
+     * close their connections; then the committer's final commit, and the files are closed.
+     */
+    @Override
+    public synchronized void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        for (final Worker worker : workers)
+        {
+            if (worker != null)
+            {
+                worker.requestStop();
+            }
+        }
+        for (int i = 0; i < workers.length; i++)
+        {
+            if (workers[i] == null)
+            {
+                continue;
+            }
+            try
+            {
+                if (!workers[i].awaitStopped(config.shutdownTimeoutMillis() + 5_000))
+                {
+                    LOG.log(System.Logger.Level.WARNING, "worker " + i + " did not stop in time");
+                }
+            }
+            catch (final InterruptedException e)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+        LibC.close(listenFd);
+        store.close();
+        closeWakeups();
+    }
+
+    private void closeWakeups()
+    {
+        for (final Wakeup w : wakeups)
+        {
+            if (w != null)
+            {
+                w.close();
+            }
+        }
+    }
+}

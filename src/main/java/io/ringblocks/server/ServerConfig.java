@@ -1,0 +1,93 @@
+package io.ringblocks.server;
+
+import java.nio.file.Path;
+
+import io.ringblocks.storage.StoreConfig;
+
+/**
+ * Server settings; {@link #defaults()} are the embedded defaults {@code make run} uses.
+ *
+ * @param host                 IPv4 address to listen on.
+ * @param port                 TCP port (0: ephemeral, for tests).
+ * @param workers              worker threads, one ring each.
+ * @param maxConnections       server-wide connection limit; further connections get BUSY and are closed.
+ * @param maxInFlight          requests in flight per connection before the server stops reading from it.
+ * @param recvBufferSize       per-connection receive buffer (frames larger than it are read straight into a block
+ *                             buffer).
+ * @param arenaSize            registered I/O memory per worker.
+ * @param ringEntries          SQ entries per worker ring.
+ * @param shutdownTimeoutMillis how long graceful shutdown waits for in-flight requests.
+ * @param store                storage settings.
+ */
+public record ServerConfig(
+    String host,
+    int port,
+    int workers,
+    int maxConnections,
+    int maxInFlight,
+    int recvBufferSize,
+    long arenaSize,
+    int ringEntries,
+    long shutdownTimeoutMillis,
+    StoreConfig store)
+{
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 10100;
+
+    public ServerConfig
+    {
+        if (workers < 1 || workers > 256)
+        {
+            throw new IllegalArgumentException("workers must be in 1..256: " + workers);
+        }
+        if (maxConnections < 1)
+        {
+            throw new IllegalArgumentException("max connections must be >= 1: " + maxConnections);
+        }
+        if (maxInFlight < 1 || maxInFlight > 4096)
+        {
+            throw new IllegalArgumentException("max in-flight per connection must be in 1..4096: " + maxInFlight);
+        }
+        if (recvBufferSize < 4096 || Integer.bitCount(recvBufferSize) != 1 || recvBufferSize > IoArena.MAX_BUFFER)
+        {
+            throw new IllegalArgumentException("receive buffer must be a power of two in 4 KiB..2 MiB: " +
+                recvBufferSize);
+        }
+        if (port < 0 || port > 65535)
+        {
+            throw new IllegalArgumentException("port must be in 0..65535: " + port);
+        }
+    }
+
+    /** 127.0.0.1:10100, ./data, one worker per processor, 1 GiB store, sync durability, O_DIRECT. */
+    public static ServerConfig defaults()
+    {
+        return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), 4096, 64,
+            16384, 32L << 20, 1024, 10_000L,
+            StoreConfig.defaults(Path.of("data"), 1L << 30, true, true));
+    }
+
+    public ServerConfig withPort(final int newPort)
+    {
+        return new ServerConfig(host, newPort, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
+            ringEntries, shutdownTimeoutMillis, store);
+    }
+
+    public ServerConfig withStore(final StoreConfig newStore)
+    {
+        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
+            ringEntries, shutdownTimeoutMillis, newStore);
+    }
+
+    public ServerConfig withWorkers(final int n)
+    {
+        return new ServerConfig(host, port, n, maxConnections, maxInFlight, recvBufferSize, arenaSize,
+            ringEntries, shutdownTimeoutMillis, store);
+    }
+
+    public ServerConfig withMaxConnections(final int n)
+    {
+        return new ServerConfig(host, port, workers, n, maxInFlight, recvBufferSize, arenaSize,
+            ringEntries, shutdownTimeoutMillis, store);
+    }
+}

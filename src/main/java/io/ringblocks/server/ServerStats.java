@@ -1,0 +1,28 @@
+package io.ringblocks.server;
+
+/**
+ * One worker's counters. Written only by the worker thread; STATS reads them from another thread as a racy
+ * snapshot (64-bit array elements are read whole on the 64-bit JVMs ringblocks runs on).
+ */
+final class ServerStats
+{
+    static final int OPS = 7;
+    static final int STATUSES = 13;
+
+    final long[] requests = new long[OPS];
+    final long[] bytesIn = new long[OPS];
+    final long[] bytesOut = new long[OPS];
+    final long[] statuses = new long[STATUSES];
+    volatile long accepted;
+    volatile long rejected;
+    volatile long closed;
+    volatile long protocolErrors;
+    volatile long dedupHits;
+    volatile long stalls;
+    volatile long starvations;
+    volatile long shortIo;
+    volatile long ioErrors;
+    volatile long inFlight;
+    volatile long loops;
+    volatile long completions;
+}

@@ -1,0 +1,847 @@
+package io.ringblocks.server;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.ringblocks.protocol.FrameDecoder;
+import io.ringblocks.protocol.Opcode;
+import io.ringblocks.protocol.Protocol;
+import io.ringblocks.protocol.RequestHeader;
+import io.ringblocks.protocol.RequestValidator;
+import io.ringblocks.protocol.ResponseHeader;
+import io.ringblocks.protocol.ResponseHeaderEncoder;
+import io.ringblocks.protocol.Status;
+import io.ringblocks.storage.ErrorHandler;
+import io.ringblocks.storage.Store;
+import io.ringblocks.uring.CompletionBatch;
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.LibC;
+import io.ringblocks.uring.Ring;
+import io.ringblocks.uring.UserData;
+import io.ringblocks.uring.Wakeup;
+
+/**
+ * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on the
+ * shared listener, recv and send on its connections, READ_FIXED/WRITE_FIXED on the data file, and the eventfd read
+ * through which the committer wakes it. The duty cycle drains completions first, then acknowledgements, then
+ * retries whatever waited for space; idle, it sleeps in submit-and-wait until a CQE or a wakeup arrives.
+ * <p>
+ * This class owns connection I/O (framing, receive, send queue, close); {@link Operations} runs the requests.
+ */
+final class Worker implements Runnable
+{
+    static final int OP_ACCEPT = 1;
+    static final int OP_WAKE = 2;
+    static final int OP_RECV = 3;
+    static final int OP_SEND = 4;
+    static final int OP_CLOSE = 5;
+    static final int OP_FILE_READ = 6;
+    static final int OP_FILE_WRITE = 7;
+    static final int OP_IGNORE = 8;
+
+    private static final System.Logger LOG = System.getLogger("ringblocks");
+
+    final int id;
+    final ServerConfig config;
+    final Store store;
+    final ErrorHandler errors;
+    final Wakeup wakeup;
+    final ServerStats stats = new ServerStats();
+    final Connections conns;
+    final Requests reqs;
+    final IoArena arena;
+    final UnsafeBuffer memory;
+    final int maxBodyLength;
+    Ring ring;
+    private final int listenFd;
+    private final AtomicInteger connectionCount;
+    private final CountDownLatch started = new CountDownLatch(1);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final RequestHeader header = new RequestHeader();
+    private final ResponseHeaderEncoder encoder = new ResponseHeaderEncoder();
+    private final CompletionBatch batch = new CompletionBatch(512);
+    private final int recvClass;
+    private Operations ops;
+    private java.util.function.Supplier<String> statsText = () -> "";
+    private long rejectFrame;
+    private volatile boolean stopRequested;
+    private volatile Throwable failure;
+    private boolean stopping;
+    private long stopDeadline;
+    private int starvedHead = -1;
+    private int starvedTail = -1;
+
+    Worker(
+        final int id,
+        final ServerConfig config,
+        final Store store,
+        final Wakeup wakeup,
+        final int listenFd,
+        final AtomicInteger connectionCount,
+        final ErrorHandler errors)
+    {
+        this.id = id;
+        this.config = config;
+        this.store = store;
+        this.wakeup = wakeup;
+        this.listenFd = listenFd;
+        this.connectionCount = connectionCount;
+        this.errors = errors;
+        conns = new Connections(config.maxConnections());
+        reqs = new Requests(Math.min(65536, Math.max(1024, config.maxInFlight() * 64)));
+        arena = new IoArena(config.arenaSize());
+        memory = arena.buffer();
+        maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
+        recvClass = IoArena.classFor(config.recvBufferSize());
+    }
+
+    /** Blocks until the ring is set up (or setup failed). */
+    void awaitStarted() throws InterruptedException
+    {
+        started.await();
+        if (failure != null)
+        {
+            throw new IllegalStateException("worker " + id + " failed to start: " + failure.getMessage(), failure);
+        }
+    }
+
+    /** Asks the worker to stop accepting, finish in-flight requests and exit. */
+    void requestStop()
+    {
+        stopRequested = true;
+        wakeup.signal();
+    }
+
+    boolean awaitStopped(final long millis) throws InterruptedException
+    {
+        return stopped.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void run()
+    {
+        try
+        {
+            ring = new Ring(config.ringEntries());
+            arena.register(ring);
+            rejectFrame = arena.allocate(0);
+            encoder.wrap(memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
+            ops = new Operations(this);
+            ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+            wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
+            ring.submit();
+        }
+        catch (final Throwable t)
+        {
+            failure = t;
+            started.countDown();
+            stopped.countDown();
+            return;
+        }
+        started.countDown();
+        try
+        {
+            loop();
+        }
+        catch (final Throwable t)
+        {
+            failure = t;
+            errors.onError("worker " + id, t);
+        }
+        finally
+        {
+            closeEverything();
+            stopped.countDown();
+        }
+    }
+
+    private void loop()
+    {
+        while (true)
+        {
+            int work = 0;
+            try
+            {
+                work += reapAndHandle();
+                work += ops.pollAcks();
+                work += ops.retryStalled();
+                work += serveStarved();
+                ops.endIteration();
+            }
+            catch (final RuntimeException e)
+            {
+                // A fault in one request must not take the worker (and every connection on it) down.
+                errors.onError("worker " + id, e);
+                work++;
+            }
+            stats.loops++;
+            stats.inFlight = reqs.inUse();
+            if (stopRequested && !stopping)
+            {
+                beginStop();
+            }
+            if (stopping && (conns.openCount() == 0 && reqs.inUse() == 0 || System.nanoTime() > stopDeadline))
+            {
+                if (reqs.inUse() > 0)
+                {
+                    LOG.log(System.Logger.Level.WARNING, "worker " + id + " stopping with " + reqs.inUse() +
+                        " requests unfinished after " + config.shutdownTimeoutMillis() + " ms");
+                }
+                return;
+            }
+            if (work > 0)
+            {
+                ring.submitAndGetEvents();
+                continue;
+            }
+            wakeup.prepareToSleep();
+            if (ops.hasAcks() || stopRequested != stopping)
+            {
+                ring.submitAndGetEvents();
+            }
+            else if (ops.hasStalled() || starvedHead >= 0 || stopping)
+            {
+                ring.submitAndWait(1, 1_000_000L);
+            }
+            else
+            {
+                ring.submitAndWait(1);
+            }
+            wakeup.awake();
+        }
+    }
+
+    private int reapAndHandle()
+    {
+        final int n = ring.reap(batch);
+        stats.completions += n;
+        for (int i = 0; i < n; i++)
+        {
+            final long ud = batch.userData(i);
+            final int res = batch.result(i);
+            final int slot = UserData.slot(ud);
+            final int gen = UserData.generation(ud);
+            switch (UserData.op(ud))
+            {
+                case OP_ACCEPT -> onAccept(res, batch.flags(i));
+                case OP_WAKE ->
+                {
+                    if (!stopping || reqs.inUse() > 0 || conns.openCount() > 0)
+                    {
+                        wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
+                    }
+                }
+                case OP_RECV -> onRecv(slot, gen, res);
+                case OP_SEND -> onSend(slot, gen, res);
+                case OP_CLOSE -> onClosed(slot, gen, res);
+                case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
+                case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
+                case OP_IGNORE ->
+                {
+                }
+                default -> errors.onError("worker " + id, "unknown completion " + Long.toHexString(ud));
+            }
+        }
+        return n;
+    }
+
+    // ---------------------------------------------------------------- accept
+
+    private void onAccept(final int res, final int flags)
+    {
+        if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
+        {
+            ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+        }
+        if (res < 0)
+        {
+            if (res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN)
+            {
+                errors.onError("worker " + id, "accept failed: " + Errno.describe(res));
+            }
+            return;
+        }
+        if (stopping || connectionCount.incrementAndGet() > config.maxConnections())
+        {
+            if (!stopping)
+            {
+                connectionCount.decrementAndGet();
+            }
+            reject(res);
+            return;
+        }
+        final long recv = arena.allocate(recvClass);
+        final int c = recv == IoArena.NONE ? -1 : conns.open(res, recv);
+        if (c < 0)
+        {
+            if (recv != IoArena.NONE)
+            {
+                arena.free(recv, recvClass);
+            }
+            connectionCount.decrementAndGet();
+            reject(res);
+            return;
+        }
+        stats.accepted++;
+        postRecv(c);
+    }
+
+    /** Over the limit: answer BUSY and close, chained so the close runs even if the send fails. */
+    private void reject(final int fd)
+    {
+        stats.rejected++;
+        ring.prepSend(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH, 0,
+            UserData.pack(0, OP_IGNORE, 0));
+        ring.setLastSqeFlags(Ring.SQE_IO_HARDLINK);
+        ring.prepClose(fd, UserData.pack(0, OP_IGNORE, 0));
+    }
+
+    // ---------------------------------------------------------------- receive
+
+    private void postRecv(final int c)
+    {
+        final long target;
+        final int length;
+        switch (conns.bodyState[c])
+        {
+            case Connections.BODY_NONE ->
+            {
+                target = conns.recvBuffer[c] + conns.filled[c];
+                length = config.recvBufferSize() - conns.filled[c];
+            }
+            case Connections.BODY_DISCARD ->
+            {
+                target = conns.recvBuffer[c];
+                length = Math.min(config.recvBufferSize(), conns.bodyRemaining[c]);
+            }
+            default ->
+            {
+                // Body stages receive into an absolute address: the request's hash slot or its block buffer.
+                target = conns.bodyTarget[c] - arena.address(0);
+                length = conns.bodyRemaining[c];
+            }
+        }
+        if (length <= 0)
+        {
+            errors.onError("worker " + id, "connection " + c + " has no room to receive into");
+            beginClose(c, true);
+            return;
+        }
+        conns.recvPosted[c] = true;
+        ring.prepRecv(conns.fd[c], arena.address(target), length, 0, UserData.pack(c, OP_RECV, conns.generation[c]));
+    }
+
+    /** Posts a receive unless the connection is throttled, closing or already receiving. */
+    void maybePostRecv(final int c)
+    {
+        if (conns.state[c] != Connections.OPEN || conns.recvPosted[c] || conns.closeAfterSend[c])
+        {
+            return;
+        }
+        if (conns.bodyState[c] != Connections.BODY_NONE)
+        {
+            postRecv(c);
+            return;
+        }
+        if (conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
+            conns.filled[c] >= config.recvBufferSize())
+        {
+            return;
+        }
+        postRecv(c);
+    }
+
+    private void onRecv(final int c, final int gen, final int res)
+    {
+        if (conns.generation[c] != gen)
+        {
+            return;
+        }
+        conns.recvPosted[c] = false;
+        if (conns.state[c] != Connections.OPEN)
+        {
+            dropBodyRequest(c);
+            tryFinishClose(c);
+            return;
+        }
+        if (res <= 0)
+        {
+            if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+            {
+                postRecv(c);
+                return;
+            }
+            // 0: the peer finished sending; answer what it asked, then close. An error: the connection is gone.
+            dropBodyRequest(c);
+            beginClose(c, res < 0);
+            return;
+        }
+        switch (conns.bodyState[c])
+        {
+            case Connections.BODY_NONE ->
+            {
+                conns.filled[c] += res;
+                parse(c);
+            }
+            case Connections.BODY_DISCARD ->
+            {
+                conns.bodyRemaining[c] -= res;
+                if (conns.bodyRemaining[c] == 0)
+                {
+                    conns.bodyState[c] = Connections.BODY_NONE;
+                }
+            }
+            default -> onBodyBytes(c, res);
+        }
+        maybePostRecv(c);
+    }
+
+    private void onBodyBytes(final int c, final int res)
+    {
+        conns.bodyTarget[c] += res;
+        conns.bodyRemaining[c] -= res;
+        if (conns.bodyRemaining[c] > 0)
+        {
+            return;
+        }
+        final int r = conns.bodyRequest[c];
+        if (conns.bodyState[c] == Connections.BODY_EXPECTED_HASH)
+        {
+            conns.bodyState[c] = Connections.BODY_PAYLOAD;
+            conns.bodyTarget[c] = arena.address(reqs.buffer[r]);
+            conns.bodyRemaining[c] = reqs.payloadLength[r];
+            return;
+        }
+        conns.bodyState[c] = Connections.BODY_NONE;
+        conns.bodyRequest[c] = -1;
+        ops.startPut(r);
+    }
+
+    /** A request whose body was still arriving when the connection went away. */
+    private void dropBodyRequest(final int c)
+    {
+        final int r = conns.bodyRequest[c];
+        if (r >= 0)
+        {
+            conns.bodyRequest[c] = -1;
+            conns.bodyState[c] = Connections.BODY_NONE;
+            finishRequest(r);
+        }
+    }
+
+    /**
+     * Splits the receive buffer into frames and starts a request for each complete one, judging each length before
+     * anything else. Stops when the connection reaches its in-flight bound or the worker runs out of request slots
+     * or buffers (the connection is then retried from the starved list).
+     */
+    void parse(final int c)
+    {
+        final long base = conns.recvBuffer[c];
+        int pos = 0;
+        conns.parseBlocked[c] = false;
+        while (conns.state[c] == Connections.OPEN && !conns.closeAfterSend[c])
+        {
+            final int available = conns.filled[c] - pos;
+            final int length = FrameDecoder.frameLength(memory, (int)(base + pos), available);
+            if (length == FrameDecoder.INCOMPLETE)
+            {
+                break;
+            }
+            final int lengthStatus = FrameDecoder.check(length, maxBodyLength);
+            if (lengthStatus != Status.OK)
+            {
+                connectionError(c, lengthStatus);
+                break;
+            }
+            if (available < RequestHeader.HEADER_LENGTH)
+            {
+                break;
+            }
+            if (conns.inFlight[c] >= config.maxInFlight())
+            {
+                break;
+            }
+            header.wrap(memory, (int)(base + pos));
+            final int bodyLength = length - Protocol.MIN_LENGTH;
+            final int frameLength = Protocol.LENGTH_FIELD_LENGTH + length;
+            final int verdict = RequestValidator.validate(header, bodyLength, config.store().maxBlockSize());
+            if (verdict == Status.UNSUPPORTED_VERSION)
+            {
+                connectionError(c, verdict);
+                break;
+            }
+            if (frameLength > available && frameLength <= config.recvBufferSize() && verdict == Status.OK)
+            {
+                break; // wait for the rest of a frame that fits the buffer
+            }
+            final int r = reqs.acquire(c, conns.generation[c]);
+            if (r < 0)
+            {
+                starve(c);
+                break;
+            }
+            reqs.opcode[r] = header.opcode();
+            reqs.flags[r] = header.flags();
+            reqs.requestId[r] = header.requestId();
+            conns.inFlight[c]++;
+            if (verdict != Status.OK)
+            {
+                stats.protocolErrors++;
+                respondStatus(r, verdict);
+                if (frameLength > available)
+                {
+                    conns.bodyState[c] = Connections.BODY_DISCARD;
+                    conns.bodyRemaining[c] = frameLength - available;
+                    pos = conns.filled[c];
+                    break;
+                }
+                if (frameLength > config.recvBufferSize())
+                {
+                    pos += available;
+                    break;
+                }
+                pos += frameLength;
+                continue;
+            }
+            final long body = base + pos + RequestHeader.HEADER_LENGTH;
+            if (frameLength <= available)
+            {
+                if (!ops.start(r, body, bodyLength))
+                {
+                    conns.inFlight[c]--;
+                    reqs.release(r);
+                    starve(c);
+                    break;
+                }
+                pos += frameLength;
+                continue;
+            }
+            // A PUT larger than the receive buffer: its payload goes straight into a block buffer.
+            final int received = available - RequestHeader.HEADER_LENGTH;
+            if (!ops.startLargePut(r, body, received, bodyLength))
+            {
+                conns.inFlight[c]--;
+                reqs.release(r);
+                starve(c);
+                break;
+            }
+            pos = conns.filled[c];
+            break;
+        }
+        if (pos > 0)
+        {
+            final int rest = conns.filled[c] - pos;
+            if (rest > 0)
+            {
+                memory.putBytes((int)base, memory, (int)(base + pos), rest);
+            }
+            conns.filled[c] = rest;
+        }
+    }
+
+    /** A frame that breaks framing: answer with opcode 0 / request id 0 and close after sending it. */
+    private void connectionError(final int c, final int status)
+    {
+        stats.protocolErrors++;
+        final int r = reqs.acquire(c, conns.generation[c]);
+        conns.closeAfterSend[c] = true;
+        conns.filled[c] = 0;
+        if (r < 0)
+        {
+            beginClose(c, true);
+            return;
+        }
+        reqs.opcode[r] = Opcode.NONE;
+        reqs.flags[r] = 0;
+        reqs.requestId[r] = 0;
+        conns.inFlight[c]++;
+        respondStatus(r, status);
+    }
+
+    private void starve(final int c)
+    {
+        if (conns.parseBlocked[c])
+        {
+            return;
+        }
+        stats.starvations++;
+        conns.parseBlocked[c] = true;
+        conns.nextStarved[c] = -1;
+        if (starvedTail < 0)
+        {
+            starvedHead = c;
+        }
+        else
+        {
+            conns.nextStarved[starvedTail] = c;
+        }
+        starvedTail = c;
+    }
+
+    private int serveStarved()
+    {
+        int c = starvedHead;
+        starvedHead = -1;
+        starvedTail = -1;
+        int work = 0;
+        while (c >= 0)
+        {
+            final int next = conns.nextStarved[c];
+            if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+            {
+                parse(c);
+                maybePostRecv(c);
+                work++;
+            }
+            c = next;
+        }
+        return work;
+    }
+
+    // ---------------------------------------------------------------- respond and send
+
+    /** Answers a status with an empty body from the request's small response area. */
+    void respondStatus(final int r, final int status)
+    {
+        final long at = ops.smallResponse(r);
+        encoder.wrap(memory, (int)at).encode(reqs.opcode[r], status, reqs.requestId[r], 0);
+        respond(r, at, ResponseHeader.HEADER_LENGTH, status);
+    }
+
+    /** Writes a response header at {@code at} for a body of {@code bodyLength} that follows it. */
+    void header(final int r, final long at, final int status, final int bodyLength)
+    {
+        encoder.wrap(memory, (int)at).encode(reqs.opcode[r], status, reqs.requestId[r], bodyLength);
+    }
+
+    /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response. */
+    void respond(final int r, final long at, final int length, final int status)
+    {
+        final int c = reqs.connection[r];
+        final int op = Opcode.isValid(reqs.opcode[r]) ? reqs.opcode[r] : Opcode.NONE;
+        stats.requests[op]++;
+        stats.statuses[status]++;
+        stats.bytesOut[op] += length;
+        if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
+            conns.fd[c] < 0)
+        {
+            finishRequest(r);
+            return;
+        }
+        reqs.state[r] = Requests.RESPONDING;
+        reqs.response[r] = at;
+        reqs.responseLength[r] = length;
+        reqs.responseSent[r] = 0;
+        reqs.next[r] = -1;
+        if (conns.sendTail[c] < 0)
+        {
+            conns.sendHead[c] = r;
+        }
+        else
+        {
+            reqs.next[conns.sendTail[c]] = r;
+        }
+        conns.sendTail[c] = r;
+        if (!conns.sending[c])
+        {
+            startSend(c);
+        }
+    }
+
+    private void startSend(final int c)
+    {
+        final int r = conns.sendHead[c];
+        conns.sending[c] = true;
+        ring.prepSend(conns.fd[c], arena.address(reqs.response[r] + reqs.responseSent[r]),
+            reqs.responseLength[r] - reqs.responseSent[r], 0, UserData.pack(c, OP_SEND, conns.generation[c]));
+    }
+
+    private void onSend(final int c, final int gen, final int res)
+    {
+        if (conns.generation[c] != gen)
+        {
+            return;
+        }
+        conns.sending[c] = false;
+        final int r = conns.sendHead[c];
+        if (res < 0)
+        {
+            if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+            {
+                startSend(c);
+                return;
+            }
+            dropSendQueue(c);
+            beginClose(c, true);
+            return;
+        }
+        reqs.responseSent[r] += res;
+        if (reqs.responseSent[r] < reqs.responseLength[r])
+        {
+            stats.shortIo++;
+            startSend(c);
+            return;
+        }
+        conns.sendHead[c] = reqs.next[r];
+        if (conns.sendHead[c] < 0)
+        {
+            conns.sendTail[c] = -1;
+        }
+        finishRequest(r);
+        if (conns.sendHead[c] >= 0)
+        {
+            startSend(c);
+        }
+        else if (conns.closeAfterSend[c] && conns.state[c] == Connections.OPEN)
+        {
+            beginClose(c, false);
+        }
+        else
+        {
+            tryFinishClose(c);
+        }
+    }
+
+    private void dropSendQueue(final int c)
+    {
+        int r = conns.sendHead[c];
+        conns.sendHead[c] = -1;
+        conns.sendTail[c] = -1;
+        while (r >= 0)
+        {
+            final int next = reqs.next[r];
+            finishRequest(r);
+            r = next;
+        }
+    }
+
+    /** Releases a request's buffers and slot; resumes a connection that was throttled on it. */
+    void finishRequest(final int r)
+    {
+        ops.releaseBuffers(r);
+        final int c = reqs.connection[r];
+        reqs.release(r);
+        if (conns.generation[c] != reqs.connectionGeneration[r])
+        {
+            return;
+        }
+        conns.inFlight[c]--;
+        if (conns.state[c] == Connections.OPEN)
+        {
+            if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+            {
+                parse(c);
+            }
+            maybePostRecv(c);
+        }
+        else
+        {
+            tryFinishClose(c);
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Stops reading from {@code c}. With {@code broken} the socket is unusable, so queued responses are dropped;
+     * otherwise in-flight requests still get their answers before the fd is closed.
+     */
+    void beginClose(final int c, final boolean broken)
+    {
+        if (conns.state[c] == Connections.OPEN)
+        {
+            conns.state[c] = Connections.CLOSING;
+            if (conns.recvPosted[c])
+            {
+                ring.prepCancel(UserData.pack(c, OP_RECV, conns.generation[c]), UserData.pack(0, OP_IGNORE, 0));
+            }
+        }
+        if (broken && !conns.sending[c])
+        {
+            dropSendQueue(c);
+        }
+        tryFinishClose(c);
+    }
+
+    private void tryFinishClose(final int c)
+    {
+        if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
+            conns.inFlight[c] > 0)
+        {
+            return;
+        }
+        conns.state[c] = Connections.CLOSED;
+        ring.prepClose(conns.fd[c], UserData.pack(c, OP_CLOSE, conns.generation[c]));
+    }
+
+    private void onClosed(final int c, final int gen, final int res)
+    {
+        if (conns.generation[c] != gen)
+        {
+            return;
+        }
+        if (res < 0)
+        {
+            errors.onError("worker " + id, "close failed: " + Errno.describe(res));
+        }
+        arena.free(conns.recvBuffer[c], recvClass);
+        conns.free(c);
+        connectionCount.decrementAndGet();
+        stats.closed++;
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    private void beginStop()
+    {
+        stopping = true;
+        stopDeadline = System.nanoTime() + config.shutdownTimeoutMillis() * 1_000_000L;
+        ring.prepCancel(UserData.pack(0, OP_ACCEPT, 0), UserData.pack(0, OP_IGNORE, 0));
+        for (int c = 0; c < conns.capacity; c++)
+        {
+            if (conns.state[c] == Connections.OPEN)
+            {
+                dropBodyRequest(c);
+                beginClose(c, false);
+            }
+        }
+    }
+
+    private void closeEverything()
+    {
+        for (int c = 0; c < conns.capacity; c++)
+        {
+            if (conns.fd[c] >= 0)
+            {
+                LibC.close(conns.fd[c]);
+            }
+        }
+        if (ops != null)
+        {
+            ops.close();
+        }
+        if (ring != null)
+        {
+            ring.close();
+        }
+        arena.close();
+    }
+
+    /** Where STATS gets its (server-wide) text; set before the worker starts. */
+    void statsText(final java.util.function.Supplier<String> source)
+    {
+        statsText = source;
+    }
+
+    String statsText()
+    {
+        return statsText.get();
+    }
+
+    Throwable failure()
+    {
+        return failure;
+    }
+}
