@@ -42,6 +42,8 @@ final class Connections
     final long[] bodyTarget;
     final int[] bodyRemaining;
     final int[] nextStarved;
+    /** Bytes of I/O arena held by this connection's requests: bounds what a client that never reads can pin. */
+    final long[] bufferBytes;
     private final int[] freeList;
     private int freeCount;
     private int open;
@@ -66,6 +68,7 @@ final class Connections
         bodyTarget = new long[capacity];
         bodyRemaining = new int[capacity];
         nextStarved = new int[capacity];
+        bufferBytes = new long[capacity];
         Arrays.fill(fd, -1);
         freeList = new int[capacity];
         for (int i = 0; i < capacity; i++)
@@ -98,6 +101,7 @@ final class Connections
         bodyState[c] = BODY_NONE;
         bodyRequest[c] = -1;
         nextStarved[c] = -1;
+        bufferBytes[c] = 0;
         open++;
         return c;
     }

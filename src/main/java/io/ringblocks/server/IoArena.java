@@ -51,6 +51,22 @@ final class IoArena implements AutoCloseable
         return BuddyAllocator.sizeClassFor(bytes, MAX_BUFFER);
     }
 
+    /**
+     * Allocates only if at least {@code reserve} bytes stay free afterwards: request buffers leave headroom so that
+     * new connections can still get their receive buffers while the arena is busy with block I/O.
+     *
+     * @return an offset into the region, or {@link #NONE}.
+     */
+    long allocate(final int sizeClass, final long reserve)
+    {
+        if (allocator.freeBytes() - BuddyAllocator.blockSize(sizeClass) < reserve)
+        {
+            failures++;
+            return NONE;
+        }
+        return allocate(sizeClass);
+    }
+
     /** @return an offset into the region, or {@link #NONE} when nothing that large is free. */
     long allocate(final int sizeClass)
     {

@@ -47,6 +47,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final int smallClass;
     private final int dataFd;
     private final int maxBlockSize;
+    private final long reserve;
     private boolean pinned;
     private long pinEpoch;
     private long pinTag;
@@ -65,6 +66,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         epochs = new ReadEpochs(client.link());
         dataFd = store.dataFd();
         maxBlockSize = store.config().maxBlockSize();
+        // Room for 64 more connections' receive buffers, or a sixteenth of the arena, whichever is smaller.
+        reserve = Math.min(64L * worker.config.recvBufferSize(), worker.config.arenaSize() / 16);
         smallClass = IoArena.classFor(Math.max(PAGE, reqs.capacity * SMALL_RESPONSE));
         smallBase = arena.allocate(smallClass);
         if (smallBase == IoArena.NONE)
@@ -185,13 +188,14 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private boolean takeBuffer(final int r, final int bytes)
     {
         final int cls = IoArena.classFor(Math.max(bytes, 1));
-        final long buffer = arena.allocate(cls);
+        final long buffer = arena.allocate(cls, reserve);
         if (buffer == IoArena.NONE)
         {
             return false;
         }
         reqs.buffer[r] = buffer;
         reqs.bufferClass[r] = cls;
+        w.conns.bufferBytes[reqs.connection[r]] += BuddyAllocator.blockSize(cls);
         return true;
     }
 
@@ -201,6 +205,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             arena.free(reqs.buffer[r], reqs.bufferClass[r]);
             reqs.buffer[r] = IoArena.NONE;
+            final int c = reqs.connection[r];
+            if (w.conns.generation[c] == reqs.connectionGeneration[r])
+            {
+                w.conns.bufferBytes[c] -= BuddyAllocator.blockSize(reqs.bufferClass[r]);
+            }
         }
         if (reqs.readTag[r] >= 0)
         {
@@ -534,7 +543,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         return stalledHead >= 0;
     }
 
-    /** Retries each stalled request once (space to allocate, room in the delta ring). */
+    /**
+     * Retries each stalled request once (space to allocate, room in the delta ring).
+     *
+     * @return how many got further; a request that stalls again is not work, so an idle worker still sleeps.
+     */
     int retryStalled()
     {
         int r = stalledHead;
@@ -544,7 +557,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            work++;
+            final long stallsBefore = w.stats.stalls;
             if (reqs.state[r] == Requests.WAIT_PUBLISH)
             {
                 publishOrStall(r);
@@ -557,6 +570,10 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             else
             {
                 allocateAndWrite(r);
+            }
+            if (w.stats.stalls == stallsBefore)
+            {
+                work++;
             }
             r = next;
         }

@@ -54,6 +54,8 @@ final class Worker implements Runnable
     final IoArena arena;
     final UnsafeBuffer memory;
     final int maxBodyLength;
+    /** Arena bytes one connection may hold before the worker stops reading its requests. */
+    final long maxBufferBytesPerConnection;
     Ring ring;
     private final int listenFd;
     private final AtomicInteger connectionCount;
@@ -95,6 +97,7 @@ final class Worker implements Runnable
         memory = arena.buffer();
         maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
         recvClass = IoArena.classFor(config.recvBufferSize());
+        maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -346,7 +349,7 @@ final class Worker implements Runnable
             return;
         }
         if (conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
-            conns.filled[c] >= config.recvBufferSize())
+            conns.bufferBytes[c] >= maxBufferBytesPerConnection || conns.filled[c] >= config.recvBufferSize())
         {
             return;
         }
@@ -459,9 +462,10 @@ final class Worker implements Runnable
             {
                 break;
             }
-            if (conns.inFlight[c] >= config.maxInFlight())
+            if (conns.inFlight[c] >= config.maxInFlight() ||
+                conns.bufferBytes[c] >= maxBufferBytesPerConnection)
             {
-                break;
+                break; // resumed when one of its requests finishes
             }
             header.wrap(memory, (int)(base + pos));
             final int bodyLength = length - Protocol.MIN_LENGTH;
@@ -689,7 +693,12 @@ final class Worker implements Runnable
         {
             conns.sendTail[c] = -1;
         }
+        // finishRequest may parse buffered frames whose responses start the next send themselves.
         finishRequest(r);
+        if (conns.sending[c])
+        {
+            return;
+        }
         if (conns.sendHead[c] >= 0)
         {
             startSend(c);
