@@ -1,0 +1,53 @@
+package io.ringblocks.tools;
+
+import java.util.Locale;
+
+/** Parses human sizes such as {@code 4k}, {@code 64KiB}, {@code 512m}, {@code 1g}, {@code 1048576}. */
+public final class Sizes
+{
+    private Sizes()
+    {
+    }
+
+    /**
+     * @throws IllegalArgumentException for anything that is not a positive size.
+     */
+    public static long parse(final String text)
+    {
+        final String s = text.trim().toLowerCase(Locale.ROOT).replace("ib", "").replace("b", "");
+        if (s.isEmpty())
+        {
+            throw new IllegalArgumentException("empty size");
+        }
+        long multiplier = 1;
+        String digits = s;
+        final char unit = s.charAt(s.length() - 1);
+        switch (unit)
+        {
+            case 'k' -> multiplier = 1L << 10;
+            case 'm' -> multiplier = 1L << 20;
+            case 'g' -> multiplier = 1L << 30;
+            case 't' -> multiplier = 1L << 40;
+            default ->
+            {
+            }
+        }
+        if (multiplier != 1)
+        {
+            digits = s.substring(0, s.length() - 1);
+        }
+        try
+        {
+            final long value = Math.multiplyExact(Long.parseLong(digits.trim()), multiplier);
+            if (value <= 0)
+            {
+                throw new IllegalArgumentException("size must be positive: " + text);
+            }
+            return value;
+        }
+        catch (final NumberFormatException | ArithmeticException e)
+        {
+            throw new IllegalArgumentException("not a size: '" + text + "' (use e.g. 4096, 64k, 512m, 1g)");
+        }
+    }
+}
