@@ -46,6 +46,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final long smallBase;
     private final int smallClass;
     private final int dataFd;
+    private final int readFd;
     private final int maxBlockSize;
     private final long reserve;
     private boolean pinned;
@@ -65,6 +66,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reader = store.index().reader();
         epochs = new ReadEpochs(client.link());
         dataFd = store.dataFd();
+        readFd = store.readFd();
         maxBlockSize = store.config().maxBlockSize();
         // Room for 64 more connections' receive buffers, or a sixteenth of the arena, whichever is smaller.
         reserve = Math.min(64L * worker.config.recvBufferSize(), worker.config.arenaSize() / 16);
@@ -307,7 +309,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void submitRead(final int r)
     {
         final int done = reqs.ioDone[r];
-        w.ring.prepReadFixed(dataFd, arena.address(reqs.buffer[r] + PAGE + done), reqs.ioLength[r] - done,
+        w.ring.prepReadFixed(readFd, arena.address(reqs.buffer[r] + PAGE + done), reqs.ioLength[r] - done,
             reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_READ, reqs.generation[r]));
     }
 

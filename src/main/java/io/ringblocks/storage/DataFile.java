@@ -18,14 +18,16 @@ public final class DataFile implements AutoCloseable
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
     private final int fd;
+    private final int readFd;
     private final boolean direct;
     private final Path path;
     private volatile long size;
 
     /**
      * @param wantDirect request O_DIRECT.
+     * @param readCache  open a second, buffered read-only descriptor for block reads ({@link #readFd()}).
      */
-    public DataFile(final Path path, final boolean wantDirect)
+    public DataFile(final Path path, final boolean wantDirect, final boolean readCache)
     {
         this.path = path;
         final int base = LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC;
@@ -47,6 +49,21 @@ public final class DataFile implements AutoCloseable
         }
         fd = opened;
         direct = isDirect;
+        if (readCache && isDirect)
+        {
+            // Direct writes invalidate the cached pages they cover, so buffered reads never see stale bytes.
+            final int rfd = LibC.open(path.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+            if (rfd < 0)
+            {
+                LibC.close(fd);
+                throw new IllegalStateException("cannot open data file for reading " + path + ": " + Errno.describe(rfd));
+            }
+            readFd = rfd;
+        }
+        else
+        {
+            readFd = fd;
+        }
         try
         {
             size = Files.size(path);
@@ -61,6 +78,12 @@ public final class DataFile implements AutoCloseable
     public int fd()
     {
         return fd;
+    }
+
+    /** @return the descriptor block reads use: buffered when the read cache is on, else {@link #fd()}. */
+    public int readFd()
+    {
+        return readFd;
     }
 
     public boolean isDirect()
@@ -111,6 +134,10 @@ public final class DataFile implements AutoCloseable
     @Override
     public void close()
     {
+        if (readFd != fd)
+        {
+            LibC.close(readFd);
+        }
         LibC.close(fd);
     }
 }

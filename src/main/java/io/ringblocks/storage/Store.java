@@ -62,7 +62,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
         index = new BlockIndex(config.dir().resolve("index").toFile(), config.indexMapSize(),
             wakeups.length + 16, config.durable());
-        dataFile = new DataFile(config.dir().resolve("blocks.dat"), config.directIo());
+        dataFile = new DataFile(config.dir().resolve("blocks.dat"), config.directIo(), config.readCache());
         final int chunk = config.maxBlockSize();
         final long fileChunks = (dataFile.size() + chunk - 1) / chunk;
         long capacity = config.maxSize() / chunk * chunk;
@@ -117,6 +117,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public int dataFd()
     {
         return dataFile.fd();
+    }
+
+    /** @return the descriptor for block reads (buffered when the read cache is on). */
+    public int readFd()
+    {
+        return dataFile.readFd();
     }
 
     public boolean directIo()

@@ -9,7 +9,9 @@ import java.nio.file.Path;
  * @param maxSize           capacity of the data file in bytes (rounded down to whole {@code maxBlockSize} chunks).
  * @param durable           {@code sync} mode: fdatasync + synced LMDB commit before acknowledging; false is
  *                          {@code relaxed} (flushed about once a second).
- * @param directIo          open the data file with O_DIRECT.
+ * @param directIo          open the data file with O_DIRECT (block writes bypass the page cache).
+ * @param readCache         serve block reads through a second, buffered descriptor so hot blocks come from the
+ *                          page cache; with false, reads use the O_DIRECT descriptor too.
  * @param maxBlockSize      largest block (a power of two, 4 KiB..1 GiB).
  * @param growStep          bytes the data file grows by at a time (a multiple of {@code maxBlockSize}).
  * @param indexMapSize      LMDB map size.
@@ -23,6 +25,7 @@ public record StoreConfig(
     long maxSize,
     boolean durable,
     boolean directIo,
+    boolean readCache,
     int maxBlockSize,
     long growStep,
     long indexMapSize,
@@ -51,7 +54,7 @@ public record StoreConfig(
     /** Defaults: 1 MiB blocks, 64 MiB growth, 20 µs debounce, batches of up to 4096 deltas. */
     public static StoreConfig defaults(final Path dir, final long maxSize, final boolean durable, final boolean directIo)
     {
-        return new StoreConfig(dir, maxSize, durable, directIo, 1 << 20, 64L << 20, 16L << 30, 4096, 20_000L,
+        return new StoreConfig(dir, maxSize, durable, directIo, true, 1 << 20, 64L << 20, 16L << 30, 4096, 20_000L,
             1 << 20, 1 << 20);
     }
 }

@@ -43,6 +43,9 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--direct-io", paramLabel = "on|off", description = "O_DIRECT data file (default: ${DEFAULT-VALUE})")
     String directIo = "on";
 
+    @Option(names = "--read-cache", paramLabel = "on|off", description = "serve reads through the page cache (default: ${DEFAULT-VALUE})")
+    String readCache = "on";
+
     @Option(names = "--max-block-size", paramLabel = "SIZE", description = "largest block, a power of two (default: ${DEFAULT-VALUE})")
     String maxBlockSize = "1m";
 
@@ -100,6 +103,10 @@ public final class ServerMain implements Callable<Integer>
             case "off" -> false;
             default -> throw new IllegalArgumentException("--direct-io must be on or off, got '" + directIo + "'");
         };
+        if (!"on".equals(readCache) && !"off".equals(readCache))
+        {
+            throw new IllegalArgumentException("--read-cache must be on or off, got '" + readCache + "'");
+        }
         final long blockSize = Sizes.parse(maxBlockSize);
         if (blockSize < 4096 || blockSize > (1 << 20) || Long.bitCount(blockSize) != 1)
         {
@@ -107,7 +114,8 @@ public final class ServerMain implements Callable<Integer>
         }
         final long capacity = Sizes.parse(maxSize);
         final long growStep = Math.max(blockSize, Math.min(64L << 20, capacity / blockSize * blockSize));
-        final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct, (int)blockSize,
+        final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct,
+            "on".equals(readCache), (int)blockSize,
             growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 22, 1 << 20);
         return new ServerConfig(listen.substring(0, colon), port, workers, maxConnections, maxInFlight, 16384,
             Sizes.parse(arenaSize), 1024, 10_000L, store);
@@ -137,6 +145,7 @@ public final class ServerMain implements Callable<Integer>
             " sync=" + (config.store().durable() ? "sync" : "relaxed") +
             " direct-io=" + (server.store().directIo() ? "on" :
                 config.store().directIo() ? "off(refused-by-filesystem)" : "off") +
+            " read-cache=" + readCache +
             " max-connections=" + config.maxConnections() +
             " max-block-size=" + config.store().maxBlockSize() +
             " max-in-flight=" + config.maxInFlight() +

@@ -13,7 +13,7 @@ final class ServerHarness
 
     static StoreConfig store(final Path dir, final long maxSize)
     {
-        return new StoreConfig(dir, maxSize, true, true, 1 << 20, 8L << 20, 1L << 30, 4096, 20_000L, 1 << 20,
+        return new StoreConfig(dir, maxSize, true, true, true, 1 << 20, 8L << 20, 1L << 30, 4096, 20_000L, 1 << 20,
             1 << 20);
     }
 

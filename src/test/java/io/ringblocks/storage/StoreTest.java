@@ -34,7 +34,7 @@ class StoreTest
 
     static StoreConfig config(final Path dir, final long maxSize, final long growStep)
     {
-        return new StoreConfig(dir, maxSize, true, true, 1 << 20, growStep, 1L << 30, 1024, 20_000L,
+        return new StoreConfig(dir, maxSize, true, true, true, 1 << 20, growStep, 1L << 30, 1024, 20_000L,
             1 << 20, 1 << 20);
     }
 

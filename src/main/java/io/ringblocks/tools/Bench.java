@@ -1,0 +1,374 @@
+package io.ringblocks.tools;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+import org.HdrHistogram.Histogram;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tools/rbbench}: loopback throughput and latency of a ringblocks server. Starts its own server (a child
+ * process on a temporary data directory) unless {@code --server} is given, pre-populates the blocks GETs ask for,
+ * then runs every combination of size × concurrency × pipeline × mix and prints one row per workload, including
+ * the CPU the client and the server spent per request (the client must never be the bottleneck: compare them).
+ */
+@Command(name = "rbbench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Loopback benchmark for ringblocks.")
+public final class Bench implements Callable<Integer>
+{
+    @Option(names = {"-size", "--size"}, split = ",", description = "block sizes (default: ${DEFAULT-VALUE})")
+    List<String> sizes = List.of("4k");
+
+    @Option(names = {"-blocks", "--blocks"}, description = "distinct blocks GETs choose from (default: ${DEFAULT-VALUE}; capped at 256 MiB)")
+    int blocks = 1000;
+
+    @Option(names = {"-concurrency", "--concurrency"}, split = ",", description = "connections (default: ${DEFAULT-VALUE})")
+    List<Integer> concurrency = List.of(16);
+
+    @Option(names = {"-pipeline", "--pipeline"}, split = ",", description = "requests in flight per connection (default: ${DEFAULT-VALUE})")
+    List<Integer> pipeline = List.of(1);
+
+    @Option(names = {"-duration", "--duration"}, description = "measured time per workload, e.g. 5s (default: ${DEFAULT-VALUE})")
+    String duration = "5s";
+
+    @Option(names = {"-requests", "--requests"}, description = "stop after N requests instead of a duration")
+    long requests;
+
+    @Option(names = {"-mix", "--mix"}, split = ",", description = "put:get:del weights, several allowed (default: ${DEFAULT-VALUE})")
+    List<String> mixes = List.of("0:1:0");
+
+    @Option(names = {"-warmup", "--warmup"}, description = "unmeasured time before each workload (default: ${DEFAULT-VALUE})")
+    String warmup = "1s";
+
+    @Option(names = {"-threads", "--threads"}, description = "client threads (default: ${DEFAULT-VALUE})")
+    int threads = 1;
+
+    @Option(names = {"-verify", "--verify"}, description = "verify every Nth GET byte for byte, 0 = never (default: ${DEFAULT-VALUE})")
+    int verifyEvery = 64;
+
+    @Option(names = "--server", paramLabel = "HOST:PORT", description = "use a running server instead of starting one")
+    String server;
+
+    @Option(names = "--server-args", description = "extra flags for the server rbbench starts, e.g. '--sync relaxed'")
+    String serverArgs = "";
+
+    @Option(names = "--json", description = "print JSON lines instead of a table")
+    boolean json;
+
+    private Process child;
+
+    public static void main(final String[] args)
+    {
+        System.exit(new CommandLine(new Bench()).execute(args));
+    }
+
+    static long seconds(final String text)
+    {
+        final String t = text.trim().toLowerCase(Locale.ROOT);
+        if (t.endsWith("ms"))
+        {
+            return Long.parseLong(t.substring(0, t.length() - 2)) * 1_000_000L;
+        }
+        if (t.endsWith("m"))
+        {
+            return Long.parseLong(t.substring(0, t.length() - 1)) * 60_000_000_000L;
+        }
+        return (long)(Double.parseDouble(t.endsWith("s") ? t.substring(0, t.length() - 1) : t) * 1e9);
+    }
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final InetSocketAddress address = server != null ? parse(server) : startServer();
+        try
+        {
+            if (!json)
+            {
+                System.out.printf("%-22s %5s %4s %10s %10s %8s %8s %8s %9s %9s %6s %9s %9s%n", "workload", "conns",
+                    "pipe", "ops/s", "MB/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors",
+                    "cli us/op", "srv us/op");
+            }
+            int failures = 0;
+            for (final String sizeText : sizes)
+            {
+                final int size = (int)Sizes.parse(sizeText);
+                final int count = (int)Math.max(1, Math.min(blocks, (256L << 20) / size));
+                final byte[][] content = new byte[count][];
+                final byte[][] hashes = new byte[count][];
+                populate(address, size, content, hashes);
+                for (final String mix : mixes)
+                {
+                    for (final int conns : concurrency)
+                    {
+                        for (final int pipe : pipeline)
+                        {
+                            failures += run(address, sizeText, size, mix, conns, pipe, content, hashes);
+                        }
+                    }
+                }
+            }
+            return failures == 0 ? 0 : 1;
+        }
+        finally
+        {
+            if (child != null)
+            {
+                child.destroy();
+                child.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static InetSocketAddress parse(final String hostPort)
+    {
+        final int colon = hostPort.lastIndexOf(':');
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    private InetSocketAddress startServer() throws Exception
+    {
+        final Path data = Files.createTempDirectory("rbbench-");
+        final int port;
+        try (ServerSocket s = new ServerSocket(0))
+        {
+            port = s.getLocalPort();
+        }
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (final String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
+        {
+            if (arg.startsWith("--") || arg.startsWith("-XX:") || arg.startsWith("-Xm"))
+            {
+                command.add(arg);
+            }
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ServerMain.class.getName(),
+            "--listen", "127.0.0.1:" + port, "--data", data.toString(), "--max-size", "64g"));
+        if (!serverArgs.isBlank())
+        {
+            command.addAll(List.of(serverArgs.trim().split("\\s+")));
+        }
+        child = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(data.resolve("server.log").toFile()).start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() ->
+        {
+            child.destroyForcibly();
+            deleteQuietly(data);
+        }));
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline)
+        {
+            try (Socket probe = new Socket("127.0.0.1", port))
+            {
+                if (!json)
+                {
+                    System.out.println("# server: " + Files.readString(data.resolve("server.log")).lines()
+                        .filter(l -> l.startsWith("ringblocks listening")).findFirst().orElse("started"));
+                }
+                return new InetSocketAddress("127.0.0.1", port);
+            }
+            catch (final IOException notYet)
+            {
+                if (!child.isAlive())
+                {
+                    throw new IllegalStateException("server exited: " + Files.readString(data.resolve("server.log")));
+                }
+                Thread.sleep(50);
+            }
+        }
+        throw new IllegalStateException("server did not start within 30 s");
+    }
+
+    private static void deleteQuietly(final Path dir)
+    {
+        try (var files = Files.walk(dir))
+        {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        catch (final IOException ignored)
+        {
+            // Best effort: it is a temporary directory.
+        }
+    }
+
+    /** PUTs the blocks GETs will ask for, checking each returned hash. */
+    private static void populate(final InetSocketAddress address, final int size, final byte[][] content,
+        final byte[][] hashes) throws Exception
+    {
+        final MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        final Random random = new Random(size);
+        try (Socket s = new Socket(address.getHostString(), address.getPort()))
+        {
+            s.setTcpNoDelay(true);
+            final OutputStream out = s.getOutputStream();
+            final DataInputStream in = new DataInputStream(s.getInputStream());
+            for (int i = 0; i < content.length; i++)
+            {
+                content[i] = new byte[size];
+                random.nextBytes(content[i]);
+                hashes[i] = sha.digest(content[i]);
+                final ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+                header.putInt(12 + size).put((byte)1).put((byte)2).putShort((short)0).putLong(i);
+                out.write(header.array());
+                out.write(content[i]);
+                final byte[] response = new byte[16 + 32];
+                in.readFully(response, 0, 16);
+                final int status = ByteBuffer.wrap(response).order(ByteOrder.LITTLE_ENDIAN).getShort(6);
+                final int length = ByteBuffer.wrap(response).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+                in.readFully(response, 16, length - 12);
+                if (status != 0 || !java.util.Arrays.equals(hashes[i], java.util.Arrays.copyOfRange(response, 16, 48)))
+                {
+                    throw new IllegalStateException("populate PUT failed with status " + status);
+                }
+            }
+        }
+    }
+
+    private int run(final InetSocketAddress address, final String sizeText, final int size, final String mix,
+        final int conns, final int pipe, final byte[][] content, final byte[][] hashes) throws Exception
+    {
+        final String[] weights = mix.split(":");
+        if (weights.length != 3)
+        {
+            throw new IllegalArgumentException("-mix must be put:get:del, got " + mix);
+        }
+        final long warm = seconds(warmup);
+        final long measure = requests > 0 ? TimeUnit.HOURS.toNanos(1) : seconds(duration);
+        final long start = System.nanoTime();
+        final long measureFrom = start + warm;
+        final long end = measureFrom + measure;
+        final int clientThreads = Math.max(1, Math.min(threads, conns));
+        final java.util.concurrent.atomic.AtomicLong budget = requests > 0 ?
+            new java.util.concurrent.atomic.AtomicLong(requests) : null;
+        final LoadGenerator[] generators = new LoadGenerator[clientThreads];
+        final Thread[] running = new Thread[clientThreads];
+        final long clientCpuBefore = processCpuNanos();
+        final long serverCpuBefore = childCpuNanos();
+        for (int t = 0; t < clientThreads; t++)
+        {
+            final int share = conns / clientThreads + (t < conns % clientThreads ? 1 : 0);
+            generators[t] = new LoadGenerator(new LoadGenerator.Plan(address, share, pipe, size,
+                Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]), content,
+                hashes, end, requests > 0 ? start : measureFrom, requests, verifyEvery), 31L * t + 7, budget);
+            running[t] = new Thread(generators[t], "rbbench-" + t);
+            running[t].start();
+        }
+        for (final Thread t : running)
+        {
+            t.join();
+        }
+        final long elapsed = Math.min(System.nanoTime(), end) - (requests > 0 ? start : measureFrom);
+        final long clientCpu = processCpuNanos() - clientCpuBefore;
+        final long serverCpu = childCpuNanos() - serverCpuBefore;
+        final Histogram all = new Histogram(3_600_000_000_000L, 3);
+        long ops = 0;
+        long bytes = 0;
+        long errors = 0;
+        long verified = 0;
+        long verifyFailures = 0;
+        long completed = 0;
+        String firstError = "";
+        for (final LoadGenerator g : generators)
+        {
+            all.add(g.histogram);
+            ops += g.measured;
+            bytes += g.bytesMoved;
+            errors += g.errors;
+            verified += g.verified;
+            verifyFailures += g.verifyFailures;
+            completed += g.completed.get();
+            if (firstError.isEmpty())
+            {
+                firstError = g.firstError.toString();
+            }
+        }
+        final double secondsMeasured = elapsed / 1e9;
+        final double opsPerSecond = ops / secondsMeasured;
+        final double mbPerSecond = bytes / secondsMeasured / 1e6;
+        final String name = label(mix) + " " + sizeText;
+        final double cliPerOp = completed == 0 ? 0 : clientCpu / 1000.0 / completed;
+        final double srvPerOp = completed == 0 || serverCpu < 0 ? -1 : serverCpu / 1000.0 / completed;
+        if (json)
+        {
+            System.out.printf(Locale.ROOT, "{\"workload\":\"%s\",\"size\":%d,\"mix\":\"%s\",\"connections\":%d," +
+                    "\"pipeline\":%d,\"ops_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f," +
+                    "\"p999_us\":%.1f,\"max_us\":%.1f,\"errors\":%d,\"verified_gets\":%d,\"verify_failures\":%d," +
+                    "\"client_cpu_us_per_op\":%.2f,\"server_cpu_us_per_op\":%.2f}%n",
+                name, size, mix, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99),
+                us(all, 99.9), all.getMaxValue() / 1000.0, errors, verified, verifyFailures, cliPerOp, srvPerOp);
+        }
+        else
+        {
+            System.out.printf(Locale.ROOT, "%-22s %5d %4d %10.0f %10.1f %8.0f %8.0f %8.0f %9.0f %9.0f %6d %9.2f %9s%n",
+                name, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99), us(all, 99.9),
+                all.getMaxValue() / 1000.0, errors + verifyFailures, cliPerOp,
+                srvPerOp < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", srvPerOp));
+            if (!firstError.isEmpty())
+            {
+                System.out.println("#   first error: " + firstError);
+            }
+        }
+        return errors + verifyFailures > 0 ? 1 : 0;
+    }
+
+    private static String label(final String mix)
+    {
+        return switch (mix)
+        {
+            case "1:0:0" -> "PUT";
+            case "0:1:0" -> "GET";
+            case "0:0:1" -> "DEL";
+            default -> "MIX " + mix;
+        };
+    }
+
+    private static double us(final Histogram h, final double percentile)
+    {
+        return h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    private static long processCpuNanos()
+    {
+        return ((com.sun.management.OperatingSystemMXBean)ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
+    }
+
+    /** utime + stime of the server child from /proc (clock ticks of 10 ms), or -1 without a child. */
+    private long childCpuNanos()
+    {
+        if (child == null)
+        {
+            return -1;
+        }
+        try
+        {
+            final String stat = Files.readString(Path.of("/proc", Long.toString(child.pid()), "stat"));
+            final String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            return -1;
+        }
+    }
+}
