@@ -1,0 +1,379 @@
+package io.ringblocks.client;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
+
+/**
+ * A pipelining client over one TCP connection: any number of threads may call it concurrently, up to
+ * {@link ClientOptions#maxInFlight()} requests are outstanding at once, and responses are matched to requests by
+ * id, so the server may answer them in any order. See {@link AsyncBlockOperations} for the threading contract.
+ * <p>
+ * When the connection drops, the requests outstanding on it fail with {@link ConnectionLostException} (their
+ * outcome is unknown), and the next request reconnects transparently: up to
+ * {@link ClientOptions#reconnectAttempts()} attempts, pausing {@link ClientOptions#reconnectBackoff()} before the
+ * second and doubling after, in the calling thread. If all attempts fail that request fails with
+ * {@link ConnectionLostException}, and the next one tries again.
+ * <pre>{@code
+ * try (AsyncBlockClient client = AsyncBlockClient.connect("127.0.0.1", 7070))
+ * {
+ *     List<CompletableFuture<Hash>> puts = blocks.stream().map(client::put).toList();
+ *     CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).join();
+ * }
+ * }</pre>
+ */
+public final class AsyncBlockClient implements AsyncBlockOperations
+{
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    private final ClientOptions options;
+    private final Semaphore permits;
+    private final AtomicLong requestIds = new AtomicLong();
+    private final String timeoutText;
+    private final Object connectLock = new Object();
+    private volatile Connection connection;
+    private volatile boolean closed;
+
+    private AsyncBlockClient(final ClientOptions options)
+    {
+        this.options = options;
+        this.permits = new Semaphore(options.maxInFlight());
+        this.timeoutText = options.requestTimeout().toString();
+    }
+
+    /**
+     * Connects to a server with default options.
+     *
+     * @param host server host name or address.
+     * @param port server TCP port.
+     * @return a connected client.
+     * @throws ConnectionLostException if the server cannot be reached within the connect timeout.
+     */
+    public static AsyncBlockClient connect(final String host, final int port)
+    {
+        return connect(ClientOptions.of(host, port));
+    }
+
+    /**
+     * Connects to a server. The first connection is made once, eagerly, so that a wrong address fails here
+     * rather than at the first request; reconnect attempts apply only to later drops.
+     *
+     * @param options client options.
+     * @return a connected client.
+     * @throws ConnectionLostException if the server cannot be reached within the connect timeout.
+     */
+    public static AsyncBlockClient connect(final ClientOptions options)
+    {
+        Objects.requireNonNull(options, "options");
+        final AsyncBlockClient client = new AsyncBlockClient(options);
+        try
+        {
+            client.connection = Connection.open(options, client.permits);
+        }
+        catch (final IOException ex)
+        {
+            throw new ConnectionLostException("cannot connect to " + options.host() + ":" + options.port() + ": " +
+                ex, ex);
+        }
+        return client;
+    }
+
+    /**
+     * @return the options this client was created with.
+     */
+    public ClientOptions options()
+    {
+        return options;
+    }
+
+    /**
+     * @return the number of requests currently outstanding (sent or queued, awaiting a response); what
+     * {@link BlockClientPool} balances on.
+     */
+    public int inFlight()
+    {
+        return options.maxInFlight() - permits.availablePermits();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Hash> put(final byte[] data)
+    {
+        Objects.requireNonNull(data, "data");
+        checkPayload(data.length);
+        return submit(Wire.PUT, id -> Wire.put(id, data.length), data, 0, data.length, Responses.put(null));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Hash> put(final ByteBuffer data)
+    {
+        Objects.requireNonNull(data, "data");
+        final int length = data.remaining();
+        checkPayload(length);
+        final byte[] array;
+        final int offset;
+        if (data.hasArray())
+        {
+            array = data.array();
+            offset = data.arrayOffset() + data.position();
+        }
+        else
+        {
+            array = new byte[length];
+            data.get(data.position(), array);
+            offset = 0;
+        }
+        return submit(Wire.PUT, id -> Wire.put(id, length), array, offset, length, Responses.put(null));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Hash> put(final byte[] data, final Hash expected)
+    {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(expected, "expected");
+        checkPayload(data.length);
+        return submit(Wire.PUT, id -> Wire.putVerified(id, expected, data.length), data, 0, data.length,
+            Responses.put(expected));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<byte[]> get(final Hash hash)
+    {
+        Objects.requireNonNull(hash, "hash");
+        return submit(Wire.GET, id -> Wire.hashOnly(Wire.GET, id, hash), null, 0, 0,
+            Responses.get(hash, options.verifyGets()));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Integer> get(final Hash hash, final ByteBuffer destination)
+    {
+        Objects.requireNonNull(destination, "destination");
+        if (destination.isReadOnly())
+        {
+            throw new IllegalArgumentException("destination buffer is read-only");
+        }
+        final CompletableFuture<Integer> result = new CompletableFuture<>();
+        get(hash).whenComplete((block, error) ->
+        {
+            if (error != null)
+            {
+                result.completeExceptionally(error);
+            }
+            else if (block.length > destination.remaining())
+            {
+                result.completeExceptionally(new BufferTooSmallException("GET " + hash + ": block of " +
+                    block.length + " bytes does not fit the " + destination.remaining() + " remaining in the buffer",
+                    block.length, destination.remaining()));
+            }
+            else
+            {
+                destination.put(block);
+                result.complete(block.length);
+            }
+        });
+        return result;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<byte[]> getRange(final Hash hash, final long offset, final int length)
+    {
+        Objects.requireNonNull(hash, "hash");
+        if (offset < 0 || offset >= options.maxBlockSize())
+        {
+            throw new IllegalArgumentException("offset must be 0.." + (options.maxBlockSize() - 1) + ": " + offset);
+        }
+        if (length < 0 || length > options.maxBlockSize())
+        {
+            throw new IllegalArgumentException("length must be 0.." + options.maxBlockSize() + ": " + length);
+        }
+        return submit(Wire.GET, id -> Wire.getRange(id, hash, offset, length), null, 0, 0,
+            Responses.getRange(hash, offset, length));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<OptionalInt> head(final Hash hash)
+    {
+        Objects.requireNonNull(hash, "hash");
+        return submit(Wire.HEAD, id -> Wire.hashOnly(Wire.HEAD, id, hash), null, 0, 0, Responses.head(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Boolean> delete(final Hash hash)
+    {
+        Objects.requireNonNull(hash, "hash");
+        return submit(Wire.DELETE, id -> Wire.hashOnly(Wire.DELETE, id, hash), null, 0, 0, Responses.delete(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Map<String, Long>> stats()
+    {
+        return submit(Wire.STATS, id -> Wire.empty(Wire.STATS, id), null, 0, 0, Responses.stats());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public CompletableFuture<Duration> ping()
+    {
+        final long start = System.nanoTime();
+        return submit(Wire.PING, id -> Wire.empty(Wire.PING, id), null, 0, 0, (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw Responses.error(status, "PING");
+            }
+            return Duration.ofNanos(System.nanoTime() - start);
+        });
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void close()
+    {
+        closed = true;
+        synchronized (connectLock)
+        {
+            final Connection current = connection;
+            if (current != null)
+            {
+                current.close("client closed", null);
+            }
+        }
+    }
+
+    private void checkPayload(final int length)
+    {
+        if (length == 0)
+        {
+            throw new IllegalArgumentException("a block must not be empty");
+        }
+        if (length > options.maxBlockSize())
+        {
+            throw new IllegalArgumentException("block of " + length + " bytes exceeds maxBlockSize " +
+                options.maxBlockSize());
+        }
+    }
+
+    private <T> CompletableFuture<T> submit(
+        final int opcode,
+        final LongFunction<byte[]> frame,
+        final byte[] payload,
+        final int payloadOffset,
+        final int payloadLength,
+        final Pending.Decoder<T> decoder)
+    {
+        final long start = System.nanoTime();
+        if (closed)
+        {
+            return CompletableFuture.failedFuture(new IllegalStateException("client is closed"));
+        }
+        final long timeoutNanos = options.requestTimeoutNanos();
+        try
+        {
+            // On a client thread waiting would stall the very reader that frees slots: fail fast instead.
+            final boolean acquired = Connection.isClientThread() ?
+                permits.tryAcquire() : permits.tryAcquire(timeoutNanos, TimeUnit.NANOSECONDS);
+            if (!acquired)
+            {
+                return CompletableFuture.failedFuture(new RequestTimeoutException(Wire.opcodeName(opcode) +
+                    ": all " + options.maxInFlight() + " in-flight slots stayed taken for " + timeoutText));
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(
+                new RingblocksException("interrupted while waiting for an in-flight slot", ex));
+        }
+        final Connection current;
+        try
+        {
+            current = connection();
+        }
+        catch (final RuntimeException ex)
+        {
+            permits.release();
+            return CompletableFuture.failedFuture(ex);
+        }
+        long id = requestIds.incrementAndGet();
+        if (id == 0)
+        {
+            id = requestIds.incrementAndGet(); // 0 is the id of connection-level errors
+        }
+        final Pending<T> request = new Pending<>(id, opcode, frame.apply(id), payload, payloadOffset, payloadLength,
+            decoder);
+        final long remaining = Math.max(1, timeoutNanos - (System.nanoTime() - start));
+        current.send(request, remaining, timeoutText);
+        return request.future;
+    }
+
+    private Connection connection()
+    {
+        final Connection current = connection;
+        if (current != null && current.isOpen())
+        {
+            return current;
+        }
+        synchronized (connectLock)
+        {
+            if (closed)
+            {
+                throw new IllegalStateException("client is closed");
+            }
+            if (connection != null && connection.isOpen())
+            {
+                return connection;
+            }
+            IOException last = null;
+            long backoffNanos = ClientOptions.saturatedNanos(options.reconnectBackoff());
+            for (int attempt = 0; attempt < options.reconnectAttempts(); attempt++)
+            {
+                if (attempt > 0)
+                {
+                    pause(backoffNanos);
+                    backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+                }
+                try
+                {
+                    connection = Connection.open(options, permits);
+                    return connection;
+                }
+                catch (final IOException ex)
+                {
+                    last = ex;
+                }
+            }
+            throw new ConnectionLostException("connection to " + options.host() + ":" + options.port() +
+                " lost and not re-established after " + options.reconnectAttempts() + " attempts" +
+                (last == null ? "" : ": " + last), last);
+        }
+    }
+
+    private static void pause(final long nanos)
+    {
+        try
+        {
+            TimeUnit.NANOSECONDS.sleep(Math.min(nanos, MAX_BACKOFF_NANOS));
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new ConnectionLostException("interrupted while reconnecting", ex);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package io.ringblocks.client;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * A blocking client over one TCP connection. Thread-safe: it is a thin layer over an {@link AsyncBlockClient},
+ * so concurrent callers share the connection by pipelining rather than by taking turns; for more throughput than
+ * one connection gives, use {@link BlockClientPool}.
+ * <pre>{@code
+ * try (BlockClient client = BlockClient.connect("127.0.0.1", 7070))
+ * {
+ *     Hash hash = client.put("hello".getBytes(StandardCharsets.UTF_8));
+ *     byte[] back = client.get(hash); // verified against hash
+ * }
+ * }</pre>
+ */
+public final class BlockClient implements BlockOperations
+{
+    private final AsyncBlockClient async;
+
+    private BlockClient(final AsyncBlockClient async)
+    {
+        this.async = async;
+    }
+
+    /**
+     * Connects to a server with default options.
+     *
+     * @param host server host name or address.
+     * @param port server TCP port.
+     * @return a connected client.
+     * @throws ConnectionLostException if the server cannot be reached within the connect timeout.
+     */
+    public static BlockClient connect(final String host, final int port)
+    {
+        return connect(ClientOptions.of(host, port));
+    }
+
+    /**
+     * Connects to a server.
+     *
+     * @param options client options.
+     * @return a connected client.
+     * @throws ConnectionLostException if the server cannot be reached within the connect timeout.
+     */
+    public static BlockClient connect(final ClientOptions options)
+    {
+        return new BlockClient(AsyncBlockClient.connect(options));
+    }
+
+    /**
+     * @return the asynchronous client underneath, sharing this client's connection, for callers that want to
+     * pipeline some requests.
+     */
+    public AsyncBlockClient async()
+    {
+        return async;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Hash put(final byte[] data)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.put(data));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Hash put(final ByteBuffer data)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.put(data));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Hash put(final byte[] data, final Hash expected)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.put(data, expected));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public byte[] get(final Hash hash)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.get(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public int get(final Hash hash, final ByteBuffer destination)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.get(hash, destination));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public byte[] getRange(final Hash hash, final long offset, final int length)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.getRange(hash, offset, length));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public OptionalInt head(final Hash hash)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.head(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public boolean delete(final Hash hash)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.delete(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Map<String, Long> stats()
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.stats());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Duration ping()
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.ping());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void close()
+    {
+        async.close();
+    }
+}

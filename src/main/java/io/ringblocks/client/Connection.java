@@ -1,0 +1,338 @@
+package io.ringblocks.client;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One TCP connection with its two threads: a writer that drains the request queue into a buffered stream
+ * (flushing when the queue runs dry, so pipelined requests leave in few segments and no caller ever blocks on,
+ * or is interrupted in, socket I/O), and a reader that decodes responses and completes the matching requests
+ * by id, in whatever order they arrive. A connection is never reused once broken: {@link AsyncBlockClient}
+ * replaces it.
+ * <p>
+ * Every request sent is registered in {@link #inFlight} before it is queued, so its response can never arrive
+ * unmatched; it leaves the map exactly once, by response, timeout or connection loss, and that step releases its
+ * slot in the client's in-flight semaphore.
+ */
+final class Connection
+{
+    private static final AtomicInteger NEXT_ID = new AtomicInteger();
+    private static final int BUFFER_SIZE = 64 * 1024;
+    private static final byte[] EMPTY = new byte[0];
+    /** Queued by {@link #close} to wake the writer and make it exit. */
+    private static final Pending<Void> POISON = new Pending<>(0, Wire.NONE, EMPTY, null, 0, 0, (s, b) -> null);
+
+    private final String address;
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final int maxResponseBody;
+    private final Semaphore permits;
+    private final ConcurrentHashMap<Long, Pending<?>> inFlight = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<Pending<?>> outbound = new LinkedBlockingQueue<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile String closeReason;
+
+    private Connection(final ClientOptions options, final Socket socket, final Semaphore permits) throws IOException
+    {
+        this.address = options.host() + ":" + options.port();
+        this.socket = socket;
+        this.in = new BufferedInputStream(socket.getInputStream(), BUFFER_SIZE);
+        this.out = new BufferedOutputStream(socket.getOutputStream(), BUFFER_SIZE);
+        this.maxResponseBody = options.maxBlockSize();
+        this.permits = permits;
+    }
+
+    /**
+     * Connects and starts the reader and writer threads.
+     *
+     * @param permits the owning client's in-flight slots; the connection releases one per request it retires.
+     * @throws IOException when the TCP connection cannot be established within the connect timeout.
+     */
+    static Connection open(final ClientOptions options, final Semaphore permits) throws IOException
+    {
+        final Socket socket = new Socket();
+        try
+        {
+            socket.setTcpNoDelay(true);
+            socket.setKeepAlive(true);
+            socket.connect(new InetSocketAddress(options.host(), options.port()), options.connectTimeoutMillis());
+            final Connection connection = new Connection(options, socket, permits);
+            final int n = NEXT_ID.incrementAndGet();
+            new ClientThread(connection::readLoop, "ringblocks-client-reader-" + n).start();
+            new ClientThread(connection::writeLoop, "ringblocks-client-writer-" + n).start();
+            return connection;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            try
+            {
+                socket.close();
+            }
+            catch (final IOException suppressed)
+            {
+                ex.addSuppressed(suppressed);
+            }
+            throw ex;
+        }
+    }
+
+    /**
+     * @return true if the calling thread belongs to the client library (a reader or the timer), where user
+     * callbacks run and blocking on a response could wait for the very thread that is blocked.
+     */
+    static boolean isClientThread()
+    {
+        return Thread.currentThread() instanceof ClientThread;
+    }
+
+    boolean isOpen()
+    {
+        return !closed.get();
+    }
+
+    int inFlight()
+    {
+        return inFlight.size();
+    }
+
+    /**
+     * Registers and queues a request whose in-flight slot the caller has acquired; from here on the connection
+     * owns the slot and will release it. If the connection is already closed the request fails at once.
+     */
+    void send(final Pending<?> request, final long timeoutNanos, final String timeoutText)
+    {
+        if (closed.get())
+        {
+            permits.release();
+            request.fail(lost(null));
+            return;
+        }
+        inFlight.put(request.id, request);
+        if (closed.get())
+        {
+            // close() may have swept the map before the put became visible to it: retire the request here.
+            if (inFlight.remove(request.id, request))
+            {
+                permits.release();
+                request.fail(lost(null));
+            }
+            return;
+        }
+        request.timeout(Timer.INSTANCE.schedule(() -> expire(request, timeoutText), timeoutNanos, TimeUnit.NANOSECONDS));
+        outbound.add(request);
+    }
+
+    /**
+     * Closes the socket and fails every outstanding request with {@link ConnectionLostException}; the first
+     * call wins, later ones do nothing.
+     */
+    void close(final String reason, final Throwable cause)
+    {
+        if (!closed.compareAndSet(false, true))
+        {
+            return;
+        }
+        closeReason = reason;
+        try
+        {
+            socket.close();
+        }
+        catch (final IOException ignored)
+        {
+            // Closing is best effort; the reader and writer stop on the closed socket either way.
+        }
+        outbound.clear();
+        outbound.add(POISON);
+        for (final Pending<?> request : inFlight.values())
+        {
+            if (inFlight.remove(request.id, request))
+            {
+                permits.release();
+                request.fail(lost(cause));
+            }
+        }
+    }
+
+    private ConnectionLostException lost(final Throwable cause)
+    {
+        final String reason = closeReason; // null only while a concurrent close() is still setting it
+        return new ConnectionLostException("connection to " + address + " lost: " +
+            (reason == null ? "closed" : reason), cause);
+    }
+
+    private void expire(final Pending<?> request, final String timeoutText)
+    {
+        if (inFlight.remove(request.id, request))
+        {
+            permits.release();
+            request.fail(new RequestTimeoutException(Wire.opcodeName(request.opcode) + " request " + request.id +
+                " to " + address + ": no response within " + timeoutText));
+        }
+    }
+
+    private void writeLoop()
+    {
+        try
+        {
+            while (true)
+            {
+                Pending<?> request = outbound.take();
+                while (request != null)
+                {
+                    if (request == POISON)
+                    {
+                        return;
+                    }
+                    // A request that timed out (or was cancelled) while queued is not worth the server's work.
+                    if (!request.future.isDone())
+                    {
+                        out.write(request.header);
+                        if (request.payloadLength > 0)
+                        {
+                            out.write(request.payload, request.payloadOffset, request.payloadLength);
+                        }
+                    }
+                    request = outbound.poll();
+                }
+                out.flush();
+            }
+        }
+        catch (final IOException ex)
+        {
+            close("write failed: " + ex, ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            close("writer interrupted", ex);
+        }
+    }
+
+    private void readLoop()
+    {
+        final byte[] header = new byte[Wire.HEADER_LENGTH];
+        try
+        {
+            while (readHeader(header))
+            {
+                final long length = Wire.getUnsignedInt(header, 0);
+                final int version = header[4] & 0xFF;
+                final int opcode = header[5] & 0xFF;
+                final int status = Wire.getUnsignedShort(header, 6);
+                final long requestId = Wire.getLong(header, 8);
+                if (length < Wire.LENGTH_COUNTED_HEADER || version != Wire.VERSION)
+                {
+                    // The stream can no longer be split into frames.
+                    final ProtocolException ex = new ProtocolException("malformed response frame: length " + length +
+                        ", version " + version);
+                    close(ex.getMessage(), ex);
+                    return;
+                }
+                final long bodyLength = length - Wire.LENGTH_COUNTED_HEADER;
+                if (opcode == Wire.NONE && requestId == 0 && status != StatusCode.OK)
+                {
+                    final ServerErrorException ex = new ServerErrorException("connection-level error from " +
+                        address, status);
+                    close("server closed the connection with " + StatusCode.name(status), ex);
+                    return;
+                }
+                final Pending<?> request = inFlight.get(requestId);
+                if (request == null || status != StatusCode.OK || bodyLength > maxResponseBody)
+                {
+                    // Unknown id (a request that timed out), error bodies (ignored in v1) and oversized bodies.
+                    in.skipNBytes(bodyLength);
+                    if (request != null && inFlight.remove(requestId, request))
+                    {
+                        permits.release();
+                        if (status == StatusCode.OK)
+                        {
+                            request.fail(new ProtocolException(Wire.opcodeName(opcode) + " response body of " +
+                                bodyLength + " bytes exceeds maxBlockSize " + maxResponseBody));
+                        }
+                        else
+                        {
+                            request.complete(opcode, status, EMPTY);
+                        }
+                    }
+                    continue;
+                }
+                final byte[] body = bodyLength == 0 ? EMPTY : new byte[(int)bodyLength];
+                if (in.readNBytes(body, 0, body.length) != body.length)
+                {
+                    throw new EOFException("connection closed inside a response body");
+                }
+                if (inFlight.remove(requestId, request))
+                {
+                    permits.release();
+                    request.complete(opcode, status, body);
+                }
+            }
+            close("closed by the server", null);
+        }
+        catch (final IOException ex)
+        {
+            close("read failed: " + ex, ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            close("reader failed: " + ex, ex);
+            throw ex;
+        }
+    }
+
+    /** @return false on a clean end of stream between frames. */
+    private boolean readHeader(final byte[] header) throws IOException
+    {
+        final int first = in.read();
+        if (first < 0)
+        {
+            return false;
+        }
+        header[0] = (byte)first;
+        if (in.readNBytes(header, 1, Wire.HEADER_LENGTH - 1) != Wire.HEADER_LENGTH - 1)
+        {
+            throw new EOFException("connection closed inside a response header");
+        }
+        return true;
+    }
+
+    /** Marks the library's own threads, see {@link #isClientThread()}; daemon so they never keep a JVM alive. */
+    private static final class ClientThread extends Thread
+    {
+        ClientThread(final Runnable task, final String name)
+        {
+            super(task, name);
+            setDaemon(true);
+        }
+    }
+
+    /**
+     * One timer thread for all connections in the JVM: timeouts are rare events next to responses, and a
+     * shared daemon thread needs no lifecycle management.
+     */
+    private static final class Timer
+    {
+        static final ScheduledThreadPoolExecutor INSTANCE = create();
+
+        private static ScheduledThreadPoolExecutor create()
+        {
+            final ScheduledThreadPoolExecutor timer =
+                new ScheduledThreadPoolExecutor(1, task -> new ClientThread(task, "ringblocks-client-timer"));
+            timer.setRemoveOnCancelPolicy(true);
+            return timer;
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.ringblocks.client;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * Per-operation response decoding and the mapping from status codes to exceptions. Error messages name the
+ * operation and the hash, computed only on the failure path.
+ */
+final class Responses
+{
+    private Responses()
+    {
+    }
+
+    /** @return the exception a non-OK status means for the described request. */
+    static RingblocksException error(final int status, final String request)
+    {
+        final String message = request + ": " + StatusCode.name(status);
+        return switch (status)
+        {
+            case StatusCode.NOT_FOUND -> new NotFoundException(message);
+            case StatusCode.BAD_REQUEST -> new BadRequestException(message);
+            case StatusCode.HASH_MISMATCH -> new HashMismatchException(message);
+            case StatusCode.BLOCK_TOO_LARGE -> new BlockTooLargeException(message);
+            case StatusCode.NO_SPACE -> new NoSpaceException(message);
+            case StatusCode.BAD_RANGE -> new BadRangeException(message);
+            case StatusCode.BUSY -> new ServerBusyException(message);
+            default -> new ServerErrorException(message, status);
+        };
+    }
+
+    static Pending.Decoder<Hash> put(final Hash expected)
+    {
+        return (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw error(status, expected == null ? "PUT" : "PUT " + expected);
+            }
+            expectLength("PUT", body, Hash.LENGTH);
+            final Hash hash = Hash.wrap(body);
+            if (expected != null && !expected.equals(hash))
+            {
+                throw new IntegrityException("PUT verified against " + expected + " but the server answered " + hash);
+            }
+            return hash;
+        };
+    }
+
+    static Pending.Decoder<byte[]> get(final Hash hash, final boolean verify)
+    {
+        return (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "GET " + hash);
+            }
+            if (verify && !hash.matches(body))
+            {
+                throw new IntegrityException("GET " + hash + ": the " + body.length +
+                    " bytes received hash to " + Hash.of(body));
+            }
+            return body;
+        };
+    }
+
+    static Pending.Decoder<byte[]> getRange(final Hash hash, final long offset, final int length)
+    {
+        return (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "GET " + hash + " range " + offset + "+" + length);
+            }
+            if ((length != 0 && body.length != length) || body.length == 0)
+            {
+                throw new ProtocolException("GET " + hash + " range " + offset + "+" + length + " returned " +
+                    body.length + " bytes");
+            }
+            return body;
+        };
+    }
+
+    static Pending.Decoder<OptionalInt> head(final Hash hash)
+    {
+        return (status, body) ->
+        {
+            if (status == StatusCode.NOT_FOUND)
+            {
+                return OptionalInt.empty();
+            }
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "HEAD " + hash);
+            }
+            expectLength("HEAD", body, Wire.HEAD_BODY_LENGTH);
+            final long length = Wire.getUnsignedInt(body, 0);
+            if (length > Integer.MAX_VALUE)
+            {
+                throw new ProtocolException("HEAD " + hash + ": block length " + length + " exceeds an int");
+            }
+            return OptionalInt.of((int)length);
+        };
+    }
+
+    static Pending.Decoder<Boolean> delete(final Hash hash)
+    {
+        return (status, body) ->
+        {
+            if (status == StatusCode.NOT_FOUND)
+            {
+                return Boolean.FALSE;
+            }
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "DELETE " + hash);
+            }
+            return Boolean.TRUE;
+        };
+    }
+
+    static Pending.Decoder<Map<String, Long>> stats()
+    {
+        return (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "STATS");
+            }
+            return parseStats(new String(body, StandardCharsets.UTF_8));
+        };
+    }
+
+    /**
+     * Parses {@code name value\n} lines in order. Lines that do not have that shape are skipped rather than
+     * failing the call: the metric set is explicitly not part of the protocol, so a newer server's additions
+     * must not break an older client.
+     */
+    static Map<String, Long> parseStats(final String text)
+    {
+        final Map<String, Long> stats = new LinkedHashMap<>();
+        for (final String line : text.split("\n"))
+        {
+            final int space = line.indexOf(' ');
+            if (space <= 0 || space != line.lastIndexOf(' '))
+            {
+                continue;
+            }
+            try
+            {
+                stats.put(line.substring(0, space), Long.parseLong(line.substring(space + 1)));
+            }
+            catch (final NumberFormatException ex)
+            {
+                // Not a decimal value this client can represent: ignore the line, see above.
+            }
+        }
+        return Collections.unmodifiableMap(stats);
+    }
+
+    private static void expectLength(final String operation, final byte[] body, final int length)
+    {
+        if (body.length != length)
+        {
+            throw new ProtocolException(operation + " response body is " + body.length + " bytes, expected " + length);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.ringblocks.client;
+
+/**
+ * Protocol version 1 framing, written out here instead of borrowed from the server's codecs so that the client
+ * library is a standalone plain-JDK artifact. Requests are built as one small header array (the 16-byte frame
+ * header plus any fixed-size body part: a hash, a range) followed by an optional payload array written as is, so
+ * a PUT never copies its block.
+ * <pre>
+ *  0        4         5        6        8                   16
+ * | length | version | opcode | flags  |    request id     |  body
+ * |  u32   |  u8 = 1 |   u8   | status |       u64         |  (length - 12 bytes)
+ * </pre>
+ * All integers are little-endian and unsigned.
+ */
+final class Wire
+{
+    static final int VERSION = 1;
+    static final int HEADER_LENGTH = 16;
+    /** Bytes of the header counted by the length field (everything after it). */
+    static final int LENGTH_COUNTED_HEADER = 12;
+    static final int HASH_LENGTH = Hash.LENGTH;
+    static final int HEAD_BODY_LENGTH = 4;
+
+    static final int NONE = 0;
+    static final int PING = 1;
+    static final int PUT = 2;
+    static final int GET = 3;
+    static final int HEAD = 4;
+    static final int DELETE = 5;
+    static final int STATS = 6;
+
+    static final int FLAG_VERIFY_HASH = 0x0001;
+    static final int FLAG_RANGE = 0x0001;
+
+    private static final String[] OPCODE_NAMES = {"NONE", "PING", "PUT", "GET", "HEAD", "DELETE", "STATS"};
+
+    private Wire()
+    {
+    }
+
+    static String opcodeName(final int opcode)
+    {
+        return opcode >= 0 && opcode < OPCODE_NAMES.length ? OPCODE_NAMES[opcode] : "OPCODE_" + opcode;
+    }
+
+    /** PING and STATS: header only. */
+    static byte[] empty(final int opcode, final long requestId)
+    {
+        return header(opcode, 0, requestId, 0, 0);
+    }
+
+    /** PUT without verification: the payload follows the header array on the wire. */
+    static byte[] put(final long requestId, final int payloadLength)
+    {
+        return header(PUT, 0, requestId, 0, payloadLength);
+    }
+
+    /** PUT with VERIFY_HASH: the expected hash is part of the header array, the payload follows. */
+    static byte[] putVerified(final long requestId, final Hash expected, final int payloadLength)
+    {
+        final byte[] frame = header(PUT, FLAG_VERIFY_HASH, requestId, HASH_LENGTH, payloadLength);
+        expected.copyTo(frame, HEADER_LENGTH);
+        return frame;
+    }
+
+    /** GET, HEAD and DELETE: the body is exactly the hash. */
+    static byte[] hashOnly(final int opcode, final long requestId, final Hash hash)
+    {
+        final byte[] frame = header(opcode, 0, requestId, HASH_LENGTH, 0);
+        hash.copyTo(frame, HEADER_LENGTH);
+        return frame;
+    }
+
+    /** Ranged GET: hash, u64 offset, u32 length (0 = to the end). */
+    static byte[] getRange(final long requestId, final Hash hash, final long offset, final int length)
+    {
+        final byte[] frame = header(GET, FLAG_RANGE, requestId, HASH_LENGTH + 12, 0);
+        hash.copyTo(frame, HEADER_LENGTH);
+        putLong(frame, HEADER_LENGTH + HASH_LENGTH, offset);
+        putInt(frame, HEADER_LENGTH + HASH_LENGTH + 8, length);
+        return frame;
+    }
+
+    /**
+     * @param fixedBody body bytes that live in the returned array right after the header.
+     * @param payload   body bytes sent from a separate array after it.
+     */
+    private static byte[] header(
+        final int opcode, final int flags, final long requestId, final int fixedBody, final int payload)
+    {
+        final byte[] frame = new byte[HEADER_LENGTH + fixedBody];
+        putInt(frame, 0, LENGTH_COUNTED_HEADER + fixedBody + payload);
+        frame[4] = VERSION;
+        frame[5] = (byte)opcode;
+        frame[6] = (byte)flags;
+        frame[7] = (byte)(flags >>> 8);
+        putLong(frame, 8, requestId);
+        return frame;
+    }
+
+    static void putInt(final byte[] buffer, final int offset, final int value)
+    {
+        buffer[offset] = (byte)value;
+        buffer[offset + 1] = (byte)(value >>> 8);
+        buffer[offset + 2] = (byte)(value >>> 16);
+        buffer[offset + 3] = (byte)(value >>> 24);
+    }
+
+    static void putLong(final byte[] buffer, final int offset, final long value)
+    {
+        putInt(buffer, offset, (int)value);
+        putInt(buffer, offset + 4, (int)(value >>> 32));
+    }
+
+    /** @return the u32 at {@code offset}, widened so that values of 2^31 and above stay positive. */
+    static long getUnsignedInt(final byte[] buffer, final int offset)
+    {
+        return (buffer[offset] & 0xFFL) |
+            (buffer[offset + 1] & 0xFFL) << 8 |
+            (buffer[offset + 2] & 0xFFL) << 16 |
+            (buffer[offset + 3] & 0xFFL) << 24;
+    }
+
+    static int getUnsignedShort(final byte[] buffer, final int offset)
+    {
+        return (buffer[offset] & 0xFF) | (buffer[offset + 1] & 0xFF) << 8;
+    }
+
+    static long getLong(final byte[] buffer, final int offset)
+    {
+        return getUnsignedInt(buffer, offset) | getUnsignedInt(buffer, offset + 4) << 32;
+    }
+}

@@ -1,0 +1,325 @@
+package io.ringblocks.client;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(15)
+class AsyncBlockClientTest
+{
+    private FakeServer server;
+
+    @BeforeEach
+    void setUp() throws Exception
+    {
+        server = new FakeServer();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        server.close();
+    }
+
+    private static byte[] block(final int i, final int length)
+    {
+        final byte[] block = new byte[length];
+        for (int j = 0; j < length; j++)
+        {
+            block[j] = (byte)(i * 31 + j * 7 + (i >>> 8));
+        }
+        ByteBuffer.wrap(block).putInt(0, i);
+        return block;
+    }
+
+    /** @return the exception a future failed with, unwrapped. */
+    private static Throwable failure(final CompletableFuture<?> future)
+    {
+        final CompletionException ex = assertThrows(CompletionException.class, future::join);
+        return ex.getCause();
+    }
+
+    private static void awaitTrue(final java.util.function.BooleanSupplier condition) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean())
+        {
+            assertTrue(System.nanoTime() < deadline, "condition not reached in 5 s");
+            Thread.sleep(2);
+        }
+    }
+
+    @Test
+    void shouldOfferEveryOperationAsFutures()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect("127.0.0.1", server.port()))
+        {
+            final byte[] hello = "hello".getBytes(StandardCharsets.US_ASCII);
+            final Hash hash = client.put(hello).join();
+            assertEquals(hash, client.put(hello, hash).join());
+            assertEquals(hash, client.put(ByteBuffer.wrap(hello)).join());
+            assertArrayEquals(hello, client.get(hash).join());
+            assertEquals(5, client.get(hash, ByteBuffer.allocate(5)).join());
+            assertArrayEquals("ll".getBytes(StandardCharsets.US_ASCII), client.getRange(hash, 2, 2).join());
+            assertEquals(OptionalInt.of(5), client.head(hash).join());
+            assertEquals(1L, client.stats().join().get("blocks"));
+            assertTrue(client.ping().join().toNanos() >= 0);
+            assertTrue(client.delete(hash).join());
+            assertInstanceOf(NotFoundException.class, failure(client.get(hash)));
+            assertInstanceOf(NotFoundException.class, failure(client.get(hash, ByteBuffer.allocate(5))));
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldMatchOutOfOrderResponsesById()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final int n = 8;
+            final List<Hash> hashes = new ArrayList<>();
+            for (int i = 0; i < n; i++)
+            {
+                hashes.add(client.put(block(i, 100 + i)).join());
+            }
+            server.reverseBatches(n);
+            server.pause(); // so that every completion callback below is attached before any response exists
+            final List<CompletableFuture<byte[]>> gets = new ArrayList<>();
+            final List<CompletableFuture<OptionalInt>> heads = new ArrayList<>();
+            for (int i = 0; i < n; i++)
+            {
+                gets.add(client.get(hashes.get(i)));
+            }
+            for (int i = 0; i < n; i++)
+            {
+                heads.add(client.head(hashes.get(i)));
+            }
+            // Completion order proves the server reversed them: the last GET of the batch completes first.
+            final List<Integer> completionOrder = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int i = 0; i < n; i++)
+            {
+                final int index = i;
+                gets.get(i).thenRun(() -> completionOrder.add(index));
+            }
+            server.resume();
+            for (int i = 0; i < n; i++)
+            {
+                assertArrayEquals(block(i, 100 + i), gets.get(i).join(), "GET " + i);
+                assertEquals(OptionalInt.of(100 + i), heads.get(i).join(), "HEAD " + i);
+            }
+            assertEquals(List.of(7, 6, 5, 4, 3, 2, 1, 0), completionOrder);
+        }
+    }
+
+    @Test
+    void shouldPipelineAThousandRequestsOnOneConnection()
+    {
+        server.reverseBatches(10);
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final int n = 1000;
+            final List<CompletableFuture<Hash>> puts = new ArrayList<>(n);
+            for (int i = 0; i < n; i++)
+            {
+                puts.add(client.put(block(i, 64 + i % 200)));
+            }
+            final List<CompletableFuture<byte[]>> gets = new ArrayList<>(n);
+            for (int i = 0; i < n; i++)
+            {
+                assertEquals(Hash.of(block(i, 64 + i % 200)), puts.get(i).join());
+                gets.add(client.get(puts.get(i).join()));
+            }
+            for (int i = 0; i < n; i++)
+            {
+                assertArrayEquals(block(i, 64 + i % 200), gets.get(i).join(), "block " + i);
+            }
+            assertEquals(1, server.connectionsAccepted());
+            assertEquals(2L * n, server.requestsReceived());
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldTimeOutASlowRequestAndDiscardItsLateResponse() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofMillis(150)).build()))
+        {
+            final Hash first = client.put(block(1, 50)).join();
+            final Hash second = client.put(block(2, 60)).join();
+            server.delayResponses(Duration.ofMillis(500));
+            final long start = System.nanoTime();
+            final Throwable ex = failure(client.get(first));
+            final long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertInstanceOf(RequestTimeoutException.class, ex);
+            assertEquals(StatusCode.NONE, ((RingblocksException)ex).status());
+            assertTrue(elapsedMillis >= 140 && elapsedMillis < 450, "timed out after " + elapsedMillis + " ms");
+            assertEquals(0, client.inFlight(), "a timed-out request gives back its slot");
+            server.delayResponses(Duration.ZERO);
+            final long answered = server.responsesSent();
+            awaitTrue(() -> server.responsesSent() > answered);
+            // The late GET response (block 1) arrives first and must not be taken for this request's answer.
+            assertArrayEquals(block(2, 60), client.get(second).join());
+            assertEquals(1, server.connectionsAccepted(), "a timeout does not close the connection");
+        }
+    }
+
+    @Test
+    void shouldMakeCallersBeyondMaxInFlightWaitForASlot()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().maxInFlight(2).requestTimeout(Duration.ofSeconds(3)).build()))
+        {
+            server.delayResponses(Duration.ofMillis(100));
+            final CompletableFuture<Duration> a = client.ping();
+            final CompletableFuture<Duration> b = client.ping();
+            assertEquals(2, client.inFlight());
+            final long start = System.nanoTime();
+            final CompletableFuture<Duration> c = client.ping(); // blocks until a's response frees a slot
+            final long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            // (a's slot is released just before a's future completes, so a.isDone() may still be false here.)
+            assertTrue(waitedMillis >= 50, "waited " + waitedMillis + " ms for a slot");
+            assertTrue(client.inFlight() <= 2);
+            b.join();
+            c.join();
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldNotWaitForASlotOnAClientThread()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().maxInFlight(2).build()))
+        {
+            server.delayResponses(Duration.ofMillis(100));
+            final CompletableFuture<Duration> a = client.ping();
+            final CompletableFuture<Duration> b = client.ping();
+            // On the reader thread, a's slot is free again and b still holds the other: the first nested ping
+            // takes the last slot, the second must fail at once instead of stalling the reader that frees slots.
+            final CompletableFuture<Duration> nested = a.thenCompose(ignored ->
+            {
+                client.ping();
+                return client.ping();
+            });
+            final Throwable ex = failure(nested);
+            assertInstanceOf(RequestTimeoutException.class, ex);
+            assertTrue(ex.getMessage().contains("in-flight slots"), ex.getMessage());
+            b.join();
+        }
+    }
+
+    @Test
+    void shouldTimeOutCallersWhoseSlotHoldersNeverAnswer()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().maxInFlight(1).requestTimeout(Duration.ofMillis(200)).build()))
+        {
+            server.delayResponses(Duration.ofSeconds(1));
+            final long start = System.nanoTime();
+            final CompletableFuture<Duration> holder = client.ping();
+            final CompletableFuture<Duration> waiter = client.ping();
+            assertInstanceOf(RequestTimeoutException.class, failure(holder));
+            assertInstanceOf(RequestTimeoutException.class, failure(waiter));
+            final long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(elapsedMillis < 800, "both failed within about one request timeout: " + elapsedMillis + " ms");
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldFailInFlightRequestsWithConnectionLostAndReconnectForTheNext()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final Hash hash = client.put(block(5, 500)).join();
+            server.pause();
+            server.dropOnRequest(1);
+            final List<CompletableFuture<?>> inFlight = List.of(client.ping(), client.get(hash), client.head(hash),
+                client.put(block(6, 10)));
+            assertEquals(4, client.inFlight());
+            server.resume();
+            for (final CompletableFuture<?> future : inFlight)
+            {
+                final Throwable ex = failure(future);
+                assertInstanceOf(ConnectionLostException.class, ex);
+                assertTrue(ex.getMessage().contains("127.0.0.1:" + server.port()), ex.getMessage());
+            }
+            assertEquals(0, client.inFlight(), "lost requests give back their slots");
+            assertArrayEquals(block(5, 500), client.get(hash).join());
+            assertTrue(client.ping().join().toNanos() >= 0);
+            assertEquals(2, server.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void shouldTreatAConnectionLevelErrorAsALostConnection()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            client.ping().join();
+            server.connectionError(StatusCode.FRAME_TOO_LARGE);
+            final Throwable ex = failure(client.ping());
+            assertInstanceOf(ConnectionLostException.class, ex);
+            final ServerErrorException cause = assertInstanceOf(ServerErrorException.class, ex.getCause());
+            assertEquals(StatusCode.FRAME_TOO_LARGE, cause.status());
+            assertEquals("FRAME_TOO_LARGE", cause.statusName());
+            assertTrue(client.ping().join().toNanos() >= 0, "reconnected");
+            assertEquals(2, server.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void shouldGiveUpReconnectingAfterTheConfiguredAttempts() throws Exception
+    {
+        final AsyncBlockClient client = AsyncBlockClient.connect(server.options().reconnectAttempts(2).build());
+        try (client)
+        {
+            client.ping().join();
+            server.close();
+            awaitTrue(() -> failure(client.ping()) instanceof ConnectionLostException &&
+                client.inFlight() == 0);
+            final Throwable ex = failure(client.ping());
+            assertInstanceOf(ConnectionLostException.class, ex);
+            assertTrue(ex.getMessage().contains("after 2 attempts"), ex.getMessage());
+        }
+        try (AsyncBlockClient noReconnect = AsyncBlockClient.connect(
+            (server = new FakeServer()).options().reconnectAttempts(0).build()))
+        {
+            server.dropOnRequest(1);
+            assertInstanceOf(ConnectionLostException.class, failure(noReconnect.ping()));
+            final Throwable ex = failure(noReconnect.ping());
+            assertTrue(ex.getMessage().contains("after 0 attempts"), ex.getMessage());
+            assertEquals(1, server.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void shouldFailOutstandingRequestsOnClose()
+    {
+        final AsyncBlockClient client = AsyncBlockClient.connect(server.options().build());
+        server.delayResponses(Duration.ofSeconds(2));
+        final CompletableFuture<Duration> pending = client.ping();
+        client.close();
+        final Throwable ex = failure(pending);
+        assertInstanceOf(ConnectionLostException.class, ex);
+        assertTrue(ex.getMessage().contains("client closed"), ex.getMessage());
+        assertInstanceOf(IllegalStateException.class, failure(client.ping()));
+    }
+}
