@@ -15,8 +15,9 @@ import io.ringblocks.uring.Sockets;
 import io.ringblocks.uring.Wakeup;
 
 /**
- * The ringblocks server: one listening socket, N {@link Worker}s (each with its own ring posting a multishot accept
- * on that socket, so the kernel spreads connections over them) and the {@link Store} with its committer thread.
+ * The ringblocks server: N {@link Worker}s, each with its own ring and its own SO_REUSEPORT listener on the same port
+ * (the kernel hashes new connections over the listeners; one shared listener would hand nearly all of them to one
+ * ring), and the {@link Store} with its committer thread.
  * {@link #close()} is the graceful shutdown: stop accepting, finish in-flight requests, final commit, close files.
  */
 public final class RingblocksServer implements AutoCloseable
@@ -27,7 +28,7 @@ public final class RingblocksServer implements AutoCloseable
     private final ErrorHandler errors = new ErrorHandler();
     private final AtomicInteger connections = new AtomicInteger();
     private final long startedAt = System.currentTimeMillis();
-    private final int listenFd;
+    private final int[] listenFds;
     private final int port;
     private final Wakeup[] wakeups;
     private final Store store;
@@ -44,27 +45,37 @@ public final class RingblocksServer implements AutoCloseable
         {
             wakeups[i] = new Wakeup();
         }
-        listenFd = Sockets.listenTcp(ip, config.port(), 4096, false);
-        // Accepted sockets inherit TCP_NODELAY from the listener: responses go out whole, Nagle only adds latency.
-        Sockets.noDelay(listenFd);
-        port = Sockets.localPort(listenFd);
+        listenFds = new int[config.workers()];
+        java.util.Arrays.fill(listenFds, -1);
         Store opened = null;
+        int boundPort = config.port();
         try
         {
+            // A plain bind first: SO_REUSEPORT alone would let us share a port another server already listens on.
+            final int probe = Sockets.listenTcp(ip, config.port(), 1, false);
+            boundPort = Sockets.localPort(probe);
+            LibC.close(probe);
+            for (int i = 0; i < listenFds.length; i++)
+            {
+                listenFds[i] = Sockets.listenTcp(ip, boundPort, 4096, true);
+                // Accepted sockets inherit TCP_NODELAY: responses go out whole, Nagle only adds latency.
+                Sockets.noDelay(listenFds[i]);
+            }
             opened = Store.open(config.store(), wakeups, errors);
         }
         catch (final RuntimeException e)
         {
-            LibC.close(listenFd);
+            closeListeners();
             closeWakeups();
             throw e;
         }
+        port = boundPort;
         store = opened;
         workers = new Worker[config.workers()];
         threads = new Thread[config.workers()];
         for (int i = 0; i < workers.length; i++)
         {
-            workers[i] = new Worker(i, config, store, wakeups[i], listenFd, connections, errors);
+            workers[i] = new Worker(i, config, store, wakeups[i], listenFds[i], connections, errors);
             workers[i].statsText(this::statsText);
             threads[i] = new Thread(workers[i], "ringblocks-worker-" + i);
             threads[i].start();
@@ -205,6 +216,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "committer_max_batch", committer.maxBatchSeen());
         line(sb, "committer_last_batch", committer.lastBatch());
         line(sb, "committer_commit_us_total", committer.commitNanosTotal() / 1000);
+        line(sb, "committer_data_sync_us_total", committer.dataSyncNanosTotal() / 1000);
         line(sb, "committer_limbo_blocks", committer.limboBlocks());
         for (int k = 0; k < 16; k++)
         {
@@ -280,9 +292,20 @@ public final class RingblocksServer implements AutoCloseable
                 Thread.currentThread().interrupt();
             }
         }
-        LibC.close(listenFd);
+        closeListeners();
         store.close();
         closeWakeups();
+    }
+
+    private void closeListeners()
+    {
+        for (final int fd : listenFds)
+        {
+            if (fd >= 0)
+            {
+                LibC.close(fd);
+            }
+        }
     }
 
     private void closeWakeups()

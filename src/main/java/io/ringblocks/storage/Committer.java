@@ -101,6 +101,7 @@ public final class Committer implements Agent, MessageHandler
     private volatile long lastBatch;
     private volatile long limboBlocks;
     private volatile long commitNanosTotal;
+    private volatile long dataSyncNanosTotal;
     private final long[] batchSizeLog2 = new long[32];
 
     public Committer(
@@ -255,7 +256,9 @@ public final class Committer implements Agent, MessageHandler
         boolean ok = true;
         if (durable && hasOccupy())
         {
+            final long syncStart = System.nanoTime();
             final int rc = dataSync.syncData();
+            dataSyncNanosTotal += System.nanoTime() - syncStart;
             if (rc < 0)
             {
                 errors.onError("committer", "fdatasync of the data file failed: " + Errno.describe(rc));
@@ -527,6 +530,12 @@ public final class Committer implements Agent, MessageHandler
     public long commitNanosTotal()
     {
         return commitNanosTotal;
+    }
+
+    /** @return time spent in fdatasync of the data file (sync mode), part of {@link #commitNanosTotal()}. */
+    public long dataSyncNanosTotal()
+    {
+        return dataSyncNanosTotal;
     }
 
     /** @return how many batches had a size in [2^k, 2^(k+1)); racy snapshot for STATS. */
