@@ -9,7 +9,7 @@
  * by {@link io.ringblocks.client.Hash}, the SHA-256 of their content; full GETs are verified against it by default.
  * Failures are unchecked subclasses of {@link io.ringblocks.client.RingblocksException}.
  * <pre>{@code
- * ClientOptions options = ClientOptions.builder().host("127.0.0.1").port(7070).build();
+ * ClientOptions options = ClientOptions.builder().host("127.0.0.1").port(10100).build();
  * try (BlockClientPool pool = BlockClientPool.connect(options))
  * {
  *     Hash hash = pool.put("hello".getBytes(StandardCharsets.UTF_8));

@@ -1,0 +1,102 @@
+package io.ringblocks.tools;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.ringblocks.server.RingblocksServer;
+import io.ringblocks.server.ServerConfig;
+import io.ringblocks.storage.StoreConfig;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RbCatTest
+{
+    private static final String HELLO = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    @TempDir
+    Path dir;
+
+    private RingblocksServer start()
+    {
+        return RingblocksServer.start(ServerConfig.defaults().withPort(0).withWorkers(1)
+            .withStore(StoreConfig.defaults(dir.resolve("data"), 64L << 20, true, true)));
+    }
+
+    private static String[] run(final int port, final String input, final int expectedExit, final String... flags)
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final String[] args = new String[flags.length + 1];
+        System.arraycopy(flags, 0, args, 0, flags.length);
+        args[flags.length] = "127.0.0.1:" + port;
+        final int exit = RbCat.run(args, new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)),
+            new PrintStream(out, true), new PrintStream(err, true));
+        assertEquals(expectedExit, exit, out + " / " + err);
+        return out.toString(StandardCharsets.UTF_8).split("\n");
+    }
+
+    @Test
+    void shouldRunPipedCommandsAndPrintOneResultEach() throws Exception
+    {
+        final Path in = dir.resolve("hello.txt");
+        Files.writeString(in, "hello");
+        final Path back = dir.resolve("back.bin");
+        try (RingblocksServer server = start())
+        {
+            final String[] lines = run(server.port(),
+                "put " + in + "\nhead " + HELLO + "\nget " + HELLO + " " + back + "\nping\ndel " + HELLO + "\n", 0);
+            assertEquals(HELLO, lines[0]);
+            assertEquals("OK 5", lines[1]);
+            assertEquals("OK 5", lines[2]);
+            assertTrue(lines[3].startsWith("OK "), lines[3]);
+            assertEquals("OK", lines[4]);
+            assertArrayEquals("hello".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(back));
+        }
+    }
+
+    @Test
+    void shouldPrintErrorsAndExitNonZeroWhenACommandFails() throws Exception
+    {
+        try (RingblocksServer server = start())
+        {
+            final String[] lines = run(server.port(), "get " + HELLO + " " + dir.resolve("x") + "\ndel " + HELLO +
+                "\nhead nothex\nfrobnicate\nstats\n", 1);
+            assertTrue(lines[0].startsWith("ERR NOT_FOUND"), lines[0]);
+            assertTrue(lines[1].startsWith("ERR NOT_FOUND"), lines[1]);
+            assertTrue(lines[2].startsWith("ERR "), lines[2]);
+            assertTrue(lines[3].startsWith("ERR CLIENT unknown command"), lines[3]);
+            assertTrue(String.join("\n", lines).contains("uptime_ms "), "stats still ran");
+        }
+    }
+
+    @Test
+    void shouldStoreTheRestOfStdinWithPutDash() throws Exception
+    {
+        try (RingblocksServer server = start())
+        {
+            final String[] lines = run(server.port(), "put -\nhello", 0);
+            assertEquals(HELLO, lines[0]);
+        }
+    }
+
+    @Test
+    void shouldSendRawHexFramesAndDecodeResponses() throws Exception
+    {
+        try (RingblocksServer server = start())
+        {
+            final String[] lines = run(server.port(),
+                "0c000000 01 01 0000 0700000000000000\n0c000000014200000800000000000000\n", 1, "--raw");
+            assertEquals("length=12 version=1 opcode=1 status=OK id=7 body=", lines[0]);
+            assertEquals("length=12 version=1 opcode=66 status=UNKNOWN_OPCODE id=8 body=", lines[1]);
+        }
+    }
+}
