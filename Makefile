@@ -9,7 +9,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN := mvn -B -q -Dstyle.color=never
 JDK = $(shell tools/find-jdk)
 
-.PHONY: build test run bench bindings deps jdk clean
+.PHONY: build test run bench microbench bindings deps jdk clean
 
 jdk:
 	@tools/find-jdk >/dev/null
@@ -33,8 +33,19 @@ test: deps jdk
 run: build
 	tools/ringblocks-server $(ARGS)
 
+# The loopback benchmark matrix recorded in docs/benchmarks.md; ARGS replaces it (see tools/rbbench --help).
+BENCH_ARGS ?= -size 4k,16k,64k,512k,1m -mix 1:0:0,0:1:0 -concurrency 1,16,64 -pipeline 1 -duration 3s -warmup 2s
+BENCH_PIPELINED ?= -size 4k,64k -mix 1:0:0,0:1:0 -concurrency 64 -pipeline 8 -duration 3s -warmup 2s
 bench: build
-	tools/rbbench $(ARGS)
+	@if [ -n "$(ARGS)" ]; then tools/rbbench $(ARGS); else \
+	  tools/rbbench $(BENCH_ARGS) && tools/rbbench $(BENCH_PIPELINED); fi
+
+# JMH microbenchmarks of the storage engine (src/test/java/io/ringblocks/bench), e.g. ARGS="-f 1 -i 3 Allocator".
+microbench: deps jdk
+	JAVA_HOME=$(JDK) $(MVN) test-compile dependency:build-classpath -Dmdep.includeScope=test \
+	  -Dmdep.outputFile=target/test-classpath.txt
+	$(JDK)/bin/java @tools/jvm.options -cp "target/test-classes:target/classes:$$(cat target/test-classpath.txt)" \
+	  org.openjdk.jmh.Main $(ARGS)
 
 # Regenerates io.ringblocks.ffi from native/liburing_bindings.h and the include list native/liburing.symbols.
 bindings: deps jdk
