@@ -22,22 +22,30 @@ import org.lmdbjava.Txn;
  * The committer thread is the only writer; every worker thread reads through its own {@link Reader}, whose
  * read transaction is reset and renewed rather than reopened.
  * <pre>
- * blocks value, 16 bytes, little-endian:
- *  0               8           12     13          16
- *  +---------------+-----------+------+-----------+
- *  |  file offset  |  length   |class |  reserved |
- *  |     u64       |   u32     |  u8  |   (zero)  |
- *  +---------------+-----------+------+-----------+
+ * blocks value, 24 bytes, little-endian:
+ *  0               8           12     13          16                  24
+ *  +---------------+-----------+------+-----------+-------------------+
+ *  |  file offset  |  length   |class |  reserved | sync generation   |
+ *  |     u64       |   u32     |  u8  |   (zero)  |       u64         |
+ *  +---------------+-----------+------+-----------+-------------------+
  * </pre>
+ * The sync generation is 0 for blocks committed in {@code sync} mode (durable when acknowledged) and the relaxed
+ * mode's flush generation otherwise: after an unclean shutdown, blocks newer than the last completed flush
+ * ({@code meta/durable_generation}) are verified against their hash (see {@link Store}).
  */
 public final class BlockIndex implements AutoCloseable
 {
     public static final int KEY_LENGTH = 32;
-    public static final int VALUE_LENGTH = 16;
+    public static final int VALUE_LENGTH = 24;
     public static final int OFFSET_OFFSET = 0;
     public static final int LENGTH_OFFSET = 8;
     public static final int CLASS_OFFSET = 12;
-    public static final int SCHEMA_VERSION = 1;
+    public static final int GENERATION_OFFSET = 16;
+    /** Meta key: 1 after a graceful close, 0 while open. */
+    public static final String CLEAN_SHUTDOWN = "clean_shutdown";
+    /** Meta key: the newest relaxed-mode generation whose blocks and index entries were flushed. */
+    public static final String DURABLE_GENERATION = "durable_generation";
+    public static final int SCHEMA_VERSION = 2;
 
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final PutFlags[] NO_FLAGS = new PutFlags[0];
@@ -50,8 +58,9 @@ public final class BlockIndex implements AutoCloseable
     /**
      * Opens (creating if needed) the index in {@code dir}.
      *
-     * @param durable false adds MDB_NOSYNC: commits reach the page cache only (relaxed mode); the committer then
-     *                syncs periodically with {@link #sync()}.
+     * @param durable false adds MDB_NOMETASYNC (relaxed mode): one flush per commit instead of two; a power loss
+     *                may undo the last commits but never breaks the database's integrity (LMDB's guarantee for this
+     *                flag, unlike MDB_NOSYNC). The committer also syncs periodically with {@link #sync()}.
      */
     public BlockIndex(final File dir, final long mapSize, final int maxReaders, final boolean durable)
     {
@@ -60,7 +69,7 @@ public final class BlockIndex implements AutoCloseable
             throw new IllegalArgumentException("cannot create index directory " + dir);
         }
         final EnvFlags[] flags = durable ?
-            new EnvFlags[]{EnvFlags.MDB_NOTLS} : new EnvFlags[]{EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOSYNC};
+            new EnvFlags[]{EnvFlags.MDB_NOTLS} : new EnvFlags[]{EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOMETASYNC};
         env = Env.create(DirectBufferProxy.PROXY_DB)
             .setMapSize(mapSize)
             .setMaxDbs(4)
@@ -121,7 +130,7 @@ public final class BlockIndex implements AutoCloseable
         return blocks.delete(txn, hash);
     }
 
-    /** Flushes commits made under MDB_NOSYNC (relaxed mode). */
+    /** Flushes commits made under MDB_NOMETASYNC (relaxed mode). */
     public void sync()
     {
         env.sync(true);
@@ -137,7 +146,7 @@ public final class BlockIndex implements AutoCloseable
             while (more)
             {
                 final DirectBuffer value = cursor.val();
-                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value));
+                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), generation(value));
                 count++;
                 more = cursor.next();
             }
@@ -154,11 +163,70 @@ public final class BlockIndex implements AutoCloseable
         }
     }
 
-    static void encode(final MutableDirectBuffer value, final long offset, final int length, final int sizeClass)
+    static void encode(
+        final MutableDirectBuffer value, final long offset, final int length, final int sizeClass, final long generation)
     {
         value.putLong(OFFSET_OFFSET, offset, ORDER);
         value.putInt(LENGTH_OFFSET, length, ORDER);
         value.putInt(CLASS_OFFSET, sizeClass & 0xFF, ORDER);
+        value.putLong(GENERATION_OFFSET, generation, ORDER);
+    }
+
+    static long generation(final DirectBuffer value)
+    {
+        return value.getLong(GENERATION_OFFSET, ORDER);
+    }
+
+    /** @return the meta value under {@code name} (a u64), or {@code otherwise} when absent. */
+    public long metaLong(final String name, final long otherwise)
+    {
+        final UnsafeBuffer key = metaKey(name);
+        try (Txn<DirectBuffer> txn = env.txnRead())
+        {
+            final DirectBuffer found = meta.get(txn, key);
+            return found == null || found.capacity() != 8 ? otherwise : found.getLong(0, ORDER);
+        }
+    }
+
+    /** Stores a u64 meta value in its own write transaction, flushed before returning when {@code flush}. */
+    public void putMetaLong(final String name, final long value, final boolean flush)
+    {
+        final UnsafeBuffer key = metaKey(name);
+        final UnsafeBuffer v = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(8));
+        v.putLong(0, value, ORDER);
+        try (Txn<DirectBuffer> txn = env.txnWrite())
+        {
+            meta.put(txn, key, v);
+            txn.commit();
+        }
+        if (flush)
+        {
+            env.sync(true);
+        }
+    }
+
+    /** Removes the blocks entries of {@code hashes} in one transaction (recovery drops blocks it cannot trust). */
+    public void deleteAll(final java.util.List<byte[]> hashes)
+    {
+        final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(KEY_LENGTH));
+        try (Txn<DirectBuffer> txn = env.txnWrite())
+        {
+            for (final byte[] hash : hashes)
+            {
+                key.putBytes(0, hash);
+                blocks.delete(txn, key);
+            }
+            txn.commit();
+        }
+        env.sync(true);
+    }
+
+    private static UnsafeBuffer metaKey(final String name)
+    {
+        final byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
+        final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(bytes.length));
+        key.putBytes(0, bytes);
+        return key;
     }
 
     static long offset(final DirectBuffer value)
@@ -186,7 +254,7 @@ public final class BlockIndex implements AutoCloseable
     @FunctionalInterface
     public interface BlockVisitor
     {
-        void visit(DirectBuffer hash, long offset, int length, int sizeClass);
+        void visit(DirectBuffer hash, long offset, int length, int sizeClass, long generation);
     }
 
     /**

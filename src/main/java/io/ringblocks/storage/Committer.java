@@ -93,6 +93,7 @@ public final class Committer implements Agent, MessageHandler
     private volatile Thread thread;
     private volatile boolean sleeping;
     private long lastRelaxedSync;
+    private long syncGeneration = 1;
 
     // Statistics, written by the committer thread only.
     private volatile long batches;
@@ -142,6 +143,12 @@ public final class Committer implements Agent, MessageHandler
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
         wakeWorker = new boolean[workers.length];
         lastRelaxedSync = clock.nanoTime();
+    }
+
+    /** Relaxed mode: continues the flush generations after the newest one found on disk. */
+    public void startGeneration(final long generation)
+    {
+        syncGeneration = Math.max(1, generation);
     }
 
     /** Sets the chores run each duty cycle; call before the committer starts. */
@@ -281,7 +288,8 @@ public final class Committer implements Agent, MessageHandler
                         }
                         else
                         {
-                            BlockIndex.encode(value, blockOffset[i], length[i], sizeClass[i]);
+                            BlockIndex.encode(value, blockOffset[i], length[i], sizeClass[i],
+                                durable ? 0 : syncGeneration);
                             index.put(txn, key, value);
                             result[i] = Deltas.STORED;
                         }
@@ -452,17 +460,25 @@ public final class Committer implements Agent, MessageHandler
         return reclaimed;
     }
 
+    /**
+     * Relaxed mode's periodic flush. Everything committed under generation {@code g} is on disk once the data file
+     * and the index were flushed; only then is {@code g} recorded as durable, so after a power loss recovery knows
+     * which blocks it must verify.
+     */
     private void relaxedSync()
     {
         lastRelaxedSync = clock.nanoTime();
+        final long flushed = syncGeneration++;
         try
         {
             final int rc = dataSync.syncData();
             if (rc < 0)
             {
                 errors.onError("committer", "periodic fdatasync failed: " + Errno.describe(rc));
+                return;
             }
             index.sync();
+            index.putMetaLong(BlockIndex.DURABLE_GENERATION, flushed, false);
         }
         catch (final RuntimeException e)
         {

@@ -79,7 +79,36 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             throw new IllegalStateException("cannot align the data file to whole chunks: " + Errno.describe(rc));
         }
         allocator.grow((int)fileChunks);
-        recoveredBlocks = index.forEach((hash, offset, length, sizeClass) -> allocator.markAllocated(offset, sizeClass));
+        final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
+        final long durableGeneration = index.metaLong(BlockIndex.DURABLE_GENERATION, 0);
+        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
+        final java.util.List<long[]> suspects = new java.util.ArrayList<>();
+        final java.util.List<byte[]> suspectHashes = new java.util.ArrayList<>();
+        final long[] newestGeneration = {durableGeneration};
+        final long indexed = index.forEach((hash, offset, length, sizeClass, generation) ->
+        {
+            newestGeneration[0] = Math.max(newestGeneration[0], generation);
+            if (!clean && generation > durableGeneration)
+            {
+                // Committed in relaxed mode after the last completed flush: its bytes may not have reached the disk.
+                final byte[] h = new byte[BlockIndex.KEY_LENGTH];
+                hash.getBytes(0, h);
+                suspectHashes.add(h);
+                suspects.add(new long[]{offset, length, sizeClass});
+            }
+            else
+            {
+                allocator.markAllocated(offset, sizeClass);
+            }
+        });
+        final java.util.List<byte[]> dropped = verify(config.dir().resolve("blocks.dat"), suspects, suspectHashes);
+        if (!dropped.isEmpty())
+        {
+            index.deleteAll(dropped);
+            LOG.log(System.Logger.Level.WARNING, "dropped " + dropped.size() + " of " + suspects.size() +
+                " blocks written after the last relaxed-mode flush whose bytes did not survive");
+        }
+        recoveredBlocks = indexed - dropped.size();
         recoveryMillis = (System.nanoTime() - start) / 1_000_000L;
 
         links = new WorkerLink[wakeups.length];
@@ -90,6 +119,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
             config.maxBatch(), config.debounceNanos(), new SystemNanoClock(), errors);
         committer.housekeeping(this);
+        committer.startGeneration(newestGeneration[0] + 1);
         growIfLow();
         runner = new AgentRunner(committer.idleStrategy(1_000_000L),
             t -> errors.onError("committer", t), null, committer);
@@ -97,6 +127,49 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         LOG.log(System.Logger.Level.INFO, "recovered " + recoveredBlocks + " blocks (" + allocator.usedBytes() +
             " bytes live, " + allocator.freeBytes() + " free in a " + allocator.fileSize() + "-byte file) in " +
             recoveryMillis + " ms");
+    }
+
+    /**
+     * Hashes each suspect block as it is on disk; the ones that match are taken back into the allocator.
+     *
+     * @return the hashes that did not match (or could not be read).
+     */
+    private java.util.List<byte[]> verify(final Path file, final java.util.List<long[]> suspects,
+        final java.util.List<byte[]> hashes)
+    {
+        final java.util.List<byte[]> dropped = new java.util.ArrayList<>();
+        if (suspects.isEmpty())
+        {
+            return dropped;
+        }
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file))
+        {
+            final java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (int i = 0; i < suspects.size(); i++)
+            {
+                final long[] s = suspects.get(i);
+                final java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate((int)s[1]);
+                while (bytes.hasRemaining() && channel.read(bytes, s[0] + bytes.position()) > 0)
+                {
+                    // read until full or end of file
+                }
+                if (!bytes.hasRemaining() && java.util.Arrays.equals(sha.digest(bytes.array()), hashes.get(i)))
+                {
+                    allocator.markAllocated(s[0], (int)s[2]);
+                }
+                else
+                {
+                    dropped.add(hashes.get(i));
+                }
+            }
+        }
+        catch (final IOException | java.security.NoSuchAlgorithmException e)
+        {
+            throw new IllegalStateException("cannot verify blocks of " + file + ": " + e, e);
+        }
+        LOG.log(System.Logger.Level.INFO, "verified " + suspects.size() + " blocks committed after the last " +
+            "relaxed-mode flush before an unclean shutdown");
+        return dropped;
     }
 
     /**
@@ -279,6 +352,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public void close()
     {
         runner.close();
+        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
         index.close();
         dataFile.close();
     }
