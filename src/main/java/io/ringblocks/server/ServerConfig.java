@@ -63,7 +63,7 @@ public record ServerConfig(
     public static ServerConfig defaults()
     {
         return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), 4096, 64,
-            16384, 32L << 20, 1024, 10_000L,
+            16384, 16L << 20, 1024, 10_000L,
             StoreConfig.defaults(Path.of("data"), 1L << 30, true, true));
     }
 

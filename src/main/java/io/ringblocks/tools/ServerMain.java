@@ -53,7 +53,7 @@ public final class ServerMain implements Callable<Integer>
     int maxInFlight = 64;
 
     @Option(names = "--arena-size", paramLabel = "SIZE", description = "registered I/O memory per worker (default: ${DEFAULT-VALUE})")
-    String arenaSize = "32m";
+    String arenaSize = "16m";
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -116,7 +116,7 @@ public final class ServerMain implements Callable<Integer>
         final long growStep = Math.max(blockSize, Math.min(64L << 20, capacity / blockSize * blockSize));
         final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct,
             "on".equals(readCache), (int)blockSize,
-            growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 22, 1 << 20);
+            growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 20, 1 << 20);
         return new ServerConfig(listen.substring(0, colon), port, workers, maxConnections, maxInFlight, 16384,
             Sizes.parse(arenaSize), 1024, 10_000L, store);
     }
