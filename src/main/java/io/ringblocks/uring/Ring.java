@@ -36,6 +36,8 @@ public final class Ring implements AutoCloseable
     public static final int FSYNC_DATASYNC = liburing.IORING_FSYNC_DATASYNC();
     public static final int SQE_IO_LINK = liburing.IOSQE_IO_LINK();
     public static final int SQE_IO_HARDLINK = liburing.IOSQE_IO_HARDLINK();
+    /** The SQE's fd is an index into the files registered with {@link #registerFiles(int...)}. */
+    public static final int SQE_FIXED_FILE = liburing.IOSQE_FIXED_FILE();
     public static final int SQE_CQE_SKIP_SUCCESS = liburing.IOSQE_CQE_SKIP_SUCCESS();
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_WAITALL = 0x100;

@@ -134,6 +134,33 @@ class RingFileIoTest
     }
 
     @Test
+    void shouldReadAndWriteThroughRegisteredFiles() throws Exception
+    {
+        final Path file = dir.resolve("fixed.bin");
+        try (Ring ring = new Ring(8); RegisteredBuffers buffers = new RegisteredBuffers(2, 8192))
+        {
+            final int fd = openDirect(file);
+            ring.registerFiles(fd);
+            final byte[] expected = new byte[8192];
+            new Random(9).nextBytes(expected);
+            fill(buffers.segment(0), expected);
+            // fd 0 is the index of the registered file, not a descriptor.
+            ring.prepWrite(0, buffers.address(0), 8192, 4096, 1);
+            ring.setLastSqeFlags(Ring.SQE_FIXED_FILE);
+            assertEquals(8192, awaitCompletions(ring, 1).result(0));
+            ring.prepRead(0, buffers.address(1), 8192, 4096, 2);
+            ring.setLastSqeFlags(Ring.SQE_FIXED_FILE);
+            assertEquals(8192, awaitCompletions(ring, 1).result(0));
+            assertArrayEquals(expected, read(buffers.segment(1), 8192));
+            ring.unregisterFiles();
+            ring.prepRead(0, buffers.address(1), 8192, 4096, 3);
+            ring.setLastSqeFlags(Ring.SQE_FIXED_FILE);
+            assertEquals(-Errno.EBADF, awaitCompletions(ring, 1).result(0), "no registered files any more");
+            LibC.close(fd);
+        }
+    }
+
+    @Test
     void shouldReturnShortReadAtEndOfFileAndZeroOnResubmit() throws Exception
     {
         final Path file = dir.resolve("short.bin");
