@@ -42,6 +42,8 @@ final class Connections
     final long[] bodyTarget;
     final int[] bodyRemaining;
     final int[] nextStarved;
+    /** In the worker's starved list (kept apart from parseBlocked, which parse() clears). */
+    final boolean[] starved;
     /** Bytes of I/O arena held by this connection's requests: bounds what a client that never reads can pin. */
     final long[] bufferBytes;
     private final int[] freeList;
@@ -68,6 +70,7 @@ final class Connections
         bodyTarget = new long[capacity];
         bodyRemaining = new int[capacity];
         nextStarved = new int[capacity];
+        starved = new boolean[capacity];
         bufferBytes = new long[capacity];
         Arrays.fill(fd, -1);
         freeList = new int[capacity];
@@ -101,6 +104,7 @@ final class Connections
         bodyState[c] = BODY_NONE;
         bodyRequest[c] = -1;
         nextStarved[c] = -1;
+        starved[c] = false;
         bufferBytes[c] = 0;
         open++;
         return c;

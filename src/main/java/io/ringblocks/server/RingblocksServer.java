@@ -274,6 +274,7 @@ public final class RingblocksServer implements AutoCloseable
                 worker.requestStop();
             }
         }
+        boolean allStopped = true;
         for (int i = 0; i < workers.length; i++)
         {
             if (workers[i] == null)
@@ -284,17 +285,28 @@ public final class RingblocksServer implements AutoCloseable
             {
                 if (!workers[i].awaitStopped(config.shutdownTimeoutMillis() + 5_000))
                 {
-                    LOG.log(System.Logger.Level.WARNING, "worker " + i + " did not stop in time");
+                    LOG.log(System.Logger.Level.ERROR, "worker " + i + " did not stop in time");
+                    allStopped = false;
                 }
             }
             catch (final InterruptedException e)
             {
                 Thread.currentThread().interrupt();
+                allStopped = false;
             }
         }
         closeListeners();
-        store.close();
-        closeWakeups();
+        if (allStopped)
+        {
+            store.close();
+            closeWakeups();
+        }
+        else
+        {
+            // A worker may still read the index or the data file: closing them under it could crash the JVM.
+            // Acknowledged data is durable already; the next start recovers as after a crash.
+            LOG.log(System.Logger.Level.ERROR, "leaving the store open: a worker is still running");
+        }
     }
 
     private void closeListeners()

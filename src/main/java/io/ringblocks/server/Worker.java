@@ -72,6 +72,7 @@ final class Worker implements Runnable
     private volatile Throwable failure;
     private boolean stopping;
     private long stopDeadline;
+    private long acceptBackoffUntil;
     private int starvedHead = -1;
     private int starvedTail = -1;
 
@@ -172,6 +173,11 @@ final class Worker implements Runnable
                 work += ops.retryStalled();
                 work += serveStarved();
                 ops.endIteration();
+                if (acceptBackoffUntil != 0 && System.nanoTime() >= acceptBackoffUntil && !stopping)
+                {
+                    acceptBackoffUntil = 0;
+                    ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+                }
             }
             catch (final RuntimeException e)
             {
@@ -194,26 +200,39 @@ final class Worker implements Runnable
                 }
                 return;
             }
-            if (work > 0)
+            try
             {
-                ring.submitAndGetEvents();
-                continue;
+                enter(work);
             }
-            wakeup.prepareToSleep();
-            if (ops.hasAcks() || stopRequested != stopping)
+            catch (final RuntimeException e)
             {
-                ring.submitAndGetEvents();
+                errors.onError("worker " + id + " io_uring_enter", e);
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // no hot loop on a persistent fault
             }
-            else if (ops.hasStalled() || starvedHead >= 0 || stopping)
-            {
-                ring.submitAndWait(1, 1_000_000L);
-            }
-            else
-            {
-                ring.submitAndWait(1);
-            }
-            wakeup.awake();
         }
+    }
+
+    private void enter(final int work)
+    {
+        if (work > 0)
+        {
+            ring.submitAndGetEvents();
+            return;
+        }
+        wakeup.prepareToSleep();
+        if (ops.hasAcks() || stopRequested != stopping)
+        {
+            ring.submitAndGetEvents();
+        }
+        else if (ops.hasStalled() || starvedHead >= 0 || stopping || acceptBackoffUntil != 0)
+        {
+            ring.submitAndWait(1, 1_000_000L);
+        }
+        else
+        {
+            ring.submitAndWait(1);
+        }
+        wakeup.awake();
     }
 
     private int reapAndHandle()
@@ -222,32 +241,43 @@ final class Worker implements Runnable
         stats.completions += n;
         for (int i = 0; i < n; i++)
         {
-            final long ud = batch.userData(i);
-            final int res = batch.result(i);
-            final int slot = UserData.slot(ud);
-            final int gen = UserData.generation(ud);
-            switch (UserData.op(ud))
+            try
             {
-                case OP_ACCEPT -> onAccept(res, batch.flags(i));
-                case OP_WAKE ->
-                {
-                    if (!stopping || reqs.inUse() > 0 || conns.openCount() > 0)
-                    {
-                        wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
-                    }
-                }
-                case OP_RECV -> onRecv(slot, gen, res);
-                case OP_SEND -> onSend(slot, gen, res);
-                case OP_CLOSE -> onClosed(slot, gen, res);
-                case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
-                case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
-                case OP_IGNORE ->
-                {
-                }
-                default -> errors.onError("worker " + id, "unknown completion " + Long.toHexString(ud));
+                handle(batch.userData(i), batch.result(i), batch.flags(i));
+            }
+            catch (final RuntimeException e)
+            {
+                // One failed completion must not cost the others of the batch (their CQ slots are already free).
+                errors.onError("worker " + id + " completion " + Long.toHexString(batch.userData(i)), e);
             }
         }
         return n;
+    }
+
+    private void handle(final long ud, final int res, final int flags)
+    {
+        final int slot = UserData.slot(ud);
+        final int gen = UserData.generation(ud);
+        switch (UserData.op(ud))
+        {
+            case OP_ACCEPT -> onAccept(res, flags);
+            case OP_WAKE ->
+            {
+                if (!stopping || reqs.inUse() > 0 || conns.openCount() > 0)
+                {
+                    wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
+                }
+            }
+            case OP_RECV -> onRecv(slot, gen, res);
+            case OP_SEND -> onSend(slot, gen, res);
+            case OP_CLOSE -> onClosed(slot, gen, res);
+            case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
+            case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
+            case OP_IGNORE ->
+            {
+            }
+            default -> errors.onError("worker " + id, "unknown completion " + Long.toHexString(ud));
+        }
     }
 
     // ---------------------------------------------------------------- accept
@@ -256,7 +286,15 @@ final class Worker implements Runnable
     {
         if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
         {
-            ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+            if (res < 0 && res != -Errno.ECANCELED)
+            {
+                // EMFILE, ENFILE, ENOMEM...: re-arm after a pause instead of spinning on error completions.
+                acceptBackoffUntil = System.nanoTime() + 100_000_000L;
+            }
+            else
+            {
+                ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+            }
         }
         if (res < 0)
         {
@@ -377,8 +415,9 @@ final class Worker implements Runnable
                 return;
             }
             // 0: the peer finished sending; answer what it asked, then close. An error: the connection is gone.
-            dropBodyRequest(c);
+            // CLOSING first, so that finishing the dropped request does not start new work on this connection.
             beginClose(c, res < 0);
+            dropBodyRequest(c);
             return;
         }
         switch (conns.bodyState[c])
@@ -456,7 +495,7 @@ final class Worker implements Runnable
             if (lengthStatus != Status.OK)
             {
                 connectionError(c, lengthStatus);
-                break;
+                return; // the buffer was discarded: nothing left to compact
             }
             if (available < RequestHeader.HEADER_LENGTH)
             {
@@ -474,7 +513,7 @@ final class Worker implements Runnable
             if (verdict == Status.UNSUPPORTED_VERSION)
             {
                 connectionError(c, verdict);
-                break;
+                return;
             }
             if (frameLength > available && frameLength <= config.recvBufferSize() && verdict == Status.OK)
             {
@@ -566,12 +605,13 @@ final class Worker implements Runnable
 
     private void starve(final int c)
     {
-        if (conns.parseBlocked[c])
+        conns.parseBlocked[c] = true;
+        if (conns.starved[c])
         {
             return;
         }
         stats.starvations++;
-        conns.parseBlocked[c] = true;
+        conns.starved[c] = true;
         conns.nextStarved[c] = -1;
         if (starvedTail < 0)
         {
@@ -593,11 +633,15 @@ final class Worker implements Runnable
         while (c >= 0)
         {
             final int next = conns.nextStarved[c];
+            conns.starved[c] = false;
             if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
             {
                 parse(c);
                 maybePostRecv(c);
-                work++;
+                if (!conns.starved[c])
+                {
+                    work++; // only progress counts, so a worker short of slots still sleeps between retries
+                }
             }
             c = next;
         }
@@ -677,8 +721,7 @@ final class Worker implements Runnable
                 startSend(c);
                 return;
             }
-            dropSendQueue(c);
-            beginClose(c, true);
+            beginClose(c, true); // drops the queued responses once the connection is CLOSING
             return;
         }
         reqs.responseSent[r] += res;
@@ -820,9 +863,21 @@ final class Worker implements Runnable
 
     private void closeEverything()
     {
+        if (ring != null)
+        {
+            try
+            {
+                ring.submit(); // close SQEs prepared in the last cycle
+            }
+            catch (final RuntimeException e)
+            {
+                errors.onError("worker " + id, e);
+            }
+        }
         for (int c = 0; c < conns.capacity; c++)
         {
-            if (conns.fd[c] >= 0)
+            // CLOSED slots have their close SQE submitted: closing again could hit a reused descriptor number.
+            if (conns.fd[c] >= 0 && conns.state[c] != Connections.CLOSED)
             {
                 LibC.close(conns.fd[c]);
             }

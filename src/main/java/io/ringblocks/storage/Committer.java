@@ -86,6 +86,7 @@ public final class Committer implements Agent, MessageHandler
     private long[] limboOffset = new long[1024];
     private int[] limboClass = new int[1024];
     private long[] limboEpoch = new long[1024];
+    private long[] limboGeneration = new long[1024];
     private int limboHead;
     private int limboTail;
 
@@ -94,6 +95,8 @@ public final class Committer implements Agent, MessageHandler
     private volatile boolean sleeping;
     private long lastRelaxedSync;
     private long syncGeneration = 1;
+    private long flushedGeneration;
+    private boolean flushFailed;
 
     // Statistics, written by the committer thread only.
     private volatile long batches;
@@ -143,6 +146,12 @@ public final class Committer implements Agent, MessageHandler
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
         wakeWorker = new boolean[workers.length];
         lastRelaxedSync = clock.nanoTime();
+    }
+
+    /** @return false when the last relaxed-mode flush failed (the shutdown must not be recorded as clean). */
+    public boolean lastFlushSucceeded()
+    {
+        return !flushFailed;
     }
 
     /** Relaxed mode: continues the flush generations after the newest one found on disk. */
@@ -344,7 +353,7 @@ public final class Committer implements Agent, MessageHandler
                 }
                 else if (result[i] == Deltas.DELETED)
                 {
-                    addToLimbo(blockOffset[i], sizeClass[i], commitEpoch);
+                    addToLimbo(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration);
                 }
             }
         }
@@ -403,7 +412,7 @@ public final class Committer implements Agent, MessageHandler
         return sent;
     }
 
-    private void addToLimbo(final long offset, final int cls, final long tag)
+    private void addToLimbo(final long offset, final int cls, final long tag, final long generation)
     {
         if (limboTail == limboOffset.length)
         {
@@ -412,6 +421,7 @@ public final class Committer implements Agent, MessageHandler
         limboOffset[limboTail] = offset;
         limboClass[limboTail] = cls;
         limboEpoch[limboTail] = tag;
+        limboGeneration[limboTail] = generation;
         limboTail++;
     }
 
@@ -423,10 +433,12 @@ public final class Committer implements Agent, MessageHandler
             limboOffset = Arrays.copyOf(limboOffset, limboOffset.length * 2);
             limboClass = Arrays.copyOf(limboClass, limboClass.length * 2);
             limboEpoch = Arrays.copyOf(limboEpoch, limboEpoch.length * 2);
+            limboGeneration = Arrays.copyOf(limboGeneration, limboGeneration.length * 2);
         }
         System.arraycopy(limboOffset, limboHead, limboOffset, 0, live);
         System.arraycopy(limboClass, limboHead, limboClass, 0, live);
         System.arraycopy(limboEpoch, limboHead, limboEpoch, 0, live);
+        System.arraycopy(limboGeneration, limboHead, limboGeneration, 0, live);
         limboHead = 0;
         limboTail = live;
     }
@@ -444,8 +456,10 @@ public final class Committer implements Agent, MessageHandler
             oldest = Math.min(oldest, link.oldestReadEpoch());
         }
         int reclaimed = 0;
-        // Tags are non-decreasing along the limbo queue.
-        while (limboHead < limboTail && limboEpoch[limboHead] < oldest)
+        // Tags are non-decreasing along the limbo queue. In relaxed mode the delete must also be flushed first:
+        // a power loss could otherwise roll the index back to an entry whose space was already rewritten.
+        while (limboHead < limboTail && limboEpoch[limboHead] < oldest &&
+            (durable || limboGeneration[limboHead] <= flushedGeneration))
         {
             space.release(limboOffset[limboHead], limboClass[limboHead]);
             limboHead++;
@@ -475,14 +489,18 @@ public final class Committer implements Agent, MessageHandler
             if (rc < 0)
             {
                 errors.onError("committer", "periodic fdatasync failed: " + Errno.describe(rc));
+                flushFailed = true;
                 return;
             }
             index.sync();
             index.putMetaLong(BlockIndex.DURABLE_GENERATION, flushed, false);
+            flushedGeneration = flushed;
+            flushFailed = false;
         }
         catch (final RuntimeException e)
         {
             errors.onError("committer: periodic sync", e);
+            flushFailed = true;
         }
     }
 

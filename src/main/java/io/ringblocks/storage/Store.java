@@ -352,7 +352,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public void close()
     {
         runner.close();
-        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+        if (committer.lastFlushSucceeded())
+        {
+            index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+        }
         index.close();
         dataFile.close();
     }

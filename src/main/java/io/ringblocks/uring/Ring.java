@@ -207,11 +207,27 @@ public final class Ring implements AutoCloseable
         if (sqeTail + 1 - head > sqEntries)
         {
             sqFullSubmits++;
-            submit();
-            head = sqKhead.get(JAVA_INT, 0);
+            // The kernel may refuse for a moment (-EBUSY/-EAGAIN with a CQ backlog); running task work and
+            // flushing the backlog into the CQ (NODROP keeps it) lets it take the SQEs.
+            for (int attempt = 0; attempt < 100 && sqeTail + 1 - head > sqEntries; attempt++)
+            {
+                if (attempt == 0)
+                {
+                    submit();
+                }
+                else
+                {
+                    submitAndGetEvents();
+                    if (attempt > 10)
+                    {
+                        Thread.onSpinWait();
+                    }
+                }
+                head = sqKhead.get(JAVA_INT, 0);
+            }
             if (sqeTail + 1 - head > sqEntries)
             {
-                throw new RingException("io_uring_get_sqe: SQ still full after submit", -Errno.EBUSY);
+                throw new RingException("io_uring_get_sqe: SQ still full after 100 submits", -Errno.EBUSY);
             }
         }
         final long offset = (sqeTail & sqMask) * Sqe.SIZE;

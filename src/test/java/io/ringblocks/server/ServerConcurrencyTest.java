@@ -240,6 +240,86 @@ class ServerConcurrencyTest
         }
     }
 
+    /**
+     * Clients that never read pin the worker's I/O arena, so pipelined PUTs on other connections starve for
+     * buffers; once the greedy clients read, every starved PUT must still be answered and the worker must not spin.
+     */
+    @Test
+    void shouldAnswerEveryRequestOfConnectionsThatStarvedForBuffers() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).withWorkers(1);
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final byte[] big = random(new Random(31), 1 << 20);
+            try (RawClient setup = new RawClient(server.port()))
+            {
+                assertEquals(OK, setup.call(PUT, 0, 1, big).status());
+            }
+            final List<RawClient> greedy = new ArrayList<>();
+            final List<RawClient> putters = new ArrayList<>();
+            try
+            {
+                for (int g = 0; g < 24; g++)
+                {
+                    final RawClient c = new RawClient(server.port());
+                    for (int i = 0; i < 4; i++)
+                    {
+                        c.send(GET, 0, i, sha256(big));
+                    }
+                    greedy.add(c);
+                }
+                final Random random = new Random(32);
+                final List<List<byte[]>> sent = new ArrayList<>();
+                for (int p = 0; p < 4; p++)
+                {
+                    final RawClient c = new RawClient(server.port());
+                    final List<byte[]> blocks = new ArrayList<>();
+                    for (int i = 0; i < 40; i++)
+                    {
+                        final byte[] block = random(random, 1 + random.nextInt(200_000));
+                        blocks.add(block);
+                        c.send(PUT, 0, i, block);
+                    }
+                    putters.add(c);
+                    sent.add(blocks);
+                }
+                Thread.sleep(300);
+                assertTrue(Long.parseLong(stat(server, "starvations")) + Long.parseLong(stat(server, "stalls")) > 0,
+                    "the arena never ran out: the test did not test starvation");
+                for (final RawClient c : greedy)
+                {
+                    for (int i = 0; i < 4; i++)
+                    {
+                        assertArrayEquals(big, c.read().body());
+                    }
+                }
+                for (int p = 0; p < putters.size(); p++)
+                {
+                    final boolean[] seen = new boolean[40];
+                    for (int i = 0; i < 40; i++)
+                    {
+                        final RawClient.Response r = putters.get(p).read();
+                        assertEquals(OK, r.status());
+                        assertArrayEquals(sha256(sent.get(p).get((int)r.requestId())), r.body());
+                        seen[(int)r.requestId()] = true;
+                    }
+                }
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : greedy)
+                {
+                    c.close();
+                }
+                for (final RawClient c : putters)
+                {
+                    c.close();
+                }
+            }
+        }
+    }
+
     private static String stat(final RingblocksServer server, final String name)
     {
         for (final String line : server.statsText().split("\n"))
