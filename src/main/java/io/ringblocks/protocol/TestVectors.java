@@ -143,43 +143,19 @@ public final class TestVectors
     /** @return lower-case hex of {@code bytes}, for messages. */
     public static String toHex(final byte[] bytes)
     {
-        final StringBuilder out = new StringBuilder(bytes.length * 2);
-        for (final byte b : bytes)
-        {
-            out.append(Character.forDigit((b >>> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
-        }
-        return out.toString();
+        return java.util.HexFormat.of().formatHex(bytes);
     }
 
     private static byte[] fromHex(final String hex, final int lineNo)
     {
-        if ((hex.length() & 1) != 0)
+        try
         {
-            throw new IllegalArgumentException("line " + lineNo + ": odd number of hex digits");
+            return java.util.HexFormat.of().parseHex(hex);
         }
-        final byte[] bytes = new byte[hex.length() / 2];
-        for (int i = 0; i < bytes.length; i++)
+        catch (final IllegalArgumentException e)
         {
-            bytes[i] = (byte)((digit(hex.charAt(2 * i), lineNo) << 4) | digit(hex.charAt(2 * i + 1), lineNo));
+            throw new IllegalArgumentException("line " + lineNo + ": " + e.getMessage(), e);
         }
-        return bytes;
-    }
-
-    private static int digit(final char c, final int lineNo)
-    {
-        if (c >= '0' && c <= '9')
-        {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f')
-        {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F')
-        {
-            return c - 'A' + 10;
-        }
-        throw new IllegalArgumentException("line " + lineNo + ": not a hex digit: '" + c + "'");
     }
 
     private static final class Builder

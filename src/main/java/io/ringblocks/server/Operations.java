@@ -9,7 +9,6 @@ import io.ringblocks.protocol.Opcode;
 import io.ringblocks.protocol.RangeBody;
 import io.ringblocks.protocol.RequestValidator;
 import io.ringblocks.protocol.ResponseHeader;
-import io.ringblocks.protocol.ResponseHeaderEncoder;
 import io.ringblocks.protocol.Status;
 import io.ringblocks.storage.BlockIndex;
 import io.ringblocks.storage.BuddyAllocator;

@@ -23,8 +23,8 @@ import io.ringblocks.uring.UserData;
 import io.ringblocks.uring.Wakeup;
 
 /**
- * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on the
- * shared listener, recv and send on its connections, READ_FIXED/WRITE_FIXED on the data file, and the eventfd read
+ * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on its own
+ * SO_REUSEPORT listener, recv and send on its connections, READ_FIXED/WRITE_FIXED on the data file, and the eventfd read
  * through which the committer wakes it. The duty cycle drains completions first, then acknowledgements, then
  * retries whatever waited for space; idle, it sleeps in submit-and-wait until a CQE or a wakeup arrives.
  * <p>

@@ -56,15 +56,12 @@ public final class CommitterClient implements MessageHandler
         final int length,
         final int sizeClass)
     {
-        final int claim = deltas.tryClaim(Deltas.OCCUPY, Deltas.OCCUPY_LENGTH);
+        final int claim = claim(Deltas.OCCUPY, Deltas.OCCUPY_LENGTH, token, hash, hashOffset);
         if (claim <= 0)
         {
             return false;
         }
         final MutableDirectBuffer b = deltas.buffer();
-        b.putInt(claim + Deltas.WORKER_OFFSET, link.id(), Deltas.ORDER);
-        b.putLong(claim + Deltas.TOKEN_OFFSET, token, Deltas.ORDER);
-        b.putBytes(claim + Deltas.HASH_OFFSET, hash, hashOffset, BlockIndex.KEY_LENGTH);
         b.putLong(claim + Deltas.BLOCK_OFFSET_OFFSET, blockOffset, Deltas.ORDER);
         b.putInt(claim + Deltas.LENGTH_OFFSET, length, Deltas.ORDER);
         b.putInt(claim + Deltas.CLASS_OFFSET, sizeClass, Deltas.ORDER);
@@ -80,18 +77,28 @@ public final class CommitterClient implements MessageHandler
      */
     public boolean publishFree(final long token, final DirectBuffer hash, final int hashOffset)
     {
-        final int claim = deltas.tryClaim(Deltas.FREE, Deltas.FREE_LENGTH);
+        final int claim = claim(Deltas.FREE, Deltas.FREE_LENGTH, token, hash, hashOffset);
         if (claim <= 0)
         {
             return false;
         }
-        final MutableDirectBuffer b = deltas.buffer();
-        b.putInt(claim + Deltas.WORKER_OFFSET, link.id(), Deltas.ORDER);
-        b.putLong(claim + Deltas.TOKEN_OFFSET, token, Deltas.ORDER);
-        b.putBytes(claim + Deltas.HASH_OFFSET, hash, hashOffset, BlockIndex.KEY_LENGTH);
         deltas.commit(claim);
         published++;
         return true;
+    }
+
+    /** Claims ring space and writes the fields every delta starts with; {@code <= 0} when the ring is full. */
+    private int claim(final int type, final int length, final long token, final DirectBuffer hash, final int hashOffset)
+    {
+        final int claim = deltas.tryClaim(type, length);
+        if (claim > 0)
+        {
+            final MutableDirectBuffer b = deltas.buffer();
+            b.putInt(claim + Deltas.WORKER_OFFSET, link.id(), Deltas.ORDER);
+            b.putLong(claim + Deltas.TOKEN_OFFSET, token, Deltas.ORDER);
+            b.putBytes(claim + Deltas.HASH_OFFSET, hash, hashOffset, BlockIndex.KEY_LENGTH);
+        }
+        return claim;
     }
 
     /** Wakes the committer if it parked; call once after a burst of publishes. */

@@ -301,6 +301,7 @@ class ServerConcurrencyTest
                         final RawClient.Response r = putters.get(p).read();
                         assertEquals(OK, r.status());
                         assertArrayEquals(sha256(sent.get(p).get((int)r.requestId())), r.body());
+                        assertTrue(!seen[(int)r.requestId()], "answered twice: " + r.requestId());
                         seen[(int)r.requestId()] = true;
                     }
                 }

@@ -53,8 +53,9 @@ class RingFileIoTest
             // tmpfs and some overlay filesystems refuse O_DIRECT; the ring path is the same without it.
             fd = LibC.open(file.toString(), LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644);
         }
-        assertTrue(fd >= 0, () -> "open failed: " + Errno.describe(-1));
-        return fd;
+        final int opened = fd;
+        assertTrue(opened >= 0, () -> "open failed: " + Errno.describe(opened));
+        return opened;
     }
 
     private static void fill(final MemorySegment segment, final byte[] bytes)
