@@ -23,6 +23,18 @@ public final class CrashChild
     {
     }
 
+    /**
+     * With {@code tinyRings} the rings between driver and committer hold about a dozen deltas and acks, so the
+     * child runs into back-pressure all the time: a full delta ring or ack ring must lose nothing either.
+     */
+    static StoreConfig config(final Path dir, final boolean tinyRings)
+    {
+        final StoreConfig c = StoreTest.config(dir, 1L << 30, 16L << 20);
+        final int ring = tinyRings ? 1024 : c.deltaRingCapacity();
+        return new StoreConfig(c.dir(), c.maxSize(), c.durable(), c.directIo(), c.readCache(), c.maxBlockSize(),
+            c.growStep(), c.indexMapSize(), c.maxBatch(), c.debounceNanos(), ring, ring);
+    }
+
     public static void main(final String[] args) throws Exception
     {
         final Path dir = Path.of(args[0]);
@@ -32,7 +44,7 @@ public final class CrashChild
         final List<byte[]> acked = new ArrayList<>();
         final List<byte[]> recent = new ArrayList<>();
         try (Wakeup wakeup = new Wakeup();
-            Store store = Store.open(StoreTest.config(dir, 1L << 30, 16L << 20), new Wakeup[]{wakeup},
+            Store store = Store.open(config(dir, Boolean.parseBoolean(args[2])), new Wakeup[]{wakeup},
                 new ErrorHandler());
             StoreDriver driver = new StoreDriver(store, wakeup, 0, 16))
         {

@@ -40,9 +40,16 @@ class CrashRecoveryTest
         final Map<String, Integer> lengths = new HashMap<>();
         final Random random = new Random(2026);
         long totalAcks = 0;
+        final List<String> history = new ArrayList<>();
         for (int kill = 0; kill < KILLS; kill++)
         {
-            final List<String> lines = runAndKill(data, random.nextLong(), 150 + random.nextInt(900));
+            // Every other child runs with tiny delta/ack rings, so back-pressure paths get killed in too.
+            final boolean tinyRings = kill % 2 == 1;
+            final List<String> lines = runAndKill(data, random.nextLong(), 150 + random.nextInt(900), tinyRings);
+            for (final String line : lines)
+            {
+                history.add("kill " + kill + ": " + line);
+            }
             // Operations started but not acknowledged when the child died may have gone either way.
             final Map<String, Integer> pending = new HashMap<>();
             for (final String line : lines)
@@ -88,8 +95,15 @@ class CrashRecoveryTest
                     mustBeAbsent.remove(p.getKey());
                 }
             }
-            final Set<String> found = StoreTest.verify(StoreTest.config(data, 1L << 30, 16L << 20), mustExist,
-                mustBeAbsent);
+            final Set<String> found;
+            try
+            {
+                found = StoreTest.verify(CrashChild.config(data, false), mustExist, mustBeAbsent);
+            }
+            catch (final AssertionError e)
+            {
+                throw new AssertionError(e.getMessage() + "\nchild lines about it:\n" + linesAbout(e, history), e);
+            }
             // Settle the undecided ones by what recovery found, for the next round.
             for (final Map.Entry<String, Integer> p : pending.entrySet())
             {
@@ -111,12 +125,31 @@ class CrashRecoveryTest
         assertTrue(totalAcks > KILLS * 10L, "the child made too little progress to test anything: " + totalAcks);
     }
 
-    private static List<String> runAndKill(final Path data, final long seed, final long runMillis) throws Exception
+    private static String linesAbout(final AssertionError failure, final List<String> history)
+    {
+        final java.util.regex.Matcher hash = java.util.regex.Pattern.compile("[0-9a-f]{64}")
+            .matcher(String.valueOf(failure.getMessage()));
+        final StringBuilder out = new StringBuilder();
+        if (hash.find())
+        {
+            for (final String line : history)
+            {
+                if (line.contains(hash.group()))
+                {
+                    out.append(line).append('\n');
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private static List<String> runAndKill(final Path data, final long seed, final long runMillis,
+        final boolean tinyRings) throws Exception
     {
         final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         final Process child = new ProcessBuilder(java, "@tools/jvm.options", "-Xmx256m",
             "-cp", System.getProperty("java.class.path"), CrashChild.class.getName(), data.toString(),
-            Long.toString(seed))
+            Long.toString(seed), Boolean.toString(tinyRings))
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start();
         final List<String> lines = new CopyOnWriteArrayList<>();

@@ -117,9 +117,14 @@ final class StoreDriver implements AutoCloseable
         slotHash[slot] = hash;
         slotDone[slot] = done;
         slotLength[slot] = -1;
-        hashBuffer.putBytes(0, hash);
-        while (!client.publishFree(slot, hashBuffer, 0))
+        while (true)
         {
+            // Rewritten on every attempt: pump() publishes pending OCCUPY deltas through the same buffer.
+            hashBuffer.putBytes(0, hash);
+            if (client.publishFree(slot, hashBuffer, 0))
+            {
+                break;
+            }
             pump(false);
         }
         client.flush();
