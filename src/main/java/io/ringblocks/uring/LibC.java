@@ -74,6 +74,7 @@ public final class LibC
     private static final MethodHandle EVENTFD = handle("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle WRITE = handle("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     private static final MethodHandle READ = handle("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle PWRITE = handle("pwrite", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG);
     private static final ThreadLocal<MemorySegment> EIGHT_BYTES =
         ThreadLocal.withInitial(() -> Arena.global().allocate(JAVA_LONG));
 
@@ -264,6 +265,21 @@ public final class LibC
         try
         {
             return errnoResult(c, (int)FTRUNCATE.invokeExact(c, fd, length));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** pwrite(2) for slow-path chores off the rings (e.g. zeroing new data-file space). @return bytes or -errno. */
+    public static long pwrite(final int fd, final MemorySegment buffer, final long length, final long offset)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            final long rc = (long)PWRITE.invokeExact(c, fd, buffer, length, offset);
+            return rc < 0 ? errnoResult(c, rc) : rc;
         }
         catch (final Throwable t)
         {
