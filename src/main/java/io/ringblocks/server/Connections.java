@@ -36,6 +36,8 @@ final class Connections
     final int[] sendHead;
     final int[] sendTail;
     final boolean[] sending;
+    /** When the send in flight was submitted (each partial send restarts it): how long the client has not read. */
+    final long[] sendSince;
     final boolean[] closeAfterSend;
     final int[] bodyState;
     final int[] bodyRequest;
@@ -64,6 +66,7 @@ final class Connections
         sendHead = new int[capacity];
         sendTail = new int[capacity];
         sending = new boolean[capacity];
+        sendSince = new long[capacity];
         closeAfterSend = new boolean[capacity];
         bodyState = new int[capacity];
         bodyRequest = new int[capacity];

@@ -159,6 +159,7 @@ public final class RingblocksServer implements AutoCloseable
         long dedup = 0;
         long stalls = 0;
         long starvations = 0;
+        long sendTimeouts = 0;
         long shortIo = 0;
         long ioErrors = 0;
         final long[] requests = new long[ServerStats.OPS];
@@ -176,6 +177,7 @@ public final class RingblocksServer implements AutoCloseable
             dedup += s.dedupHits;
             stalls += s.stalls;
             starvations += s.starvations;
+            sendTimeouts += s.sendTimeouts;
             shortIo += s.shortIo;
             ioErrors += s.ioErrors;
             for (int i = 0; i < ServerStats.OPS; i++)
@@ -208,6 +210,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "dedup_hits", dedup);
         line(sb, "stalls", stalls);
         line(sb, "starvations", starvations);
+        line(sb, "send_timeouts", sendTimeouts);
         line(sb, "short_io", shortIo);
         line(sb, "io_errors", ioErrors);
         final Committer committer = store.committer();

@@ -17,6 +17,8 @@ import io.ringblocks.storage.StoreConfig;
  * @param arenaSize            registered I/O memory per worker.
  * @param ringEntries          SQ entries per worker ring.
  * @param shutdownTimeoutMillis how long graceful shutdown waits for in-flight requests.
+ * @param sendTimeoutMillis    a connection whose response has not moved for this long (the client stopped
+ *                             reading) is closed, so that it cannot keep the worker's I/O buffers forever.
  * @param store                storage settings.
  */
 public record ServerConfig(
@@ -29,6 +31,7 @@ public record ServerConfig(
     long arenaSize,
     int ringEntries,
     long shutdownTimeoutMillis,
+    long sendTimeoutMillis,
     StoreConfig store)
 {
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -53,41 +56,51 @@ public record ServerConfig(
             throw new IllegalArgumentException("receive buffer must be a power of two in 4 KiB..2 MiB: " +
                 recvBufferSize);
         }
+        if (sendTimeoutMillis < 1)
+        {
+            throw new IllegalArgumentException("send timeout must be >= 1 ms: " + sendTimeoutMillis);
+        }
         if (port < 0 || port > 65535)
         {
             throw new IllegalArgumentException("port must be in 0..65535: " + port);
         }
     }
 
-    /** 127.0.0.1:10100, ./data, one worker per processor, 1 GiB store, sync durability, O_DIRECT. */
+    /** 127.0.0.1:10100, ./data, one worker per processor, 1 GiB store, sync durability, O_DIRECT, 30 s send timeout. */
     public static ServerConfig defaults()
     {
         return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), 4096, 64,
-            16384, 16L << 20, 1024, 10_000L,
+            16384, 16L << 20, 1024, 10_000L, 30_000L,
             StoreConfig.defaults(Path.of("data"), 1L << 30, true, true));
     }
 
     public ServerConfig withPort(final int newPort)
     {
         return new ServerConfig(host, newPort, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, store);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, store);
     }
 
     public ServerConfig withStore(final StoreConfig newStore)
     {
         return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, newStore);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, newStore);
     }
 
     public ServerConfig withWorkers(final int n)
     {
         return new ServerConfig(host, port, n, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, store);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, store);
+    }
+
+    public ServerConfig withSendTimeoutMillis(final long millis)
+    {
+        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
+            ringEntries, shutdownTimeoutMillis, millis, store);
     }
 
     public ServerConfig withMaxConnections(final int n)
     {
         return new ServerConfig(host, port, workers, n, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, store);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, store);
     }
 }

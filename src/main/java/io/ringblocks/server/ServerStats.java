@@ -20,6 +20,7 @@ final class ServerStats
     volatile long dedupHits;
     volatile long stalls;
     volatile long starvations;
+    volatile long sendTimeouts;
     volatile long shortIo;
     volatile long ioErrors;
     volatile long inFlight;

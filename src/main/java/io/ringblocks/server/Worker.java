@@ -75,6 +75,10 @@ final class Worker implements Runnable
     private long acceptBackoffUntil;
     private int starvedHead = -1;
     private int starvedTail = -1;
+    private final long sendTimeoutNanos;
+    private final long sendCheckIntervalNanos;
+    private long nextSendCheck;
+    private int sendsInFlight;
 
     Worker(
         final int id,
@@ -99,6 +103,8 @@ final class Worker implements Runnable
         maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
         recvClass = IoArena.classFor(config.recvBufferSize());
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
+        sendTimeoutNanos = config.sendTimeoutMillis() * 1_000_000L;
+        sendCheckIntervalNanos = Math.max(1_000_000L, Math.min(sendTimeoutNanos / 4, 1_000_000_000L));
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -172,6 +178,7 @@ final class Worker implements Runnable
                 work += ops.pollAcks();
                 work += ops.retryStalled();
                 work += serveStarved();
+                work += closeStuckSenders();
                 ops.endIteration();
                 if (acceptBackoffUntil != 0 && System.nanoTime() >= acceptBackoffUntil && !stopping)
                 {
@@ -227,6 +234,11 @@ final class Worker implements Runnable
         else if (ops.hasStalled() || starvedHead >= 0 || stopping || acceptBackoffUntil != 0)
         {
             ring.submitAndWait(1, 1_000_000L);
+        }
+        else if (sendsInFlight > 0)
+        {
+            // A send that never completes must still be timed out: wake up for the next check.
+            ring.submitAndWait(1, Math.max(1_000L, nextSendCheck - System.nanoTime()));
         }
         else
         {
@@ -702,6 +714,8 @@ final class Worker implements Runnable
     {
         final int r = conns.sendHead[c];
         conns.sending[c] = true;
+        conns.sendSince[c] = System.nanoTime();
+        sendsInFlight++;
         ring.prepSend(conns.fd[c], arena.address(reqs.response[r] + reqs.responseSent[r]),
             reqs.responseLength[r] - reqs.responseSent[r], 0, UserData.pack(c, OP_SEND, conns.generation[c]));
     }
@@ -713,6 +727,7 @@ final class Worker implements Runnable
             return;
         }
         conns.sending[c] = false;
+        sendsInFlight--;
         final int r = conns.sendHead[c];
         if (res < 0)
         {
@@ -754,6 +769,38 @@ final class Worker implements Runnable
         {
             tryFinishClose(c);
         }
+    }
+
+    /**
+     * Closes connections whose response has not moved for the send timeout: the client stopped reading, and its
+     * queued responses would otherwise pin arena buffers that other connections on this worker need. Shutting the
+     * socket down fails the stuck send (-EPIPE), which takes the usual broken-connection path.
+     */
+    private int closeStuckSenders()
+    {
+        if (sendsInFlight == 0)
+        {
+            return 0;
+        }
+        final long now = System.nanoTime();
+        if (now < nextSendCheck)
+        {
+            return 0;
+        }
+        nextSendCheck = now + sendCheckIntervalNanos;
+        int closed = 0;
+        for (int c = 0; c < conns.capacity; c++)
+        {
+            if (conns.sending[c] && conns.state[c] != Connections.CLOSED && now - conns.sendSince[c] > sendTimeoutNanos)
+            {
+                stats.sendTimeouts++;
+                conns.sendSince[c] = Long.MAX_VALUE / 2; // once: the shutdown below ends the send
+                LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
+                beginClose(c, true);
+                closed++;
+            }
+        }
+        return closed;
     }
 
     private void dropSendQueue(final int c)

@@ -82,20 +82,6 @@ public final class Bench implements Callable<Integer>
         System.exit(new CommandLine(new Bench()).execute(args));
     }
 
-    static long seconds(final String text)
-    {
-        final String t = text.trim().toLowerCase(Locale.ROOT);
-        if (t.endsWith("ms"))
-        {
-            return Long.parseLong(t.substring(0, t.length() - 2)) * 1_000_000L;
-        }
-        if (t.endsWith("m"))
-        {
-            return Long.parseLong(t.substring(0, t.length() - 1)) * 60_000_000_000L;
-        }
-        return (long)(Double.parseDouble(t.endsWith("s") ? t.substring(0, t.length() - 1) : t) * 1e9);
-    }
-
     @Override
     public Integer call() throws Exception
     {
@@ -252,8 +238,8 @@ public final class Bench implements Callable<Integer>
         {
             throw new IllegalArgumentException("-mix must be put:get:del, got " + mix);
         }
-        final long warm = seconds(warmup);
-        final long measure = requests > 0 ? TimeUnit.HOURS.toNanos(1) : seconds(duration);
+        final long warm = Sizes.durationNanos(warmup);
+        final long measure = requests > 0 ? TimeUnit.HOURS.toNanos(1) : Sizes.durationNanos(duration);
         final long start = System.nanoTime();
         final long measureFrom = start + warm;
         final long end = measureFrom + measure;

@@ -55,6 +55,9 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--arena-size", paramLabel = "SIZE", description = "registered I/O memory per worker (default: ${DEFAULT-VALUE})")
     String arenaSize = "16m";
 
+    @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response has not moved for this long: the client stopped reading (default: ${DEFAULT-VALUE})")
+    String sendTimeout = "30s";
+
     private final CountDownLatch stop = new CountDownLatch(1);
 
     public static void main(final String[] args)
@@ -117,8 +120,13 @@ public final class ServerMain implements Callable<Integer>
         final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct,
             "on".equals(readCache), (int)blockSize,
             growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 20, 1 << 20);
+        final long sendTimeoutMillis = Sizes.durationNanos(sendTimeout) / 1_000_000L;
+        if (sendTimeoutMillis < 1)
+        {
+            throw new IllegalArgumentException("--send-timeout must be at least 1ms, got '" + sendTimeout + "'");
+        }
         return new ServerConfig(listen.substring(0, colon), port, workers, maxConnections, maxInFlight, 16384,
-            Sizes.parse(arenaSize), 1024, 10_000L, store);
+            Sizes.parse(arenaSize), 1024, 10_000L, sendTimeoutMillis, store);
     }
 
     @Override
@@ -149,6 +157,7 @@ public final class ServerMain implements Callable<Integer>
             " max-connections=" + config.maxConnections() +
             " max-block-size=" + config.store().maxBlockSize() +
             " max-in-flight=" + config.maxInFlight() +
+            " send-timeout=" + config.sendTimeoutMillis() + "ms" +
             " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms");
         System.out.flush();
         stop.await();

@@ -2,7 +2,10 @@ package io.ringblocks.tools;
 
 import java.util.Locale;
 
-/** Parses human sizes such as {@code 4k}, {@code 64KiB}, {@code 512m}, {@code 1g}, {@code 1048576}. */
+/**
+ * Parses human sizes such as {@code 4k}, {@code 64KiB}, {@code 512m}, {@code 1g}, {@code 1048576}, and durations
+ * such as {@code 500ms}, {@code 2.5s}, {@code 1m}.
+ */
 public final class Sizes
 {
     private Sizes()
@@ -48,6 +51,40 @@ public final class Sizes
         catch (final NumberFormatException | ArithmeticException e)
         {
             throw new IllegalArgumentException("not a size: '" + text + "' (use e.g. 4096, 64k, 512m, 1g)");
+        }
+    }
+
+    /**
+     * @return the duration in nanoseconds: {@code ms}, {@code s} (the default unit) or {@code m} suffixes.
+     * @throws IllegalArgumentException for anything that is not a duration >= 0.
+     */
+    public static long durationNanos(final String text)
+    {
+        final String t = text.trim().toLowerCase(Locale.ROOT);
+        try
+        {
+            final double nanos;
+            if (t.endsWith("ms"))
+            {
+                nanos = Double.parseDouble(t.substring(0, t.length() - 2)) * 1e6;
+            }
+            else if (t.endsWith("m"))
+            {
+                nanos = Double.parseDouble(t.substring(0, t.length() - 1)) * 60e9;
+            }
+            else
+            {
+                nanos = Double.parseDouble(t.endsWith("s") ? t.substring(0, t.length() - 1) : t) * 1e9;
+            }
+            if (!(nanos >= 0) || nanos > Long.MAX_VALUE)
+            {
+                throw new NumberFormatException();
+            }
+            return (long)nanos;
+        }
+        catch (final NumberFormatException e)
+        {
+            throw new IllegalArgumentException("not a duration: '" + text + "' (use e.g. 500ms, 5s, 1m)");
         }
     }
 }

@@ -321,6 +321,74 @@ class ServerConcurrencyTest
         }
     }
 
+    /**
+     * Clients that stop reading pin the worker's arena until the send timeout: then they are closed, and a request
+     * that starved for buffers on the same worker is served instead of waiting for them forever.
+     */
+    @Test
+    void shouldCloseClientsThatStopReadingOnceTheirResponsesStallForTheSendTimeout() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withSendTimeoutMillis(400);
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final byte[] big = random(new Random(41), 1 << 20);
+            try (RawClient setup = new RawClient(server.port()))
+            {
+                assertEquals(OK, setup.call(PUT, 0, 1, big).status());
+            }
+            final List<RawClient> greedy = new ArrayList<>();
+            try
+            {
+                for (int g = 0; g < 24; g++)
+                {
+                    final RawClient c = new RawClient(server.port());
+                    for (int i = 0; i < 4; i++)
+                    {
+                        c.send(GET, 0, i, sha256(big));
+                    }
+                    greedy.add(c);
+                }
+                try (RawClient polite = new RawClient(server.port()))
+                {
+                    final byte[] block = random(new Random(42), 900_000);
+                    final long start = System.nanoTime();
+                    final RawClient.Response put = polite.call(PUT, 0, 7, block);
+                    assertEquals(OK, put.status());
+                    assertArrayEquals(sha256(block), put.body());
+                    assertArrayEquals(big, polite.call(GET, 0, 8, sha256(big)).body());
+                    assertTrue(System.nanoTime() - start < 15_000_000_000L, "the polite client waited too long");
+                }
+                assertTrue(Long.parseLong(stat(server, "starvations")) > 0,
+                    "the arena never ran out: the test did not test starvation");
+                assertTrue(Long.parseLong(stat(server, "send_timeouts")) > 0, "no connection was timed out");
+                int closed = 0;
+                for (final RawClient c : greedy)
+                {
+                    try
+                    {
+                        for (int i = 0; i < 4; i++)
+                        {
+                            assertArrayEquals(big, c.read().body());
+                        }
+                    }
+                    catch (final java.io.IOException e)
+                    {
+                        closed++; // cut mid-stream by the server: what a timed-out client sees
+                    }
+                }
+                assertTrue(closed > 0, "no greedy client saw its connection closed");
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : greedy)
+                {
+                    c.close();
+                }
+            }
+        }
+    }
+
     private static String stat(final RingblocksServer server, final String name)
     {
         for (final String line : server.statsText().split("\n"))

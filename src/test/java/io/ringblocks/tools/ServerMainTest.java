@@ -58,7 +58,8 @@ class ServerMainTest
     void shouldRejectBadFlagsWithOneLineAndExitCodeTwo() throws Exception
     {
         for (final String[] args : new String[][]{{"--sync", "maybe"}, {"--bogus"}, {"--workers", "x"},
-            {"--max-size", "lots"}, {"--listen", "nohost"}, {"--direct-io", "sometimes"}})
+            {"--max-size", "lots"}, {"--listen", "nohost"}, {"--direct-io", "sometimes"}, {"--send-timeout", "soon"},
+            {"--send-timeout", "0s"}})
         {
             final Process p = launch(dir, args);
             final List<String> lines = output(p);
