@@ -48,6 +48,10 @@ public final class Bench implements Callable<Integer>
     @Option(names = {"-pipeline", "--pipeline"}, split = ",", description = "requests in flight per connection (default: ${DEFAULT-VALUE})")
     List<Integer> pipeline = List.of(1);
 
+    @Option(names = {"-rate", "--rate"}, split = ",", description = "open loop: requests per second in all, sent " +
+        "on schedule whatever the answers; latency counts from the scheduled time (0 = closed loop, the default)")
+    List<Long> rates = List.of(0L);
+
     @Option(names = {"-duration", "--duration"}, description = "measured time per workload, e.g. 5s (default: ${DEFAULT-VALUE})")
     String duration = "5s";
 
@@ -108,7 +112,10 @@ public final class Bench implements Callable<Integer>
                     {
                         for (final int pipe : pipeline)
                         {
-                            failures += run(address, sizeText, size, mix, conns, pipe, content, hashes);
+                            for (final long rate : rates)
+                            {
+                                failures += run(address, sizeText, size, mix, conns, pipe, rate, content, hashes);
+                            }
                         }
                     }
                 }
@@ -231,8 +238,13 @@ public final class Bench implements Callable<Integer>
     }
 
     private int run(final InetSocketAddress address, final String sizeText, final int size, final String mix,
-        final int conns, final int pipe, final byte[][] content, final byte[][] hashes) throws Exception
+        final int conns, final int pipe, final long rate, final byte[][] content, final byte[][] hashes)
+        throws Exception
     {
+        if (rate < 0)
+        {
+            throw new IllegalArgumentException("-rate must be >= 0, got " + rate);
+        }
         final String[] weights = mix.split(":");
         if (weights.length != 3)
         {
@@ -255,7 +267,8 @@ public final class Bench implements Callable<Integer>
             final int share = conns / clientThreads + (t < conns % clientThreads ? 1 : 0);
             generators[t] = new LoadGenerator(new LoadGenerator.Plan(address, share, pipe, size,
                 Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]), content,
-                hashes, end, requests > 0 ? start : measureFrom, requests, verifyEvery), 31L * t + 7, budget);
+                hashes, end, requests > 0 ? start : measureFrom, requests, verifyEvery, (double)rate * share / conns),
+                31L * t + 7, budget);
             running[t] = new Thread(generators[t], "rbbench-" + t);
             running[t].start();
         }
@@ -291,7 +304,7 @@ public final class Bench implements Callable<Integer>
         final double secondsMeasured = elapsed / 1e9;
         final double opsPerSecond = ops / secondsMeasured;
         final double mbPerSecond = bytes / secondsMeasured / 1e6;
-        final String name = label(mix) + " " + sizeText;
+        final String name = label(mix) + " " + sizeText + (rate > 0 ? " @" + rate + "/s" : "");
         final double cliPerOp = completed == 0 ? 0 : clientCpu / 1000.0 / completed;
         final double srvPerOp = completed == 0 || serverCpu < 0 ? -1 : serverCpu / 1000.0 / completed;
         if (json)
@@ -299,9 +312,9 @@ public final class Bench implements Callable<Integer>
             System.out.printf(Locale.ROOT, "{\"workload\":\"%s\",\"size\":%d,\"mix\":\"%s\",\"connections\":%d," +
                     "\"pipeline\":%d,\"ops_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f," +
                     "\"p999_us\":%.1f,\"max_us\":%.1f,\"errors\":%d,\"verified_gets\":%d,\"verify_failures\":%d," +
-                    "\"client_cpu_us_per_op\":%.2f,\"server_cpu_us_per_op\":%.2f}%n",
+                    "\"client_cpu_us_per_op\":%.2f,\"server_cpu_us_per_op\":%.2f,\"rate\":%d}%n",
                 name, size, mix, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99),
-                us(all, 99.9), all.getMaxValue() / 1000.0, errors, verified, verifyFailures, cliPerOp, srvPerOp);
+                us(all, 99.9), all.getMaxValue() / 1000.0, errors, verified, verifyFailures, cliPerOp, srvPerOp, rate);
         }
         else
         {

@@ -21,6 +21,11 @@ import org.HdrHistogram.Histogram;
  * keeping {@code pipeline} requests in flight, speaking the wire protocol directly so the client costs little per
  * request. Latency is measured per request from the moment its bytes are handed to the socket to the moment its
  * response is parsed.
+ * <p>
+ * With a {@code rate} (open loop) requests are due on a fixed schedule, each sent on the next connection with a
+ * free pipeline slot, whatever the server's answers; latency then counts from the SCHEDULED time, so a server that
+ * falls behind shows it in the latency instead of quietly receiving fewer requests (no coordinated omission). The
+ * wait between sends is a park of at most 50 µs, and that timer slack is part of the measured latency.
  */
 final class LoadGenerator implements Runnable
 {
@@ -31,7 +36,7 @@ final class LoadGenerator implements Runnable
     /** What one run asks for. */
     record Plan(InetSocketAddress server, int connections, int pipeline, int size, int putWeight, int getWeight,
         int deleteWeight, byte[][] blocks, byte[][] hashes, long endNanos, long measureFromNanos, long maxRequests,
-        int verifyEvery)
+        int verifyEvery, double rate)
     {
     }
 
@@ -84,10 +89,17 @@ final class LoadGenerator implements Runnable
         }
     }
 
+    private SplittableRandom random;
+    private int totalWeight;
+    private final byte[] unique = new byte[16];
+    private long counter;
+
     @Override
     public void run()
     {
-        final SplittableRandom random = new SplittableRandom(seed);
+        random = new SplittableRandom(seed);
+        totalWeight = plan.putWeight() + plan.getWeight() + plan.deleteWeight();
+        counter = seed << 40;
         final int frameMax = 16 + 32 + plan.size();
         final MessageDigest sha;
         try
@@ -109,9 +121,11 @@ final class LoadGenerator implements Runnable
                 conns[i] = new Conn(ch, frameMax);
                 ch.register(selector, SelectionKey.OP_READ, conns[i]);
             }
-            final int totalWeight = plan.putWeight() + plan.getWeight() + plan.deleteWeight();
-            final byte[] unique = new byte[16];
-            long counter = seed << 40;
+            final boolean open = plan.rate() > 0;
+            final long startNanos = System.nanoTime();
+            long scheduled = 0;
+            long nextDue = startNanos;
+            int cursor = 0;
             boolean more = true;
             while (true)
             {
@@ -121,47 +135,49 @@ final class LoadGenerator implements Runnable
                     more = false;
                 }
                 boolean anyInFlight = false;
+                if (open)
+                {
+                    // Everything due by now goes out, each on the next connection with a free slot.
+                    while (more && nextDue <= now)
+                    {
+                        if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
+                        {
+                            more = false; // -requests: all of them are out
+                            break;
+                        }
+                        Conn free = null;
+                        for (int k = 0; k < conns.length && free == null; k++)
+                        {
+                            final Conn c = conns[(cursor + k) % conns.length];
+                            if (c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
+                            {
+                                free = c;
+                                cursor = (cursor + k + 1) % conns.length;
+                            }
+                        }
+                        if (free == null)
+                        {
+                            if (sharedBudget != null)
+                            {
+                                sharedBudget.incrementAndGet();
+                            }
+                            break; // every slot busy: the request stays due and its latency keeps growing
+                        }
+                        send(free, nextDue);
+                        scheduled++;
+                        nextDue = startNanos + (long)(scheduled * 1e9 / plan.rate());
+                    }
+                }
                 for (final Conn c : conns)
                 {
-                    while (more && c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax &&
-                        (sharedBudget == null || sharedBudget.getAndDecrement() > 0))
+                    while (!open && more && c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
                     {
-                        final int dice = random.nextInt(totalWeight);
-                        // Responses may come back out of order: slots come from a free list, not seq % pipeline.
-                        final int slot = c.freeSlots[plan.pipeline() - 1 - c.inFlight];
-                        final long id = (c.nextSeq++ << 16) | slot;
-                        final int b = random.nextInt(plan.blocks().length);
-                        int op = dice < plan.putWeight() ? PUT : dice < plan.putWeight() + plan.getWeight() ? GET : DELETE;
-                        if (op == DELETE && c.deletableCount == 0)
+                        if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
                         {
-                            op = PUT;
+                            more = false; // -requests: all of them are out
+                            break;
                         }
-                        c.kind[slot] = op;
-                        c.block[slot] = b;
-                        if (op == PUT)
-                        {
-                            // Unique content: a counter over the first bytes defeats deduplication.
-                            counter++;
-                            for (int k = 0; k < 8; k++)
-                            {
-                                unique[k] = (byte)(counter >>> (8 * k));
-                            }
-                            final byte[] body = plan.blocks()[b];
-                            final int len = body.length;
-                            c.out.putInt(12 + len).put((byte)1).put((byte)PUT).putShort((short)0).putLong(id);
-                            c.out.put(unique, 0, Math.min(8, len));
-                            if (len > 8)
-                            {
-                                c.out.put(body, 8, len - 8);
-                            }
-                        }
-                        else
-                        {
-                            final byte[] hash = op == GET ? plan.hashes()[b] : c.deletable[--c.deletableCount];
-                            c.out.putInt(44).put((byte)1).put((byte)op).putShort((short)0).putLong(id).put(hash);
-                        }
-                        c.sentAt[slot] = System.nanoTime();
-                        c.inFlight++;
+                        send(c, System.nanoTime());
                     }
                     if (c.out.position() > 0)
                     {
@@ -178,7 +194,23 @@ final class LoadGenerator implements Runnable
                 {
                     break;
                 }
-                selector.select(1);
+                if (!open)
+                {
+                    selector.select(1);
+                }
+                else
+                {
+                    final long wait = nextDue - System.nanoTime();
+                    if (wait >= 1_000_000L || !more)
+                    {
+                        selector.select(1); // an answer wakes it early; the next send is at least 1 ms away
+                    }
+                    else if (selector.selectNow() == 0 && wait > 0)
+                    {
+                        java.util.concurrent.locks.LockSupport.parkNanos(Math.min(wait, 50_000L));
+                        selector.selectNow();
+                    }
+                }
                 final Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
                 while (keys.hasNext())
                 {
@@ -258,6 +290,47 @@ final class LoadGenerator implements Runnable
                 firstError.append(e);
             }
         }
+    }
+
+    /** Writes one request into {@code c}'s output buffer; its latency will count from {@code stamp}. */
+    private void send(final Conn c, final long stamp)
+    {
+        final int dice = random.nextInt(totalWeight);
+        // Responses may come back out of order: slots come from a free list, not seq % pipeline.
+        final int slot = c.freeSlots[plan.pipeline() - 1 - c.inFlight];
+        final long id = (c.nextSeq++ << 16) | slot;
+        final int b = random.nextInt(plan.blocks().length);
+        int op = dice < plan.putWeight() ? PUT : dice < plan.putWeight() + plan.getWeight() ? GET : DELETE;
+        if (op == DELETE && c.deletableCount == 0)
+        {
+            op = PUT;
+        }
+        c.kind[slot] = op;
+        c.block[slot] = b;
+        if (op == PUT)
+        {
+            // Unique content: a counter over the first bytes defeats deduplication.
+            counter++;
+            for (int k = 0; k < 8; k++)
+            {
+                unique[k] = (byte)(counter >>> (8 * k));
+            }
+            final byte[] body = plan.blocks()[b];
+            final int len = body.length;
+            c.out.putInt(12 + len).put((byte)1).put((byte)PUT).putShort((short)0).putLong(id);
+            c.out.put(unique, 0, Math.min(8, len));
+            if (len > 8)
+            {
+                c.out.put(body, 8, len - 8);
+            }
+        }
+        else
+        {
+            final byte[] hash = op == GET ? plan.hashes()[b] : c.deletable[--c.deletableCount];
+            c.out.putInt(44).put((byte)1).put((byte)op).putShort((short)0).putLong(id).put(hash);
+        }
+        c.sentAt[slot] = stamp;
+        c.inFlight++;
     }
 
     private void verify(final ByteBuffer in, final int at, final int length, final byte[] expected,

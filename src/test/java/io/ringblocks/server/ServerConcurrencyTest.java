@@ -259,15 +259,7 @@ class ServerConcurrencyTest
             final List<RawClient> putters = new ArrayList<>();
             try
             {
-                for (int g = 0; g < 24; g++)
-                {
-                    final RawClient c = new RawClient(server.port());
-                    for (int i = 0; i < 4; i++)
-                    {
-                        c.send(GET, 0, i, sha256(big));
-                    }
-                    greedy.add(c);
-                }
+                openGreedyClients(server, big, greedy);
                 final Random random = new Random(32);
                 final List<List<byte[]>> sent = new ArrayList<>();
                 for (int p = 0; p < 4; p++)
@@ -339,15 +331,7 @@ class ServerConcurrencyTest
             final List<RawClient> greedy = new ArrayList<>();
             try
             {
-                for (int g = 0; g < 24; g++)
-                {
-                    final RawClient c = new RawClient(server.port());
-                    for (int i = 0; i < 4; i++)
-                    {
-                        c.send(GET, 0, i, sha256(big));
-                    }
-                    greedy.add(c);
-                }
+                openGreedyClients(server, big, greedy);
                 try (RawClient polite = new RawClient(server.port()))
                 {
                     final byte[] block = random(new Random(42), 900_000);
@@ -385,6 +369,21 @@ class ServerConcurrencyTest
                 {
                     c.close();
                 }
+            }
+        }
+    }
+
+    /** 24 connections that each ask for the 1 MiB {@code big} block four times and read nothing (yet). */
+    private static void openGreedyClients(final RingblocksServer server, final byte[] big, final List<RawClient> into)
+        throws Exception
+    {
+        for (int g = 0; g < 24; g++)
+        {
+            final RawClient c = new RawClient(server.port());
+            into.add(c);
+            for (int i = 0; i < 4; i++)
+            {
+                c.send(GET, 0, i, sha256(big));
             }
         }
     }
