@@ -41,7 +41,8 @@ public final class Committer implements Agent, MessageHandler
     /** Background chores run once per duty cycle on the committer thread (e.g. growing the data file). */
     public interface Housekeeping
     {
-        int doWork();
+        /** @param idle true when this cycle had no deltas and no batch is open: optional work may run now. */
+        int doWork(boolean idle);
     }
 
     /** Makes completed data-file writes durable; returns 0 or -errno. */
@@ -222,7 +223,7 @@ public final class Committer implements Agent, MessageHandler
         work += reclaim();
         if (housekeeping != null)
         {
-            work += housekeeping.doWork();
+            work += housekeeping.doWork(work == 0 && pending == 0);
         }
         if (!durable && clock.nanoTime() - lastRelaxedSync >= relaxedSyncIntervalNanos)
         {

@@ -44,6 +44,9 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private volatile boolean diskFull;
     private long lastGrowFailureNanos;
     private boolean zeroFailed;
+    private long zeroedTo;
+    /** Zeroed per idle committer cycle: about 0.2 ms of disk time here, so a batch arriving meanwhile barely waits. */
+    private static final long ZERO_SLICE = 256 << 10;
 
     private Store(final StoreConfig config, final Wakeup[] wakeups, final ErrorHandler errors)
     {
@@ -278,48 +281,63 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
 
     /**
      * Committer thread: when free space runs low (or a worker asked for space), hands the allocator one more chunk
-     * of the file, zeroing it first, and reserves the next {@code growStep} with fallocate once the reserved space
-     * is used up. One chunk per duty cycle keeps each cycle short, so commits are never held up for long.
+     * of the file, and reserves the next {@code growStep} with fallocate once the reserved space is used up. When
+     * the committer is otherwise idle it zeroes reserved space ahead of the allocator, a slice per cycle.
+     * <p>
+     * Why zero: space that fallocate only reserved is an unwritten extent, so the first block write into it changes
+     * the file's metadata and the batch's fdatasync must commit the filesystem journal too; zeroed space is a plain
+     * overwrite, whose fdatasync is a cache flush (measured here: 140–168 µs instead of 278 µs per batch of ~30 at
+     * 64 connections). Zeroing costs a second write of the same space, though, so it only ever uses idle time: a
+     * busy store (large PUTs, saturating the disk) gets unzeroed chunks at once and never waits for zeroing.
      */
     @Override
-    public int doWork()
+    public int doWork(final boolean idle)
     {
-        if (!growRequested && !(allocatorFreeBytes() < config.growStep() / 2))
+        final long handed = allocatorFileSize();
+        final boolean low = allocatorFreeBytes() < config.growStep() / 2;
+        if ((growRequested || low) && handed < dataFile.size())
         {
-            return 0;
+            final boolean zeroed = zeroedTo >= handed + config.maxBlockSize();
+            if (zeroed || !dataFile.isDirect() || growRequested || !idle)
+            {
+                return handOverChunk();
+            }
         }
-        if (allocatorFileSize() < dataFile.size())
+        if ((growRequested || low) && handed >= dataFile.size())
         {
-            return handOverChunk();
+            return reserve();
         }
-        return reserve();
+        if (idle && dataFile.isDirect() && Math.max(zeroedTo, handed) < dataFile.size())
+        {
+            return zeroSlice(handed);
+        }
+        return 0;
     }
 
-    /**
-     * Adds the next reserved chunk to the allocator. With O_DIRECT it is zeroed first: block writes into it are
-     * then overwrites, whose fdatasync is a plain cache flush instead of a journal commit for unwritten extents
-     * (measured here: 168 µs instead of 278 µs per batch at 64 connections, 56 µs per single-block sync).
-     */
+    /** Zeroes the next slice of reserved space that the allocator does not own yet. */
+    private int zeroSlice(final long handed)
+    {
+        final long from = Math.max(zeroedTo, handed); // never space the allocator owns: it may hold blocks
+        final long length = Math.min(ZERO_SLICE, dataFile.size() - from);
+        final int rc = dataFile.zero(from, length);
+        if (rc < 0)
+        {
+            if (!zeroFailed)
+            {
+                errors.onError("store", "cannot zero new data file space at " + from + ": " + Errno.describe(rc));
+            }
+            zeroFailed = true;
+            zeroedTo = dataFile.size(); // stop trying until the file grows again; unzeroed space works, slower
+            return 1;
+        }
+        zeroFailed = false;
+        zeroedTo = from + length;
+        return 1;
+    }
+
+    /** Adds the next reserved chunk, zeroed or not, to the allocator. */
     private int handOverChunk()
     {
-        final long at = allocatorFileSize();
-        if (dataFile.isDirect())
-        {
-            final int rc = dataFile.zero(at, config.maxBlockSize());
-            if (rc < 0)
-            {
-                // Still usable: only the later syncs get slower. Said once per failure streak.
-                if (!zeroFailed)
-                {
-                    errors.onError("store", "cannot zero new data file space at " + at + ": " + Errno.describe(rc));
-                }
-                zeroFailed = true;
-            }
-            else
-            {
-                zeroFailed = false;
-            }
-        }
         synchronized (allocator)
         {
             allocator.grow(1);
