@@ -1,37 +1,48 @@
 package io.ringblocks.tools;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
 
+import io.ringblocks.uring.CompletionBatch;
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.LibC;
+import io.ringblocks.uring.Ring;
+import io.ringblocks.uring.RingException;
+import io.ringblocks.uring.Sockets;
+import io.ringblocks.uring.UserData;
+
 /**
- * The benchmark's load loop: one thread drives many non-blocking connections through one {@link Selector}, each
- * keeping {@code pipeline} requests in flight, speaking the wire protocol directly so the client costs little per
- * request. Latency is measured per request from the moment its bytes are handed to the socket to the moment its
- * response is parsed.
+ * The benchmark's load loop: one thread drives many connections through its own io_uring, the way a server
+ * worker does — one recv always posted per connection, requests appended to a per-connection output buffer and
+ * sent in one SEND, and every send and recv of a loop iteration submitted in one {@code io_uring_enter}. It speaks
+ * the wire protocol directly, so the client costs a few µs per request and leaves the cores it shares with the
+ * server to the server. Latency is measured per request from the moment it is queued for sending to the moment
+ * its response is parsed.
  * <p>
  * With a {@code rate} (open loop) requests are due on a fixed schedule, each sent on the next connection with a
  * free pipeline slot, whatever the server's answers; latency then counts from the SCHEDULED time, so a server that
  * falls behind shows it in the latency instead of quietly receiving fewer requests (no coordinated omission). The
- * wait between sends is a park of at most 50 µs, and that timer slack is part of the measured latency.
+ * loop sleeps in the ring until the next request is due or an answer arrives.
  */
 final class LoadGenerator implements Runnable
 {
     static final int PUT = 2;
     static final int GET = 3;
     static final int DELETE = 5;
+
+    private static final int OP_RECV = 1;
+    private static final int OP_SEND = 2;
+    private static final long MAX_WAIT_NANOS = 1_000_000L;
 
     /** What one run asks for. */
     record Plan(InetSocketAddress server, int connections, int pipeline, int size, int putWeight, int getWeight,
@@ -52,6 +63,12 @@ final class LoadGenerator implements Runnable
     final StringBuilder firstError = new StringBuilder();
     private final AtomicLong sharedBudget;
 
+    private SplittableRandom random;
+    private MessageDigest sha;
+    private int totalWeight;
+    private final byte[] unique = new byte[16];
+    private long counter;
+
     LoadGenerator(final Plan plan, final long seed, final AtomicLong sharedBudget)
     {
         this.plan = plan;
@@ -61,23 +78,31 @@ final class LoadGenerator implements Runnable
 
     private final class Conn
     {
-        final SocketChannel channel;
+        final int fd;
+        final MemorySegment outMemory;
+        final MemorySegment inMemory;
+        /** Requests not yet sent, from 0 to position; the first {@code sendLength} bytes are in flight. */
         final ByteBuffer out;
+        /** Received bytes from 0 to position. */
         final ByteBuffer in;
         final long[] sentAt;
         final int[] kind;
         final int[] block;
         final int[] freeSlots;
         int inFlight;
+        int sendLength;
+        boolean recvPosted;
         long nextSeq;
         final byte[][] deletable = new byte[256][];
         int deletableCount;
 
-        Conn(final SocketChannel channel, final int frameMax)
+        Conn(final int fd, final Arena memory, final int frameMax)
         {
-            this.channel = channel;
-            out = ByteBuffer.allocateDirect(Math.max(1 << 20, 2 * frameMax)).order(ByteOrder.LITTLE_ENDIAN);
-            in = ByteBuffer.allocateDirect(Math.max(1 << 20, 2 * frameMax + 64)).order(ByteOrder.LITTLE_ENDIAN);
+            this.fd = fd;
+            outMemory = memory.allocate(Math.max(1 << 20, 2L * frameMax), 4096);
+            inMemory = memory.allocate(Math.max(1 << 20, 2L * frameMax + 64), 4096);
+            out = outMemory.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            in = inMemory.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             sentAt = new long[plan.pipeline()];
             kind = new int[plan.pipeline()];
             block = new int[plan.pipeline()];
@@ -89,11 +114,6 @@ final class LoadGenerator implements Runnable
         }
     }
 
-    private SplittableRandom random;
-    private int totalWeight;
-    private final byte[] unique = new byte[16];
-    private long counter;
-
     @Override
     public void run()
     {
@@ -101,7 +121,6 @@ final class LoadGenerator implements Runnable
         totalWeight = plan.putWeight() + plan.getWeight() + plan.deleteWeight();
         counter = seed << 40;
         final int frameMax = 16 + 32 + plan.size();
-        final MessageDigest sha;
         try
         {
             sha = MessageDigest.getInstance("SHA-256");
@@ -110,190 +129,318 @@ final class LoadGenerator implements Runnable
         {
             throw new IllegalStateException(e);
         }
-        try (Selector selector = Selector.open())
+        final Conn[] conns = new Conn[plan.connections()];
+        // Freed only once the kernel holds none of its buffers (every recv and send completed): see quiesce().
+        final Arena memory = Arena.ofShared();
+        boolean quiet = false;
+        try (Ring ring = new Ring(Math.max(64, 2 * Integer.highestOneBit(Math.min(4096, 4 * conns.length)))))
         {
-            final Conn[] conns = new Conn[plan.connections()];
-            for (int i = 0; i < conns.length; i++)
+            try
             {
-                final SocketChannel ch = SocketChannel.open(plan.server());
-                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                ch.configureBlocking(false);
-                conns[i] = new Conn(ch, frameMax);
-                ch.register(selector, SelectionKey.OP_READ, conns[i]);
+                final byte[] ipv4 = plan.server().getAddress().getAddress();
+                for (int i = 0; i < conns.length; i++)
+                {
+                    conns[i] = new Conn(Sockets.connectTcp(ipv4, plan.server().getPort()), memory, frameMax);
+                    postRecv(ring, conns[i], i);
+                }
+                loop(ring, conns, frameMax);
             }
-            final boolean open = plan.rate() > 0;
-            final long startNanos = System.nanoTime();
-            long scheduled = 0;
-            long nextDue = startNanos;
-            int cursor = 0;
-            boolean more = true;
-            while (true)
+            finally
             {
-                final long now = System.nanoTime();
-                if (now >= plan.endNanos())
-                {
-                    more = false;
-                }
-                boolean anyInFlight = false;
-                if (open)
-                {
-                    // Everything due by now goes out, each on the next connection with a free slot.
-                    while (more && nextDue <= now)
-                    {
-                        if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
-                        {
-                            more = false; // -requests: all of them are out
-                            break;
-                        }
-                        Conn free = null;
-                        for (int k = 0; k < conns.length && free == null; k++)
-                        {
-                            final Conn c = conns[(cursor + k) % conns.length];
-                            if (c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
-                            {
-                                free = c;
-                                cursor = (cursor + k + 1) % conns.length;
-                            }
-                        }
-                        if (free == null)
-                        {
-                            if (sharedBudget != null)
-                            {
-                                sharedBudget.incrementAndGet();
-                            }
-                            break; // every slot busy: the request stays due and its latency keeps growing
-                        }
-                        send(free, nextDue);
-                        scheduled++;
-                        nextDue = startNanos + (long)(scheduled * 1e9 / plan.rate());
-                    }
-                }
-                for (final Conn c : conns)
-                {
-                    while (!open && more && c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
-                    {
-                        if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
-                        {
-                            more = false; // -requests: all of them are out
-                            break;
-                        }
-                        send(c, System.nanoTime());
-                    }
-                    if (c.out.position() > 0)
-                    {
-                        c.out.flip();
-                        c.channel.write(c.out);
-                        c.out.compact();
-                    }
-                    if (c.inFlight > 0)
-                    {
-                        anyInFlight = true;
-                    }
-                }
-                if (!more && !anyInFlight)
-                {
-                    break;
-                }
-                if (!open)
-                {
-                    selector.select(1);
-                }
-                else
-                {
-                    final long wait = nextDue - System.nanoTime();
-                    if (wait >= 1_000_000L || !more)
-                    {
-                        selector.select(1); // an answer wakes it early; the next send is at least 1 ms away
-                    }
-                    else if (selector.selectNow() == 0 && wait > 0)
-                    {
-                        java.util.concurrent.locks.LockSupport.parkNanos(Math.min(wait, 50_000L));
-                        selector.selectNow();
-                    }
-                }
-                final Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
-                while (keys.hasNext())
-                {
-                    final SelectionKey key = keys.next();
-                    keys.remove();
-                    final Conn c = (Conn)key.attachment();
-                    final int n = c.channel.read(c.in);
-                    if (n < 0)
-                    {
-                        throw new IOException("server closed a benchmark connection");
-                    }
-                    c.in.flip();
-                    while (c.in.remaining() >= 16)
-                    {
-                        final int start = c.in.position();
-                        final int length = c.in.getInt(start);
-                        if (c.in.remaining() < 4 + length)
-                        {
-                            break;
-                        }
-                        final int status = c.in.getShort(start + 6) & 0xFFFF;
-                        final long id = c.in.getLong(start + 8);
-                        final int slot = (int)(id & 0xFFFF);
-                        final long done = System.nanoTime();
-                        final int bodyLength = length - 12;
-                        final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && done <= plan.endNanos();
-                        if (status != 0)
-                        {
-                            errors++;
-                            if (firstError.isEmpty())
-                            {
-                                firstError.append("status ").append(status).append(" for op ").append(c.kind[slot]);
-                            }
-                        }
-                        else if (c.kind[slot] == GET)
-                        {
-                            bytesMoved += inWindow ? bodyLength : 0;
-                            if (plan.verifyEvery() > 0 && (id >>> 16) % plan.verifyEvery() == 0)
-                            {
-                                verify(c.in, start + 16, bodyLength, plan.blocks()[c.block[slot]], sha,
-                                    plan.hashes()[c.block[slot]]);
-                            }
-                        }
-                        else if (c.kind[slot] == PUT)
-                        {
-                            bytesMoved += inWindow ? plan.blocks()[c.block[slot]].length : 0;
-                            if (plan.deleteWeight() > 0 && c.deletableCount < c.deletable.length)
-                            {
-                                final byte[] h = new byte[32];
-                                c.in.get(start + 16, h);
-                                c.deletable[c.deletableCount++] = h;
-                            }
-                        }
-                        if (inWindow)
-                        {
-                            histogram.recordValue(Math.max(1, done - c.sentAt[slot]));
-                            measured++;
-                        }
-                        completed.incrementAndGet();
-                        c.inFlight--;
-                        c.freeSlots[plan.pipeline() - 1 - c.inFlight] = slot;
-                        c.in.position(start + 4 + length);
-                    }
-                    c.in.compact();
-                }
-            }
-            for (final Conn c : conns)
-            {
-                c.channel.close();
+                quiet = quiesce(ring, conns);
             }
         }
-        catch (final IOException e)
+        catch (final IOException | RingException e)
         {
             errors++;
             if (firstError.isEmpty())
             {
-                firstError.append(e);
+                firstError.append(e.getMessage());
+            }
+        }
+        finally
+        {
+            for (final Conn c : conns)
+            {
+                if (c != null)
+                {
+                    LibC.close(c.fd);
+                }
+            }
+            if (quiet)
+            {
+                memory.close();
             }
         }
     }
 
+    /**
+     * Shuts every socket down and reaps until no recv or send is left in flight, so that neither the ring's teardown
+     * nor freeing the buffers can race the kernel writing into them.
+     *
+     * @return false if some operation never completed (its buffers are then never freed).
+     */
+    private static boolean quiesce(final Ring ring, final Conn[] conns)
+    {
+        for (final Conn c : conns)
+        {
+            if (c != null)
+            {
+                LibC.shutdown(c.fd, LibC.SHUT_RDWR);
+            }
+        }
+        final CompletionBatch batch = new CompletionBatch(Math.max(64, 2 * conns.length));
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (outstanding(conns) > 0 && System.nanoTime() < deadline)
+        {
+            ring.submitAndWait(1, 10_000_000L);
+            final int n = ring.reap(batch);
+            for (int k = 0; k < n; k++)
+            {
+                final Conn c = conns[UserData.slot(batch.userData(k))];
+                if (UserData.op(batch.userData(k)) == OP_RECV)
+                {
+                    c.recvPosted = false;
+                }
+                else
+                {
+                    c.sendLength = 0;
+                }
+            }
+        }
+        return outstanding(conns) == 0;
+    }
+
+    private static int outstanding(final Conn[] conns)
+    {
+        int n = 0;
+        for (final Conn c : conns)
+        {
+            if (c != null)
+            {
+                n += (c.recvPosted ? 1 : 0) + (c.sendLength > 0 ? 1 : 0);
+            }
+        }
+        return n;
+    }
+
+    private void loop(final Ring ring, final Conn[] conns, final int frameMax) throws IOException
+    {
+        final CompletionBatch batch = new CompletionBatch(Math.max(64, 2 * conns.length));
+        final boolean open = plan.rate() > 0;
+        final long startNanos = System.nanoTime();
+        long scheduled = 0;
+        long nextDue = startNanos;
+        int cursor = 0;
+        boolean more = true;
+        while (true)
+        {
+            final long now = System.nanoTime();
+            if (now >= plan.endNanos())
+            {
+                more = false;
+            }
+            if (open)
+            {
+                // Everything due by now goes out, each on the next connection with a free slot.
+                while (more && nextDue <= now)
+                {
+                    if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
+                    {
+                        more = false; // -requests: all of them are out
+                        break;
+                    }
+                    Conn free = null;
+                    for (int k = 0; k < conns.length && free == null; k++)
+                    {
+                        final Conn c = conns[(cursor + k) % conns.length];
+                        if (c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
+                        {
+                            free = c;
+                            cursor = (cursor + k + 1) % conns.length;
+                        }
+                    }
+                    if (free == null)
+                    {
+                        if (sharedBudget != null)
+                        {
+                            sharedBudget.incrementAndGet();
+                        }
+                        break; // every slot busy: the request stays due and its latency keeps growing
+                    }
+                    enqueue(free, nextDue);
+                    scheduled++;
+                    nextDue = startNanos + (long)(scheduled * 1e9 / plan.rate());
+                }
+            }
+            boolean anyInFlight = false;
+            for (int i = 0; i < conns.length; i++)
+            {
+                final Conn c = conns[i];
+                while (!open && more && c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
+                {
+                    if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
+                    {
+                        more = false; // -requests: all of them are out
+                        break;
+                    }
+                    enqueue(c, System.nanoTime());
+                }
+                if (c.sendLength == 0 && c.out.position() > 0)
+                {
+                    startSend(ring, c, i);
+                }
+                anyInFlight |= c.inFlight > 0;
+            }
+            if (!more && !anyInFlight)
+            {
+                return;
+            }
+            if (!open && anyInFlight)
+            {
+                ring.submitAndWait(1); // an answer is on its way: no timer needed
+            }
+            else
+            {
+                final long wait = open && more ? nextDue - System.nanoTime() : MAX_WAIT_NANOS;
+                if (wait > 0)
+                {
+                    ring.submitAndWait(1, Math.min(wait, MAX_WAIT_NANOS));
+                }
+                else
+                {
+                    ring.submitAndGetEvents();
+                }
+            }
+            final int n = ring.reap(batch);
+            for (int k = 0; k < n; k++)
+            {
+                final long ud = batch.userData(k);
+                final int index = UserData.slot(ud);
+                final int res = batch.result(k);
+                if (UserData.op(ud) == OP_RECV)
+                {
+                    onRecv(ring, conns[index], index, res);
+                }
+                else
+                {
+                    onSend(ring, conns[index], index, res);
+                }
+            }
+        }
+    }
+
+    private static void postRecv(final Ring ring, final Conn c, final int index)
+    {
+        c.recvPosted = true;
+        ring.prepRecv(c.fd, c.inMemory.address() + c.in.position(), c.in.remaining(), 0,
+            UserData.pack(index, OP_RECV, 0));
+    }
+
+    private static void startSend(final Ring ring, final Conn c, final int index)
+    {
+        c.sendLength = c.out.position();
+        ring.prepSend(c.fd, c.outMemory.address(), c.sendLength, 0, UserData.pack(index, OP_SEND, 0));
+    }
+
+    private void onSend(final Ring ring, final Conn c, final int index, final int res) throws IOException
+    {
+        c.sendLength = 0;
+        if (res == -Errno.EINTR || res == -Errno.EAGAIN)
+        {
+            startSend(ring, c, index);
+            return;
+        }
+        if (res < 0)
+        {
+            throw new IOException("send to the server failed: " + Errno.describe(res));
+        }
+        // Drop what was sent; requests queued meanwhile move to the front and go out with the next send.
+        final int queued = c.out.position();
+        c.out.position(res).limit(queued);
+        c.out.compact();
+        if (c.out.position() > 0)
+        {
+            startSend(ring, c, index);
+        }
+    }
+
+    private void onRecv(final Ring ring, final Conn c, final int index, final int res) throws IOException
+    {
+        c.recvPosted = false;
+        if (res == -Errno.EINTR || res == -Errno.EAGAIN)
+        {
+            postRecv(ring, c, index);
+            return;
+        }
+        if (res <= 0)
+        {
+            throw new IOException(res == 0 ? "server closed a benchmark connection" :
+                "recv from the server failed: " + Errno.describe(res));
+        }
+        c.in.position(c.in.position() + res);
+        c.in.flip();
+        parse(c);
+        c.in.compact();
+        postRecv(ring, c, index);
+    }
+
+    private void parse(final Conn c)
+    {
+        while (c.in.remaining() >= 16)
+        {
+            final int start = c.in.position();
+            final int length = c.in.getInt(start);
+            if (c.in.remaining() < 4 + length)
+            {
+                break;
+            }
+            final int status = c.in.getShort(start + 6) & 0xFFFF;
+            final long id = c.in.getLong(start + 8);
+            final int slot = (int)(id & 0xFFFF);
+            final long done = System.nanoTime();
+            final int bodyLength = length - 12;
+            final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && done <= plan.endNanos();
+            if (status != 0)
+            {
+                errors++;
+                if (firstError.isEmpty())
+                {
+                    firstError.append("status ").append(status).append(" for op ").append(c.kind[slot]);
+                }
+            }
+            else if (c.kind[slot] == GET)
+            {
+                bytesMoved += inWindow ? bodyLength : 0;
+                if (plan.verifyEvery() > 0 && (id >>> 16) % plan.verifyEvery() == 0)
+                {
+                    verify(c.in, start + 16, bodyLength, plan.blocks()[c.block[slot]], plan.hashes()[c.block[slot]]);
+                }
+            }
+            else if (c.kind[slot] == PUT)
+            {
+                bytesMoved += inWindow ? plan.blocks()[c.block[slot]].length : 0;
+                if (plan.deleteWeight() > 0 && c.deletableCount < c.deletable.length)
+                {
+                    final byte[] h = new byte[32];
+                    c.in.get(start + 16, h);
+                    c.deletable[c.deletableCount++] = h;
+                }
+            }
+            if (inWindow)
+            {
+                histogram.recordValue(Math.max(1, done - c.sentAt[slot]));
+                measured++;
+            }
+            completed.incrementAndGet();
+            c.inFlight--;
+            c.freeSlots[plan.pipeline() - 1 - c.inFlight] = slot;
+            c.in.position(start + 4 + length);
+        }
+    }
+
     /** Writes one request into {@code c}'s output buffer; its latency will count from {@code stamp}. */
-    private void send(final Conn c, final long stamp)
+    private void enqueue(final Conn c, final long stamp)
     {
         final int dice = random.nextInt(totalWeight);
         // Responses may come back out of order: slots come from a free list, not seq % pipeline.
@@ -333,8 +480,7 @@ final class LoadGenerator implements Runnable
         c.inFlight++;
     }
 
-    private void verify(final ByteBuffer in, final int at, final int length, final byte[] expected,
-        final MessageDigest sha, final byte[] hash)
+    private void verify(final ByteBuffer in, final int at, final int length, final byte[] expected, final byte[] hash)
     {
         verified++;
         final byte[] got = new byte[length];

@@ -62,6 +62,7 @@ public final class LibC
     private static final MethodHandle SETSOCKOPT =
         handle("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle BIND = handle("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle CONNECT = handle("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle LISTEN = handle("listen", JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle GETSOCKNAME = handle("getsockname", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle SHUTDOWN = handle("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
@@ -162,6 +163,19 @@ public final class LibC
         try
         {
             return errnoResult(c, (int)BIND.invokeExact(c, fd, sockaddr, (int)sockaddr.byteSize()));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    public static int connect(final int fd, final MemorySegment sockaddr)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (int)CONNECT.invokeExact(c, fd, sockaddr, (int)sockaddr.byteSize()));
         }
         catch (final Throwable t)
         {

@@ -4,8 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Listening-socket setup, done once per worker with plain syscalls before its ring takes over (accept, recv,
- * send and close then all go through the ring).
+ * Socket setup with plain syscalls before a ring takes over: a worker's listener (accept, recv, send and close
+ * then all go through the ring) and a load generator's client connections.
  */
 public final class Sockets
 {
@@ -42,6 +42,30 @@ public final class Sockets
             check(fd, "bind(" + (ipv4[0] & 0xFF) + "." + (ipv4[1] & 0xFF) + "." + (ipv4[2] & 0xFF) + "." +
                 (ipv4[3] & 0xFF) + ":" + port + ")", LibC.bind(fd, addr));
             check(fd, "listen", LibC.listen(fd, backlog));
+            return fd;
+        }
+    }
+
+    /**
+     * Connects a TCP socket (blocking connect, TCP_NODELAY) for a client that then does its I/O on a ring.
+     *
+     * @return the connected fd.
+     * @throws RingException naming the errno (ECONNREFUSED...) when it cannot connect.
+     */
+    public static int connectTcp(final byte[] ipv4, final int port)
+    {
+        final int fd = LibC.socket(LibC.AF_INET, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new RingException("socket", fd);
+        }
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment addr = arena.allocate(LibC.SOCKADDR_IN_SIZE);
+            LibC.sockaddrIn(addr, ipv4, port);
+            check(fd, "connect(" + (ipv4[0] & 0xFF) + "." + (ipv4[1] & 0xFF) + "." + (ipv4[2] & 0xFF) + "." +
+                (ipv4[3] & 0xFF) + ":" + port + ")", LibC.connect(fd, addr));
+            check(fd, "setsockopt(TCP_NODELAY)", noDelay(fd));
             return fd;
         }
     }
