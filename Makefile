@@ -36,9 +36,13 @@ run: build
 # The loopback benchmark matrix recorded in docs/benchmarks.md; ARGS replaces it (see tools/rbbench --help).
 BENCH_ARGS ?= -size 4k,16k,64k,512k,1m -mix 1:0:0,0:1:0 -concurrency 1,16,64 -pipeline 1 -duration 3s -warmup 2s
 BENCH_PIPELINED ?= -size 4k,64k -mix 1:0:0,0:1:0 -concurrency 64 -pipeline 8 -duration 3s -warmup 2s
+# Latency at about half of this machine's pipeline-1 peaks (open loop: -rate), for the p99 target.
+BENCH_HALF_GET ?= -size 4k -mix 0:1:0 -concurrency 64 -rate 65000 -duration 5s -warmup 2s
+BENCH_HALF_PUT ?= -size 4k -mix 1:0:0 -concurrency 64 -rate 12000 -duration 5s -warmup 2s
 bench: build
 	@if [ -n "$(ARGS)" ]; then tools/rbbench $(ARGS); else \
-	  tools/rbbench $(BENCH_ARGS) && tools/rbbench $(BENCH_PIPELINED); fi
+	  tools/rbbench $(BENCH_ARGS) && tools/rbbench $(BENCH_PIPELINED) && \
+	  tools/rbbench $(BENCH_HALF_GET) && tools/rbbench $(BENCH_HALF_PUT); fi
 
 # JMH microbenchmarks of the storage engine (src/test/java/io/ringblocks/bench), e.g. ARGS="-f 1 -i 3 Allocator".
 microbench: deps jdk

@@ -103,7 +103,7 @@ final class Worker implements Runnable
         maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
         recvClass = IoArena.classFor(config.recvBufferSize());
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
-        sendTimeoutNanos = config.sendTimeoutMillis() * 1_000_000L;
+        sendTimeoutNanos = Math.min(config.sendTimeoutMillis(), Long.MAX_VALUE / 4_000_000L) * 1_000_000L;
         sendCheckIntervalNanos = Math.max(1_000_000L, Math.min(sendTimeoutNanos / 4, 1_000_000_000L));
     }
 

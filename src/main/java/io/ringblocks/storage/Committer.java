@@ -41,7 +41,7 @@ public final class Committer implements Agent, MessageHandler
     /** Background chores run once per duty cycle on the committer thread (e.g. growing the data file). */
     public interface Housekeeping
     {
-        /** @param idle true when this cycle had no deltas and no batch is open: optional work may run now. */
+        /** @param idle true when no batch is open and no delta arrived for a millisecond: optional work may run. */
         int doWork(boolean idle);
     }
 
@@ -91,7 +91,9 @@ public final class Committer implements Agent, MessageHandler
     private int limboHead;
     private int limboTail;
 
+    private static final long IDLE_NANOS = 1_000_000L;
     private Housekeeping housekeeping;
+    private long lastDeltaNanos;
     private volatile Thread thread;
     private volatile boolean sleeping;
     private long lastRelaxedSync;
@@ -223,7 +225,9 @@ public final class Committer implements Agent, MessageHandler
         work += reclaim();
         if (housekeeping != null)
         {
-            work += housekeeping.doWork(work == 0 && pending == 0);
+            // Idle: no batch open and no delta for a while, so optional chores (zeroing) will not delay a commit.
+            final boolean quiet = work == 0 && pending == 0 && clock.nanoTime() - lastDeltaNanos >= IDLE_NANOS;
+            work += housekeeping.doWork(quiet);
         }
         if (!durable && clock.nanoTime() - lastRelaxedSync >= relaxedSyncIntervalNanos)
         {
@@ -251,6 +255,7 @@ public final class Committer implements Agent, MessageHandler
         if (pending == 0)
         {
             firstPendingNanos = clock.nanoTime();
+            lastDeltaNanos = firstPendingNanos;
         }
         final int i = pending;
         type[i] = msgTypeId;

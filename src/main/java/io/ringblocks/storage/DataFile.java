@@ -147,6 +147,10 @@ public final class DataFile implements AutoCloseable
         for (long done = 0; done < length; )
         {
             final long n = LibC.pwrite(fd, zeros, Math.min(ZERO_CHUNK, length - done), offset + done);
+            if (n == 0)
+            {
+                return -Errno.EIO; // no progress on a regular file: never loop on it
+            }
             if (n < 0 && n != -Errno.EINTR)
             {
                 return (int)n;

@@ -379,6 +379,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             growRequested = false;
             return 1;
         }
+        diskFull = false; // room again: workers may take RETRY instead of NO_SPACE while chunks are handed over
         return 1;
     }
 

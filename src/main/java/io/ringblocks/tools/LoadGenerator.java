@@ -43,6 +43,8 @@ final class LoadGenerator implements Runnable
     private static final int OP_RECV = 1;
     private static final int OP_SEND = 2;
     private static final long MAX_WAIT_NANOS = 1_000_000L;
+    private static final long MIN_TICK_NANOS = 50_000L;
+    private static final long ANSWER_GRACE_NANOS = 30_000_000_000L;
 
     /** What one run asks for. */
     record Plan(InetSocketAddress server, int connections, int pipeline, int size, int putWeight, int getWeight,
@@ -119,7 +121,8 @@ final class LoadGenerator implements Runnable
     {
         random = new SplittableRandom(seed);
         totalWeight = plan.putWeight() + plan.getWeight() + plan.deleteWeight();
-        counter = seed << 40;
+        // Unique across runs too: a later workload must not PUT what an earlier one stored (dedup hits).
+        counter = (seed << 40) ^ (System.nanoTime() << 8);
         final int frameMax = 16 + 32 + plan.size();
         try
         {
@@ -240,16 +243,12 @@ final class LoadGenerator implements Runnable
             {
                 more = false;
             }
+            boolean slotsFull = false;
             if (open)
             {
                 // Everything due by now goes out, each on the next connection with a free slot.
                 while (more && nextDue <= now)
                 {
-                    if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
-                    {
-                        more = false; // -requests: all of them are out
-                        break;
-                    }
                     Conn free = null;
                     for (int k = 0; k < conns.length && free == null; k++)
                     {
@@ -262,11 +261,13 @@ final class LoadGenerator implements Runnable
                     }
                     if (free == null)
                     {
-                        if (sharedBudget != null)
-                        {
-                            sharedBudget.incrementAndGet();
-                        }
-                        break; // every slot busy: the request stays due and its latency keeps growing
+                        slotsFull = true; // the request stays due and its latency keeps growing
+                        break;
+                    }
+                    if (!takeBudget())
+                    {
+                        more = false; // -requests: all of them are out
+                        break;
                     }
                     enqueue(free, nextDue);
                     scheduled++;
@@ -279,7 +280,7 @@ final class LoadGenerator implements Runnable
                 final Conn c = conns[i];
                 while (!open && more && c.inFlight < plan.pipeline() && c.out.remaining() >= frameMax)
                 {
-                    if (sharedBudget != null && sharedBudget.getAndDecrement() <= 0)
+                    if (!takeBudget())
                     {
                         more = false; // -requests: all of them are out
                         break;
@@ -296,38 +297,58 @@ final class LoadGenerator implements Runnable
             {
                 return;
             }
-            if (!open && anyInFlight)
+            if (!more && System.nanoTime() - plan.endNanos() > ANSWER_GRACE_NANOS)
             {
-                ring.submitAndWait(1); // an answer is on its way: no timer needed
+                throw new IOException("the server stopped answering: requests still unanswered " +
+                    ANSWER_GRACE_NANOS / 1_000_000_000L + " s after the end");
+            }
+            // Sleep in the ring until an answer arrives, or the next request is due (open loop, free slots).
+            // Due requests are sent in ticks of at least MIN_TICK_NANOS: a wake-up per request would cost the client
+            // more CPU than the server spends on it (the tick's delay is part of the measured latency).
+            final long wait = open && more && !slotsFull ?
+                Math.max(MIN_TICK_NANOS, nextDue - System.nanoTime()) : MAX_WAIT_NANOS;
+            if (wait > 0)
+            {
+                ring.submitAndWait(1, Math.min(wait, MAX_WAIT_NANOS));
             }
             else
             {
-                final long wait = open && more ? nextDue - System.nanoTime() : MAX_WAIT_NANOS;
-                if (wait > 0)
-                {
-                    ring.submitAndWait(1, Math.min(wait, MAX_WAIT_NANOS));
-                }
-                else
-                {
-                    ring.submitAndGetEvents();
-                }
+                ring.submitAndGetEvents();
             }
             final int n = ring.reap(batch);
+            IOException failure = null;
             for (int k = 0; k < n; k++)
             {
+                // Every completion is handled even after a failure: quiesce() must know which ops are done.
                 final long ud = batch.userData(k);
                 final int index = UserData.slot(ud);
-                final int res = batch.result(k);
-                if (UserData.op(ud) == OP_RECV)
+                try
                 {
-                    onRecv(ring, conns[index], index, res);
+                    if (UserData.op(ud) == OP_RECV)
+                    {
+                        onRecv(ring, conns[index], index, batch.result(k));
+                    }
+                    else
+                    {
+                        onSend(ring, conns[index], index, batch.result(k));
+                    }
                 }
-                else
+                catch (final IOException e)
                 {
-                    onSend(ring, conns[index], index, res);
+                    failure = failure == null ? e : failure;
                 }
             }
+            if (failure != null)
+            {
+                throw failure;
+            }
         }
+    }
+
+    /** Takes one request of a -requests budget shared by the threads; never overdraws it. */
+    private boolean takeBudget()
+    {
+        return sharedBudget == null || sharedBudget.getAndUpdate(v -> v > 0 ? v - 1 : v) > 0;
     }
 
     private static void postRecv(final Ring ring, final Conn c, final int index)
@@ -400,7 +421,8 @@ final class LoadGenerator implements Runnable
             final int slot = (int)(id & 0xFFFF);
             final long done = System.nanoTime();
             final int bodyLength = length - 12;
-            final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && done <= plan.endNanos();
+            // Counted by when it was sent (open loop: scheduled), however late the answer: overload stays visible.
+            final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && c.sentAt[slot] < plan.endNanos();
             if (status != 0)
             {
                 errors++;

@@ -8,6 +8,8 @@ import java.util.Locale;
  */
 public final class Sizes
 {
+    private static final java.util.regex.Pattern DURATION = java.util.regex.Pattern.compile("\\d+(\\.\\d+)?(ms|s|m)?");
+
     private Sizes()
     {
     }
@@ -63,6 +65,10 @@ public final class Sizes
         final String t = text.trim().toLowerCase(Locale.ROOT);
         try
         {
+            if (!DURATION.matcher(t).matches())
+            {
+                throw new NumberFormatException(); // Double.parseDouble alone would take 1d, 2f or 0x1p4
+            }
             final double nanos;
             if (t.endsWith("ms"))
             {

@@ -65,6 +65,7 @@ public final class Ring implements AutoCloseable
     private final MemorySegment cqKtail;
     private final MemorySegment cqKoverflow;
     private final MemorySegment timespec;
+    private final MemorySegment cqePtr;
     private final int sqMask;
     private final int sqEntries;
     private final int cqMask;
@@ -132,6 +133,7 @@ public final class Ring implements AutoCloseable
         cqKoverflow = io_uring_cq.koverflow(cq).reinterpret(4);
         sqeTail = io_uring_sq.sqe_tail(sq);
         timespec = __kernel_timespec.allocate(arena);
+        cqePtr = arena.allocate(JAVA_LONG);
     }
 
     /** @return the SQ size the kernel granted. */
@@ -436,13 +438,8 @@ public final class Ring implements AutoCloseable
     {
         checkOwner();
         final int before = pending();
-        final int rc;
-        try (Arena call = Arena.ofConfined())
-        {
-            final MemorySegment cqePtr = call.allocate(JAVA_LONG);
-            rc = liburing.io_uring_submit_and_wait_timeout(ring, cqePtr, waitNr, timespec(timeoutNanos),
-                MemorySegment.NULL);
-        }
+        final int rc = liburing.io_uring_submit_and_wait_timeout(ring, cqePtr, waitNr, timespec(timeoutNanos),
+            MemorySegment.NULL);
         if (rc >= 0)
         {
             submitted += rc;

@@ -39,7 +39,7 @@ class SizesTest
     @Test
     void shouldRejectWhatIsNotADuration()
     {
-        for (final String bad : new String[]{"", "soon", "-1s", "5h", "NaNs"})
+        for (final String bad : new String[]{"", "soon", "-1s", "5h", "NaNs", "1d", "2f", "0x1p4", "1e3"})
         {
             assertThrows(IllegalArgumentException.class, () -> Sizes.durationNanos(bad), bad);
         }
