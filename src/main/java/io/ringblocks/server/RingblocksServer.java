@@ -221,6 +221,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "committer_commit_us_total", committer.commitNanosTotal() / 1000);
         line(sb, "committer_data_sync_us_total", committer.dataSyncNanosTotal() / 1000);
         line(sb, "committer_limbo_blocks", committer.limboBlocks());
+        line(sb, "committer_backlogged_acks", committer.backloggedAcks());
         for (int k = 0; k < 16; k++)
         {
             final long n = committer.batchesOfSizeLog2(k);

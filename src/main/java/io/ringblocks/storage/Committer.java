@@ -75,8 +75,8 @@ public final class Committer implements Agent, MessageHandler
     private final UnsafeBuffer hashes;
     private int pending;
     private long firstPendingNanos;
-    private int acked;
-    private boolean committed;
+    private final AckBacklog[] backlog;
+    private int backlogged;
 
     private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
     private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
@@ -148,6 +148,11 @@ public final class Committer implements Agent, MessageHandler
         result = new int[maxBatch];
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
         wakeWorker = new boolean[workers.length];
+        backlog = new AckBacklog[workers.length];
+        for (int w = 0; w < workers.length; w++)
+        {
+            backlog[w] = new AckBacklog();
+        }
         lastRelaxedSync = clock.nanoTime();
     }
 
@@ -196,17 +201,7 @@ public final class Committer implements Agent, MessageHandler
     @Override
     public int doWork()
     {
-        int work = 0;
-        if (committed)
-        {
-            // Acks that did not fit last cycle (a worker's ack ring was full): finish them before a new batch.
-            work += sendAcks();
-            if (acked < pending)
-            {
-                return work;
-            }
-            endBatch();
-        }
+        int work = flushBacklogs();
         if (pending < maxBatch)
         {
             work += deltas.read(this, maxBatch - pending);
@@ -214,13 +209,9 @@ public final class Committer implements Agent, MessageHandler
         if (pending > 0 && (pending == maxBatch || clock.nanoTime() - firstPendingNanos >= debounceNanos))
         {
             commit();
-            committed = true;
             work += pending;
             work += sendAcks();
-            if (acked == pending)
-            {
-                endBatch();
-            }
+            pending = 0;
         }
         work += reclaim();
         if (housekeeping != null)
@@ -236,12 +227,6 @@ public final class Committer implements Agent, MessageHandler
         return work;
     }
 
-    private void endBatch()
-    {
-        pending = 0;
-        acked = 0;
-        committed = false;
-    }
 
     /** @return true while deltas wait for their batch to close: the idle strategy must not park then. */
     public boolean hasPending()
@@ -390,23 +375,66 @@ public final class Committer implements Agent, MessageHandler
         return false;
     }
 
+    /**
+     * Acknowledges the committed batch. A worker whose ack ring is full (it stopped polling) gets its acks queued in
+     * its backlog, in order, and the batch still ends: one stuck worker never holds up the others or the next commit.
+     */
     private int sendAcks()
     {
         int sent = 0;
-        while (acked < pending)
+        for (int i = 0; i < pending; i++)
         {
-            final int i = acked;
-            final WorkerLink link = workers[worker[i]];
-            ackMessage.putLong(Deltas.ACK_TOKEN_OFFSET, token[i], Deltas.ORDER);
-            ackMessage.putInt(Deltas.ACK_RESULT_OFFSET, result[i], Deltas.ORDER);
-            if (!link.acks().write(Deltas.ACK, ackMessage, 0, Deltas.ACK_LENGTH))
+            final int w = worker[i];
+            if (backlog[w].isEmpty() && trySend(w, token[i], result[i]))
             {
-                break;
+                sent++;
             }
-            wakeWorker[worker[i]] = true;
-            acked++;
-            sent++;
+            else
+            {
+                backlog[w].add(token[i], result[i]);
+                backlogged++;
+            }
         }
+        wakeWorkers();
+        return sent;
+    }
+
+    /** Retries each worker's queued acks, oldest first, until its ring is full again. */
+    private int flushBacklogs()
+    {
+        if (backlogged == 0)
+        {
+            return 0;
+        }
+        int sent = 0;
+        for (int w = 0; w < backlog.length; w++)
+        {
+            final AckBacklog b = backlog[w];
+            while (!b.isEmpty() && trySend(w, b.headToken(), b.headResult()))
+            {
+                b.removeHead();
+                backlogged--;
+                sent++;
+            }
+        }
+        wakeWorkers();
+        return sent;
+    }
+
+    private boolean trySend(final int w, final long ackToken, final int ackResult)
+    {
+        ackMessage.putLong(Deltas.ACK_TOKEN_OFFSET, ackToken, Deltas.ORDER);
+        ackMessage.putInt(Deltas.ACK_RESULT_OFFSET, ackResult, Deltas.ORDER);
+        if (!workers[w].acks().write(Deltas.ACK, ackMessage, 0, Deltas.ACK_LENGTH))
+        {
+            return false;
+        }
+        wakeWorker[w] = true;
+        return true;
+    }
+
+    private void wakeWorkers()
+    {
         for (int w = 0; w < wakeWorker.length; w++)
         {
             if (wakeWorker[w])
@@ -415,7 +443,66 @@ public final class Committer implements Agent, MessageHandler
                 workers[w].wakeup().wake();
             }
         }
-        return sent;
+    }
+
+    /** @return acknowledgements waiting for a worker's full ring (racy, for STATS and tests). */
+    public int backloggedAcks()
+    {
+        return backlogged;
+    }
+
+    /** One worker's acknowledgements that did not fit its ring yet, oldest first (a growable FIFO of primitives). */
+    private static final class AckBacklog
+    {
+        private long[] tokens = new long[16];
+        private int[] results = new int[16];
+        private int head;
+        private int tail;
+
+        boolean isEmpty()
+        {
+            return head == tail;
+        }
+
+        long headToken()
+        {
+            return tokens[head];
+        }
+
+        int headResult()
+        {
+            return results[head];
+        }
+
+        void removeHead()
+        {
+            head++;
+            if (head == tail)
+            {
+                head = 0;
+                tail = 0;
+            }
+        }
+
+        void add(final long t, final int r)
+        {
+            if (tail == tokens.length)
+            {
+                final int live = tail - head;
+                if (live * 2 > tokens.length)
+                {
+                    tokens = Arrays.copyOf(tokens, tokens.length * 2);
+                    results = Arrays.copyOf(results, results.length * 2);
+                }
+                System.arraycopy(tokens, head, tokens, 0, live);
+                System.arraycopy(results, head, results, 0, live);
+                head = 0;
+                tail = live;
+            }
+            tokens[tail] = t;
+            results[tail] = r;
+            tail++;
+        }
     }
 
     private void addToLimbo(final long offset, final int cls, final long tag, final long generation)
@@ -605,7 +692,7 @@ public final class Committer implements Agent, MessageHandler
             @Override
             public void idle()
             {
-                if (pending > 0 || limboHead != limboTail)
+                if (pending > 0 || limboHead != limboTail || backlogged > 0)
                 {
                     if (pending > 0)
                     {

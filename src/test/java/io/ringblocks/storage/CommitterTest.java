@@ -170,6 +170,55 @@ class CommitterTest
         return acked;
     }
 
+    /** A worker that stops polling fills its ack ring: its acks wait in order, and nobody else waits for it. */
+    @Test
+    void shouldKeepAcknowledgingOtherWorkersWhileOneWorkersAckRingIsFull() throws Exception
+    {
+        try (Wakeup w0 = new Wakeup(); Wakeup w1 = new Wakeup();
+            BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
+        {
+            final WorkerLink fast = new WorkerLink(0, 1 << 16, w0);
+            final WorkerLink stuck = new WorkerLink(1, 256, w1); // room for a handful of acks
+            final Committer committer = new Committer(index, 1 << 16, new WorkerLink[]{fast, stuck},
+                (offset, cls) -> { }, () -> 0, true, 1024, 0L, new SystemNanoClock(), new ErrorHandler());
+            final CommitterClient fastClient = new CommitterClient(committer, fast);
+            final CommitterClient stuckClient = new CommitterClient(committer, stuck);
+            for (int n = 0; n < 50; n++)
+            {
+                assertTrue(stuckClient.publishOccupy(n, hash(1, n), 0, n * 4096L, 10, 0));
+            }
+            committer.doWork();
+            assertTrue(committer.backloggedAcks() > 30, "the small ring should overflow: " + committer.backloggedAcks());
+
+            for (int n = 0; n < 5; n++)
+            {
+                assertTrue(fastClient.publishOccupy(n, hash(0, n), 0, (100 + n) * 4096L, 10, 0));
+            }
+            committer.doWork();
+            final List<Long> fastAcks = new ArrayList<>();
+            fastClient.pollAcks((token, result) -> fastAcks.add(token), 100);
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), fastAcks, "the next batch was not held up by the stuck worker");
+
+            final List<Long> stuckAcks = new ArrayList<>();
+            for (int round = 0; round < 100 && stuckAcks.size() < 50; round++)
+            {
+                stuckClient.pollAcks((token, result) ->
+                {
+                    assertEquals(Deltas.STORED, result);
+                    stuckAcks.add(token);
+                }, 100);
+                committer.doWork();
+            }
+            final List<Long> expected = new ArrayList<>();
+            for (long n = 0; n < 50; n++)
+            {
+                expected.add(n);
+            }
+            assertEquals(expected, stuckAcks, "every ack exactly once, in commit order");
+            assertEquals(0, committer.backloggedAcks());
+        }
+    }
+
     @Test
     void shouldKeepFreedBlockInLimboWhileAnOlderReadIsInFlight() throws Exception
     {
