@@ -208,10 +208,13 @@ public final class Committer implements Agent, MessageHandler
         }
         if (pending > 0 && (pending == maxBatch || clock.nanoTime() - firstPendingNanos >= debounceNanos))
         {
-            commit();
-            work += pending;
-            work += sendAcks();
+            // The batch is taken before anything can throw: were it still pending when the agent runner calls
+            // doWork() again, a second commit would answer its OCCUPYs DUPLICATE and free blocks the index holds.
+            final int count = pending;
             pending = 0;
+            commit(count);
+            work += count;
+            work += sendAcks(count);
         }
         work += reclaim();
         if (housekeeping != null)
@@ -225,13 +228,6 @@ public final class Committer implements Agent, MessageHandler
             relaxedSync();
         }
         return work;
-    }
-
-
-    /** @return true while deltas wait for their batch to close: the idle strategy must not park then. */
-    public boolean hasPending()
-    {
-        return pending > 0;
     }
 
     @Override
@@ -256,12 +252,12 @@ public final class Committer implements Agent, MessageHandler
         pending++;
     }
 
-    private void commit()
+    private void commit(final int count)
     {
         final long start = System.nanoTime();
         final long commitEpoch = epoch.get();
         boolean ok = true;
-        if (durable && hasOccupy())
+        if (durable && hasOccupy(count))
         {
             final long syncStart = System.nanoTime();
             final int rc = dataSync.syncData();
@@ -277,7 +273,7 @@ public final class Committer implements Agent, MessageHandler
         {
             try (Txn<DirectBuffer> txn = index.writeTxn())
             {
-                for (int i = 0; i < pending; i++)
+                for (int i = 0; i < count; i++)
                 {
                     key.putBytes(0, hashes, i * BlockIndex.KEY_LENGTH, BlockIndex.KEY_LENGTH);
                     if (type[i] == Deltas.OCCUPY)
@@ -316,13 +312,13 @@ public final class Committer implements Agent, MessageHandler
             }
             catch (final RuntimeException e)
             {
-                errors.onError("committer: LMDB commit of " + pending + " deltas", e);
+                errors.onError("committer: LMDB commit of " + count + " deltas", e);
                 ok = false;
             }
         }
         if (!ok)
         {
-            for (int i = 0; i < pending; i++)
+            for (int i = 0; i < count; i++)
             {
                 if (type[i] == Deltas.OCCUPY)
                 {
@@ -335,7 +331,7 @@ public final class Committer implements Agent, MessageHandler
         {
             // Readers that renew their snapshot after this increment cannot see what the batch deleted.
             epoch.incrementAndGet();
-            for (int i = 0; i < pending; i++)
+            for (int i = 0; i < count; i++)
             {
                 if (result[i] == Deltas.DUPLICATE)
                 {
@@ -349,13 +345,13 @@ public final class Committer implements Agent, MessageHandler
             }
         }
         batches++;
-        deltasCommitted += pending;
-        lastBatch = pending;
-        if (pending > maxBatchSeen)
+        deltasCommitted += count;
+        lastBatch = count;
+        if (count > maxBatchSeen)
         {
-            maxBatchSeen = pending;
+            maxBatchSeen = count;
         }
-        batchSizeLog2[31 - Integer.numberOfLeadingZeros(pending)]++;
+        batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)]++;
         commitNanosTotal += System.nanoTime() - start;
         if (freedCount > 0)
         {
@@ -363,9 +359,9 @@ public final class Committer implements Agent, MessageHandler
         }
     }
 
-    private boolean hasOccupy()
+    private boolean hasOccupy(final int count)
     {
-        for (int i = 0; i < pending; i++)
+        for (int i = 0; i < count; i++)
         {
             if (type[i] == Deltas.OCCUPY)
             {
@@ -379,10 +375,10 @@ public final class Committer implements Agent, MessageHandler
      * Acknowledges the committed batch. A worker whose ack ring is full (it stopped polling) gets its acks queued in
      * its backlog, in order, and the batch still ends: one stuck worker never holds up the others or the next commit.
      */
-    private int sendAcks()
+    private int sendAcks(final int count)
     {
         int sent = 0;
-        for (int i = 0; i < pending; i++)
+        for (int i = 0; i < count; i++)
         {
             final int w = worker[i];
             if (backlog[w].isEmpty() && trySend(w, token[i], result[i]))
@@ -440,7 +436,15 @@ public final class Committer implements Agent, MessageHandler
             if (wakeWorker[w])
             {
                 wakeWorker[w] = false;
-                workers[w].wakeup().wake();
+                try
+                {
+                    workers[w].wakeup().wake();
+                }
+                catch (final RuntimeException e)
+                {
+                    // One broken eventfd must not cost the other workers their wakeups (the acks are in its ring).
+                    errors.onError("committer: waking worker " + w, e);
+                }
             }
         }
     }
@@ -673,7 +677,8 @@ public final class Committer implements Agent, MessageHandler
 
     /**
      * Idles without burning a core: yields while a batch is open (debounce), otherwise announces it is sleeping,
-     * re-checks the ring and parks until a worker's {@link #wake()} or {@code maxParkNanos}.
+     * re-checks the ring and parks until a worker's {@link #wake()} or {@code maxParkNanos} (200 µs while limbo
+     * blocks or backlogged acknowledgements wait for a retry).
      */
     public IdleStrategy idleStrategy(final long maxParkNanos)
     {
@@ -692,22 +697,17 @@ public final class Committer implements Agent, MessageHandler
             @Override
             public void idle()
             {
-                if (pending > 0 || limboHead != limboTail || backlogged > 0)
+                if (pending > 0)
                 {
-                    if (pending > 0)
-                    {
-                        Thread.yield();
-                    }
-                    else
-                    {
-                        LockSupport.parkNanos(200_000L);
-                    }
+                    Thread.yield(); // a batch is open: its debounce is a few µs
                     return;
                 }
+                // Limbo blocks and backlogged acks need a retry soon; new deltas still wake the committer at once.
+                final long park = limboHead != limboTail || backlogged > 0 ? 200_000L : maxParkNanos;
                 sleeping = true;
                 if (deltas.size() == 0)
                 {
-                    LockSupport.parkNanos(maxParkNanos);
+                    LockSupport.parkNanos(park);
                 }
                 sleeping = false;
             }

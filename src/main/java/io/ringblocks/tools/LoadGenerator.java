@@ -27,12 +27,14 @@ import io.ringblocks.uring.UserData;
  * sent in one SEND, and every send and recv of a loop iteration submitted in one {@code io_uring_enter}. It speaks
  * the wire protocol directly, so the client costs a few µs per request and leaves the cores it shares with the
  * server to the server. Latency is measured per request from the moment it is queued for sending to the moment
- * its response is parsed.
+ * its response is parsed, for the requests sent within the measured window however late their answer; throughput
+ * counts the answers that arrived within it.
  * <p>
  * With a {@code rate} (open loop) requests are due on a fixed schedule, each sent on the next connection with a
  * free pipeline slot, whatever the server's answers; latency then counts from the SCHEDULED time, so a server that
- * falls behind shows it in the latency instead of quietly receiving fewer requests (no coordinated omission). The
- * loop sleeps in the ring until the next request is due or an answer arrives.
+ * falls behind shows it in the latency instead of quietly receiving fewer requests (no coordinated omission);
+ * requests still waiting for a free slot when the run ends are recorded with their lower bound, end − scheduled.
+ * The loop sleeps in the ring until the next request is due or an answer arrives.
  */
 final class LoadGenerator implements Runnable
 {
@@ -239,9 +241,20 @@ final class LoadGenerator implements Runnable
         while (true)
         {
             final long now = System.nanoTime();
-            if (now >= plan.endNanos())
+            if (now >= plan.endNanos() && more)
             {
                 more = false;
+                // Open loop under overload: requests that fell due but never got a free slot are the slowest of
+                // all. Their latency is at least the time until the end; record that rather than drop them.
+                while (open && nextDue < plan.endNanos())
+                {
+                    if (nextDue >= plan.measureFromNanos())
+                    {
+                        histogram.recordValue(Math.max(1, plan.endNanos() - nextDue));
+                    }
+                    scheduled++;
+                    nextDue = startNanos + (long)(scheduled * 1e9 / plan.rate());
+                }
             }
             boolean slotsFull = false;
             if (open)
@@ -421,8 +434,10 @@ final class LoadGenerator implements Runnable
             final int slot = (int)(id & 0xFFFF);
             final long done = System.nanoTime();
             final int bodyLength = length - 12;
-            // Counted by when it was sent (open loop: scheduled), however late the answer: overload stays visible.
+            // Latency counts for requests sent (open loop: scheduled) in the window, however late the answer, so
+            // overload stays visible; throughput counts answers that arrived in the window.
             final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && c.sentAt[slot] < plan.endNanos();
+            final boolean doneInWindow = done >= plan.measureFromNanos() && done <= plan.endNanos();
             if (status != 0)
             {
                 errors++;
@@ -433,7 +448,7 @@ final class LoadGenerator implements Runnable
             }
             else if (c.kind[slot] == GET)
             {
-                bytesMoved += inWindow ? bodyLength : 0;
+                bytesMoved += doneInWindow ? bodyLength : 0;
                 if (plan.verifyEvery() > 0 && (id >>> 16) % plan.verifyEvery() == 0)
                 {
                     verify(c.in, start + 16, bodyLength, plan.blocks()[c.block[slot]], plan.hashes()[c.block[slot]]);
@@ -441,7 +456,7 @@ final class LoadGenerator implements Runnable
             }
             else if (c.kind[slot] == PUT)
             {
-                bytesMoved += inWindow ? plan.blocks()[c.block[slot]].length : 0;
+                bytesMoved += doneInWindow ? plan.blocks()[c.block[slot]].length : 0;
                 if (plan.deleteWeight() > 0 && c.deletableCount < c.deletable.length)
                 {
                     final byte[] h = new byte[32];
@@ -452,6 +467,9 @@ final class LoadGenerator implements Runnable
             if (inWindow)
             {
                 histogram.recordValue(Math.max(1, done - c.sentAt[slot]));
+            }
+            if (doneInWindow)
+            {
                 measured++;
             }
             completed.incrementAndGet();

@@ -170,6 +170,43 @@ class CommitterTest
         return acked;
     }
 
+    /** A failing wakeup (a broken eventfd) must not make the committer commit the same batch twice. */
+    @Test
+    void shouldCommitABatchOnceEvenWhenWakingItsWorkerFails() throws Exception
+    {
+        final List<Long> released = new ArrayList<>();
+        final ErrorHandler errors = new ErrorHandler();
+        try (BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
+        {
+            final Wakeup broken = new Wakeup();
+            final WorkerLink link = new WorkerLink(0, 1 << 16, broken);
+            final Committer committer = new Committer(index, 1 << 16, new WorkerLink[]{link},
+                (offset, cls) -> released.add(offset), () -> 0, true, 64, 0L, new SystemNanoClock(), errors);
+            final CommitterClient client = new CommitterClient(committer, link);
+            broken.prepareToSleep();
+            broken.close(); // the next wake() writes to a closed eventfd
+            assertTrue(client.publishOccupy(1, hash(3, 3), 0, 4096, 10, 0));
+            for (int cycle = 0; cycle < 2; cycle++)
+            {
+                try
+                {
+                    committer.doWork();
+                }
+                catch (final RuntimeException e)
+                {
+                    // What Agrona's AgentRunner does: report, then call doWork() again.
+                }
+            }
+            final List<Integer> results = new ArrayList<>();
+            client.pollAcks((token, result) -> results.add(result), 10);
+            assertEquals(List.of(Deltas.STORED), results, "one ack, STORED");
+            assertEquals(List.of(), released, "no block freed");
+            assertEquals(1, committer.batches());
+            assertEquals(1, index.count());
+            assertTrue(errors.errors() > 0, "the failed wakeup was reported");
+        }
+    }
+
     /** A worker that stops polling fills its ack ring: its acks wait in order, and nobody else waits for it. */
     @Test
     void shouldKeepAcknowledgingOtherWorkersWhileOneWorkersAckRingIsFull() throws Exception
