@@ -44,7 +44,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private volatile boolean diskFull;
     private long lastGrowFailureNanos;
     private boolean zeroFailed;
-    private long zeroedTo;
+    private volatile long zeroedTo;
     /** Zeroed per idle committer cycle: about 0.2 ms of disk time here, so a batch arriving meanwhile barely waits. */
     private static final long ZERO_SLICE = 256 << 10;
 
@@ -381,6 +381,18 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
         diskFull = false; // room again: workers may take RETRY instead of NO_SPACE while chunks are handed over
         return 1;
+    }
+
+    /** @return the end of the reserved space zeroed ahead of the allocator (tests and STATS). */
+    long zeroedTo()
+    {
+        return zeroedTo;
+    }
+
+    /** @return bytes of the data file reserved so far (fallocated), at least what the allocator owns. */
+    long reservedBytes()
+    {
+        return dataFile.size();
     }
 
     private long allocatorFileSize()
