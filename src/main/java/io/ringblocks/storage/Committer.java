@@ -75,13 +75,10 @@ public final class Committer implements Agent, MessageHandler
     private final UnsafeBuffer hashes;
     private int pending;
     private long firstPendingNanos;
-    private final AckBacklog[] backlog;
-    private int backlogged;
+    private final Acknowledger acks;
 
     private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
     private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
-    private final UnsafeBuffer ackMessage = new UnsafeBuffer(new byte[Deltas.ACK_LENGTH]);
-    private final boolean[] wakeWorker;
 
     // Limbo: freed blocks waiting for readers to move past their epoch.
     private long[] limboOffset = new long[1024];
@@ -147,12 +144,7 @@ public final class Committer implements Agent, MessageHandler
         sizeClass = new int[maxBatch];
         result = new int[maxBatch];
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
-        wakeWorker = new boolean[workers.length];
-        backlog = new AckBacklog[workers.length];
-        for (int w = 0; w < workers.length; w++)
-        {
-            backlog[w] = new AckBacklog();
-        }
+        acks = new Acknowledger(this.workers, errors);
         lastRelaxedSync = clock.nanoTime();
     }
 
@@ -201,7 +193,7 @@ public final class Committer implements Agent, MessageHandler
     @Override
     public int doWork()
     {
-        int work = flushBacklogs();
+        int work = acks.flushBacklogs();
         if (pending < maxBatch)
         {
             work += deltas.read(this, maxBatch - pending);
@@ -214,7 +206,7 @@ public final class Committer implements Agent, MessageHandler
             pending = 0;
             commit(count);
             work += count;
-            work += sendAcks(count);
+            work += acks.acknowledge(count, worker, token, result);
         }
         work += reclaim();
         if (housekeeping != null)
@@ -371,144 +363,6 @@ public final class Committer implements Agent, MessageHandler
         return false;
     }
 
-    /**
-     * Acknowledges the committed batch. A worker whose ack ring is full (it stopped polling) gets its acks queued in
-     * its backlog, in order, and the batch still ends: one stuck worker never holds up the others or the next commit.
-     */
-    private int sendAcks(final int count)
-    {
-        int sent = 0;
-        for (int i = 0; i < count; i++)
-        {
-            final int w = worker[i];
-            if (backlog[w].isEmpty() && trySend(w, token[i], result[i]))
-            {
-                sent++;
-            }
-            else
-            {
-                backlog[w].add(token[i], result[i]);
-                backlogged++;
-            }
-        }
-        wakeWorkers();
-        return sent;
-    }
-
-    /** Retries each worker's queued acks, oldest first, until its ring is full again. */
-    private int flushBacklogs()
-    {
-        if (backlogged == 0)
-        {
-            return 0;
-        }
-        int sent = 0;
-        for (int w = 0; w < backlog.length; w++)
-        {
-            final AckBacklog b = backlog[w];
-            while (!b.isEmpty() && trySend(w, b.headToken(), b.headResult()))
-            {
-                b.removeHead();
-                backlogged--;
-                sent++;
-            }
-        }
-        wakeWorkers();
-        return sent;
-    }
-
-    private boolean trySend(final int w, final long ackToken, final int ackResult)
-    {
-        ackMessage.putLong(Deltas.ACK_TOKEN_OFFSET, ackToken, Deltas.ORDER);
-        ackMessage.putInt(Deltas.ACK_RESULT_OFFSET, ackResult, Deltas.ORDER);
-        if (!workers[w].acks().write(Deltas.ACK, ackMessage, 0, Deltas.ACK_LENGTH))
-        {
-            return false;
-        }
-        wakeWorker[w] = true;
-        return true;
-    }
-
-    private void wakeWorkers()
-    {
-        for (int w = 0; w < wakeWorker.length; w++)
-        {
-            if (wakeWorker[w])
-            {
-                wakeWorker[w] = false;
-                try
-                {
-                    workers[w].wakeup().wake();
-                }
-                catch (final RuntimeException e)
-                {
-                    // One broken eventfd must not cost the other workers their wakeups (the acks are in its ring).
-                    errors.onError("committer: waking worker " + w, e);
-                }
-            }
-        }
-    }
-
-    /** @return acknowledgements waiting for a worker's full ring (racy, for STATS and tests). */
-    public int backloggedAcks()
-    {
-        return backlogged;
-    }
-
-    /** One worker's acknowledgements that did not fit its ring yet, oldest first (a growable FIFO of primitives). */
-    private static final class AckBacklog
-    {
-        private long[] tokens = new long[16];
-        private int[] results = new int[16];
-        private int head;
-        private int tail;
-
-        boolean isEmpty()
-        {
-            return head == tail;
-        }
-
-        long headToken()
-        {
-            return tokens[head];
-        }
-
-        int headResult()
-        {
-            return results[head];
-        }
-
-        void removeHead()
-        {
-            head++;
-            if (head == tail)
-            {
-                head = 0;
-                tail = 0;
-            }
-        }
-
-        void add(final long t, final int r)
-        {
-            if (tail == tokens.length)
-            {
-                final int live = tail - head;
-                if (live * 2 > tokens.length)
-                {
-                    tokens = Arrays.copyOf(tokens, tokens.length * 2);
-                    results = Arrays.copyOf(results, results.length * 2);
-                }
-                System.arraycopy(tokens, head, tokens, 0, live);
-                System.arraycopy(results, head, results, 0, live);
-                head = 0;
-                tail = live;
-            }
-            tokens[tail] = t;
-            results[tail] = r;
-            tail++;
-        }
-    }
-
     private void addToLimbo(final long offset, final int cls, final long tag, final long generation)
     {
         if (limboTail == limboOffset.length)
@@ -653,6 +507,12 @@ public final class Committer implements Agent, MessageHandler
         return lastBatch;
     }
 
+    /** @return acknowledgements waiting for a worker's full ring (racy, for STATS and tests). */
+    public int backloggedAcks()
+    {
+        return acks.backlogged();
+    }
+
     public long limboBlocks()
     {
         return limboBlocks;
@@ -703,7 +563,7 @@ public final class Committer implements Agent, MessageHandler
                     return;
                 }
                 // Limbo blocks and backlogged acks need a retry soon; new deltas still wake the committer at once.
-                final long park = limboHead != limboTail || backlogged > 0 ? 200_000L : maxParkNanos;
+                final long park = limboHead != limboTail || acks.backlogged() > 0 ? 200_000L : maxParkNanos;
                 sleeping = true;
                 if (deltas.size() == 0)
                 {
