@@ -2,7 +2,6 @@ package io.ringblocks.tools;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,7 +49,7 @@ class ServerCrashTest
         final AtomicLong acks = new AtomicLong();
         for (int kill = 0; kill <= KILLS; kill++)
         {
-            final int port = freePort();
+            final int port = ServerMainTest.freePort();
             final Process server = launch(port);
             try
             {
@@ -154,11 +153,8 @@ class ServerCrashTest
     /** Starts the server CLI as a child JVM on {@code port} and waits for its startup line. */
     private Process launch(final int port) throws Exception
     {
-        final Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "@tools/jvm.options", "-cp", System.getProperty("java.class.path"), ServerMain.class.getName(),
-            "--listen", "127.0.0.1:" + port, "--data", dir.resolve("data").toString(), "--workers", "2",
-            "--max-size", "2g")
-            .directory(Path.of("").toAbsolutePath().toFile()).redirectErrorStream(true).start();
+        final Process p = ServerMainTest.launch(dir, "--listen", "127.0.0.1:" + port, "--data",
+            dir.resolve("data").toString(), "--workers", "2", "--max-size", "2g");
         final CountDownLatch ready = new CountDownLatch(1);
         final Thread drain = new Thread(() ->
         {
@@ -188,13 +184,5 @@ class ServerCrashTest
             throw new AssertionError("the server never printed its startup line");
         }
         return p;
-    }
-
-    private static int freePort() throws Exception
-    {
-        try (ServerSocket s = new ServerSocket(0))
-        {
-            return s.getLocalPort();
-        }
     }
 }

@@ -22,7 +22,8 @@ class ServerMainTest
     @TempDir
     Path dir;
 
-    private static Process launch(final Path dir, final String... args) throws Exception
+    /** The server CLI as a child JVM of this test run, stdout and stderr merged. */
+    static Process launch(final Path dir, final String... args) throws Exception
     {
         final List<String> command = new ArrayList<>(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(), "@tools/jvm.options",
@@ -46,7 +47,7 @@ class ServerMainTest
         return lines;
     }
 
-    private static int freePort() throws Exception
+    static int freePort() throws Exception
     {
         try (ServerSocket s = new ServerSocket(0))
         {
