@@ -1,7 +1,6 @@
 package io.ringblocks.storage;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -80,13 +79,7 @@ public final class Committer implements Agent, MessageHandler
     private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
     private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
 
-    // Limbo: freed blocks waiting for readers to move past their epoch.
-    private long[] limboOffset = new long[1024];
-    private int[] limboClass = new int[1024];
-    private long[] limboEpoch = new long[1024];
-    private long[] limboGeneration = new long[1024];
-    private int limboHead;
-    private int limboTail;
+    private final Limbo limbo = new Limbo();
 
     private static final long IDLE_NANOS = 1_000_000L;
     private Housekeeping housekeeping;
@@ -332,7 +325,7 @@ public final class Committer implements Agent, MessageHandler
                 }
                 else if (result[i] == Deltas.DELETED)
                 {
-                    addToLimbo(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration);
+                    limbo.add(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration);
                 }
             }
         }
@@ -347,7 +340,7 @@ public final class Committer implements Agent, MessageHandler
         commitNanosTotal += System.nanoTime() - start;
         if (freedCount > 0)
         {
-            limboBlocks = limboTail - limboHead;
+            limboBlocks = limbo.size();
         }
     }
 
@@ -363,41 +356,10 @@ public final class Committer implements Agent, MessageHandler
         return false;
     }
 
-    private void addToLimbo(final long offset, final int cls, final long tag, final long generation)
-    {
-        if (limboTail == limboOffset.length)
-        {
-            compactOrGrowLimbo();
-        }
-        limboOffset[limboTail] = offset;
-        limboClass[limboTail] = cls;
-        limboEpoch[limboTail] = tag;
-        limboGeneration[limboTail] = generation;
-        limboTail++;
-    }
-
-    private void compactOrGrowLimbo()
-    {
-        final int live = limboTail - limboHead;
-        if (live * 2 > limboOffset.length)
-        {
-            limboOffset = Arrays.copyOf(limboOffset, limboOffset.length * 2);
-            limboClass = Arrays.copyOf(limboClass, limboClass.length * 2);
-            limboEpoch = Arrays.copyOf(limboEpoch, limboEpoch.length * 2);
-            limboGeneration = Arrays.copyOf(limboGeneration, limboGeneration.length * 2);
-        }
-        System.arraycopy(limboOffset, limboHead, limboOffset, 0, live);
-        System.arraycopy(limboClass, limboHead, limboClass, 0, live);
-        System.arraycopy(limboEpoch, limboHead, limboEpoch, 0, live);
-        System.arraycopy(limboGeneration, limboHead, limboGeneration, 0, live);
-        limboHead = 0;
-        limboTail = live;
-    }
-
     /** Returns limbo blocks to the allocator once every worker's oldest in-flight read is newer. */
     private int reclaim()
     {
-        if (limboHead == limboTail)
+        if (limbo.isEmpty())
         {
             return 0;
         }
@@ -406,22 +368,10 @@ public final class Committer implements Agent, MessageHandler
         {
             oldest = Math.min(oldest, link.oldestReadEpoch());
         }
-        int reclaimed = 0;
-        // Tags are non-decreasing along the limbo queue. In relaxed mode the delete must also be flushed first:
-        // a power loss could otherwise roll the index back to an entry whose space was already rewritten.
-        while (limboHead < limboTail && limboEpoch[limboHead] < oldest &&
-            (durable || limboGeneration[limboHead] <= flushedGeneration))
-        {
-            space.release(limboOffset[limboHead], limboClass[limboHead]);
-            limboHead++;
-            reclaimed++;
-        }
-        if (limboHead == limboTail)
-        {
-            limboHead = 0;
-            limboTail = 0;
-        }
-        limboBlocks = limboTail - limboHead;
+        // In relaxed mode the delete must also be flushed first: a power loss could otherwise roll the index back to
+        // an entry whose space was already rewritten.
+        final int reclaimed = limbo.release(oldest, durable ? Long.MAX_VALUE : flushedGeneration, space);
+        limboBlocks = limbo.size();
         return reclaimed;
     }
 
@@ -563,7 +513,7 @@ public final class Committer implements Agent, MessageHandler
                     return;
                 }
                 // Limbo blocks and backlogged acks need a retry soon; new deltas still wake the committer at once.
-                final long park = limboHead != limboTail || acks.backlogged() > 0 ? 200_000L : maxParkNanos;
+                final long park = !limbo.isEmpty() || acks.backlogged() > 0 ? 200_000L : maxParkNanos;
                 sleeping = true;
                 if (deltas.size() == 0)
                 {
