@@ -221,7 +221,11 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "committer_commit_us_total", committer.commitNanosTotal() / 1000);
         line(sb, "committer_data_sync_us_total", committer.dataSyncNanosTotal() / 1000);
         line(sb, "committer_limbo_blocks", committer.limboBlocks());
+        line(sb, "committer_limbo_capacity", committer.limboCapacity());
         line(sb, "committer_backlogged_acks", committer.backloggedAcks());
+        line(sb, "committer_backlogged_acks_max_worker", committer.largestAckBacklog());
+        line(sb, "committer_ack_backlog_capacity", committer.ackBacklogCapacity());
+        line(sb, "committer_held_back", committer.heldBackCycles());
         for (int k = 0; k < 16; k++)
         {
             final long n = committer.batchesOfSizeLog2(k);

@@ -1,14 +1,15 @@
 package io.ringblocks.storage;
 
-import java.util.Arrays;
-
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The committer's side of the acknowledgement path: writes each delta's result into its worker's ack ring and
  * wakes that worker's ring once per batch. A worker whose ring is full (it stopped polling) gets its
- * acknowledgements queued in a per-worker backlog, in order, retried every duty cycle: one stuck worker never holds
- * up the others or the next commit. Committer thread only.
+ * acknowledgements queued in a per-worker backlog, in order, retried every duty cycle: one stuck worker does not
+ * hold up the others or the next commit until its backlog is full. Each backlog is bounded ({@code capacity} acks
+ * per worker); the committer reserves room for a delta's ack before taking it (see {@link DeltaAdmission}), so an
+ * ack never finds its backlog full except in the final drain at close, when it is dropped (no worker polls any
+ * more). Committer thread only.
  */
 final class Acknowledger
 {
@@ -17,18 +18,51 @@ final class Acknowledger
     private final UnsafeBuffer message = new UnsafeBuffer(new byte[Deltas.ACK_LENGTH]);
     private final boolean[] wake;
     private final AckBacklog[] backlog;
+    private final int capacity;
     private volatile int backlogged;
+    private volatile int largestBacklog;
+    private long dropped;
 
-    Acknowledger(final WorkerLink[] workers, final ErrorHandler errors)
+    /** @param capacity most acknowledgements queued per worker (> 0). */
+    Acknowledger(final WorkerLink[] workers, final int capacity, final ErrorHandler errors)
     {
+        if (capacity < 1)
+        {
+            throw new IllegalArgumentException("ack backlog capacity must be > 0: " + capacity);
+        }
         this.workers = workers;
         this.errors = errors;
+        this.capacity = capacity;
         wake = new boolean[workers.length];
         backlog = new AckBacklog[workers.length];
         for (int w = 0; w < workers.length; w++)
         {
-            backlog[w] = new AckBacklog();
+            backlog[w] = new AckBacklog(capacity);
         }
+    }
+
+    /** @return acknowledgements worker {@code w}'s backlog can still take. */
+    int room(final int w)
+    {
+        return capacity - backlog[w].size();
+    }
+
+    /** @return most acknowledgements queued per worker. */
+    int capacity()
+    {
+        return capacity;
+    }
+
+    /** @return the longest backlog of any one worker (racy, for STATS). */
+    int largestBacklog()
+    {
+        return largestBacklog;
+    }
+
+    /** @return entries the arrays of worker {@code w}'s backlog can hold now (never more than the capacity). */
+    int allocated(final int w)
+    {
+        return backlog[w].allocated();
     }
 
     /**
@@ -48,13 +82,22 @@ final class Acknowledger
             {
                 sent++;
             }
-            else
+            else if (backlog[w].add(token[i], result[i]))
             {
-                backlog[w].add(token[i], result[i]);
                 queued++;
+            }
+            else if (dropped++ == 0)
+            {
+                // Only reachable in the final drain at close, when the bounds are lifted and nobody polls.
+                errors.onError("committer", "acknowledgement backlog of worker " + w + " full (" + capacity +
+                    "): acknowledgements dropped");
             }
         }
         backlogged = queued;
+        if (queued > 0)
+        {
+            measureLargest();
+        }
         wakeWorkers();
         return sent;
     }
@@ -77,8 +120,19 @@ final class Acknowledger
             }
         }
         backlogged -= sent;
+        measureLargest();
         wakeWorkers();
         return sent;
+    }
+
+    private void measureLargest()
+    {
+        int largest = 0;
+        for (final AckBacklog b : backlog)
+        {
+            largest = Math.max(largest, b.size());
+        }
+        largestBacklog = largest;
     }
 
     /** @return acknowledgements waiting for a worker's full ring. */
@@ -119,17 +173,37 @@ final class Acknowledger
         }
     }
 
-    /** One worker's acknowledgements that did not fit its ring yet, oldest first (a growable FIFO of primitives). */
+    /** One worker's acknowledgements that did not fit its ring yet, oldest first: a circular FIFO of primitives
+     * that starts small and doubles up to its capacity. */
     private static final class AckBacklog
     {
-        private long[] tokens = new long[16];
-        private int[] results = new int[16];
+        private final int capacity;
+        private long[] tokens;
+        private int[] results;
         private int head;
-        private int tail;
+        private int size;
+
+        AckBacklog(final int capacity)
+        {
+            this.capacity = capacity;
+            final int initial = Math.min(16, capacity);
+            tokens = new long[initial];
+            results = new int[initial];
+        }
 
         boolean isEmpty()
         {
-            return head == tail;
+            return size == 0;
+        }
+
+        int size()
+        {
+            return size;
+        }
+
+        int allocated()
+        {
+            return tokens.length;
         }
 
         long headToken()
@@ -144,33 +218,44 @@ final class Acknowledger
 
         void removeHead()
         {
-            head++;
-            if (head == tail)
+            head = head + 1 == tokens.length ? 0 : head + 1;
+            size--;
+            if (size == 0)
             {
                 head = 0;
-                tail = 0;
             }
         }
 
-        void add(final long t, final int r)
+        /** @return false, and nothing added, when full. */
+        boolean add(final long t, final int r)
         {
-            if (tail == tokens.length)
+            if (size == capacity)
             {
-                final int live = tail - head;
-                if (live * 2 > tokens.length)
-                {
-                    tokens = Arrays.copyOf(tokens, tokens.length * 2);
-                    results = Arrays.copyOf(results, results.length * 2);
-                }
-                System.arraycopy(tokens, head, tokens, 0, live);
-                System.arraycopy(results, head, results, 0, live);
-                head = 0;
-                tail = live;
+                return false;
             }
-            tokens[tail] = t;
-            results[tail] = r;
-            tail++;
+            if (size == tokens.length)
+            {
+                final int length = (int)Math.min(capacity, tokens.length * 2L);
+                final long[] newTokens = new long[length];
+                final int[] newResults = new int[length];
+                final int first = tokens.length - head;
+                System.arraycopy(tokens, head, newTokens, 0, first);
+                System.arraycopy(tokens, 0, newTokens, first, head);
+                System.arraycopy(results, head, newResults, 0, first);
+                System.arraycopy(results, 0, newResults, first, head);
+                tokens = newTokens;
+                results = newResults;
+                head = 0;
+            }
+            int i = head + size;
+            if (i >= tokens.length)
+            {
+                i -= tokens.length;
+            }
+            tokens[i] = t;
+            results[i] = r;
+            size++;
+            return true;
         }
     }
-
 }

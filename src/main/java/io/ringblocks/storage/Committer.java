@@ -28,6 +28,11 @@ import io.ringblocks.uring.Errno;
  * Freed blocks are not returned to the allocator at once: they wait in limbo, tagged with the epoch of the commit
  * that removed them, until every worker reports that its oldest in-flight read started in a later epoch. A GET
  * whose lookup saw the old entry can therefore never read bytes of a block that was reused meanwhile.
+ * <p>
+ * Both queues that readers or workers could make grow are bounded: limbo ({@code limboCapacity} blocks) and each
+ * worker's acknowledgement backlog ({@code ackBacklogCapacity}). A delta is taken off the ring only while both have
+ * room for what it can add ({@link DeltaAdmission}); otherwise it stays in the ring, which fills and pushes back on
+ * the workers' publishes, and the committer parks between retries instead of spinning.
  */
 public final class Committer implements Agent, MessageHandler
 {
@@ -79,13 +84,15 @@ public final class Committer implements Agent, MessageHandler
     private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
     private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
 
-    private final Limbo limbo = new Limbo();
+    private final Limbo limbo;
+    private final DeltaAdmission admission;
 
     private static final long IDLE_NANOS = 1_000_000L;
     private Housekeeping housekeeping;
     private long lastDeltaNanos;
     private volatile Thread thread;
     private volatile boolean sleeping;
+    private boolean closing;
     private long lastRelaxedSync;
     private long syncGeneration = 1;
     private long flushedGeneration;
@@ -101,6 +108,7 @@ public final class Committer implements Agent, MessageHandler
     private volatile long dataSyncNanosTotal;
     private final long[] batchSizeLog2 = new long[32];
 
+    /** With {@link StoreConfig}'s default limbo and acknowledgement-backlog capacities. */
     public Committer(
         final BlockIndex index,
         final int ringCapacity,
@@ -110,6 +118,28 @@ public final class Committer implements Agent, MessageHandler
         final boolean durable,
         final int maxBatch,
         final long debounceNanos,
+        final NanoClock clock,
+        final ErrorHandler errors)
+    {
+        this(index, ringCapacity, workers, space, dataSync, durable, maxBatch, debounceNanos,
+            StoreConfig.DEFAULT_LIMBO_CAPACITY, StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY, clock, errors);
+    }
+
+    /**
+     * @param limboCapacity      most freed blocks waiting for readers (> 0).
+     * @param ackBacklogCapacity most acknowledgements queued per worker whose ack ring is full (> 0).
+     */
+    public Committer(
+        final BlockIndex index,
+        final int ringCapacity,
+        final WorkerLink[] workers,
+        final BlockSpace space,
+        final DataSync dataSync,
+        final boolean durable,
+        final int maxBatch,
+        final long debounceNanos,
+        final int limboCapacity,
+        final int ackBacklogCapacity,
         final NanoClock clock,
         final ErrorHandler errors)
     {
@@ -137,7 +167,9 @@ public final class Committer implements Agent, MessageHandler
         sizeClass = new int[maxBatch];
         result = new int[maxBatch];
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
-        acks = new Acknowledger(this.workers, errors);
+        acks = new Acknowledger(this.workers, ackBacklogCapacity, errors);
+        limbo = new Limbo(limboCapacity);
+        admission = new DeltaAdmission(this, limbo, acks, this.workers.length);
         lastRelaxedSync = clock.nanoTime();
     }
 
@@ -189,14 +221,18 @@ public final class Committer implements Agent, MessageHandler
         int work = acks.flushBacklogs();
         if (pending < maxBatch)
         {
-            work += deltas.read(this, maxBatch - pending);
+            admission.startRead();
+            work += deltas.controlledRead(admission, maxBatch - pending);
         }
-        if (pending > 0 && (pending == maxBatch || clock.nanoTime() - firstPendingNanos >= debounceNanos))
+        // Held back, no straggler can join the batch: no point in waiting for the debounce.
+        if (pending > 0 && (pending == maxBatch || admission.heldBack() ||
+            clock.nanoTime() - firstPendingNanos >= debounceNanos))
         {
             // The batch is taken before anything can throw: were it still pending when the agent runner calls
             // doWork() again, a second commit would answer its OCCUPYs DUPLICATE and free blocks the index holds.
             final int count = pending;
             pending = 0;
+            admission.batchTaken();
             commit(count);
             work += count;
             work += acks.acknowledge(count, worker, token, result);
@@ -325,7 +361,13 @@ public final class Committer implements Agent, MessageHandler
                 }
                 else if (result[i] == Deltas.DELETED)
                 {
-                    limbo.add(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration);
+                    if (!limbo.add(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration) && !closing)
+                    {
+                        // DeltaAdmission reserves room for every delta, so only the final drain at close gets
+                        // here; the allocator is rebuilt from the index at the next open, so no space is lost.
+                        errors.onError("committer", "limbo full: block at offset " + blockOffset[i] +
+                            " not reused until restart");
+                    }
                 }
             }
         }
@@ -421,7 +463,11 @@ public final class Committer implements Agent, MessageHandler
     @Override
     public void onClose()
     {
-        // Final drain so that nothing published before shutdown is left unacknowledged.
+        // Final drain so that nothing published before shutdown is left unacknowledged. Limbo and the ack backlogs
+        // stop bounding it: a read that never completes must not keep deletes uncommitted (nothing is reused after
+        // this, and the allocator is rebuilt from the index at the next open).
+        closing = true;
+        admission.unbound();
         int guard = 0;
         while ((deltas.size() > 0 || pending > 0) && guard++ < 1000)
         {
@@ -468,6 +514,42 @@ public final class Committer implements Agent, MessageHandler
         return limboBlocks;
     }
 
+    /** @return most freed blocks limbo holds; when full, the committer stops taking deltas. */
+    public int limboCapacity()
+    {
+        return limbo.capacity();
+    }
+
+    /** @return most acknowledgements queued per worker; when one is full, the committer stops taking deltas. */
+    public int ackBacklogCapacity()
+    {
+        return acks.capacity();
+    }
+
+    /** @return the longest acknowledgement backlog of any one worker (racy, for STATS and tests). */
+    public int largestAckBacklog()
+    {
+        return acks.largestBacklog();
+    }
+
+    /** @return duty cycles in which the committer left deltas in the ring because limbo or a backlog was full. */
+    public long heldBackCycles()
+    {
+        return admission.heldBackCycles();
+    }
+
+    /** @return limbo entries allocated (tests: memory never grows past the capacity). */
+    int limboAllocated()
+    {
+        return limbo.allocated();
+    }
+
+    /** @return acknowledgement-backlog entries allocated for worker {@code w} (tests). */
+    int ackBacklogAllocated(final int w)
+    {
+        return acks.allocated(w);
+    }
+
     public long commitNanosTotal()
     {
         return commitNanosTotal;
@@ -488,7 +570,7 @@ public final class Committer implements Agent, MessageHandler
     /**
      * Idles without burning a core: yields while a batch is open (debounce), otherwise announces it is sleeping,
      * re-checks the ring and parks until a worker's {@link #wake()} or {@code maxParkNanos} (200 µs while limbo
-     * blocks or backlogged acknowledgements wait for a retry).
+     * blocks or backlogged acknowledgements wait for a retry, also when deltas wait in a ring it was held back from).
      */
     public IdleStrategy idleStrategy(final long maxParkNanos)
     {
@@ -515,7 +597,8 @@ public final class Committer implements Agent, MessageHandler
                 // Limbo blocks and backlogged acks need a retry soon; new deltas still wake the committer at once.
                 final long park = !limbo.isEmpty() || acks.backlogged() > 0 ? 200_000L : maxParkNanos;
                 sleeping = true;
-                if (deltas.size() == 0)
+                // Held back, the ring is not empty but must not be retried at once: that would spin.
+                if (deltas.size() == 0 || admission.heldBack())
                 {
                     LockSupport.parkNanos(park);
                 }

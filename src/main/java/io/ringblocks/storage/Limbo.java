@@ -1,65 +1,92 @@
 package io.ringblocks.storage;
 
-import java.util.Arrays;
-
 /**
  * Freed blocks waiting for readers to move past the epoch of the commit that removed them, oldest first (tags are
- * non-decreasing along the queue, so a release stops at the first entry still visible to a read). Struct-of-arrays;
- * committer thread only.
+ * non-decreasing along the queue, so a release stops at the first entry still visible to a read). A bounded FIFO:
+ * struct-of-arrays in a circular buffer that starts small and doubles up to {@code capacity}, never beyond (a
+ * reader stuck for a long time must not let limbo grow until the heap runs out). The committer never adds more
+ * than {@link #room()} allows: it stops taking deltas off its ring instead (see {@link DeltaAdmission}).
+ * Committer thread only.
  */
 final class Limbo
 {
-    private long[] limboOffset = new long[1024];
-    private int[] limboClass = new int[1024];
-    private long[] limboEpoch = new long[1024];
-    private long[] limboGeneration = new long[1024];
-    private int limboHead;
-    private int limboTail;
+    private final int capacity;
+    private long[] offset;
+    private int[] sizeClass;
+    private long[] epoch;
+    private long[] generation;
+    private int head;
+    private int size;
+
+    /** @param capacity most freed blocks held at once (> 0). */
+    Limbo(final int capacity)
+    {
+        if (capacity < 1)
+        {
+            throw new IllegalArgumentException("limbo capacity must be > 0: " + capacity);
+        }
+        this.capacity = capacity;
+        final int initial = Math.min(1024, capacity);
+        offset = new long[initial];
+        sizeClass = new int[initial];
+        epoch = new long[initial];
+        generation = new long[initial];
+    }
 
     /** @return freed blocks not yet returned to the allocator. */
     int size()
     {
-        return limboTail - limboHead;
+        return size;
+    }
+
+    int capacity()
+    {
+        return capacity;
+    }
+
+    /** @return blocks that can still be added. */
+    int room()
+    {
+        return capacity - size;
     }
 
     boolean isEmpty()
     {
-        return limboHead == limboTail;
+        return size == 0;
+    }
+
+    /** @return entries the arrays can hold now (never more than the capacity); for tests. */
+    int allocated()
+    {
+        return offset.length;
     }
 
     /**
      * @param tag        epoch of the commit that removed the block.
      * @param generation relaxed mode: flush generation of that commit.
+     * @return false, and nothing added, when limbo is full.
      */
-    void add(final long offset, final int cls, final long tag, final long generation)
+    boolean add(final long blockOffset, final int cls, final long tag, final long generation)
     {
-        if (limboTail == limboOffset.length)
+        if (size == capacity)
         {
-            compactOrGrowLimbo();
+            return false;
         }
-        limboOffset[limboTail] = offset;
-        limboClass[limboTail] = cls;
-        limboEpoch[limboTail] = tag;
-        limboGeneration[limboTail] = generation;
-        limboTail++;
-    }
-
-    private void compactOrGrowLimbo()
-    {
-        final int live = limboTail - limboHead;
-        if (live * 2 > limboOffset.length)
+        if (size == offset.length)
         {
-            limboOffset = Arrays.copyOf(limboOffset, limboOffset.length * 2);
-            limboClass = Arrays.copyOf(limboClass, limboClass.length * 2);
-            limboEpoch = Arrays.copyOf(limboEpoch, limboEpoch.length * 2);
-            limboGeneration = Arrays.copyOf(limboGeneration, limboGeneration.length * 2);
+            grow();
         }
-        System.arraycopy(limboOffset, limboHead, limboOffset, 0, live);
-        System.arraycopy(limboClass, limboHead, limboClass, 0, live);
-        System.arraycopy(limboEpoch, limboHead, limboEpoch, 0, live);
-        System.arraycopy(limboGeneration, limboHead, limboGeneration, 0, live);
-        limboHead = 0;
-        limboTail = live;
+        int i = head + size;
+        if (i >= offset.length)
+        {
+            i -= offset.length;
+        }
+        offset[i] = blockOffset;
+        sizeClass[i] = cls;
+        epoch[i] = tag;
+        this.generation[i] = generation;
+        size++;
+        return true;
     }
 
     /**
@@ -71,18 +98,41 @@ final class Limbo
     int release(final long oldestRead, final long flushedGeneration, final Committer.BlockSpace space)
     {
         int reclaimed = 0;
-        while (limboHead < limboTail && limboEpoch[limboHead] < oldestRead &&
-            limboGeneration[limboHead] <= flushedGeneration)
+        while (size > 0 && epoch[head] < oldestRead && generation[head] <= flushedGeneration)
         {
-            space.release(limboOffset[limboHead], limboClass[limboHead]);
-            limboHead++;
+            space.release(offset[head], sizeClass[head]);
+            head = head + 1 == offset.length ? 0 : head + 1;
+            size--;
             reclaimed++;
         }
-        if (limboHead == limboTail)
+        if (size == 0)
         {
-            limboHead = 0;
-            limboTail = 0;
+            head = 0;
         }
         return reclaimed;
+    }
+
+    /** Doubles the arrays (up to the capacity), oldest entry first. Rare: at most log2(capacity / 1024) times. */
+    private void grow()
+    {
+        final int length = (int)Math.min(capacity, offset.length * 2L);
+        final long[] newOffset = new long[length];
+        final int[] newClass = new int[length];
+        final long[] newEpoch = new long[length];
+        final long[] newGeneration = new long[length];
+        final int first = offset.length - head; // entries from head to the end of the old arrays
+        System.arraycopy(offset, head, newOffset, 0, first);
+        System.arraycopy(offset, 0, newOffset, first, head);
+        System.arraycopy(sizeClass, head, newClass, 0, first);
+        System.arraycopy(sizeClass, 0, newClass, first, head);
+        System.arraycopy(epoch, head, newEpoch, 0, first);
+        System.arraycopy(epoch, 0, newEpoch, first, head);
+        System.arraycopy(generation, head, newGeneration, 0, first);
+        System.arraycopy(generation, 0, newGeneration, first, head);
+        offset = newOffset;
+        sizeClass = newClass;
+        epoch = newEpoch;
+        generation = newGeneration;
+        head = 0;
     }
 }

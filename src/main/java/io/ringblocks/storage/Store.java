@@ -122,7 +122,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             links[i] = new WorkerLink(i, config.ackRingCapacity(), wakeups[i]);
         }
         committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
-            config.maxBatch(), config.debounceNanos(), new SystemNanoClock(), errors);
+            config.maxBatch(), config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(),
+            new SystemNanoClock(), errors);
         committer.housekeeping(this);
         committer.startGeneration(newestGeneration[0] + 1);
         reserve();

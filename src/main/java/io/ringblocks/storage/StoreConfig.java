@@ -19,6 +19,10 @@ import java.nio.file.Path;
  * @param debounceNanos     how long a batch stays open for stragglers.
  * @param deltaRingCapacity bytes of the worker → committer ring (a power of two).
  * @param ackRingCapacity   bytes of each committer → worker ring (a power of two).
+ * @param limboCapacity     most freed blocks waiting for in-flight reads (at least {@code maxBatch}, so an empty
+ *                          limbo takes any batch); when full the committer stops taking deltas until readers move on.
+ * @param ackBacklogCapacity most acknowledgements queued per worker whose ack ring is full; when one is full the
+ *                          committer stops taking deltas until that worker polls.
  */
 public record StoreConfig(
     Path dir,
@@ -32,8 +36,36 @@ public record StoreConfig(
     int maxBatch,
     long debounceNanos,
     int deltaRingCapacity,
-    int ackRingCapacity)
+    int ackRingCapacity,
+    int limboCapacity,
+    int ackBacklogCapacity)
 {
+    /** 64 Ki freed blocks (28 bytes each, grown on demand): a read stuck across that many deletes is a fault. */
+    public static final int DEFAULT_LIMBO_CAPACITY = 1 << 16;
+    /** 64 Ki: the most request slots a server worker has, so a worker that polls never reaches it. */
+    public static final int DEFAULT_ACK_BACKLOG_CAPACITY = 1 << 16;
+    /** Upper limit of both capacities above (16 Mi entries, hundreds of MiB). */
+    public static final int MAX_QUEUE_CAPACITY = 1 << 24;
+
+    /** With the default limbo and acknowledgement-backlog capacities. */
+    public StoreConfig(
+        final Path dir,
+        final long maxSize,
+        final boolean durable,
+        final boolean directIo,
+        final boolean readCache,
+        final int maxBlockSize,
+        final long growStep,
+        final long indexMapSize,
+        final int maxBatch,
+        final long debounceNanos,
+        final int deltaRingCapacity,
+        final int ackRingCapacity)
+    {
+        this(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize, maxBatch, debounceNanos,
+            deltaRingCapacity, ackRingCapacity, DEFAULT_LIMBO_CAPACITY, DEFAULT_ACK_BACKLOG_CAPACITY);
+    }
+
     public StoreConfig
     {
         if (maxBlockSize < 4096 || Integer.bitCount(maxBlockSize) != 1)
@@ -48,6 +80,16 @@ public record StoreConfig(
         if (growStep < maxBlockSize || growStep % maxBlockSize != 0)
         {
             throw new IllegalArgumentException("grow step must be a multiple of " + maxBlockSize + ": " + growStep);
+        }
+        if (limboCapacity < maxBatch || limboCapacity > MAX_QUEUE_CAPACITY)
+        {
+            throw new IllegalArgumentException("limbo capacity must be in " + maxBatch + " (the batch size).." +
+                MAX_QUEUE_CAPACITY + ": " + limboCapacity);
+        }
+        if (ackBacklogCapacity < 1 || ackBacklogCapacity > MAX_QUEUE_CAPACITY)
+        {
+            throw new IllegalArgumentException("ack backlog capacity must be in 1.." + MAX_QUEUE_CAPACITY + ": " +
+                ackBacklogCapacity);
         }
     }
 

@@ -143,6 +143,13 @@ class ServerOperationsTest
                 assertTrue(text.contains("\n" + key + " ") || text.startsWith(key + " "), "missing " + key);
             }
             assertTrue(text.contains("requests_put 1\n"));
+            // Item 10 of issue 8: the committer's bounded queues, their capacities and how often they held it back.
+            assertTrue(text.contains("\ncommitter_limbo_capacity " +
+                io.ringblocks.storage.StoreConfig.DEFAULT_LIMBO_CAPACITY + "\n"), text);
+            assertTrue(text.contains("\ncommitter_ack_backlog_capacity " +
+                io.ringblocks.storage.StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY + "\n"), text);
+            assertTrue(text.contains("\ncommitter_backlogged_acks_max_worker 0\n"), text);
+            assertTrue(text.contains("\ncommitter_held_back 0\n"), text);
         }
     }
 
