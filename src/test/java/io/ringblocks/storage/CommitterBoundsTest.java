@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -262,6 +263,55 @@ class CommitterBoundsTest
             assertEquals(blocks - published, index.count());
             assertEquals(0, errors.errors(), "a full limbo at close is expected, not an error");
             assertTrue(committer.limboAllocated() <= LIMBO);
+        }
+    }
+
+    /**
+     * Held back, the ring is not empty, yet the committer must park between retries: a spin would burn a core for as
+     * long as a read is stuck. Counts retries, not time: parking retries every 200 µs (about 2,500 in half a second,
+     * plus wakeups), a spin retries millions of times.
+     */
+    @Test
+    void shouldParkBetweenRetriesWhileHeldBack() throws Exception
+    {
+        try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, false))
+        {
+            final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
+            final Committer committer = new Committer(index, SMALL_RING, new WorkerLink[]{link},
+                (offset, cls) -> { }, () -> 0, true, MAX_BATCH, 0L, LIMBO, 1024, new SystemNanoClock(),
+                new ErrorHandler());
+            final CommitterClient client = new CommitterClient(committer, link);
+            final int blocks = 200;
+            storeBlocks(committer, client, 0, blocks, new Acks(blocks));
+            new ReadEpochs(link).begin(client.epoch()); // never ends
+            int published = 0;
+            for (int round = 0; round < 1000 && published < blocks; round++)
+            {
+                if (client.publishFree(published, hash(0, published), 0))
+                {
+                    published++;
+                    continue;
+                }
+                committer.doWork();
+            }
+            assertEquals(LIMBO, committer.limboBlocks());
+            assertTrue(committer.deltas().size() > 0);
+
+            final AgentRunner runner = new AgentRunner(committer.idleStrategy(1_000_000L),
+                Throwable::printStackTrace, null, committer);
+            AgentRunner.startOnThread(runner);
+            try
+            {
+                final long before = committer.heldBackCycles();
+                Thread.sleep(500);
+                final long retries = committer.heldBackCycles() - before;
+                assertTrue(retries > 0, "the committer retries while held back");
+                assertTrue(retries < 50_000, "the committer spins while held back: " + retries + " retries");
+            }
+            finally
+            {
+                runner.close();
+            }
         }
     }
 
