@@ -22,7 +22,9 @@ import java.nio.file.Path;
  * @param limboCapacity     most freed blocks waiting for in-flight reads (at least {@code maxBatch}, so an empty
  *                          limbo takes any batch); when full the committer stops taking deltas until readers move on.
  * @param ackBacklogCapacity most acknowledgements queued per worker whose ack ring is full; when one is full the
- *                          committer stops taking deltas until that worker polls.
+ *                          committer stops taking deltas until that worker polls. Room is reserved as if every ack
+ *                          of a batch went to the backlog, so below {@code maxBatch} it also caps one worker's share
+ *                          of a batch.
  */
 public record StoreConfig(
     Path dir,
