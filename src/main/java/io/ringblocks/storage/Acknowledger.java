@@ -173,8 +173,10 @@ final class Acknowledger
         }
     }
 
-    /** One worker's acknowledgements that did not fit its ring yet, oldest first: a circular FIFO of primitives
-     * that starts small and doubles up to its capacity. */
+    /**
+     * One worker's acknowledgements that did not fit its ring yet, oldest first: a circular FIFO of primitives that
+     * starts small and doubles up to its capacity.
+     */
     private static final class AckBacklog
     {
         private final int capacity;
