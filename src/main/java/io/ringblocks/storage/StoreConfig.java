@@ -19,6 +19,7 @@ import java.nio.file.Path;
  * @param debounceNanos     how long a batch stays open for stragglers.
  * @param deltaRingCapacity bytes of the worker → committer ring (a power of two).
  * @param ackRingCapacity   bytes of each committer → worker ring (a power of two).
+ * @param scrubRate         bytes per second the background scrubber verifies ({@code --scrub-rate}); 0 = off.
  */
 public record StoreConfig(
     Path dir,
@@ -32,10 +33,15 @@ public record StoreConfig(
     int maxBatch,
     long debounceNanos,
     int deltaRingCapacity,
-    int ackRingCapacity)
+    int ackRingCapacity,
+    long scrubRate)
 {
     public StoreConfig
     {
+        if (scrubRate < 0)
+        {
+            throw new IllegalArgumentException("scrub rate must be >= 0 bytes per second (0 = off): " + scrubRate);
+        }
         if (maxBlockSize < 4096 || Integer.bitCount(maxBlockSize) != 1)
         {
             throw new IllegalArgumentException("max block size must be a power of two >= 4096: " + maxBlockSize);
@@ -49,6 +55,32 @@ public record StoreConfig(
         {
             throw new IllegalArgumentException("grow step must be a multiple of " + maxBlockSize + ": " + growStep);
         }
+    }
+
+    /** Without a scrubber ({@code scrubRate} 0). */
+    public StoreConfig(
+        final Path dir,
+        final long maxSize,
+        final boolean durable,
+        final boolean directIo,
+        final boolean readCache,
+        final int maxBlockSize,
+        final long growStep,
+        final long indexMapSize,
+        final int maxBatch,
+        final long debounceNanos,
+        final int deltaRingCapacity,
+        final int ackRingCapacity)
+    {
+        this(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize, maxBatch, debounceNanos,
+            deltaRingCapacity, ackRingCapacity, 0);
+    }
+
+    /** @return this configuration with the scrubber verifying {@code bytesPerSecond} (0 = off). */
+    public StoreConfig withScrubRate(final long bytesPerSecond)
+    {
+        return new StoreConfig(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize,
+            maxBatch, debounceNanos, deltaRingCapacity, ackRingCapacity, bytesPerSecond);
     }
 
     /** Defaults: 1 MiB blocks, 64 MiB growth, 20 µs debounce, batches of up to 4096 deltas. */

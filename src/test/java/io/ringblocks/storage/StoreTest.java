@@ -53,7 +53,7 @@ class StoreTest
         {
             final Map<String, long[]> found = new HashMap<>();
             final long[] classBytes = {0};
-            store.index().forEach((hash, offset, length, sizeClass, generation) ->
+            store.index().forEach((hash, offset, length, sizeClass, generation, crc) ->
             {
                 final byte[] h = new byte[32];
                 hash.getBytes(0, h);
@@ -281,7 +281,7 @@ class StoreTest
         final long[] where = new long[1];
         try (BlockIndex index = new BlockIndex(dir.resolve("index").toFile(), 1L << 30, 8, false))
         {
-            index.forEach((hash, offset, length, sizeClass, generation) ->
+            index.forEach((hash, offset, length, sizeClass, generation, crc) ->
             {
                 final byte[] h = new byte[32];
                 hash.getBytes(0, h);
