@@ -368,9 +368,10 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     }
 
     /**
-     * The block's bytes do not match its CRC32C: nothing of it is sent. The first reader to find out logs it and
-     * asks the committer to flag the entry (later lookups see the flag and answer without reading); a full delta
-     * ring only means a later read asks again.
+     * The block's bytes do not match its CRC32C: nothing of it is sent. The reader that found out logs it and has
+     * the committer flag the entry (later lookups see the flag and answer without reading). CORRUPT is answered
+     * only once the flag is committed, so a PUT of the same content sent after that answer finds the flag and
+     * rewrites the block instead of answering from dedup.
      */
     private void onCorrupt(final int r)
     {
@@ -378,11 +379,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         releaseBuffers(r);
         Scrubber.report("worker " + w.id, reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
             store.dataPath());
-        if (client.publishMarkCorrupt(reqs.hashes, r * 32, reqs.blockOffset[r]))
-        {
-            published = true;
-        }
-        w.respondStatus(r, Status.CORRUPT);
+        reqs.deltaType[r] = Deltas.MARK_CORRUPT;
+        publishOrStall(r);
     }
 
     // ---------------------------------------------------------------- PUT
@@ -517,9 +515,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private void publishOrStall(final int r)
     {
-        final boolean ok = reqs.deltaType[r] == Deltas.OCCUPY ?
+        final int type = reqs.deltaType[r];
+        final boolean ok = type == Deltas.OCCUPY ?
             client.publishOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
                 reqs.blockClass[r], reqs.crc[r]) :
+            type == Deltas.MARK_CORRUPT ? client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * 32,
+                reqs.blockOffset[r]) :
             client.publishFree(reqs.token(r), reqs.hashes, r * 32);
         if (!ok)
         {
@@ -547,6 +548,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         if (reqs.generation[r] != Requests.generationOf(token) || reqs.state[r] != Requests.WAIT_ACK)
         {
             w.errors.onError("worker " + w.id, "acknowledgement for a request no longer waiting: " + token);
+            return;
+        }
+        if (reqs.deltaType[r] == Deltas.MARK_CORRUPT)
+        {
+            w.respondStatus(r, Status.CORRUPT); // whatever the result: these bytes were wrong
             return;
         }
         if (reqs.deltaType[r] == Deltas.OCCUPY)

@@ -360,6 +360,10 @@ public final class Committer implements Agent, MessageHandler
                 {
                     addToLimbo(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration);
                 }
+                else if (result[i] == Deltas.MARKED)
+                {
+                    corruptMarked++;
+                }
                 if (replacedOffset[i] >= 0)
                 {
                     addToLimbo(replacedOffset[i], replacedClass[i], commitEpoch, syncGeneration);
@@ -399,9 +403,9 @@ public final class Committer implements Agent, MessageHandler
             BlockIndex.encode(value, offset, BlockIndex.length(found), BlockIndex.sizeClass(found),
                 BlockIndex.generation(found), BlockIndex.crc(found), flags | BlockIndex.CORRUPT);
             index.put(txn, key, value);
-            corruptMarked++;
+            return Deltas.MARKED;
         }
-        return Deltas.MARKED;
+        return Deltas.DUPLICATE; // flagged already
     }
 
     private boolean hasOccupy(final int count)

@@ -93,13 +93,16 @@ public final class CommitterClient implements MessageHandler
 
     /**
      * Asks the committer to flag {@code hash} corrupt if its entry still points at {@code blockOffset} (a read of
-     * it failed its CRC32C check). Nobody waits for it: no acknowledgement comes back.
+     * it failed its CRC32C check).
      *
-     * @return false when the delta ring is full (the next failed read will ask again).
+     * @param token the waiting request's token, acknowledged MARKED or NOT_FOUND; {@link Deltas#NO_ACK} when
+     *              nobody waits.
+     * @return false when the delta ring is full (retry later).
      */
-    public boolean publishMarkCorrupt(final DirectBuffer hash, final int hashOffset, final long blockOffset)
+    public boolean publishMarkCorrupt(
+        final long token, final DirectBuffer hash, final int hashOffset, final long blockOffset)
     {
-        final int claim = claim(Deltas.MARK_CORRUPT, Deltas.MARK_CORRUPT_LENGTH, Deltas.NO_ACK, hash, hashOffset);
+        final int claim = claim(Deltas.MARK_CORRUPT, Deltas.MARK_CORRUPT_LENGTH, token, hash, hashOffset);
         if (claim <= 0)
         {
             return false;

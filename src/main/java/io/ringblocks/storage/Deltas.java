@@ -12,8 +12,8 @@ import java.nio.ByteOrder;
  *  |  i32   |      i64       |        32 bytes        |      i64      |   i32   |   i32   |   i32   |
  *  +--------+----------------+------------------------+---------------+---------+---------+---------+
  * worker → committer, msgTypeId FREE (44 bytes): worker, token, hash as above.
- * worker or scrubber → committer, msgTypeId MARK_CORRUPT (52 bytes): worker, token ({@link #NO_ACK}), hash,
- * file offset as above.
+ * worker or scrubber → committer, msgTypeId MARK_CORRUPT (52 bytes): worker, token ({@link #NO_ACK} from the
+ * scrubber), hash, file offset as above.
  *
  * committer → worker, OneToOneRingBuffer, msgTypeId ACK (12 bytes):
  *  0                8         12
@@ -61,7 +61,10 @@ public final class Deltas
     public static final int DELETED = 2;
     /** FREE: no such block. */
     public static final int NOT_FOUND = 3;
-    /** MARK_CORRUPT: the entry still pointed at that offset and is now flagged {@link BlockIndex#CORRUPT}. */
+    /**
+     * MARK_CORRUPT: the entry still pointed at that offset and is now flagged {@link BlockIndex#CORRUPT} (it
+     * answers {@link #DUPLICATE} when it was flagged already, {@link #NOT_FOUND} when the entry is gone or moved).
+     */
     public static final int MARKED = 5;
     /** The batch could not be committed (see the error handler); nothing of this delta took effect. */
     public static final int FAILED = 4;

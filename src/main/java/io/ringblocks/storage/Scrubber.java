@@ -53,6 +53,9 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     private boolean skipped;
     private boolean readFailureReported;
     private long passBytes;
+    /** Offsets reported lately: a flag takes a commit to show, and the next pass must not report the block again. */
+    private final long[] reported = new long[16];
+    private int reportedNext;
     private boolean idle;
     private final Thread thread;
     private volatile boolean running = true;
@@ -228,18 +231,35 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
         bytesVerified += length;
         if (!complete || (int)crc32c.getValue() != crcs[i])
         {
-            corruptFound++;
-            report("scrubber", hashes, i * BlockIndex.KEY_LENGTH, offsets[i], length, file);
+            if (!reportedLately(offsets[i]))
+            {
+                corruptFound++;
+                report("scrubber", hashes, i * BlockIndex.KEY_LENGTH, offsets[i], length, file);
+            }
             markCorrupt(i);
         }
         return length;
+    }
+
+    private boolean reportedLately(final long offset)
+    {
+        for (final long r : reported)
+        {
+            if (r == offset + 1)
+            {
+                return true;
+            }
+        }
+        reported[reportedNext] = offset + 1; // + 1: the zeroed array must not look like offset 0 was reported
+        reportedNext = (reportedNext + 1) % reported.length;
+        return false;
     }
 
     private void markCorrupt(final int i)
     {
         for (int attempt = 0; attempt < 100 && running; attempt++)
         {
-            if (client.publishMarkCorrupt(hashes, i * BlockIndex.KEY_LENGTH, offsets[i]))
+            if (client.publishMarkCorrupt(Deltas.NO_ACK, hashes, i * BlockIndex.KEY_LENGTH, offsets[i]))
             {
                 client.flush();
                 return;
@@ -270,7 +290,7 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
         return bytesVerified;
     }
 
-    /** @return blocks whose bytes did not match their CRC32C (each counted once per pass until flagged). */
+    /** @return blocks whose bytes did not match their CRC32C. */
     public long corruptFound()
     {
         return corruptFound;
