@@ -191,6 +191,28 @@ class ChecksumTest
     }
 
     @Test
+    void shouldThrowCorruptBlockExceptionInTheClientLibrary() throws Exception
+    {
+        server = start(0);
+        final byte[] block = random(new Random(6), 30_000);
+        try (io.ringblocks.client.BlockClient client = io.ringblocks.client.BlockClient.connect("127.0.0.1",
+            server.port()))
+        {
+            final io.ringblocks.client.Hash hash = client.put(block);
+            flip(entry(server, hash.bytes())[0] + 29_999);
+            final io.ringblocks.client.CorruptBlockException e =
+                org.junit.jupiter.api.Assertions.assertThrows(io.ringblocks.client.CorruptBlockException.class,
+                    () -> client.get(hash));
+            assertEquals(io.ringblocks.client.StatusCode.CORRUPT, e.status());
+            assertEquals("CORRUPT", e.statusName());
+            org.junit.jupiter.api.Assertions.assertThrows(io.ringblocks.client.CorruptBlockException.class,
+                () -> client.getRange(hash, 0, 10));
+            assertEquals(hash, client.put(block), "the connection stays usable and the PUT heals");
+            assertArrayEquals(block, client.get(hash));
+        }
+    }
+
+    @Test
     void shouldKeepTheFlagAndTheChecksumAcrossARestart() throws Exception
     {
         server = start(0);

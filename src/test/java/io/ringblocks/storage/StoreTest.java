@@ -40,8 +40,9 @@ class StoreTest
 
     /**
      * Reopens the store (crash recovery) and checks that everything in {@code expected} is live with its length,
-     * nothing in {@code absent} is, EVERY indexed block's bytes hash to its key (never wrong bytes), and the
-     * allocator's used space is exactly the live blocks' classes (no leak, nothing referenced twice).
+     * nothing in {@code absent} is, EVERY indexed block's bytes hash to its key (never wrong bytes) and match the
+     * CRC32C its index entry records, and the allocator's used space is exactly the live blocks' classes (no leak,
+     * nothing referenced twice).
      *
      * @return the hashes found in the index.
      */
@@ -57,7 +58,7 @@ class StoreTest
             {
                 final byte[] h = new byte[32];
                 hash.getBytes(0, h);
-                found.put(HEX.formatHex(h), new long[]{offset, length});
+                found.put(HEX.formatHex(h), new long[]{offset, length, crc});
                 classBytes[0] += BuddyAllocator.blockSize(sizeClass);
             });
             for (final Map.Entry<String, long[]> e : found.entrySet())
@@ -69,6 +70,9 @@ class StoreTest
                     assertTrue(data.read(bytes, where[0] + bytes.position()) > 0, "short data file");
                 }
                 assertEquals(e.getKey(), HEX.formatHex(StoreDriver.sha256(bytes.array())), "content of " + e.getKey());
+                final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(bytes.array());
+                assertEquals((int)where[2], (int)crc.getValue(), "recorded CRC32C of " + e.getKey());
             }
             for (final Map.Entry<String, Integer> e : expected.entrySet())
             {
