@@ -212,6 +212,36 @@ class ChecksumTest
         }
     }
 
+    /** The worker's check: CRC32C over the arena's direct view, which must not allocate per block. */
+    @Test
+    void shouldCheckABlockInTheArenaWithoutAllocating()
+    {
+        try (IoArena arena = new IoArena(2 << 20))
+        {
+            final long block = arena.allocate(IoArena.classFor(4096));
+            final CRC32C crc = new CRC32C();
+            final com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
+            long sum = 0;
+            for (int i = 0; i < 20_000; i++) // warm up (JIT) first
+            {
+                crc.reset();
+                crc.update(arena.view(block, 4096));
+                sum += crc.getValue();
+            }
+            final long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 100_000; i++)
+            {
+                crc.reset();
+                crc.update(arena.view(block, 4096));
+                sum += crc.getValue();
+            }
+            final long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < 1024, "allocated " + allocated + " bytes over 100000 checks");
+            assertEquals(120_000L * Integer.toUnsignedLong(crc32c(new byte[4096])), sum, "the arena starts zeroed");
+        }
+    }
+
     @Test
     void shouldKeepTheFlagAndTheChecksumAcrossARestart() throws Exception
     {
