@@ -30,6 +30,7 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     /** Most bytes read under one pin: limbo waits for the batch, so it stays short even at high rates. */
     private static final long MAX_BATCH_BYTES = 8 << 20;
     private static final long EMPTY_PAUSE_NANOS = 1_000_000_000L;
+    private static final long MAX_FAILURE_PAUSE_NANOS = 60_000_000_000L;
 
     private final BlockIndex index;
     private final CommitterClient client;
@@ -105,17 +106,20 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     public void run()
     {
         long next = System.nanoTime();
+        long failurePause = EMPTY_PAUSE_NANOS;
         while (running)
         {
             final long bytes;
             try
             {
                 bytes = batch();
+                failurePause = EMPTY_PAUSE_NANOS;
             }
             catch (final RuntimeException e)
             {
-                errors.onError("scrubber", e);
-                pause(EMPTY_PAUSE_NANOS);
+                errors.onError("scrubber (retrying in " + failurePause / 1_000_000_000L + " s)", e);
+                pause(failurePause);
+                failurePause = Math.min(MAX_FAILURE_PAUSE_NANOS, failurePause * 2); // a lasting fault: few lines
                 continue;
             }
             final long now = System.nanoTime();
