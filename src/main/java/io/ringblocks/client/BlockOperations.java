@@ -59,6 +59,7 @@ public interface BlockOperations extends AutoCloseable
      * @param hash the block's address.
      * @return the block's bytes (a fresh array owned by the caller).
      * @throws NotFoundException  if there is no such block.
+     * @throws CorruptBlockException if the server's copy failed its checksum (nothing of it was sent).
      * @throws IntegrityException if the bytes received do not hash to {@code hash}.
      */
     byte[] get(Hash hash);
@@ -74,6 +75,7 @@ public interface BlockOperations extends AutoCloseable
      * @throws BufferTooSmallException if the block is longer than {@code destination.remaining()}; the buffer is
      *                                 unchanged and the connection stays usable.
      * @throws NotFoundException       if there is no such block.
+     * @throws CorruptBlockException   if the server's copy failed its checksum (nothing of it was sent).
      * @throws IntegrityException      if the bytes received do not hash to {@code hash}.
      */
     int get(Hash hash, ByteBuffer destination);
@@ -87,6 +89,7 @@ public interface BlockOperations extends AutoCloseable
      * @param length number of bytes, or 0 for "to the end of the block"; {@code offset + length <= blockLength}.
      * @return the bytes.
      * @throws NotFoundException if there is no such block (checked before the range).
+     * @throws CorruptBlockException if the server's copy failed its checksum (the whole block is checked).
      * @throws BadRangeException if the range is not inside the block.
      */
     byte[] getRange(Hash hash, long offset, int length);

@@ -29,6 +29,7 @@ final class Responses
             case StatusCode.NO_SPACE -> new NoSpaceException(message);
             case StatusCode.BAD_RANGE -> new BadRangeException(message);
             case StatusCode.BUSY -> new ServerBusyException(message);
+            case StatusCode.CORRUPT -> new CorruptBlockException(message);
             default -> new ServerErrorException(message, status);
         };
     }

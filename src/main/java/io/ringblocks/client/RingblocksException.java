@@ -6,6 +6,7 @@ package io.ringblocks.client;
  * Sealed, so that a {@code switch} over the subtypes is exhaustive and callers can rely on this list:
  * server answers ({@link NotFoundException}, {@link HashMismatchException}, {@link BlockTooLargeException},
  * {@link NoSpaceException}, {@link BadRequestException}, {@link BadRangeException}, {@link ServerBusyException},
+ * {@link CorruptBlockException},
  * {@link ServerErrorException}), client-side checks ({@link IntegrityException}, {@link ProtocolException},
  * {@link BufferTooSmallException}) and transport failures ({@link ConnectionLostException},
  * {@link RequestTimeoutException}). A plain {@code RingblocksException} is only thrown when a blocking call is
@@ -13,7 +14,8 @@ package io.ringblocks.client;
  */
 public sealed class RingblocksException extends RuntimeException
     permits NotFoundException, HashMismatchException, BlockTooLargeException, NoSpaceException,
-    BadRequestException, BadRangeException, ServerBusyException, ServerErrorException, IntegrityException,
+    BadRequestException, BadRangeException, ServerBusyException, CorruptBlockException, ServerErrorException,
+    IntegrityException,
     ProtocolException, BufferTooSmallException, ConnectionLostException, RequestTimeoutException
 {
     /** The server's status code, or {@link StatusCode#NONE}. */

@@ -33,6 +33,8 @@ public final class StatusCode
     public static final int FRAME_TOO_LARGE = 11;
     /** The server is stopping and did not execute the request. */
     public static final int SHUTTING_DOWN = 12;
+    /** The server's stored copy failed its checksum; nothing of it was sent. A PUT of the same content heals it. */
+    public static final int CORRUPT = 13;
     /** Value of {@link RingblocksException#status()} for failures that are not a server status. */
     public static final int NONE = -1;
 
@@ -40,7 +42,7 @@ public final class StatusCode
         {
             "OK", "NOT_FOUND", "BAD_REQUEST", "HASH_MISMATCH", "BLOCK_TOO_LARGE", "NO_SPACE",
             "UNSUPPORTED_VERSION", "UNKNOWN_OPCODE", "BAD_RANGE", "BUSY", "INTERNAL_ERROR", "FRAME_TOO_LARGE",
-            "SHUTTING_DOWN"
+            "SHUTTING_DOWN", "CORRUPT"
         };
 
     private StatusCode()

@@ -21,12 +21,14 @@ public final class Status
     public static final int INTERNAL_ERROR = 10;
     public static final int FRAME_TOO_LARGE = 11;
     public static final int SHUTTING_DOWN = 12;
+    /** The stored copy failed its checksum; nothing of it was sent. A PUT of the same content heals it. */
+    public static final int CORRUPT = 13;
 
     private static final String[] NAMES =
         {
             "OK", "NOT_FOUND", "BAD_REQUEST", "HASH_MISMATCH", "BLOCK_TOO_LARGE", "NO_SPACE",
             "UNSUPPORTED_VERSION", "UNKNOWN_OPCODE", "BAD_RANGE", "BUSY", "INTERNAL_ERROR", "FRAME_TOO_LARGE",
-            "SHUTTING_DOWN"
+            "SHUTTING_DOWN", "CORRUPT"
         };
 
     private Status()
@@ -36,7 +38,7 @@ public final class Status
     /** @return true if {@code status} is one of the codes above. */
     public static boolean isValid(final int status)
     {
-        return status >= OK && status <= SHUTTING_DOWN;
+        return status >= OK && status <= CORRUPT;
     }
 
     /**

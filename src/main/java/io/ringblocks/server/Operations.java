@@ -3,6 +3,7 @@ package io.ringblocks.server;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.zip.CRC32C;
 
 import io.ringblocks.protocol.Flags;
 import io.ringblocks.protocol.Opcode;
@@ -15,6 +16,7 @@ import io.ringblocks.storage.BuddyAllocator;
 import io.ringblocks.storage.CommitterClient;
 import io.ringblocks.storage.Deltas;
 import io.ringblocks.storage.ReadEpochs;
+import io.ringblocks.storage.Scrubber;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.Errno;
 import io.ringblocks.uring.UserData;
@@ -24,6 +26,10 @@ import io.ringblocks.uring.UserData;
  * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
  * send), HEAD, DELETE (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or
  * allocates per request (STATS excepted).
+ * <p>
+ * Every block read is checked against the CRC32C its PUT recorded before a byte of it is sent (a ranged GET reads
+ * and checks the whole block); a block that fails is answered {@link Status#CORRUPT} and flagged in the index,
+ * and a PUT of the same content then writes a fresh copy instead of answering from dedup.
  * <p>
  * Lookups of one duty cycle share one LMDB snapshot, pinned in {@link ReadEpochs} before it is taken: a block
  * deleted after the snapshot stays allocated until every read that might have found it completed.
@@ -42,6 +48,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final ReadEpochs epochs;
     private final MessageDigest sha256;
     private final byte[] digest = new byte[32];
+    /** Intrinsified; fed from a direct view of the arena, so checking a block allocates nothing. */
+    private final CRC32C crc32c = new CRC32C();
     private final long smallBase;
     private final int smallClass;
     private final int dataFd;
@@ -272,6 +280,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             w.respondStatus(r, Status.NOT_FOUND);
             return;
         }
+        if (reader.corrupt())
+        {
+            w.stats.corruptReads++; // already flagged and logged: no need to read it again
+            w.respondStatus(r, Status.CORRUPT);
+            return;
+        }
         final int blockLength = reader.length();
         long offset = 0;
         int length = blockLength;
@@ -286,20 +300,21 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             offset = reqs.rangeOffset[r];
             length = RangeBody.resolvedLength(reqs.rangeOffset[r], reqs.rangeLength[r], blockLength);
         }
-        // Read the aligned span covering the bytes wanted, one page after the buffer start so the response header
-        // fits right in front of the first wanted byte.
-        final long spanStart = offset & ~(PAGE - 1L);
-        final int spanLength = (int)(((offset + length + PAGE - 1) & ~(PAGE - 1L)) - spanStart);
+        // Read the whole block (its checksum covers all of it, so a range is checked too), one page after the buffer
+        // start, so the response header fits right in front of the first wanted byte.
+        final int spanLength = (blockLength + PAGE - 1) & ~(PAGE - 1);
         if (!takeBuffer(r, PAGE + spanLength))
         {
             stall(r, Requests.WAIT_SPACE);
             return;
         }
         reqs.readTag[r] = epochs.begin(pinEpoch);
-        reqs.blockOffset[r] = reader.offset() + spanStart;
+        reqs.blockOffset[r] = reader.offset();
+        reqs.payloadLength[r] = blockLength; // a GET's block length, for the check
+        reqs.crc[r] = reader.crc();
         reqs.ioLength[r] = spanLength;
         reqs.ioDone[r] = 0;
-        reqs.response[r] = reqs.buffer[r] + PAGE + (offset - spanStart) - ResponseHeader.HEADER_LENGTH;
+        reqs.response[r] = reqs.buffer[r] + PAGE + offset - ResponseHeader.HEADER_LENGTH;
         reqs.responseLength[r] = ResponseHeader.HEADER_LENGTH + length;
         reqs.state[r] = Requests.READING;
         submitRead(r);
@@ -341,8 +356,31 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         epochs.end(reqs.readTag[r]);
         reqs.readTag[r] = -1;
+        crc32c.reset();
+        crc32c.update(arena.view(reqs.buffer[r] + PAGE, reqs.payloadLength[r]));
+        if ((int)crc32c.getValue() != reqs.crc[r])
+        {
+            onCorrupt(r);
+            return;
+        }
         w.header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
         w.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
+    }
+
+    /**
+     * The block's bytes do not match its CRC32C: nothing of it is sent. The reader that found out logs it and has
+     * the committer flag the entry (later lookups see the flag and answer without reading). CORRUPT is answered
+     * only once the flag is committed, so a PUT of the same content sent after that answer finds the flag and
+     * rewrites the block instead of answering from dedup.
+     */
+    private void onCorrupt(final int r)
+    {
+        w.stats.corruptReads++;
+        releaseBuffers(r);
+        Scrubber.report("worker " + w.id, reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
+            store.dataPath());
+        reqs.deltaType[r] = Deltas.MARK_CORRUPT;
+        publishOrStall(r);
     }
 
     // ---------------------------------------------------------------- PUT
@@ -352,6 +390,9 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     {
         final int payload = reqs.payloadLength[r];
         sha256.update(arena.view(reqs.buffer[r], payload));
+        crc32c.reset();
+        crc32c.update(arena.view(reqs.buffer[r], payload));
+        reqs.crc[r] = (int)crc32c.getValue();
         try
         {
             sha256.digest(digest, 0, 32);
@@ -368,9 +409,14 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (lookup(r))
         {
-            w.stats.dedupHits++;
-            respondHash(r);
-            return;
+            if (!reader.corrupt())
+            {
+                w.stats.dedupHits++;
+                respondHash(r);
+                return;
+            }
+            // The stored copy is known bad: write this one, whose OCCUPY replaces the flagged entry (heal).
+            w.stats.corruptHeals++;
         }
         reqs.blockClass[r] = BuddyAllocator.sizeClassFor(payload, maxBlockSize);
         allocateAndWrite(r);
@@ -469,9 +515,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private void publishOrStall(final int r)
     {
-        final boolean ok = reqs.deltaType[r] == Deltas.OCCUPY ?
+        final int type = reqs.deltaType[r];
+        final boolean ok = type == Deltas.OCCUPY ?
             client.publishOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
-                reqs.blockClass[r]) :
+                reqs.blockClass[r], reqs.crc[r]) :
+            type == Deltas.MARK_CORRUPT ? client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * 32,
+                reqs.blockOffset[r]) :
             client.publishFree(reqs.token(r), reqs.hashes, r * 32);
         if (!ok)
         {
@@ -499,6 +548,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         if (reqs.generation[r] != Requests.generationOf(token) || reqs.state[r] != Requests.WAIT_ACK)
         {
             w.errors.onError("worker " + w.id, "acknowledgement for a request no longer waiting: " + token);
+            return;
+        }
+        if (reqs.deltaType[r] == Deltas.MARK_CORRUPT)
+        {
+            w.respondStatus(r, Status.CORRUPT); // whatever the result: these bytes were wrong
             return;
         }
         if (reqs.deltaType[r] == Deltas.OCCUPY)

@@ -43,6 +43,8 @@ final class Requests
     final int[] responseSent;
     final int[] next;
     final int[] deltaType;
+    /** CRC32C of the block: computed from a PUT's payload, or the index's value a GET's read is checked against. */
+    final int[] crc;
     /** SHA-256 of the payload (PUT) or the requested hash (GET/HEAD/DELETE), 32 bytes per slot. */
     final UnsafeBuffer hashes;
     /** The client's expected hash for VERIFY_HASH PUTs, 32 bytes per slot. */
@@ -69,6 +71,7 @@ final class Requests
         ioDone = new int[capacity];
         rangeOffset = new long[capacity];
         rangeLength = new int[capacity];
+        crc = new int[capacity];
         readTag = new long[capacity];
         response = new long[capacity];
         responseLength = new int[capacity];

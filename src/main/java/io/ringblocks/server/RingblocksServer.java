@@ -8,6 +8,7 @@ import io.ringblocks.protocol.Opcode;
 import io.ringblocks.protocol.Status;
 import io.ringblocks.storage.Committer;
 import io.ringblocks.storage.ErrorHandler;
+import io.ringblocks.storage.Scrubber;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.LibC;
 import io.ringblocks.uring.RingException;
@@ -162,6 +163,8 @@ public final class RingblocksServer implements AutoCloseable
         long sendTimeouts = 0;
         long shortIo = 0;
         long ioErrors = 0;
+        long corruptReads = 0;
+        long corruptHeals = 0;
         final long[] requests = new long[ServerStats.OPS];
         final long[] bytesIn = new long[ServerStats.OPS];
         final long[] bytesOut = new long[ServerStats.OPS];
@@ -180,6 +183,8 @@ public final class RingblocksServer implements AutoCloseable
             sendTimeouts += s.sendTimeouts;
             shortIo += s.shortIo;
             ioErrors += s.ioErrors;
+            corruptReads += s.corruptReads;
+            corruptHeals += s.corruptHeals;
             for (int i = 0; i < ServerStats.OPS; i++)
             {
                 requests[i] += s.requests[i];
@@ -213,6 +218,8 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "send_timeouts", sendTimeouts);
         line(sb, "short_io", shortIo);
         line(sb, "io_errors", ioErrors);
+        line(sb, "corrupt_reads", corruptReads);
+        line(sb, "corrupt_heals", corruptHeals);
         final Committer committer = store.committer();
         line(sb, "committer_batches", committer.batches());
         line(sb, "committer_deltas", committer.deltasCommitted());
@@ -226,6 +233,12 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "committer_backlogged_acks_max_worker", committer.largestAckBacklog());
         line(sb, "committer_ack_backlog_capacity", committer.ackBacklogCapacity());
         line(sb, "committer_held_back", committer.heldBackCycles());
+        line(sb, "committer_corrupt_marked", committer.corruptMarked());
+        final Scrubber scrubber = store.scrubber();
+        line(sb, "scrub_blocks_verified", scrubber == null ? 0 : scrubber.blocksVerified());
+        line(sb, "scrub_bytes_verified", scrubber == null ? 0 : scrubber.bytesVerified());
+        line(sb, "scrub_corrupt_found", scrubber == null ? 0 : scrubber.corruptFound());
+        line(sb, "scrub_passes", scrubber == null ? 0 : scrubber.passes());
         for (int k = 0; k < 16; k++)
         {
             final long n = committer.batchesOfSizeLog2(k);

@@ -7,7 +7,7 @@ package io.ringblocks.server;
 final class ServerStats
 {
     static final int OPS = 7;
-    static final int STATUSES = 13;
+    static final int STATUSES = 14;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];
@@ -23,6 +23,8 @@ final class ServerStats
     volatile long sendTimeouts;
     volatile long shortIo;
     volatile long ioErrors;
+    volatile long corruptReads;
+    volatile long corruptHeals;
     volatile long inFlight;
     volatile long loops;
     volatile long completions;

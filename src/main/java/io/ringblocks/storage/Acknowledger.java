@@ -76,6 +76,10 @@ final class Acknowledger
         int queued = backlogged;
         for (int i = 0; i < count; i++)
         {
+            if (token[i] == Deltas.NO_ACK)
+            {
+                continue;
+            }
             final int w = worker[i];
             // Behind a backlog, even an ack that would fit waits its turn: per-worker order is commit order.
             if (backlog[w].isEmpty() && trySend(w, token[i], result[i]))

@@ -22,30 +22,37 @@ import org.lmdbjava.Txn;
  * The committer thread is the only writer; every worker thread reads through its own {@link Reader}, whose
  * read transaction is reset and renewed rather than reopened.
  * <pre>
- * blocks value, 24 bytes, little-endian:
- *  0               8           12     13          16                  24
- *  +---------------+-----------+------+-----------+-------------------+
- *  |  file offset  |  length   |class |  reserved | sync generation   |
- *  |     u64       |   u32     |  u8  |   (zero)  |       u64         |
- *  +---------------+-----------+------+-----------+-------------------+
+ * blocks value, 28 bytes, little-endian:
+ *  0               8           12     13     14       16                  24          28
+ *  +---------------+-----------+------+------+--------+-------------------+-----------+
+ *  |  file offset  |  length   |class |flags |reserved| sync generation   |  crc32c   |
+ *  |     u64       |   u32     |  u8  |  u8  | (zero) |       u64         |    u32    |
+ *  +---------------+-----------+------+------+--------+-------------------+-----------+
  * </pre>
  * The sync generation is 0 for blocks committed in {@code sync} mode (durable when acknowledged) and the relaxed
  * mode's flush generation otherwise: after an unclean shutdown, blocks newer than the last completed flush
- * ({@code meta/durable_generation}) are verified against their hash (see {@link Store}).
+ * ({@code meta/durable_generation}) are verified against their hash (see {@link Store}). The CRC32C covers the
+ * block's {@code length} bytes (not the zero padding of its last page) and is checked on every read; flag
+ * {@link #CORRUPT} is set by the committer when a read failed that check, until a PUT of the same content
+ * replaces the entry.
  */
 public final class BlockIndex implements AutoCloseable
 {
     public static final int KEY_LENGTH = 32;
-    public static final int VALUE_LENGTH = 24;
+    public static final int VALUE_LENGTH = 28;
     public static final int OFFSET_OFFSET = 0;
     public static final int LENGTH_OFFSET = 8;
     public static final int CLASS_OFFSET = 12;
+    public static final int FLAGS_OFFSET = 13;
     public static final int GENERATION_OFFSET = 16;
+    public static final int CRC_OFFSET = 24;
+    /** Flag bit: a read of this block failed its CRC32C check; GETs answer CORRUPT until a PUT heals it. */
+    public static final int CORRUPT = 1;
     /** Meta key: 1 after a graceful close, 0 while open. */
     public static final String CLEAN_SHUTDOWN = "clean_shutdown";
     /** Meta key: the newest relaxed-mode generation whose blocks and index entries were flushed. */
     public static final String DURABLE_GENERATION = "durable_generation";
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3;
 
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final PutFlags[] NO_FLAGS = new PutFlags[0];
@@ -146,7 +153,8 @@ public final class BlockIndex implements AutoCloseable
             while (more)
             {
                 final DirectBuffer value = cursor.val();
-                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), generation(value));
+                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), generation(value),
+                    crc(value));
                 count++;
                 more = cursor.next();
             }
@@ -164,12 +172,56 @@ public final class BlockIndex implements AutoCloseable
     }
 
     static void encode(
-        final MutableDirectBuffer value, final long offset, final int length, final int sizeClass, final long generation)
+        final MutableDirectBuffer value,
+        final long offset,
+        final int length,
+        final int sizeClass,
+        final long generation,
+        final int crc,
+        final int flags)
     {
         value.putLong(OFFSET_OFFSET, offset, ORDER);
         value.putInt(LENGTH_OFFSET, length, ORDER);
-        value.putInt(CLASS_OFFSET, sizeClass & 0xFF, ORDER);
+        value.putInt(CLASS_OFFSET, (sizeClass & 0xFF) | (flags & 0xFF) << 8, ORDER); // reserved bytes zeroed too
         value.putLong(GENERATION_OFFSET, generation, ORDER);
+        value.putInt(CRC_OFFSET, crc, ORDER);
+    }
+
+    static int crc(final DirectBuffer value)
+    {
+        return value.getInt(CRC_OFFSET, ORDER);
+    }
+
+    static int flags(final DirectBuffer value)
+    {
+        return value.getByte(FLAGS_OFFSET) & 0xFF;
+    }
+
+    /**
+     * Visits, in one read transaction, up to {@code max} entries in hash order starting after {@code after} (from
+     * the first entry when null). The scrubber walks the index this way so that no snapshot is held for long.
+     *
+     * @return entries visited; fewer than {@code max} means the end of the index was reached.
+     */
+    public int scan(final DirectBuffer after, final int max, final EntryVisitor visitor)
+    {
+        int visited = 0;
+        try (Txn<DirectBuffer> txn = env.txnRead(); Cursor<DirectBuffer> cursor = blocks.openCursor(txn))
+        {
+            boolean more = after == null ? cursor.first() : cursor.get(after, org.lmdbjava.GetOp.MDB_SET_RANGE);
+            if (more && after != null && sameKey(cursor.key(), after))
+            {
+                more = cursor.next();
+            }
+            while (more && visited < max)
+            {
+                final DirectBuffer value = cursor.val();
+                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), crc(value), flags(value));
+                visited++;
+                more = visited < max && cursor.next();
+            }
+        }
+        return visited;
     }
 
     static long generation(final DirectBuffer value)
@@ -203,6 +255,18 @@ public final class BlockIndex implements AutoCloseable
         {
             env.sync(true);
         }
+    }
+
+    private static boolean sameKey(final DirectBuffer a, final DirectBuffer b)
+    {
+        for (int i = 0; i < KEY_LENGTH; i += 8)
+        {
+            if (a.getLong(i) != b.getLong(i))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Removes the blocks entries of {@code hashes} in one transaction (recovery drops blocks it cannot trust). */
@@ -254,7 +318,14 @@ public final class BlockIndex implements AutoCloseable
     @FunctionalInterface
     public interface BlockVisitor
     {
-        void visit(DirectBuffer hash, long offset, int length, int sizeClass, long generation);
+        void visit(DirectBuffer hash, long offset, int length, int sizeClass, long generation, int crc);
+    }
+
+    /** Receives each entry of a {@link #scan}; {@code hash} is valid only during the call. */
+    @FunctionalInterface
+    public interface EntryVisitor
+    {
+        void visit(DirectBuffer hash, long offset, int length, int sizeClass, int crc, int flags);
     }
 
     /**
@@ -269,6 +340,8 @@ public final class BlockIndex implements AutoCloseable
         private long offset;
         private int length;
         private int sizeClass;
+        private int crc;
+        private int flags;
 
         private Reader()
         {
@@ -294,6 +367,8 @@ public final class BlockIndex implements AutoCloseable
             offset = BlockIndex.offset(value);
             length = BlockIndex.length(value);
             sizeClass = BlockIndex.sizeClass(value);
+            crc = BlockIndex.crc(value);
+            flags = BlockIndex.flags(value);
             return true;
         }
 
@@ -320,6 +395,18 @@ public final class BlockIndex implements AutoCloseable
         public int sizeClass()
         {
             return sizeClass;
+        }
+
+        /** @return the block's CRC32C, recorded at PUT time. */
+        public int crc()
+        {
+            return crc;
+        }
+
+        /** @return true when a read of the block failed its CRC32C check (flag {@link BlockIndex#CORRUPT}). */
+        public boolean corrupt()
+        {
+            return (flags & CORRUPT) != 0;
         }
 
         @Override

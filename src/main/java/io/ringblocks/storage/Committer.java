@@ -75,6 +75,9 @@ public final class Committer implements Agent, MessageHandler
     private final long[] blockOffset;
     private final int[] length;
     private final int[] sizeClass;
+    private final int[] crc;
+    private final long[] replacedOffset;
+    private final int[] replacedClass;
     private final int[] result;
     private final UnsafeBuffer hashes;
     private int pending;
@@ -106,6 +109,7 @@ public final class Committer implements Agent, MessageHandler
     private volatile long limboBlocks;
     private volatile long commitNanosTotal;
     private volatile long dataSyncNanosTotal;
+    private volatile long corruptMarked;
     private final long[] batchSizeLog2 = new long[32];
 
     /** With {@link StoreConfig}'s default limbo and acknowledgement-backlog capacities. */
@@ -165,6 +169,9 @@ public final class Committer implements Agent, MessageHandler
         blockOffset = new long[maxBatch];
         length = new int[maxBatch];
         sizeClass = new int[maxBatch];
+        crc = new int[maxBatch];
+        replacedOffset = new long[maxBatch];
+        replacedClass = new int[maxBatch];
         result = new int[maxBatch];
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
         acks = new Acknowledger(this.workers, ackBacklogCapacity, errors);
@@ -269,6 +276,11 @@ public final class Committer implements Agent, MessageHandler
             blockOffset[i] = buffer.getLong(index + Deltas.BLOCK_OFFSET_OFFSET, Deltas.ORDER);
             length[i] = buffer.getInt(index + Deltas.LENGTH_OFFSET, Deltas.ORDER);
             sizeClass[i] = buffer.getInt(index + Deltas.CLASS_OFFSET, Deltas.ORDER);
+            crc[i] = buffer.getInt(index + Deltas.CRC_OFFSET, Deltas.ORDER);
+        }
+        else if (msgTypeId == Deltas.MARK_CORRUPT)
+        {
+            blockOffset[i] = buffer.getLong(index + Deltas.BLOCK_OFFSET_OFFSET, Deltas.ORDER);
         }
         pending++;
     }
@@ -297,19 +309,33 @@ public final class Committer implements Agent, MessageHandler
                 for (int i = 0; i < count; i++)
                 {
                     key.putBytes(0, hashes, i * BlockIndex.KEY_LENGTH, BlockIndex.KEY_LENGTH);
+                    replacedOffset[i] = -1;
                     if (type[i] == Deltas.OCCUPY)
                     {
-                        if (index.get(txn, key) != null)
+                        final DirectBuffer found = index.get(txn, key);
+                        if (found != null && (BlockIndex.flags(found) & BlockIndex.CORRUPT) == 0)
                         {
                             result[i] = Deltas.DUPLICATE;
                         }
                         else
                         {
+                            if (found != null)
+                            {
+                                // Heal: the corrupt copy is replaced and freed like a deleted block (via limbo, as
+                                // a GET may still be reading it); a second heal now finds a sound entry: DUPLICATE.
+                                replacedOffset[i] = BlockIndex.offset(found);
+                                replacedClass[i] = BlockIndex.sizeClass(found);
+                                freedCount++;
+                            }
                             BlockIndex.encode(value, blockOffset[i], length[i], sizeClass[i],
-                                durable ? 0 : syncGeneration);
+                                durable ? 0 : syncGeneration, crc[i], 0);
                             index.put(txn, key, value);
                             result[i] = Deltas.STORED;
                         }
+                    }
+                    else if (type[i] == Deltas.MARK_CORRUPT)
+                    {
+                        result[i] = markCorrupt(txn, blockOffset[i]);
                     }
                     else
                     {
@@ -369,6 +395,17 @@ public final class Committer implements Agent, MessageHandler
                             " not reused until restart");
                     }
                 }
+                else if (result[i] == Deltas.MARKED)
+                {
+                    corruptMarked++;
+                }
+                if (replacedOffset[i] >= 0 &&
+                    !limbo.add(replacedOffset[i], replacedClass[i], commitEpoch, syncGeneration) && !closing)
+                {
+                    // A heal frees at most one block per delta, within DeltaAdmission's reservation: as above.
+                    errors.onError("committer", "limbo full: replaced block at offset " + replacedOffset[i] +
+                        " not reused until restart");
+                }
             }
         }
         batches++;
@@ -384,6 +421,29 @@ public final class Committer implements Agent, MessageHandler
         {
             limboBlocks = limbo.size();
         }
+    }
+
+    /**
+     * Flags the entry in {@link #key} corrupt, but only if it still points at {@code offset}: a failed read of a
+     * block that was deleted (or healed) since must not condemn the entry that replaced it.
+     */
+    private int markCorrupt(final Txn<DirectBuffer> txn, final long offset)
+    {
+        final DirectBuffer found = index.get(txn, key);
+        if (found == null || BlockIndex.offset(found) != offset)
+        {
+            return Deltas.NOT_FOUND;
+        }
+        final int flags = BlockIndex.flags(found);
+        if ((flags & BlockIndex.CORRUPT) == 0)
+        {
+            // Copy before put: the value points into the LMDB map.
+            BlockIndex.encode(value, offset, BlockIndex.length(found), BlockIndex.sizeClass(found),
+                BlockIndex.generation(found), BlockIndex.crc(found), flags | BlockIndex.CORRUPT);
+            index.put(txn, key, value);
+            return Deltas.MARKED;
+        }
+        return Deltas.DUPLICATE; // flagged already
     }
 
     private boolean hasOccupy(final int count)
@@ -559,6 +619,12 @@ public final class Committer implements Agent, MessageHandler
     public long dataSyncNanosTotal()
     {
         return dataSyncNanosTotal;
+    }
+
+    /** @return index entries flagged corrupt so far (each at most once until healed). */
+    public long corruptMarked()
+    {
+        return corruptMarked;
     }
 
     /** @return how many batches had a size in [2^k, 2^(k+1)); racy snapshot for STATS. */

@@ -46,6 +46,8 @@ public final class CommitterClient implements MessageHandler
     /**
      * Asks the committer to index a block whose bytes are already written.
      *
+     * @param crc the CRC32C of the block's {@code length} bytes, checked on every later read.
+     *
      * @return false when the delta ring is full (retry later).
      */
     public boolean publishOccupy(
@@ -54,7 +56,8 @@ public final class CommitterClient implements MessageHandler
         final int hashOffset,
         final long blockOffset,
         final int length,
-        final int sizeClass)
+        final int sizeClass,
+        final int crc)
     {
         final int claim = claim(Deltas.OCCUPY, Deltas.OCCUPY_LENGTH, token, hash, hashOffset);
         if (claim <= 0)
@@ -65,6 +68,7 @@ public final class CommitterClient implements MessageHandler
         b.putLong(claim + Deltas.BLOCK_OFFSET_OFFSET, blockOffset, Deltas.ORDER);
         b.putInt(claim + Deltas.LENGTH_OFFSET, length, Deltas.ORDER);
         b.putInt(claim + Deltas.CLASS_OFFSET, sizeClass, Deltas.ORDER);
+        b.putInt(claim + Deltas.CRC_OFFSET, crc, Deltas.ORDER);
         deltas.commit(claim);
         published++;
         return true;
@@ -82,6 +86,28 @@ public final class CommitterClient implements MessageHandler
         {
             return false;
         }
+        deltas.commit(claim);
+        published++;
+        return true;
+    }
+
+    /**
+     * Asks the committer to flag {@code hash} corrupt if its entry still points at {@code blockOffset} (a read of
+     * it failed its CRC32C check).
+     *
+     * @param token the waiting request's token, acknowledged MARKED or NOT_FOUND; {@link Deltas#NO_ACK} when
+     *              nobody waits.
+     * @return false when the delta ring is full (retry later).
+     */
+    public boolean publishMarkCorrupt(
+        final long token, final DirectBuffer hash, final int hashOffset, final long blockOffset)
+    {
+        final int claim = claim(Deltas.MARK_CORRUPT, Deltas.MARK_CORRUPT_LENGTH, token, hash, hashOffset);
+        if (claim <= 0)
+        {
+            return false;
+        }
+        deltas.buffer().putLong(claim + Deltas.BLOCK_OFFSET_OFFSET, blockOffset, Deltas.ORDER);
         deltas.commit(claim);
         published++;
         return true;

@@ -5,13 +5,15 @@ import java.nio.ByteOrder;
 /**
  * Layouts of the messages between workers and the committer, all little-endian.
  * <pre>
- * worker → committer, ManyToOneRingBuffer, msgTypeId OCCUPY (60 bytes):
- *  0        4                12                        44              52        56        60
- *  +--------+----------------+------------------------+---------------+---------+---------+
- *  | worker |     token      |      SHA-256 hash      |  file offset  | length  |  class  |
- *  |  i32   |      i64       |        32 bytes        |      i64      |   i32   |   i32   |
- *  +--------+----------------+------------------------+---------------+---------+---------+
+ * worker → committer, ManyToOneRingBuffer, msgTypeId OCCUPY (64 bytes):
+ *  0        4                12                        44              52        56        60        64
+ *  +--------+----------------+------------------------+---------------+---------+---------+---------+
+ *  | worker |     token      |      SHA-256 hash      |  file offset  | length  |  class  | crc32c  |
+ *  |  i32   |      i64       |        32 bytes        |      i64      |   i32   |   i32   |   i32   |
+ *  +--------+----------------+------------------------+---------------+---------+---------+---------+
  * worker → committer, msgTypeId FREE (44 bytes): worker, token, hash as above.
+ * worker or scrubber → committer, msgTypeId MARK_CORRUPT (52 bytes): worker, token ({@link #NO_ACK} from the
+ * scrubber), hash, file offset as above.
  *
  * committer → worker, OneToOneRingBuffer, msgTypeId ACK (12 bytes):
  *  0                8         12
@@ -29,6 +31,7 @@ public final class Deltas
     public static final int OCCUPY = 1;
     public static final int FREE = 2;
     public static final int ACK = 3;
+    public static final int MARK_CORRUPT = 4;
 
     public static final int WORKER_OFFSET = 0;
     public static final int TOKEN_OFFSET = 4;
@@ -36,14 +39,21 @@ public final class Deltas
     public static final int BLOCK_OFFSET_OFFSET = 44;
     public static final int LENGTH_OFFSET = 52;
     public static final int CLASS_OFFSET = 56;
-    public static final int OCCUPY_LENGTH = 60;
+    public static final int CRC_OFFSET = 60;
+    public static final int OCCUPY_LENGTH = 64;
     public static final int FREE_LENGTH = 44;
+    public static final int MARK_CORRUPT_LENGTH = 52;
+    /** Token of a delta nobody waits for (MARK_CORRUPT): the committer sends no acknowledgement. */
+    public static final long NO_ACK = -1;
 
     public static final int ACK_TOKEN_OFFSET = 0;
     public static final int ACK_RESULT_OFFSET = 8;
     public static final int ACK_LENGTH = 12;
 
-    /** OCCUPY: the block is now indexed and durable (per the sync mode). */
+    /**
+     * OCCUPY: the block is now indexed and durable (per the sync mode). An entry flagged
+     * {@link BlockIndex#CORRUPT} is replaced (the PUT heals it) and its old block goes to limbo like a deleted one.
+     */
     public static final int STORED = 0;
     /** OCCUPY: the same content was already indexed; the worker's copy has been freed. */
     public static final int DUPLICATE = 1;
@@ -51,6 +61,11 @@ public final class Deltas
     public static final int DELETED = 2;
     /** FREE: no such block. */
     public static final int NOT_FOUND = 3;
+    /**
+     * MARK_CORRUPT: the entry still pointed at that offset and is now flagged {@link BlockIndex#CORRUPT} (it
+     * answers {@link #DUPLICATE} when it was flagged already, {@link #NOT_FOUND} when the entry is gone or moved).
+     */
+    public static final int MARKED = 5;
     /** The batch could not be committed (see the error handler); nothing of this delta took effect. */
     public static final int FAILED = 4;
 

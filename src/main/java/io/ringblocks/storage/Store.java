@@ -37,6 +37,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private final WorkerLink[] links;
     private final Committer committer;
     private final AgentRunner runner;
+    private final Scrubber scrubber;
     private final ErrorHandler errors;
     private final long recoveredBlocks;
     private final long recoveryMillis;
@@ -90,7 +91,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         final java.util.List<long[]> suspects = new java.util.ArrayList<>();
         final java.util.List<byte[]> suspectHashes = new java.util.ArrayList<>();
         final long[] newestGeneration = {durableGeneration};
-        final long indexed = index.forEach((hash, offset, length, sizeClass, generation) ->
+        final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
         {
             newestGeneration[0] = Math.max(newestGeneration[0], generation);
             if (!clean && generation > durableGeneration)
@@ -116,10 +117,15 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         recoveredBlocks = indexed - dropped.size();
         recoveryMillis = (System.nanoTime() - start) / 1_000_000L;
 
-        links = new WorkerLink[wakeups.length];
+        final boolean scrub = config.scrubRate() > 0;
+        links = new WorkerLink[wakeups.length + (scrub ? 1 : 0)];
         for (int i = 0; i < wakeups.length; i++)
         {
             links[i] = new WorkerLink(i, config.ackRingCapacity(), wakeups[i]);
+        }
+        if (scrub)
+        {
+            links[wakeups.length] = Scrubber.link(wakeups.length); // pins the scrubber's reads like a worker's
         }
         committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
             config.maxBatch(), config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(),
@@ -134,6 +140,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         runner = new AgentRunner(committer.idleStrategy(1_000_000L),
             t -> errors.onError("committer", t), null, committer);
         AgentRunner.startOnThread(runner);
+        scrubber = scrub ? Scrubber.start(this, new CommitterClient(committer, links[wakeups.length]), errors) : null;
         LOG.log(System.Logger.Level.INFO, "recovered " + recoveredBlocks + " blocks (" + allocator.usedBytes() +
             " bytes live, " + allocator.freeBytes() + " free in a " + allocator.fileSize() + "-byte file) in " +
             recoveryMillis + " ms");
@@ -221,6 +228,18 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public Committer committer()
     {
         return committer;
+    }
+
+    /** @return the background scrubber, or null when {@code --scrub-rate} is 0. */
+    public Scrubber scrubber()
+    {
+        return scrubber;
+    }
+
+    /** @return the data file's path (for operators' messages). */
+    public Path dataPath()
+    {
+        return config.dir().resolve("blocks.dat");
     }
 
     public long recoveredBlocks()
@@ -434,6 +453,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     @Override
     public void close()
     {
+        if (scrubber != null)
+        {
+            scrubber.close(); // before the committer: it may still publish
+        }
         runner.close();
         if (committer.lastFlushSucceeded())
         {

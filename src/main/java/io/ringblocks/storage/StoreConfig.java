@@ -25,6 +25,7 @@ import java.nio.file.Path;
  *                          committer stops taking deltas until that worker polls. Room is reserved as if every ack
  *                          of a batch went to the backlog, so below {@code maxBatch} it also caps one worker's share
  *                          of a batch.
+ * @param scrubRate         bytes per second the background scrubber verifies ({@code --scrub-rate}); 0 = off.
  */
 public record StoreConfig(
     Path dir,
@@ -40,7 +41,8 @@ public record StoreConfig(
     int deltaRingCapacity,
     int ackRingCapacity,
     int limboCapacity,
-    int ackBacklogCapacity)
+    int ackBacklogCapacity,
+    long scrubRate)
 {
     /** 64 Ki freed blocks (28 bytes each, grown on demand): a read stuck across that many deletes is a fault. */
     public static final int DEFAULT_LIMBO_CAPACITY = 1 << 16;
@@ -49,7 +51,7 @@ public record StoreConfig(
     /** Upper limit of both capacities above (16 Mi entries, hundreds of MiB). */
     public static final int MAX_QUEUE_CAPACITY = 1 << 24;
 
-    /** With the default limbo and acknowledgement-backlog capacities. */
+    /** With the default limbo and acknowledgement-backlog capacities and no scrubber. */
     public StoreConfig(
         final Path dir,
         final long maxSize,
@@ -65,11 +67,15 @@ public record StoreConfig(
         final int ackRingCapacity)
     {
         this(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize, maxBatch, debounceNanos,
-            deltaRingCapacity, ackRingCapacity, DEFAULT_LIMBO_CAPACITY, DEFAULT_ACK_BACKLOG_CAPACITY);
+            deltaRingCapacity, ackRingCapacity, DEFAULT_LIMBO_CAPACITY, DEFAULT_ACK_BACKLOG_CAPACITY, 0);
     }
 
     public StoreConfig
     {
+        if (scrubRate < 0)
+        {
+            throw new IllegalArgumentException("scrub rate must be >= 0 bytes per second (0 = off): " + scrubRate);
+        }
         if (maxBlockSize < 4096 || Integer.bitCount(maxBlockSize) != 1)
         {
             throw new IllegalArgumentException("max block size must be a power of two >= 4096: " + maxBlockSize);
@@ -93,6 +99,13 @@ public record StoreConfig(
             throw new IllegalArgumentException("ack backlog capacity must be in 1.." + MAX_QUEUE_CAPACITY + ": " +
                 ackBacklogCapacity);
         }
+    }
+
+    /** @return this configuration with the scrubber verifying {@code bytesPerSecond} (0 = off). */
+    public StoreConfig withScrubRate(final long bytesPerSecond)
+    {
+        return new StoreConfig(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize,
+            maxBatch, debounceNanos, deltaRingCapacity, ackRingCapacity, limboCapacity, ackBacklogCapacity, bytesPerSecond);
     }
 
     /** Defaults: 1 MiB blocks, 64 MiB growth, 20 µs debounce, batches of up to 4096 deltas. */

@@ -58,6 +58,9 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response has not moved for this long: the client stopped reading (default: ${DEFAULT-VALUE})")
     String sendTimeout = "30s";
 
+    @Option(names = "--scrub-rate", paramLabel = "SIZE", description = "bytes per second the background scrubber re-verifies stored blocks at, e.g. 10m; 0 = off (default: ${DEFAULT-VALUE})")
+    String scrubRate = "0";
+
     private final CountDownLatch stop = new CountDownLatch(1);
 
     public static void main(final String[] args)
@@ -119,7 +122,9 @@ public final class ServerMain implements Callable<Integer>
         final long growStep = Math.max(blockSize, Math.min(64L << 20, capacity / blockSize * blockSize));
         final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct,
             "on".equals(readCache), (int)blockSize,
-            growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 20, 1 << 20);
+            growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 20, 1 << 20,
+            StoreConfig.DEFAULT_LIMBO_CAPACITY, StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY,
+            "0".equals(scrubRate.trim()) ? 0 : Sizes.parse(scrubRate));
         final long sendTimeoutMillis = Sizes.durationNanos(sendTimeout) / 1_000_000L;
         if (sendTimeoutMillis < 1)
         {
@@ -158,6 +163,7 @@ public final class ServerMain implements Callable<Integer>
             " max-block-size=" + config.store().maxBlockSize() +
             " max-in-flight=" + config.maxInFlight() +
             " send-timeout=" + config.sendTimeoutMillis() + "ms" +
+            " scrub-rate=" + config.store().scrubRate() +
             " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms");
         System.out.flush();
         stop.await();

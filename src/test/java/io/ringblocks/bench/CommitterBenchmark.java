@@ -95,7 +95,7 @@ public class CommitterBenchmark
             {
                 hash.putLong(0, ++counter);
                 hash.putLong(8, System.identityHashCode(this));
-                if (!client.publishOccupy(published, hash, 0, (counter % 200_000) * 4096L, 4096, 0))
+                if (!client.publishOccupy(published, hash, 0, (counter % 200_000) * 4096L, 4096, 0, 0))
                 {
                     break;
                 }
@@ -120,7 +120,7 @@ public class CommitterBenchmark
         while (acked[0] < count)
         {
             while (published < count && client.publishOccupy(published, keys, published * 32, published * 4096L,
-                4096, 0))
+                4096, 0, 0))
             {
                 published++;
             }

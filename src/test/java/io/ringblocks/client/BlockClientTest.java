@@ -190,7 +190,8 @@ class BlockClientTest
     @ValueSource(ints = {
         StatusCode.NOT_FOUND, StatusCode.BAD_REQUEST, StatusCode.HASH_MISMATCH, StatusCode.BLOCK_TOO_LARGE,
         StatusCode.NO_SPACE, StatusCode.UNSUPPORTED_VERSION, StatusCode.UNKNOWN_OPCODE, StatusCode.BAD_RANGE,
-        StatusCode.BUSY, StatusCode.INTERNAL_ERROR, StatusCode.FRAME_TOO_LARGE, StatusCode.SHUTTING_DOWN, 77})
+        StatusCode.BUSY, StatusCode.INTERNAL_ERROR, StatusCode.FRAME_TOO_LARGE, StatusCode.SHUTTING_DOWN,
+        StatusCode.CORRUPT, 77})
     void shouldThrowTheTypedExceptionForEachStatus(final int status)
     {
         server.forceStatus(status);
@@ -204,6 +205,7 @@ class BlockClientTest
             case StatusCode.NO_SPACE -> NoSpaceException.class;
             case StatusCode.BAD_RANGE -> BadRangeException.class;
             case StatusCode.BUSY -> ServerBusyException.class;
+            case StatusCode.CORRUPT -> CorruptBlockException.class;
             default -> ServerErrorException.class;
         };
         assertEquals(expected, ex.getClass());

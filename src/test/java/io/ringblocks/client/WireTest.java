@@ -99,7 +99,7 @@ class WireTest
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 400})
+    @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 400})
     void shouldMapEveryStatusToItsTypedException(final int status)
     {
         final RingblocksException ex = Responses.error(status, "GET x");
@@ -112,6 +112,7 @@ class WireTest
             case 5 -> NoSpaceException.class;
             case 8 -> BadRangeException.class;
             case 9 -> ServerBusyException.class;
+            case 13 -> CorruptBlockException.class;
             default -> ServerErrorException.class;
         };
         assertInstanceOf(expected, ex);
@@ -125,13 +126,14 @@ class WireTest
     {
         final String[] names = {"OK", "NOT_FOUND", "BAD_REQUEST", "HASH_MISMATCH", "BLOCK_TOO_LARGE", "NO_SPACE",
             "UNSUPPORTED_VERSION", "UNKNOWN_OPCODE", "BAD_RANGE", "BUSY", "INTERNAL_ERROR", "FRAME_TOO_LARGE",
-            "SHUTTING_DOWN"};
+            "SHUTTING_DOWN", "CORRUPT"};
         for (int i = 0; i < names.length; i++)
         {
             assertEquals(names[i], StatusCode.name(i));
         }
         assertEquals(12, StatusCode.SHUTTING_DOWN);
-        assertEquals("STATUS_13", StatusCode.name(13));
+        assertEquals(13, StatusCode.CORRUPT);
+        assertEquals("STATUS_99", StatusCode.name(99));
         assertEquals("NONE", StatusCode.name(StatusCode.NONE));
     }
 

@@ -41,13 +41,13 @@ class ConstantsTest
             {
                 "OK", "NOT_FOUND", "BAD_REQUEST", "HASH_MISMATCH", "BLOCK_TOO_LARGE", "NO_SPACE",
                 "UNSUPPORTED_VERSION", "UNKNOWN_OPCODE", "BAD_RANGE", "BUSY", "INTERNAL_ERROR", "FRAME_TOO_LARGE",
-                "SHUTTING_DOWN"
+                "SHUTTING_DOWN", "CORRUPT"
             };
         final int[] codes =
             {
                 Status.OK, Status.NOT_FOUND, Status.BAD_REQUEST, Status.HASH_MISMATCH, Status.BLOCK_TOO_LARGE,
                 Status.NO_SPACE, Status.UNSUPPORTED_VERSION, Status.UNKNOWN_OPCODE, Status.BAD_RANGE, Status.BUSY,
-                Status.INTERNAL_ERROR, Status.FRAME_TOO_LARGE, Status.SHUTTING_DOWN
+                Status.INTERNAL_ERROR, Status.FRAME_TOO_LARGE, Status.SHUTTING_DOWN, Status.CORRUPT
             };
         for (int i = 0; i < codes.length; i++)
         {
@@ -55,8 +55,8 @@ class ConstantsTest
             assertEquals(names[i], Status.name(i));
             assertTrue(Status.isValid(i));
         }
-        assertFalse(Status.isValid(13));
-        assertEquals("STATUS_13", Status.name(13));
+        assertFalse(Status.isValid(99));
+        assertEquals("STATUS_99", Status.name(99));
     }
 
     @Test

@@ -74,7 +74,7 @@ class CommitterBoundsTest
     {
         for (int n = 0; n < blocks; n++)
         {
-            while (!client.publishOccupy(n, hash(worker, n), 0, n * 4096L, 100, 0))
+            while (!client.publishOccupy(n, hash(worker, n), 0, n * 4096L, 100, 0, 0))
             {
                 committer.doWork();
                 client.pollAcks(acks, 1000);
@@ -175,7 +175,7 @@ class CommitterBoundsTest
             int published = 0;
             for (int round = 0; round < 1000 && published < deltas; round++)
             {
-                if (stuckClient.publishOccupy(published, hash(1, published), 0, published * 4096L, 10, 0))
+                if (stuckClient.publishOccupy(published, hash(1, published), 0, published * 4096L, 10, 0, 0))
                 {
                     published++;
                     continue;
@@ -191,13 +191,13 @@ class CommitterBoundsTest
             assertTrue(committer.deltasCommitted() <= 10 + BACKLOG, "committed " + committer.deltasCommitted());
 
             // Documented trade-off of one shared ring: the others wait behind the full backlog too.
-            assertFalse(otherClient.publishOccupy(0, hash(0, 0), 0, 1L << 30, 10, 0), "the ring is full");
+            assertFalse(otherClient.publishOccupy(0, hash(0, 0), 0, 1L << 30, 10, 0, 0), "the ring is full");
 
             final Acks stuckAcks = new Acks(deltas);
             for (int round = 0; round < 10_000 && stuckAcks.count() < deltas; round++)
             {
                 if (published < deltas &&
-                    stuckClient.publishOccupy(published, hash(1, published), 0, published * 4096L, 10, 0))
+                    stuckClient.publishOccupy(published, hash(1, published), 0, published * 4096L, 10, 0, 0))
                 {
                     published++;
                     continue;
@@ -215,7 +215,7 @@ class CommitterBoundsTest
             assertEquals(inOrder, stuckAcks.order, "every ack exactly once, in commit order");
             assertEquals(0, committer.backloggedAcks());
 
-            assertTrue(otherClient.publishOccupy(0, hash(0, 0), 0, 1L << 30, 10, 0));
+            assertTrue(otherClient.publishOccupy(0, hash(0, 0), 0, 1L << 30, 10, 0, 0));
             committer.doWork();
             final Acks otherAcks = new Acks(1);
             otherClient.pollAcks(otherAcks, 10);
@@ -322,12 +322,12 @@ class CommitterBoundsTest
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new StoreConfig(
             d.dir(), d.maxSize(), d.durable(), d.directIo(), d.readCache(), d.maxBlockSize(), d.growStep(),
             d.indexMapSize(), d.maxBatch(), d.debounceNanos(), d.deltaRingCapacity(), d.ackRingCapacity(),
-            d.maxBatch() - 1, 1024));
+            d.maxBatch() - 1, 1024, 0));
         assertTrue(e.getMessage().contains("limbo capacity"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new StoreConfig(
             d.dir(), d.maxSize(), d.durable(), d.directIo(), d.readCache(), d.maxBlockSize(), d.growStep(),
             d.indexMapSize(), d.maxBatch(), d.debounceNanos(), d.deltaRingCapacity(), d.ackRingCapacity(),
-            d.maxBatch(), 0));
+            d.maxBatch(), 0, 0));
         assertEquals(StoreConfig.DEFAULT_LIMBO_CAPACITY, d.limboCapacity());
     }
 }

@@ -125,7 +125,7 @@ class CommitterTest
         for (int n = 0; n < count; n++)
         {
             final UnsafeBuffer h = hash(id, n);
-            while (!client.publishOccupy(expected, h, 0, n * 4096L, 100 + n, 0))
+            while (!client.publishOccupy(expected, h, 0, n * 4096L, 100 + n, 0, 0))
             {
                 acked += client.pollAcks(handler, 100);
             }
@@ -135,7 +135,7 @@ class CommitterTest
         acked = drain(client, handler, acked, expected);
         for (int n = 0; n < count / 10; n++)
         {
-            while (!client.publishOccupy(expected, hash(id, n), 0, (1_000_000L + n) * 4096L, 100 + n, 0))
+            while (!client.publishOccupy(expected, hash(id, n), 0, (1_000_000L + n) * 4096L, 100 + n, 0, 0))
             {
                 acked += client.pollAcks(handler, 100);
             }
@@ -185,7 +185,7 @@ class CommitterTest
             final CommitterClient client = new CommitterClient(committer, link);
             broken.prepareToSleep();
             broken.close(); // the next wake() writes to a closed eventfd
-            assertTrue(client.publishOccupy(1, hash(3, 3), 0, 4096, 10, 0));
+            assertTrue(client.publishOccupy(1, hash(3, 3), 0, 4096, 10, 0, 0));
             for (int cycle = 0; cycle < 2; cycle++)
             {
                 try
@@ -222,14 +222,14 @@ class CommitterTest
             final CommitterClient stuckClient = new CommitterClient(committer, stuck);
             for (int n = 0; n < 50; n++)
             {
-                assertTrue(stuckClient.publishOccupy(n, hash(1, n), 0, n * 4096L, 10, 0));
+                assertTrue(stuckClient.publishOccupy(n, hash(1, n), 0, n * 4096L, 10, 0, 0));
             }
             committer.doWork();
             assertTrue(committer.backloggedAcks() > 30, "the small ring should overflow: " + committer.backloggedAcks());
 
             for (int n = 0; n < 5; n++)
             {
-                assertTrue(fastClient.publishOccupy(n, hash(0, n), 0, (100 + n) * 4096L, 10, 0));
+                assertTrue(fastClient.publishOccupy(n, hash(0, n), 0, (100 + n) * 4096L, 10, 0, 0));
             }
             committer.doWork();
             final List<Long> fastAcks = new ArrayList<>();
@@ -272,7 +272,7 @@ class CommitterTest
             final int[] last = {-1};
             final CommitterClient.AckHandler handler = (token, result) -> last[0] = result;
 
-            client.publishOccupy(1, h, 0, 8192, 10, 0);
+            client.publishOccupy(1, h, 0, 8192, 10, 0, 0);
             committer.doWork();
             client.pollAcks(handler, 10);
             assertEquals(Deltas.STORED, last[0]);

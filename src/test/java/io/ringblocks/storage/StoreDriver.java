@@ -42,6 +42,7 @@ final class StoreDriver implements AutoCloseable
     private final long[] slotOffset;
     private final int[] slotClass;
     private final int[] slotLength;
+    private final int[] slotCrc;
     private final Done[] slotDone;
     private final ArrayDeque<Integer> awaitingPublish = new ArrayDeque<>();
     private final MessageDigest sha;
@@ -59,6 +60,7 @@ final class StoreDriver implements AutoCloseable
         slotOffset = new long[depth];
         slotClass = new int[depth];
         slotLength = new int[depth];
+        slotCrc = new int[depth];
         slotDone = new Done[depth];
         sha = MessageDigest.getInstance("SHA-256");
         wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
@@ -99,6 +101,9 @@ final class StoreDriver implements AutoCloseable
         slotOffset[slot] = offset;
         slotClass[slot] = cls;
         slotLength[slot] = data.length;
+        final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(data);
+        slotCrc[slot] = (int)crc.getValue();
         slotDone[slot] = done;
         ring.prepWriteFixed(store.dataFd(), buffers.address(slot), padded, offset, slot,
             UserData.pack(slot, OP_WRITE, 0));
@@ -147,7 +152,8 @@ final class StoreDriver implements AutoCloseable
         {
             final int slot = awaitingPublish.peek();
             hashBuffer.putBytes(0, slotHash[slot]);
-            if (!client.publishOccupy(slot, hashBuffer, 0, slotOffset[slot], slotLength[slot], slotClass[slot]))
+            if (!client.publishOccupy(slot, hashBuffer, 0, slotOffset[slot], slotLength[slot], slotClass[slot],
+                slotCrc[slot]))
             {
                 break;
             }

@@ -40,8 +40,9 @@ class StoreTest
 
     /**
      * Reopens the store (crash recovery) and checks that everything in {@code expected} is live with its length,
-     * nothing in {@code absent} is, EVERY indexed block's bytes hash to its key (never wrong bytes), and the
-     * allocator's used space is exactly the live blocks' classes (no leak, nothing referenced twice).
+     * nothing in {@code absent} is, EVERY indexed block's bytes hash to its key (never wrong bytes) and match the
+     * CRC32C its index entry records, and the allocator's used space is exactly the live blocks' classes (no leak,
+     * nothing referenced twice).
      *
      * @return the hashes found in the index.
      */
@@ -53,11 +54,11 @@ class StoreTest
         {
             final Map<String, long[]> found = new HashMap<>();
             final long[] classBytes = {0};
-            store.index().forEach((hash, offset, length, sizeClass, generation) ->
+            store.index().forEach((hash, offset, length, sizeClass, generation, crc) ->
             {
                 final byte[] h = new byte[32];
                 hash.getBytes(0, h);
-                found.put(HEX.formatHex(h), new long[]{offset, length});
+                found.put(HEX.formatHex(h), new long[]{offset, length, crc});
                 classBytes[0] += BuddyAllocator.blockSize(sizeClass);
             });
             for (final Map.Entry<String, long[]> e : found.entrySet())
@@ -69,6 +70,9 @@ class StoreTest
                     assertTrue(data.read(bytes, where[0] + bytes.position()) > 0, "short data file");
                 }
                 assertEquals(e.getKey(), HEX.formatHex(StoreDriver.sha256(bytes.array())), "content of " + e.getKey());
+                final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(bytes.array());
+                assertEquals((int)where[2], (int)crc.getValue(), "recorded CRC32C of " + e.getKey());
             }
             for (final Map.Entry<String, Integer> e : expected.entrySet())
             {
@@ -281,7 +285,7 @@ class StoreTest
         final long[] where = new long[1];
         try (BlockIndex index = new BlockIndex(dir.resolve("index").toFile(), 1L << 30, 8, false))
         {
-            index.forEach((hash, offset, length, sizeClass, generation) ->
+            index.forEach((hash, offset, length, sizeClass, generation, crc) ->
             {
                 final byte[] h = new byte[32];
                 hash.getBytes(0, h);

@@ -64,6 +64,35 @@ class RbCatTest
     }
 
     @Test
+    void shouldPrintCorruptForABlockWhoseBytesRotted() throws Exception
+    {
+        final Path in = dir.resolve("hello.txt");
+        Files.writeString(in, "hello");
+        try (RingblocksServer server = start())
+        {
+            assertEquals(HELLO, run(server.port(), "put " + in + "\n", 0)[0]);
+            final long offset;
+            try (io.ringblocks.storage.BlockIndex.Reader reader = server.store().index().reader())
+            {
+                assertTrue(reader.lookup(new org.agrona.concurrent.UnsafeBuffer(
+                    java.util.HexFormat.of().parseHex(HELLO)), 0));
+                offset = reader.offset();
+            }
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                dir.resolve("data").resolve("blocks.dat"), java.nio.file.StandardOpenOption.WRITE))
+            {
+                ch.write(java.nio.ByteBuffer.wrap("J".getBytes(StandardCharsets.US_ASCII)), offset);
+                ch.force(false);
+            }
+            final String[] lines = run(server.port(), "get " + HELLO + " " + dir.resolve("x") + "\nhead " + HELLO +
+                "\n", 1);
+            assertTrue(lines[0].startsWith("ERR CORRUPT "), lines[0]);
+            assertEquals("OK 5", lines[1]);
+            assertTrue(Files.notExists(dir.resolve("x")) || Files.size(dir.resolve("x")) == 0, "no bytes written");
+        }
+    }
+
+    @Test
     void shouldPrintErrorsAndExitNonZeroWhenACommandFails() throws Exception
     {
         try (RingblocksServer server = start())
