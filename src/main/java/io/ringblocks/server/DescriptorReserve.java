@@ -22,7 +22,6 @@ final class DescriptorReserve implements AutoCloseable
 
     private final int worker;
     private int reserveFd;
-    private boolean drained;
     private boolean logged;
     private long nextLog;
     private long unreportedEvents;
@@ -32,6 +31,12 @@ final class DescriptorReserve implements AutoCloseable
     {
         this.worker = worker;
         reserveFd = openReserve();
+        // Out of descriptors, a class not yet loaded may be impossible to load (a class file is a file): link the
+        // shedding path's native calls and classes now.
+        SheddingCalls.accept4(-1, 0);
+        SheddingCalls.send(-1, 0, 0, 0);
+        SheddingCalls.nonBlocking(-1, false);
+        format(0, -Errno.EMFILE, 0, 0, 0);
     }
 
     private static int openReserve()
@@ -48,11 +53,10 @@ final class DescriptorReserve implements AutoCloseable
      * Answers connections waiting on {@code listenFd} with the {@code frameLength} bytes at {@code frameAddress} and
      * closes them. Only while the ring has no accept armed on the listener (it is made non-blocking meanwhile).
      *
-     * @return how many were answered; {@link #drained()} tells whether the listen queue was emptied.
+     * @return how many were answered.
      */
     int shed(final int listenFd, final long frameAddress, final int frameLength)
     {
-        drained = false;
         if (reserveFd < 0)
         {
             reserveFd = openReserve(); // lost to another thread last time: perhaps a descriptor is free again
@@ -74,8 +78,7 @@ final class DescriptorReserve implements AutoCloseable
             final int fd = SheddingCalls.accept4(listenFd, LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC);
             if (fd == -Errno.EAGAIN)
             {
-                drained = true;
-                break;
+                break; // nothing more waiting
             }
             if (fd == -Errno.EINTR || fd == -Errno.ECONNABORTED)
             {
@@ -92,16 +95,6 @@ final class DescriptorReserve implements AutoCloseable
         SheddingCalls.nonBlocking(listenFd, false);
         reserveFd = openReserve();
         return shed;
-    }
-
-    boolean drained()
-    {
-        return drained;
-    }
-
-    boolean hasReserve()
-    {
-        return reserveFd >= 0;
     }
 
     /** Logs the exhaustion at most once per {@link #LOG_INTERVAL_NANOS}, with what happened since the last line. */
@@ -125,13 +118,17 @@ final class DescriptorReserve implements AutoCloseable
         }
         logged = true;
         nextLog = now + LOG_INTERVAL_NANOS;
-        final String line = "worker " + worker + ": out of file descriptors (" + Errno.name(res) +
-            ") accepting on port " + port + ": answered " + unreportedShed + " connections BUSY and closed them (" +
-            unreportedEvents + " failed accepts since the last report); raise the open-files limit (ulimit -n) or " +
-            "lower --max-connections";
+        final String line = format(worker, res, unreportedShed, unreportedEvents, port);
         unreportedEvents = 0;
         unreportedShed = 0;
         return line;
+    }
+
+    private static String format(final int worker, final int res, final long shed, final long events, final int port)
+    {
+        return "worker " + worker + ": out of file descriptors (" + Errno.name(res) + ") accepting on port " + port +
+            ": answered " + shed + " connections BUSY and closed them (" + events + " failed accepts since the " +
+            "last report); raise the open-files limit (ulimit -n) or lower --max-connections";
     }
 
     @Override

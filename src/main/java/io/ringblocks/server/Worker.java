@@ -241,14 +241,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         {
             ring.submitAndGetEvents();
         }
-        else if (ops.hasStalled() || starvedHead >= 0 || stopping || acceptBackoffUntil != 0)
+        else if (ops.hasStalled() || starvedHead >= 0 || stopping)
         {
             ring.submitAndWait(1, 1_000_000L);
         }
-        else if (timeouts.nextSweep() != Long.MAX_VALUE)
+        else if (timeouts.nextSweep() != Long.MAX_VALUE || acceptBackoffUntil != 0)
         {
             // A connection can time out without any completion (a stuck send, a stalled frame): wake up for it.
-            ring.submitAndWait(1, Math.max(1_000L, timeouts.nextSweep() - System.nanoTime()));
+            final long wake = acceptBackoffUntil != 0 ? Math.min(acceptBackoffUntil, timeouts.nextSweep()) :
+                timeouts.nextSweep();
+            ring.submitAndWait(1, Math.max(1_000L, wake - System.nanoTime()));
         }
         else
         {
@@ -358,9 +360,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
     }
 
     /**
-     * EMFILE/ENFILE: the connection is still queued and every new accept would fail the same way. Shed what waits
-     * with BUSY through the reserve descriptor, then re-arm: at once when the queue was emptied (the next failure is
-     * again a real connection to shed), after a pause otherwise.
+     * EMFILE/ENFILE: a waiting connection stays queued and every new accept would fail the same way (io_uring takes
+     * the descriptor before it looks at the queue, so the error also comes with nothing waiting). Shed what waits with
+     * BUSY through the reserve descriptor; re-arm at once while there was something to shed, else after a pause, so
+     * that an exhausted but quiet worker does not spin on failing accepts.
      */
     private void onDescriptorsExhausted(final int res, final int flags)
     {
@@ -371,13 +374,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             // The multishot accept ended with this error, so nothing else accepts on the listener meanwhile.
             shed = reserve.shed(listenFd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
             stats.shedConnections += shed;
-            if (reserve.drained())
+            if (shed > 0)
             {
                 ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
             }
             else
             {
-                acceptBackoffUntil = now + (reserve.hasReserve() ? 10_000_000L : 100_000_000L);
+                acceptBackoffUntil = now + 100_000_000L;
             }
         }
         reserve.report(now, res, shed, listenPort);
