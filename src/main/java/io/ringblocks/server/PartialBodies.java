@@ -86,7 +86,10 @@ final class PartialBodies
         return first;
     }
 
-    /** @return the connection after {@code c} in a list from {@link #takeWaiters}, -1 at its end; unlinks {@code c}. */
+    /**
+     * @return the connection after {@code c} in a list from {@link #takeWaiters}, -1 at its end. Unlinks {@code c}:
+     * call it before retrying {@code c}, whose {@link #await} would otherwise be a no-op.
+     */
     int nextOf(final int c)
     {
         waiting[c] = false;
