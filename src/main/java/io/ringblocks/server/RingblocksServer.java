@@ -161,6 +161,11 @@ public final class RingblocksServer implements AutoCloseable
         long stalls = 0;
         long starvations = 0;
         long sendTimeouts = 0;
+        long requestTimeouts = 0;
+        long idleTimeouts = 0;
+        long fdExhausted = 0;
+        long shed = 0;
+        long partialBodies = 0;
         long shortIo = 0;
         long ioErrors = 0;
         long corruptReads = 0;
@@ -181,6 +186,11 @@ public final class RingblocksServer implements AutoCloseable
             stalls += s.stalls;
             starvations += s.starvations;
             sendTimeouts += s.sendTimeouts;
+            requestTimeouts += s.requestTimeouts;
+            idleTimeouts += s.idleTimeouts;
+            fdExhausted += s.acceptFdExhausted;
+            shed += s.shedConnections;
+            partialBodies += s.partialBodyBytes;
             shortIo += s.shortIo;
             ioErrors += s.ioErrors;
             corruptReads += s.corruptReads;
@@ -216,6 +226,11 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "stalls", stalls);
         line(sb, "starvations", starvations);
         line(sb, "send_timeouts", sendTimeouts);
+        line(sb, "request_timeouts", requestTimeouts);
+        line(sb, "idle_timeouts", idleTimeouts);
+        line(sb, "accept_fd_exhausted", fdExhausted);
+        line(sb, "connections_shed_no_fd", shed);
+        line(sb, "partial_body_bytes", partialBodies);
         line(sb, "short_io", shortIo);
         line(sb, "io_errors", ioErrors);
         line(sb, "corrupt_reads", corruptReads);

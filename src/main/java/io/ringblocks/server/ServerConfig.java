@@ -19,6 +19,10 @@ import io.ringblocks.storage.StoreConfig;
  * @param shutdownTimeoutMillis how long graceful shutdown waits for in-flight requests.
  * @param sendTimeoutMillis    a connection whose response has not moved for this long (the client stopped
  *                             reading) is closed, so that it cannot keep the worker's I/O buffers forever.
+ * @param requestTimeoutMillis a frame whose first bytes arrived this long ago and that is still incomplete while the
+ *                             server waits for the rest closes its connection (stalled uploads, slowloris).
+ * @param idleTimeoutMillis    a connection with nothing in flight or partly received and no traffic for this long
+ *                             is closed; 0 disables it.
  * @param store                storage settings.
  */
 public record ServerConfig(
@@ -32,6 +36,8 @@ public record ServerConfig(
     int ringEntries,
     long shutdownTimeoutMillis,
     long sendTimeoutMillis,
+    long requestTimeoutMillis,
+    long idleTimeoutMillis,
     StoreConfig store)
 {
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -60,47 +66,70 @@ public record ServerConfig(
         {
             throw new IllegalArgumentException("send timeout must be >= 1 ms: " + sendTimeoutMillis);
         }
+        if (requestTimeoutMillis < 1)
+        {
+            throw new IllegalArgumentException("request timeout must be >= 1 ms: " + requestTimeoutMillis);
+        }
+        if (idleTimeoutMillis < 0)
+        {
+            throw new IllegalArgumentException("idle timeout must be >= 0 ms (0: off): " + idleTimeoutMillis);
+        }
         if (port < 0 || port > 65535)
         {
             throw new IllegalArgumentException("port must be in 0..65535: " + port);
         }
     }
 
-    /** 127.0.0.1:10100, ./data, one worker per processor, 1 GiB store, sync durability, O_DIRECT, 30 s send timeout. */
+    /**
+     * 127.0.0.1:10100, ./data, one worker per processor, 1 GiB store, sync durability, O_DIRECT, 30 s send and request
+     * timeouts, 5 min idle timeout.
+     */
     public static ServerConfig defaults()
     {
         return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), 4096, 64,
-            16384, 16L << 20, 1024, 10_000L, 30_000L,
+            16384, 16L << 20, 1024, 10_000L, 30_000L, 30_000L, 300_000L,
             StoreConfig.defaults(Path.of("data"), 1L << 30, true, true));
     }
 
     public ServerConfig withPort(final int newPort)
     {
         return new ServerConfig(host, newPort, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, store);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
     }
 
     public ServerConfig withStore(final StoreConfig newStore)
     {
         return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, newStore);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, newStore);
     }
 
     public ServerConfig withWorkers(final int n)
     {
         return new ServerConfig(host, port, n, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, store);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
     }
 
     public ServerConfig withSendTimeoutMillis(final long millis)
     {
         return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, millis, store);
+            ringEntries, shutdownTimeoutMillis, millis, requestTimeoutMillis, idleTimeoutMillis, store);
     }
 
     public ServerConfig withMaxConnections(final int n)
     {
         return new ServerConfig(host, port, workers, n, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, store);
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+    }
+
+    public ServerConfig withTimeouts(final long requestMillis, final long idleMillis)
+    {
+        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestMillis, idleMillis, store);
+    }
+
+    public ServerConfig withArenaSize(final long bytes)
+    {
+        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, bytes,
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
     }
 }

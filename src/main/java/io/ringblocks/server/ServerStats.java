@@ -21,6 +21,11 @@ final class ServerStats
     volatile long stalls;
     volatile long starvations;
     volatile long sendTimeouts;
+    volatile long requestTimeouts;
+    volatile long idleTimeouts;
+    volatile long acceptFdExhausted;
+    volatile long shedConnections;
+    volatile long partialBodyBytes;
     volatile long shortIo;
     volatile long ioErrors;
     volatile long corruptReads;

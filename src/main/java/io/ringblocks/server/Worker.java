@@ -13,6 +13,7 @@ import io.ringblocks.protocol.RequestValidator;
 import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.protocol.ResponseHeaderEncoder;
 import io.ringblocks.protocol.Status;
+import io.ringblocks.storage.BuddyAllocator;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.CompletionBatch;
@@ -30,7 +31,7 @@ import io.ringblocks.uring.Wakeup;
  * <p>
  * This class owns connection I/O (framing, receive, send queue, close); {@link Operations} runs the requests.
  */
-final class Worker implements Runnable
+final class Worker implements Runnable, ConnectionTimeouts.Expiry
 {
     static final int OP_ACCEPT = 1;
     static final int OP_WAKE = 2;
@@ -75,10 +76,13 @@ final class Worker implements Runnable
     private long acceptBackoffUntil;
     private int starvedHead = -1;
     private int starvedTail = -1;
-    private final long sendTimeoutNanos;
-    private final long sendCheckIntervalNanos;
-    private long nextSendCheck;
-    private int sendsInFlight;
+    final ConnectionTimeouts timeouts;
+    /** Arena budget of PUT bodies still arriving: stalled uploads cannot take the memory complete requests need. */
+    final PartialBodies bodies;
+    private DescriptorReserve reserve;
+    private int listenPort;
+    /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
+    private long now = System.nanoTime();
 
     Worker(
         final int id,
@@ -103,8 +107,9 @@ final class Worker implements Runnable
         maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
         recvClass = IoArena.classFor(config.recvBufferSize());
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
-        sendTimeoutNanos = Math.min(config.sendTimeoutMillis(), Long.MAX_VALUE / 4_000_000L) * 1_000_000L;
-        sendCheckIntervalNanos = Math.max(1_000_000L, Math.min(sendTimeoutNanos / 4, 1_000_000_000L));
+        timeouts = new ConnectionTimeouts(conns, config.sendTimeoutMillis(), config.requestTimeoutMillis(),
+            config.idleTimeoutMillis());
+        bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -139,6 +144,8 @@ final class Worker implements Runnable
             rejectFrame = arena.allocate(0);
             encoder.wrap(memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
             ops = new Operations(this);
+            reserve = new DescriptorReserve(id);
+            listenPort = LibC.localPort(listenFd);
             ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
             wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
             ring.submit();
@@ -172,13 +179,15 @@ final class Worker implements Runnable
         while (true)
         {
             int work = 0;
+            now = System.nanoTime();
             try
             {
                 work += reapAndHandle();
                 work += ops.pollAcks();
                 work += ops.retryStalled();
                 work += serveStarved();
-                work += closeStuckSenders();
+                work += serveBodyWaiters();
+                work += timeouts.sweep(now, this);
                 ops.endIteration();
                 if (acceptBackoffUntil != 0 && System.nanoTime() >= acceptBackoffUntil && !stopping)
                 {
@@ -194,6 +203,7 @@ final class Worker implements Runnable
             }
             stats.loops++;
             stats.inFlight = reqs.inUse();
+            stats.partialBodyBytes = bodies.held();
             if (stopRequested && !stopping)
             {
                 beginStop();
@@ -231,14 +241,16 @@ final class Worker implements Runnable
         {
             ring.submitAndGetEvents();
         }
-        else if (ops.hasStalled() || starvedHead >= 0 || stopping || acceptBackoffUntil != 0)
+        else if (ops.hasStalled() || starvedHead >= 0 || stopping)
         {
             ring.submitAndWait(1, 1_000_000L);
         }
-        else if (sendsInFlight > 0)
+        else if (timeouts.nextSweep() != Long.MAX_VALUE || acceptBackoffUntil != 0)
         {
-            // A send that never completes must still be timed out: wake up for the next check.
-            ring.submitAndWait(1, Math.max(1_000L, nextSendCheck - System.nanoTime()));
+            // A connection can time out without any completion (a stuck send, a stalled frame): wake up for it.
+            final long wake = acceptBackoffUntil != 0 ? Math.min(acceptBackoffUntil, timeouts.nextSweep()) :
+                timeouts.nextSweep();
+            ring.submitAndWait(1, Math.max(1_000L, wake - System.nanoTime()));
         }
         else
         {
@@ -296,6 +308,11 @@ final class Worker implements Runnable
 
     private void onAccept(final int res, final int flags)
     {
+        if (DescriptorReserve.isExhaustion(res))
+        {
+            onDescriptorsExhausted(res, flags);
+            return;
+        }
         if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
         {
             if (res < 0 && res != -Errno.ECANCELED)
@@ -338,7 +355,35 @@ final class Worker implements Runnable
             return;
         }
         stats.accepted++;
+        timeouts.opened(c, now);
         postRecv(c);
+    }
+
+    /**
+     * EMFILE/ENFILE: a waiting connection stays queued and every new accept would fail the same way (io_uring takes
+     * the descriptor before it looks at the queue, so the error also comes with nothing waiting). Shed what waits with
+     * BUSY through the reserve descriptor; re-arm at once while there was something to shed, else after a pause, so
+     * that an exhausted but quiet worker does not spin on failing accepts.
+     */
+    private void onDescriptorsExhausted(final int res, final int flags)
+    {
+        stats.acceptFdExhausted++;
+        int shed = 0;
+        if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
+        {
+            // The multishot accept ended with this error, so nothing else accepts on the listener meanwhile.
+            shed = reserve.shed(listenFd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
+            stats.shedConnections += shed;
+            if (shed > 0)
+            {
+                ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+            }
+            else
+            {
+                acceptBackoffUntil = now + 100_000_000L;
+            }
+        }
+        reserve.report(now, res, shed, listenPort);
     }
 
     /** Over the limit: answer BUSY and close, chained so the close runs even if the send fails. */
@@ -383,6 +428,7 @@ final class Worker implements Runnable
             return;
         }
         conns.recvPosted[c] = true;
+        timeouts.readResumed(c, now);
         ring.prepRecv(conns.fd[c], arena.address(target), length, 0, UserData.pack(c, OP_RECV, conns.generation[c]));
     }
 
@@ -401,6 +447,7 @@ final class Worker implements Runnable
         if (conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
             conns.bufferBytes[c] >= maxBufferBytesPerConnection || conns.filled[c] >= config.recvBufferSize())
         {
+            timeouts.readHeld(c);
             return;
         }
         postRecv(c);
@@ -432,6 +479,7 @@ final class Worker implements Runnable
             dropBodyRequest(c);
             return;
         }
+        timeouts.activity(c, now);
         switch (conns.bodyState[c])
         {
             case Connections.BODY_NONE ->
@@ -446,8 +494,13 @@ final class Worker implements Runnable
                 {
                     conns.bodyState[c] = Connections.BODY_NONE;
                 }
+                timeouts.framing(c, false, now);
             }
-            default -> onBodyBytes(c, res);
+            default ->
+            {
+                onBodyBytes(c, res);
+                timeouts.framing(c, false, now);
+            }
         }
         maybePostRecv(c);
     }
@@ -470,6 +523,7 @@ final class Worker implements Runnable
         }
         conns.bodyState[c] = Connections.BODY_NONE;
         conns.bodyRequest[c] = -1;
+        bodies.release(c);
         ops.startPut(r);
     }
 
@@ -477,6 +531,7 @@ final class Worker implements Runnable
     private void dropBodyRequest(final int c)
     {
         final int r = conns.bodyRequest[c];
+        bodies.release(c);
         if (r >= 0)
         {
             conns.bodyRequest[c] = -1;
@@ -531,9 +586,21 @@ final class Worker implements Runnable
             {
                 break; // wait for the rest of a frame that fits the buffer
             }
+            final boolean largePut = verdict == Status.OK && frameLength > available;
+            if (largePut && !bodies.tryTake(c, BuddyAllocator.blockSize(IoArena.classFor(Math.max(1,
+                RequestValidator.putPayloadLength(header.flags(), bodyLength))))))
+            {
+                conns.parseBlocked[c] = true;
+                bodies.await(c);
+                break; // resumed by serveBodyWaiters when bodies complete or are dropped
+            }
             final int r = reqs.acquire(c, conns.generation[c]);
             if (r < 0)
             {
+                if (largePut)
+                {
+                    bodies.release(c);
+                }
                 starve(c);
                 break;
             }
@@ -577,6 +644,7 @@ final class Worker implements Runnable
             final int received = available - RequestHeader.HEADER_LENGTH;
             if (!ops.startLargePut(r, body, received, bodyLength))
             {
+                bodies.release(c);
                 conns.inFlight[c]--;
                 reqs.release(r);
                 starve(c);
@@ -594,6 +662,7 @@ final class Worker implements Runnable
             }
             conns.filled[c] = rest;
         }
+        timeouts.framing(c, pos > 0, now);
     }
 
     /** A frame that breaks framing: answer with opcode 0 / request id 0 and close after sending it. */
@@ -660,6 +729,25 @@ final class Worker implements Runnable
         return work;
     }
 
+    /** Retries, in order, the connections that waited for the partial-body budget, once budget was released. */
+    private int serveBodyWaiters()
+    {
+        int c = bodies.takeWaiters();
+        int work = 0;
+        while (c >= 0)
+        {
+            final int next = bodies.nextOf(c);
+            if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+            {
+                parse(c);
+                maybePostRecv(c);
+                work++;
+            }
+            c = next;
+        }
+        return work;
+    }
+
     // ---------------------------------------------------------------- respond and send
 
     /** Answers a status with an empty body from the request's small response area. */
@@ -714,8 +802,7 @@ final class Worker implements Runnable
     {
         final int r = conns.sendHead[c];
         conns.sending[c] = true;
-        conns.sendSince[c] = System.nanoTime();
-        sendsInFlight++;
+        timeouts.sendStarted(c, now);
         ring.prepSend(conns.fd[c], arena.address(reqs.response[r] + reqs.responseSent[r]),
             reqs.responseLength[r] - reqs.responseSent[r], 0, UserData.pack(c, OP_SEND, conns.generation[c]));
     }
@@ -727,7 +814,6 @@ final class Worker implements Runnable
             return;
         }
         conns.sending[c] = false;
-        sendsInFlight--;
         final int r = conns.sendHead[c];
         if (res < 0)
         {
@@ -772,35 +858,26 @@ final class Worker implements Runnable
     }
 
     /**
-     * Closes connections whose response has not moved for the send timeout: the client stopped reading, and its
-     * queued responses would otherwise pin arena buffers that other connections on this worker need. Shutting the
-     * socket down fails the stuck send (-EPIPE), which takes the usual broken-connection path.
+     * A deadline of {@link ConnectionTimeouts} passed. A client that stopped reading (send) or sending (request) gets
+     * its socket shut down, which fails its stuck send or receive and frees the buffers it pinned; an idle connection
+     * is simply closed.
      */
-    private int closeStuckSenders()
+    @Override
+    public void expired(final int c, final int kind)
     {
-        if (sendsInFlight == 0)
+        switch (kind)
         {
-            return 0;
-        }
-        final long now = System.nanoTime();
-        if (now < nextSendCheck)
-        {
-            return 0;
-        }
-        nextSendCheck = now + sendCheckIntervalNanos;
-        int closed = 0;
-        for (int c = 0; c < conns.capacity; c++)
-        {
-            if (conns.sending[c] && conns.state[c] != Connections.CLOSED && now - conns.sendSince[c] > sendTimeoutNanos)
+            case ConnectionTimeouts.SEND -> stats.sendTimeouts++;
+            case ConnectionTimeouts.REQUEST -> stats.requestTimeouts++;
+            default ->
             {
-                stats.sendTimeouts++;
-                conns.sendSince[c] = Long.MAX_VALUE / 2; // once: the shutdown below ends the send
-                LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
-                beginClose(c, true);
-                closed++;
+                stats.idleTimeouts++;
+                beginClose(c, false);
+                return;
             }
         }
-        return closed;
+        LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
+        beginClose(c, true);
     }
 
     private void dropSendQueue(final int c)
@@ -886,6 +963,7 @@ final class Worker implements Runnable
             errors.onError("worker " + id, "close failed: " + Errno.describe(res));
         }
         arena.free(conns.recvBuffer[c], recvClass);
+        bodies.release(c);
         conns.free(c);
         connectionCount.decrementAndGet();
         stats.closed++;
@@ -932,6 +1010,10 @@ final class Worker implements Runnable
         if (ops != null)
         {
             ops.close();
+        }
+        if (reserve != null)
+        {
+            reserve.close();
         }
         if (ring != null)
         {

@@ -60,6 +60,11 @@ public final class ServerMain implements Callable<Integer>
 
     @Option(names = "--scrub-rate", paramLabel = "SIZE", description = "bytes per second the background scrubber re-verifies stored blocks at, e.g. 10m; 0 = off (default: ${DEFAULT-VALUE})")
     String scrubRate = "0";
+    @Option(names = "--request-timeout", paramLabel = "DURATION", description = "close a connection whose frame started arriving this long ago and is still incomplete: a stalled upload or a slowloris client (default: ${DEFAULT-VALUE})")
+    String requestTimeout = "30s";
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION", description = "close a connection with nothing in flight and no traffic for this long; 0 or off disables (default: ${DEFAULT-VALUE})")
+    String idleTimeout = "5m";
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -130,8 +135,19 @@ public final class ServerMain implements Callable<Integer>
         {
             throw new IllegalArgumentException("--send-timeout must be at least 1ms, got '" + sendTimeout + "'");
         }
+        final long requestTimeoutMillis = Sizes.durationNanos(requestTimeout) / 1_000_000L;
+        if (requestTimeoutMillis < 1)
+        {
+            throw new IllegalArgumentException("--request-timeout must be at least 1ms, got '" + requestTimeout + "'");
+        }
+        final long idleTimeoutNanos = "off".equals(idleTimeout) ? 0 : Sizes.durationNanos(idleTimeout);
+        final long idleTimeoutMillis = idleTimeoutNanos / 1_000_000L;
+        if (idleTimeoutNanos > 0 && idleTimeoutMillis < 1)
+        {
+            throw new IllegalArgumentException("--idle-timeout must be 0, off or at least 1ms, got '" + idleTimeout + "'");
+        }
         return new ServerConfig(listen.substring(0, colon), port, workers, maxConnections, maxInFlight, 16384,
-            Sizes.parse(arenaSize), 1024, 10_000L, sendTimeoutMillis, store);
+            Sizes.parse(arenaSize), 1024, 10_000L, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
     }
 
     @Override
@@ -164,6 +180,8 @@ public final class ServerMain implements Callable<Integer>
             " max-in-flight=" + config.maxInFlight() +
             " send-timeout=" + config.sendTimeoutMillis() + "ms" +
             " scrub-rate=" + config.store().scrubRate() +
+            " request-timeout=" + config.requestTimeoutMillis() + "ms" +
+            " idle-timeout=" + (config.idleTimeoutMillis() == 0 ? "off" : config.idleTimeoutMillis() + "ms") +
             " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms");
         System.out.flush();
         stop.await();

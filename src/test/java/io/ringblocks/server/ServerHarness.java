@@ -19,6 +19,7 @@ final class ServerHarness
 
     static ServerConfig config(final Path dir)
     {
-        return new ServerConfig("127.0.0.1", 0, 2, 512, 64, 16384, 32L << 20, 512, 5_000L, 30_000L, store(dir, 256L << 20));
+        return new ServerConfig("127.0.0.1", 0, 2, 512, 64, 16384, 32L << 20, 512, 5_000L, 30_000L, 30_000L, 300_000L,
+            store(dir, 256L << 20));
     }
 }

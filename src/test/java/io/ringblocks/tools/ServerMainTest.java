@@ -60,7 +60,7 @@ class ServerMainTest
     {
         for (final String[] args : new String[][]{{"--sync", "maybe"}, {"--bogus"}, {"--workers", "x"},
             {"--max-size", "lots"}, {"--listen", "nohost"}, {"--direct-io", "sometimes"}, {"--send-timeout", "soon"},
-            {"--send-timeout", "0s"}})
+            {"--send-timeout", "0s"}, {"--request-timeout", "0"}, {"--idle-timeout", "soon"}})
         {
             final Process p = launch(dir, args);
             final List<String> lines = output(p);

@@ -1,0 +1,221 @@
+package io.ringblocks.server;
+
+/**
+ * A worker's connection deadlines, checked by one sweep over the connection table:
+ * <ul>
+ * <li><b>send</b>: a response that has not moved for the send timeout (the client stopped reading);</li>
+ * <li><b>request</b>: a frame whose first bytes arrived a request timeout ago and is still incomplete while the worker
+ * waits for the rest (a stalled upload, a slowloris client). Time the worker itself holds a connection unread
+ * (in-flight bound, buffer starvation, the partial-body budget) does not count: the clock restarts when reading
+ * resumes, see {@link #readResumed};</li>
+ * <li><b>idle</b>: nothing in flight, buffered or partly received, and no traffic for the idle timeout.</li>
+ * </ul>
+ * Events only lower the next sweep time (one compare), and the sweep computes the earliest deadline left, so the worker
+ * wakes for a deadline only while one exists and never sweeps more often than every {@link #minGapNanos}. Times are
+ * passed in by the caller (the worker's cycle clock), so the logic runs deterministically in tests. Worker thread only.
+ */
+final class ConnectionTimeouts
+{
+    static final int SEND = 1;
+    static final int REQUEST = 2;
+    static final int IDLE = 3;
+
+    /** What the worker does with a connection whose deadline passed. */
+    interface Expiry
+    {
+        void expired(int c, int kind);
+    }
+
+    private final Connections conns;
+    private final long sendNanos;
+    private final long requestNanos;
+    /** 0: idle connections are kept. */
+    private final long idleNanos;
+    private final long minGapNanos;
+    /** A frame of this connection is partly received (or its complete frames are still buffered). */
+    private final boolean[] framePending;
+    private final long[] frameSince;
+    private final long[] lastActivity;
+    /** The worker stopped reading this connection for reasons of its own (see {@link #readHeld}). */
+    private final boolean[] held;
+    private long nextSweep = Long.MAX_VALUE;
+
+    ConnectionTimeouts(final Connections conns, final long sendMillis, final long requestMillis, final long idleMillis)
+    {
+        this.conns = conns;
+        sendNanos = nanos(sendMillis);
+        requestNanos = nanos(requestMillis);
+        idleNanos = nanos(idleMillis);
+        long shortest = Math.min(sendNanos, requestNanos);
+        if (idleNanos > 0)
+        {
+            shortest = Math.min(shortest, idleNanos);
+        }
+        // A deadline fires at most an eighth late (at most 1 s): precise enough, and sweeps stay rare.
+        minGapNanos = Math.max(1_000_000L, Math.min(shortest / 8, 1_000_000_000L));
+        framePending = new boolean[conns.capacity];
+        frameSince = new long[conns.capacity];
+        lastActivity = new long[conns.capacity];
+        held = new boolean[conns.capacity];
+    }
+
+    private static long nanos(final long millis)
+    {
+        return Math.min(millis, Long.MAX_VALUE / 4_000_000L) * 1_000_000L;
+    }
+
+    /** A fresh connection: idle from now on. */
+    void opened(final int c, final long now)
+    {
+        framePending[c] = false;
+        held[c] = false;
+        activity(c, now);
+    }
+
+    /** Bytes arrived or a response started to leave. */
+    void activity(final int c, final long now)
+    {
+        lastActivity[c] = now;
+        if (idleNanos > 0)
+        {
+            schedule(now + idleNanos);
+        }
+    }
+
+    void sendStarted(final int c, final long now)
+    {
+        conns.sendSince[c] = now;
+        schedule(now + sendNanos);
+        activity(c, now);
+    }
+
+    /**
+     * After received bytes were consumed: tracks whether a frame is pending and since when.
+     *
+     * @param completedFrames whether frames were consumed, so that what is left is a new frame.
+     */
+    void framing(final int c, final boolean completedFrames, final long now)
+    {
+        final boolean pending = conns.bodyState[c] != Connections.BODY_NONE || conns.filled[c] > 0;
+        if (!pending)
+        {
+            framePending[c] = false;
+        }
+        else if (!framePending[c] || completedFrames)
+        {
+            framePending[c] = true;
+            frameSince[c] = now;
+            schedule(now + requestNanos);
+        }
+    }
+
+    /** The worker does not read {@code c} for now (in-flight bound, buffers, partial-body budget). */
+    void readHeld(final int c)
+    {
+        held[c] = true;
+    }
+
+    /** A receive is posted: after a hold, the client gets a full request timeout again for its pending frame. */
+    void readResumed(final int c, final long now)
+    {
+        if (held[c])
+        {
+            held[c] = false;
+            if (!framePending[c])
+            {
+                return;
+            }
+            frameSince[c] = now;
+            schedule(now + requestNanos);
+        }
+    }
+
+    private void schedule(final long deadline)
+    {
+        if (deadline < nextSweep)
+        {
+            nextSweep = deadline;
+        }
+    }
+
+    /** @return when the worker must wake up for the next sweep, {@link Long#MAX_VALUE} when nothing can time out. */
+    long nextSweep()
+    {
+        return nextSweep;
+    }
+
+    /**
+     * Hands every connection whose deadline passed to {@code expiry} (once: the worker closes it) and schedules the
+     * next sweep.
+     *
+     * @return how many expired.
+     */
+    int sweep(final long now, final Expiry expiry)
+    {
+        if (now < nextSweep)
+        {
+            return 0;
+        }
+        long earliest = Long.MAX_VALUE;
+        int expired = 0;
+        for (int c = 0; c < conns.capacity; c++)
+        {
+            final int state = conns.state[c];
+            if (state == Connections.FREE || state == Connections.CLOSED)
+            {
+                continue;
+            }
+            if (conns.sending[c])
+            {
+                final long deadline = conns.sendSince[c] + sendNanos;
+                if (now >= deadline)
+                {
+                    conns.sendSince[c] = Long.MAX_VALUE / 2; // once: the worker's close ends the send
+                    expired++;
+                    expiry.expired(c, SEND);
+                    continue;
+                }
+                earliest = Math.min(earliest, deadline);
+            }
+            if (state != Connections.OPEN || conns.closeAfterSend[c])
+            {
+                continue;
+            }
+            if (framePending[c])
+            {
+                if (conns.recvPosted[c])
+                {
+                    final long deadline = frameSince[c] + requestNanos;
+                    if (now >= deadline)
+                    {
+                        framePending[c] = false;
+                        expired++;
+                        expiry.expired(c, REQUEST);
+                        continue;
+                    }
+                    earliest = Math.min(earliest, deadline);
+                }
+                continue; // held by the worker: readResumed restarts its clock
+            }
+            if (idleNanos > 0 && isIdle(c))
+            {
+                final long deadline = lastActivity[c] + idleNanos;
+                if (now >= deadline)
+                {
+                    expired++;
+                    expiry.expired(c, IDLE);
+                    continue;
+                }
+                earliest = Math.min(earliest, deadline);
+            }
+        }
+        nextSweep = earliest == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(earliest, now + minGapNanos);
+        return expired;
+    }
+
+    private boolean isIdle(final int c)
+    {
+        return conns.inFlight[c] == 0 && !conns.sending[c] && conns.sendHead[c] < 0 && conns.filled[c] == 0 &&
+            conns.bodyState[c] == Connections.BODY_NONE;
+    }
+}

@@ -1,0 +1,109 @@
+package io.ringblocks.server;
+
+/**
+ * The arena budget of PUT bodies still arriving on one worker. A large PUT's block buffer is taken when its header is
+ * parsed and stays held while the client sends the body, so clients that send a header and stall could otherwise
+ * take the whole arena and starve complete requests. A connection whose body would exceed the budget waits, unread
+ * (TCP flow control pushes back on the client), in FIFO order until bodies complete or are dropped. Worker thread only.
+ */
+final class PartialBodies
+{
+    private final long limit;
+    private final long[] held;
+    private final int[] next;
+    private final boolean[] waiting;
+    private long total;
+    private int head = -1;
+    private int tail = -1;
+    private boolean released;
+
+    PartialBodies(final int capacity, final long limit)
+    {
+        this.limit = limit;
+        held = new long[capacity];
+        next = new int[capacity];
+        waiting = new boolean[capacity];
+    }
+
+    /** @return false when {@code bytes} more would exceed the budget: call {@link #await} and stop reading. */
+    boolean tryTake(final int c, final long bytes)
+    {
+        if (total + bytes > limit)
+        {
+            return false;
+        }
+        total += bytes;
+        held[c] += bytes;
+        return true;
+    }
+
+    /** The body of {@code c} completed or was dropped (idempotent). */
+    void release(final int c)
+    {
+        if (held[c] > 0)
+        {
+            total -= held[c];
+            held[c] = 0;
+            released = head >= 0;
+        }
+    }
+
+    void await(final int c)
+    {
+        if (waiting[c])
+        {
+            return;
+        }
+        waiting[c] = true;
+        next[c] = -1;
+        if (tail < 0)
+        {
+            head = c;
+        }
+        else
+        {
+            next[tail] = c;
+        }
+        tail = c;
+    }
+
+    /**
+     * Takes the whole wait list once budget was released since the last call; the caller retries each connection in
+     * order, and those that still do not fit {@link #await} again, keeping their order.
+     *
+     * @return the first connection of the list (follow with {@link #nextOf}), or -1.
+     */
+    int takeWaiters()
+    {
+        if (!released)
+        {
+            return -1;
+        }
+        released = false;
+        final int first = head;
+        head = -1;
+        tail = -1;
+        return first;
+    }
+
+    /**
+     * @return the connection after {@code c} in a list from {@link #takeWaiters}, -1 at its end. Unlinks {@code c}:
+     * call it before retrying {@code c}, whose {@link #await} would otherwise be a no-op.
+     */
+    int nextOf(final int c)
+    {
+        waiting[c] = false;
+        return next[c];
+    }
+
+    /** @return bytes held by bodies still arriving (the STATS gauge). */
+    long held()
+    {
+        return total;
+    }
+
+    long limit()
+    {
+        return limit;
+    }
+}

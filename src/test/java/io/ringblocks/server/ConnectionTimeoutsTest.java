@@ -1,0 +1,134 @@
+package io.ringblocks.server;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The deadline logic on a hand-driven clock: which connection expires when, and when the worker must wake. */
+class ConnectionTimeoutsTest
+{
+    private static final long MS = 1_000_000L;
+
+    private final Connections conns = new Connections(8);
+    private final List<String> expired = new ArrayList<>();
+    private final ConnectionTimeouts.Expiry record = (c, kind) -> expired.add(c + ":" + kind);
+
+    private int open(final ConnectionTimeouts t, final long now)
+    {
+        final int c = conns.open(100, 0);
+        t.opened(c, now);
+        conns.recvPosted[c] = true;
+        return c;
+    }
+
+    @Test
+    void shouldNeedNoWakeupWithoutConnectionsOrWithOnlyIdleOnesWhenIdleTimeoutIsOff()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 30_000, 0);
+        assertEquals(Long.MAX_VALUE, t.nextSweep());
+        open(t, 0);
+        assertEquals(Long.MAX_VALUE, t.nextSweep(), "an idle connection with no idle timeout never needs a wakeup");
+        assertEquals(0, t.sweep(Long.MAX_VALUE / 2, record));
+    }
+
+    @Test
+    void shouldExpireAPartialFrameAfterTheRequestTimeoutCountedFromItsFirstBytes()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 1_000, 0);
+        final int c = open(t, 0);
+        conns.filled[c] = 5; // five bytes of a frame arrived at 100 ms
+        t.framing(c, false, 100 * MS);
+        assertEquals(1_100 * MS, t.nextSweep());
+        conns.filled[c] = 6; // one more byte later: the clock does not restart (slowloris)
+        t.framing(c, false, 900 * MS);
+        assertEquals(0, t.sweep(1_099 * MS, record));
+        assertEquals(1, t.sweep(1_100 * MS, record));
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.REQUEST), expired);
+        assertEquals(Long.MAX_VALUE, t.nextSweep());
+    }
+
+    @Test
+    void shouldStartANewClockForTheFrameLeftOverAfterCompleteOnesAndStopItAtAFrameBoundary()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 1_000, 0);
+        final int c = open(t, 0);
+        conns.filled[c] = 3;
+        t.framing(c, false, 0);
+        t.framing(c, true, 800 * MS); // frames completed at 800 ms, a new one is partly there
+        assertEquals(0, t.sweep(1_000 * MS, record));
+        assertEquals(1_800 * MS, t.nextSweep());
+        conns.filled[c] = 0;
+        t.framing(c, true, 1_200 * MS);
+        assertEquals(0, t.sweep(5_000 * MS, record), "no frame pending, nothing to time out");
+        assertTrue(expired.isEmpty());
+    }
+
+    @Test
+    void shouldNotCountTimeTheWorkerHeldTheConnectionUnread()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 1_000, 0);
+        final int c = open(t, 0);
+        conns.bodyState[c] = Connections.BODY_PAYLOAD;
+        t.framing(c, false, 0);
+        conns.recvPosted[c] = false; // waiting for the partial-body budget, say
+        t.readHeld(c);
+        assertEquals(0, t.sweep(10_000 * MS, record), "a held connection is not timed out");
+        conns.recvPosted[c] = true;
+        t.readResumed(c, 10_000 * MS);
+        assertEquals(0, t.sweep(10_999 * MS, record));
+        assertEquals(1, t.sweep(11_000 * MS, record));
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.REQUEST), expired);
+    }
+
+    @Test
+    void shouldExpireOnlyConnectionsIdleForTheIdleTimeout()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 30_000, 2_000);
+        final int idle = open(t, 0);
+        final int busy = open(t, 0);
+        final int working = open(t, 0);
+        conns.inFlight[working] = 1; // a request still executing: not idle however long it takes
+        assertEquals(2_000 * MS, t.nextSweep());
+        t.activity(busy, 1_500 * MS);
+        assertEquals(1, t.sweep(2_000 * MS, record));
+        assertEquals(List.of(idle + ":" + ConnectionTimeouts.IDLE), expired);
+        assertEquals(3_500 * MS, t.nextSweep(), "the next deadline is the busy connection's");
+        conns.state[idle] = Connections.CLOSED;
+        t.activity(busy, 3_000 * MS);
+        assertEquals(0, t.sweep(3_500 * MS, record));
+        assertEquals(5_000 * MS, t.nextSweep());
+    }
+
+    @Test
+    void shouldExpireAStuckSendOnceEvenWhileClosing()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 1_000, 30_000, 0);
+        final int c = open(t, 0);
+        conns.sending[c] = true;
+        conns.sendHead[c] = 0;
+        t.sendStarted(c, 0);
+        conns.state[c] = Connections.CLOSING;
+        assertEquals(1, t.sweep(1_000 * MS, record));
+        assertEquals(0, t.sweep(100_000 * MS, record), "expired once: the worker's shutdown ends the send");
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.SEND), expired);
+    }
+
+    @Test
+    void shouldNeverSweepMoreOftenThanAnEighthOfTheShortestTimeout()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 800, 0);
+        final int a = open(t, 0);
+        conns.filled[a] = 1;
+        t.framing(a, false, 0);
+        final int b = open(t, 0);
+        conns.filled[b] = 1;
+        t.framing(b, false, 10 * MS);
+        assertEquals(1, t.sweep(800 * MS, record));
+        assertEquals(900 * MS, t.nextSweep(), "b's deadline at 810 ms is rounded up to the minimum gap (100 ms)");
+        assertEquals(1, t.sweep(900 * MS, record));
+    }
+}

@@ -1,0 +1,38 @@
+package io.ringblocks.server;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PartialBodiesTest
+{
+    @Test
+    void shouldRefuseBodiesOverTheBudgetAndHandBackWaitersInOrderOnceSomethingIsReleased()
+    {
+        final PartialBodies bodies = new PartialBodies(8, 2 << 20);
+        assertTrue(bodies.tryTake(0, 1 << 20));
+        assertTrue(bodies.tryTake(1, 1 << 20));
+        assertFalse(bodies.tryTake(2, 4096), "the budget is spent");
+        bodies.await(2);
+        assertFalse(bodies.tryTake(3, 1 << 20));
+        bodies.await(3);
+        bodies.await(2); // already waiting: stays where it is
+        assertEquals(-1, bodies.takeWaiters(), "nothing was released yet");
+        bodies.release(0);
+        bodies.release(0); // idempotent
+        assertEquals(1 << 20, bodies.held());
+        final int first = bodies.takeWaiters();
+        assertEquals(2, first);
+        final int second = bodies.nextOf(first);
+        assertEquals(3, second);
+        assertEquals(-1, bodies.nextOf(second), "each is unlinked before it is retried");
+        assertTrue(bodies.tryTake(first, 4096));
+        assertFalse(bodies.tryTake(second, 1 << 20));
+        bodies.await(second); // waits again, alone in a new list
+        bodies.release(1);
+        assertEquals(3, bodies.takeWaiters());
+        assertEquals(4096, bodies.held());
+    }
+}

@@ -1,0 +1,206 @@
+package io.ringblocks.server;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static io.ringblocks.server.ServerOperationsTest.OK;
+import static io.ringblocks.server.ServerOperationsTest.PING;
+import static io.ringblocks.server.ServerOperationsTest.PUT;
+import static io.ringblocks.server.ServerOperationsTest.random;
+import static io.ringblocks.server.ServerOperationsTest.sha256;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Clients that stall mid-frame, trickle bytes or sit idle: bounded memory, request and idle timeouts. */
+class StalledClientsTest
+{
+    private static final int STATS = 6;
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldAnswerFreshClientsWhileTwoHundredUploadsStallMidBody() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withArenaSize(16L * MIB);
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final List<RawClient> stalled = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < 200; i++)
+                {
+                    stalled.add(stall(server.port(), i));
+                }
+                awaitStat(server, "connections", 200);
+                Thread.sleep(300); // let the worker parse every header
+                try (RawClient fresh = new RawClient(server.port()))
+                {
+                    fresh.socket.setSoTimeout(10_000);
+                    final byte[] block = random(new Random(7), 4096);
+                    final RawClient.Response put = fresh.call(PUT, 0, 1, block);
+                    assertEquals(OK, put.status(), "a complete 4 KiB PUT behind 200 stalled uploads");
+                    assertArrayEquals(sha256(block), put.body());
+                    final RawClient.Response stats = fresh.call(STATS, 0, 2, new byte[0]);
+                    assertEquals(OK, stats.status(), "STATS behind 200 stalled uploads");
+                }
+                final long limit = config.arenaSize() / 2;
+                awaitStat(server, "partial_body_bytes", limit); // 8 bodies of 1 MiB, the other 192 wait unread
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : stalled)
+                {
+                    c.close();
+                }
+            }
+            awaitStat(server, "partial_body_bytes", 0);
+            awaitStat(server, "connections", 0);
+        }
+    }
+
+    @Test
+    void shouldCloseStalledUploadsOnceTheRequestTimeoutPasses() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withArenaSize(16L * MIB)
+            .withTimeouts(300, 300_000);
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final List<RawClient> stalled = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < 24; i++)
+                {
+                    stalled.add(stall(server.port(), i));
+                }
+                // Three rounds: 8 bodies fit the budget, the others wait unread and get their own full timeout.
+                for (final RawClient c : stalled)
+                {
+                    assertTrue(c.closedByServer(), "a stalled upload was not closed");
+                }
+                awaitStat(server, "request_timeouts", 24);
+                awaitStat(server, "partial_body_bytes", 0);
+                try (RawClient fresh = new RawClient(server.port()))
+                {
+                    final byte[] block = random(new Random(8), MIB);
+                    final RawClient.Response put = fresh.call(PUT, 0, 1, block);
+                    assertEquals(OK, put.status());
+                    assertArrayEquals(sha256(block), put.body());
+                }
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : stalled)
+                {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldCloseASlowlorisClientButNotOneThatSendsWholeFramesSlowly() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withTimeouts(500, 300_000);
+        try (RingblocksServer server = RingblocksServer.start(config);
+             RawClient slowloris = new RawClient(server.port());
+             RawClient patient = new RawClient(server.port()))
+        {
+            final byte[] ping = RawClient.frame(1, PING, 0, 1, new byte[0]);
+            int sent = 0;
+            try
+            {
+                for (; sent < ping.length; sent++)
+                {
+                    slowloris.send(new byte[]{ping[sent]});
+                    assertEquals(OK, patient.call(PING, 0, sent, new byte[0]).status());
+                    Thread.sleep(100);
+                }
+            }
+            catch (final IOException e)
+            {
+                // the server closed it mid-frame: what the timeout is for
+            }
+            assertTrue(slowloris.closedByServer(), "a frame sent one byte every 100 ms was never cut off");
+            assertTrue(sent < ping.length, "the whole frame got through");
+            assertEquals(OK, patient.call(PING, 0, 99, new byte[0]).status());
+            awaitStat(server, "request_timeouts", 1);
+            assertEquals(0, server.errors());
+        }
+    }
+
+    @Test
+    void shouldCloseAnIdleConnectionButNotABusyOne() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withTimeouts(30_000, 400);
+        try (RingblocksServer server = RingblocksServer.start(config);
+             RawClient idle = new RawClient(server.port());
+             RawClient busy = new RawClient(server.port()))
+        {
+            assertEquals(OK, idle.call(PING, 0, 1, new byte[0]).status());
+            final long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+            int pings = 0;
+            while (System.nanoTime() < end)
+            {
+                assertEquals(OK, busy.call(PING, 0, pings++, new byte[0]).status());
+                Thread.sleep(100);
+            }
+            idle.socket.setSoTimeout(5_000);
+            assertTrue(idle.closedByServer(), "an idle connection was kept past the idle timeout");
+            assertEquals(OK, busy.call(PING, 0, pings, new byte[0]).status(), "a busy connection was closed");
+            assertEquals("1", stat(server, "idle_timeouts"));
+            assertEquals(0, server.errors());
+        }
+    }
+
+    /** Sends the header of a 1 MiB PUT and five payload bytes, then nothing. */
+    private static RawClient stall(final int port, final int i) throws IOException
+    {
+        final RawClient c = new RawClient(port);
+        final ByteBuffer b = ByteBuffer.allocate(21).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(12 + MIB).put((byte)1).put((byte)PUT).putShort((short)0).putLong(i).put(new byte[]{1, 2, 3, 4, 5});
+        c.send(b.array());
+        return c;
+    }
+
+    static String stat(final RingblocksServer server, final String name)
+    {
+        for (final String line : server.statsText().split("\n"))
+        {
+            if (line.startsWith(name + " "))
+            {
+                return line.substring(name.length() + 1);
+            }
+        }
+        throw new AssertionError("no stat " + name);
+    }
+
+    private static void awaitStat(final RingblocksServer server, final String name, final long value) throws Exception
+    {
+        final BooleanSupplier reached = () -> Long.parseLong(stat(server, name)) == value;
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!reached.getAsBoolean())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                assertFalse(true, name + " is " + stat(server, name) + ", expected " + value);
+            }
+            Thread.sleep(10);
+        }
+    }
+}
