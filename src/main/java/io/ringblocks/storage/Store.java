@@ -437,8 +437,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
                 errors.onError("store", "cannot grow " + dataFile.file() + (step > 0 ?
                     " by " + step + " bytes: " + Errno.describe(rc) :
                     ": its filesystem has " + disk.usableBytes() + " bytes free and " + 2 * disk.indexReserve() +
-                    " of them stay free for the index") + " (" + disk.failuresSinceLog() + " attempts since the " +
-                    "last report); PUTs get NO_SPACE until space is freed there or --max-size is reached");
+                    " of them stay free for the index") + " (" + disk.failuresSinceLog() + " failed attempts since " +
+                    "the last report); PUTs get NO_SPACE until space is freed there");
                 disk.logged();
             }
             if (wanted)
