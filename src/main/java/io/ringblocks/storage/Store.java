@@ -18,8 +18,8 @@ import io.ringblocks.uring.Wakeup;
  * <p>
  * Workers allocate with {@link #allocate} (a short lock), write the block through their own ring, then publish
  * an OCCUPY delta with their {@link CommitterClient}. The data file grows on the committer thread — reserved
- * with fallocate in {@code growStep} increments, then zeroed and handed to the allocator a chunk at a time — so
- * no worker ever blocks in fallocate or in zeroing.
+ * with fallocate in {@code growStep} increments (smaller as the filesystem fills: {@link DiskSpace}), then zeroed
+ * and handed to the allocator a chunk at a time — so no worker ever blocks in fallocate or in zeroing.
  */
 public final class Store implements AutoCloseable, Committer.BlockSpace, Committer.DataSync, Committer.Housekeeping
 {
