@@ -152,33 +152,32 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private void alignToWholeChunks(final long wholeChunks, final java.util.List<long[]> inTail)
     {
         final long whole = wholeChunks * config.maxBlockSize();
-        if (dataFile.size() == whole)
+        if (dataFile.size() != whole)
         {
-            return;
+            if (inTail.isEmpty())
+            {
+                final long cut = dataFile.size() - whole;
+                final int rc = dataFile.truncateTo(whole);
+                LOG.log(System.Logger.Level.WARNING, rc == 0 ?
+                    "cut an unused trailing partial chunk of " + cut + " bytes off " + dataFile.file() :
+                    "cannot cut the unused trailing " + cut + " bytes off " + dataFile.file() + " (" +
+                        Errno.describe(rc) + "): leaving them unused");
+                return;
+            }
+            final int rc = dataFile.growTo(whole + config.maxBlockSize());
+            if (rc < 0)
+            {
+                throw new IllegalStateException("data file " + dataFile.file() + " ends inside a chunk holding " +
+                    inTail.size() + " indexed blocks and cannot be extended to a whole chunk (" +
+                    Errno.describe(rc) + "): free space on its filesystem and start again");
+            }
+            allocator.grow(1);
         }
-        if (inTail.isEmpty())
-        {
-            final long cut = dataFile.size() - whole;
-            final int rc = dataFile.truncateTo(whole);
-            LOG.log(System.Logger.Level.WARNING, rc == 0 ?
-                "cut an unused trailing partial chunk of " + cut + " bytes off " + dataFile.file() :
-                "cannot cut the unused trailing " + cut + " bytes off " + dataFile.file() + " (" +
-                    Errno.describe(rc) + "): leaving them unused");
-            return;
-        }
-        final int rc = dataFile.growTo(whole + config.maxBlockSize());
-        if (rc < 0)
-        {
-            throw new IllegalStateException("data file " + dataFile.file() + " ends inside a chunk holding " +
-                inTail.size() + " indexed blocks and cannot be extended to a whole chunk (" + Errno.describe(rc) +
-                "): free space on its filesystem and start again");
-        }
-        allocator.grow(1);
         for (final long[] block : inTail)
         {
             if (block[2] == 1)
             {
-                allocator.markAllocated(block[0], (int)block[1]);
+                allocator.markAllocated(block[0], (int)block[1]); // past the end of the file: refused as before
             }
         }
     }
