@@ -24,6 +24,7 @@ import static io.ringblocks.server.ServerOperationsTest.random;
 import static io.ringblocks.server.ServerOperationsTest.sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -220,6 +221,33 @@ class DiskFullTest
                 assertEquals(0, stat(c, "status_internal_error"));
             }
             assertEquals(size, Files.size(blocks), "the unused partial chunk was cut off");
+        }
+    }
+
+    /**
+     * The one case a restart on a full disk must refuse: the data file ends inside a chunk that indexed blocks live
+     * in (it cannot be cut, and it cannot grow). One line naming the file and what to do, no stack of causes.
+     */
+    @Test
+    void shouldRefuseToStartWithOneLineWhenIndexedBlocksLieInAPartialChunkThatCannotGrow() throws Exception
+    {
+        try (SmallFilesystem fs = SmallFilesystem.tmpfs(dir, 16))
+        {
+            final ServerConfig config = ServerHarness.config(dir).withStore(store(fs.path().resolve("data")));
+            try (RingblocksServer server = RingblocksServer.start(config); RawClient c = new RawClient(server.port()))
+            {
+                fill(c, new Random(16), new ArrayList<>(), 5); // every chunk of the file holds blocks
+            }
+            final Path blocks = fs.path().resolve("data").resolve("blocks.dat");
+            try (RandomAccessFile file = new RandomAccessFile(blocks.toFile(), "rw"))
+            {
+                file.setLength(file.length() - (512 << 10));
+            }
+            fs.fill(fs.path().resolve("another-program"));
+            final IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> RingblocksServer.start(config).close());
+            assertTrue(e.getMessage().contains(blocks.toString()) && !e.getMessage().contains("\n"),
+                "one line naming the file: " + e.getMessage());
         }
     }
 }
