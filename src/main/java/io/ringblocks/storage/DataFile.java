@@ -12,13 +12,14 @@ import io.ringblocks.uring.LibC;
 /**
  * The one file that holds every block. Opened with O_DIRECT by default (all I/O is 4 KiB aligned; the page cache
  * would only double-buffer what the client already has); a filesystem that refuses O_DIRECT (tmpfs) gets a
- * buffered file and one logged warning. Grown in large steps with fallocate (ftruncate where fallocate is not
- * supported), never per block. Worker rings read and write it; this class only opens, grows and syncs it.
+ * buffered file and one logged warning. Grown in steps with fallocate (ftruncate where fallocate is not
+ * supported), never per block; a failed step leaves the file as it was. Worker rings read and write it; this class only opens, grows and syncs it.
  */
 public final class DataFile implements AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger("ringblocks");
     private static final long ZERO_CHUNK = 1 << 20;
+    private static final int FALLOC_FL_KEEP_SIZE = 1;
 
     private final int fd;
     private final int readFd;
@@ -106,8 +107,11 @@ public final class DataFile implements AutoCloseable
     }
 
     /**
-     * Extends the file to {@code newSize} bytes (fallocate, so space is reserved and a full disk shows up here
-     * rather than as a failed block write; ftruncate when the filesystem has no fallocate).
+     * Extends the file to {@code newSize} bytes: fallocate with KEEP_SIZE first (space is reserved, so a full disk
+     * shows up here rather than as a failed block write), then ftruncate to the new size; ftruncate alone where the
+     * filesystem has no fallocate. A failure leaves the file exactly as it was: fallocate may have allocated part
+     * of the range before it ran out (on ext4 a plain fallocate even moves the size as it goes), and truncating to
+     * the unchanged size gives those blocks back, so the size only ever moves in whole steps.
      *
      * @return 0 or {@code -errno} (e.g. -ENOSPC).
      */
@@ -117,11 +121,32 @@ public final class DataFile implements AutoCloseable
         {
             return 0;
         }
-        int rc = LibC.fallocate(fd, 0, size, newSize - size);
-        if (rc == -Errno.EOPNOTSUPP || rc == -95)
+        int rc = LibC.fallocate(fd, FALLOC_FL_KEEP_SIZE, size, newSize - size);
+        if (rc == -Errno.EOPNOTSUPP)
         {
             rc = LibC.ftruncate(fd, newSize);
         }
+        else if (rc == 0)
+        {
+            rc = LibC.ftruncate(fd, newSize);
+        }
+        if (rc < 0)
+        {
+            LibC.ftruncate(fd, size); // ext4 truncates blocks beyond the end even when the size does not change
+            return rc;
+        }
+        size = newSize;
+        return 0;
+    }
+
+    /** Shrinks the file to {@code newSize} (a trailing partial chunk nothing indexed lives in). @return 0 or -errno. */
+    public int truncateTo(final long newSize)
+    {
+        if (newSize >= size)
+        {
+            return 0;
+        }
+        final int rc = LibC.ftruncate(fd, newSize);
         if (rc == 0)
         {
             size = newSize;

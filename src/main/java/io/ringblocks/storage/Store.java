@@ -18,8 +18,8 @@ import io.ringblocks.uring.Wakeup;
  * <p>
  * Workers allocate with {@link #allocate} (a short lock), write the block through their own ring, then publish
  * an OCCUPY delta with their {@link CommitterClient}. The data file grows on the committer thread — reserved
- * with fallocate in {@code growStep} increments, then zeroed and handed to the allocator a chunk at a time — so
- * no worker ever blocks in fallocate or in zeroing.
+ * with fallocate in {@code growStep} increments (smaller as the filesystem fills: {@link DiskSpace}), then zeroed
+ * and handed to the allocator a chunk at a time — so no worker ever blocks in fallocate or in zeroing.
  */
 public final class Store implements AutoCloseable, Committer.BlockSpace, Committer.DataSync, Committer.Housekeeping
 {
@@ -39,11 +39,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private final AgentRunner runner;
     private final Scrubber scrubber;
     private final ErrorHandler errors;
+    private final DiskSpace disk;
     private final long recoveredBlocks;
     private final long recoveryMillis;
     private volatile boolean growRequested;
     private volatile boolean diskFull;
-    private long lastGrowFailureNanos;
     private boolean zeroFailed;
     private volatile long zeroedTo;
     /** Zeroed per idle committer cycle: about 0.2 ms of disk time here, so a batch arriving meanwhile barely waits. */
@@ -69,8 +69,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         index = new BlockIndex(config.dir().resolve("index").toFile(), config.indexMapSize(),
             wakeups.length + 16, config.durable());
         dataFile = new DataFile(config.dir().resolve("blocks.dat"), config.directIo(), config.readCache());
+        disk = new DiskSpace(config.dir(), config.dir().resolve("index").resolve("data.mdb"));
+        disk.refresh(System.nanoTime()); // the index reserve first: the commits below may need its pages
         final int chunk = config.maxBlockSize();
         final long fileChunks = (dataFile.size() + chunk - 1) / chunk;
+        final long wholeChunks = dataFile.size() / chunk;
         long capacity = config.maxSize() / chunk * chunk;
         if (fileChunks * chunk > capacity)
         {
@@ -79,12 +82,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             capacity = fileChunks * chunk;
         }
         allocator = new BuddyAllocator(chunk, capacity);
-        final int rc = dataFile.growTo(fileChunks * chunk);
-        if (rc < 0)
-        {
-            throw new IllegalStateException("cannot align the data file to whole chunks: " + Errno.describe(rc));
-        }
-        allocator.grow((int)fileChunks);
+        allocator.grow((int)wholeChunks);
+        final java.util.List<long[]> inTail = new java.util.ArrayList<>();
         final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
         final long durableGeneration = index.metaLong(BlockIndex.DURABLE_GENERATION, 0);
         index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
@@ -94,7 +93,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
         {
             newestGeneration[0] = Math.max(newestGeneration[0], generation);
-            if (!clean && generation > durableGeneration)
+            final boolean suspect = !clean && generation > durableGeneration;
+            if (offset >= wholeChunks * chunk)
+            {
+                inTail.add(new long[]{offset, sizeClass, suspect ? 0 : 1}); // suspects are marked once verified
+            }
+            if (suspect)
             {
                 // Committed in relaxed mode after the last completed flush: its bytes may not have reached the disk.
                 final byte[] h = new byte[BlockIndex.KEY_LENGTH];
@@ -102,11 +106,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
                 suspectHashes.add(h);
                 suspects.add(new long[]{offset, length, sizeClass});
             }
-            else
+            else if (offset < wholeChunks * chunk)
             {
                 allocator.markAllocated(offset, sizeClass);
             }
         });
+        alignToWholeChunks(wholeChunks, inTail);
         final java.util.List<byte[]> dropped = verify(config.dir().resolve("blocks.dat"), suspects, suspectHashes);
         if (!dropped.isEmpty())
         {
@@ -144,6 +149,45 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         LOG.log(System.Logger.Level.INFO, "recovered " + recoveredBlocks + " blocks (" + allocator.usedBytes() +
             " bytes live, " + allocator.freeBytes() + " free in a " + allocator.fileSize() + "-byte file) in " +
             recoveryMillis + " ms");
+    }
+
+    /**
+     * A grow interrupted by a crash (or by a full disk, before growth restored the file on failure) can leave the
+     * data file ending inside a chunk. Nothing is ever handed out there unless the chunk was whole, so the tail is
+     * normally empty and is cut off; growing it instead would fail on the very full disk that left it. Only when
+     * indexed blocks do lie in it must it grow to a whole chunk, and if that fails the store refuses to start.
+     */
+    private void alignToWholeChunks(final long wholeChunks, final java.util.List<long[]> inTail)
+    {
+        final long whole = wholeChunks * config.maxBlockSize();
+        if (dataFile.size() != whole)
+        {
+            if (inTail.isEmpty())
+            {
+                final long cut = dataFile.size() - whole;
+                final int rc = dataFile.truncateTo(whole);
+                LOG.log(System.Logger.Level.WARNING, rc == 0 ?
+                    "cut an unused trailing partial chunk of " + cut + " bytes off " + dataFile.file() :
+                    "cannot cut the unused trailing " + cut + " bytes off " + dataFile.file() + " (" +
+                        Errno.describe(rc) + "): leaving them unused");
+                return;
+            }
+            final int rc = dataFile.growTo(whole + config.maxBlockSize());
+            if (rc < 0)
+            {
+                throw new IllegalStateException("data file " + dataFile.file() + " ends inside a chunk holding " +
+                    inTail.size() + " indexed blocks and cannot be extended to a whole chunk (" +
+                    Errno.describe(rc) + "): free space on its filesystem and start again");
+            }
+            allocator.grow(1);
+        }
+        for (final long[] block : inTail)
+        {
+            if (block[2] == 1)
+            {
+                allocator.markAllocated(block[0], (int)block[1]); // past the end of the file: refused as before
+            }
+        }
     }
 
     /**
@@ -265,6 +309,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
      */
     public long allocate(final int sizeClass)
     {
+        if (disk.refusing())
+        {
+            return NO_SPACE; // the filesystem is nearly full: what is left is the index's, so DELETEs still commit
+        }
         synchronized (allocator)
         {
             final long offset = allocator.allocate(sizeClass);
@@ -314,6 +362,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     @Override
     public int doWork(final boolean idle)
     {
+        disk.refresh(System.nanoTime());
         final long handed = allocatorFileSize();
         final boolean low = allocatorFreeBytes() < config.growStep() / 2;
         if ((growRequested || low) && handed < dataFile.size())
@@ -368,7 +417,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return 1;
     }
 
-    /** Reserves the next {@code growStep} of the file (fallocate); a full disk shows up here, not in a write. */
+    /**
+     * Reserves the next step of the file (fallocate); a full disk shows up here, not in a write. The step shrinks
+     * as the filesystem fills ({@link DiskSpace#step}); a growth that fails or finds no room backs off before the
+     * next try, and while a PUT is waiting for it ({@code growRequested}) or PUTs are being refused
+     * ({@code diskFull}) it counts as a failure, logged at most once per interval.
+     */
     private int reserve()
     {
         final long fileSize = dataFile.size();
@@ -377,31 +431,62 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         {
             capacity = allocator.capacity();
         }
+        final boolean wanted = growRequested || diskFull;
+        growRequested = false;
         if (fileSize >= capacity)
         {
-            growRequested = false;
             return 0;
         }
-        if (diskFull && System.nanoTime() - lastGrowFailureNanos < 1_000_000_000L)
+        final long now = System.nanoTime();
+        if (!disk.mayGrow(now))
         {
-            growRequested = false;
+            if (wanted)
+            {
+                diskFull = true; // answer NO_SPACE now rather than park PUTs for the rest of the back-off
+            }
             return 0;
         }
-        final long step = Math.min(config.growStep(), capacity - fileSize);
-        final int rc = dataFile.growTo(fileSize + step);
+        final long wantedStep = Math.min(config.growStep(), capacity - fileSize);
+        final long step = disk.step(wantedStep, config.maxBlockSize());
+        final int rc = step > 0 ? dataFile.growTo(fileSize + step) : -Errno.ENOSPC;
         if (rc < 0)
         {
-            lastGrowFailureNanos = System.nanoTime();
-            if (!diskFull)
+            if (disk.growthFailed(now, wanted))
             {
-                errors.onError("store", "cannot grow the data file by " + step + " bytes: " + Errno.describe(rc));
+                errors.onError("store", "cannot grow " + dataFile.file() + (step > 0 ?
+                    " by " + step + " bytes: " + Errno.describe(rc) :
+                    ": its filesystem has " + disk.usableBytes() + " bytes free and " + 2 * disk.indexReserve() +
+                    " of them stay free for the index") + " (" + disk.failuresSinceLog() + " failed attempts since " +
+                    "the last report); PUTs get NO_SPACE until space is freed there");
+                disk.logged();
             }
-            diskFull = true;
-            growRequested = false;
+            if (wanted)
+            {
+                diskFull = true;
+            }
             return 1;
         }
+        disk.grew();
         diskFull = false; // room again: workers may take RETRY instead of NO_SPACE while chunks are handed over
         return 1;
+    }
+
+    /** @return data-file growth attempts that failed or found no room while space was wanted (STATS). */
+    public long growFailures()
+    {
+        return disk.growFailures();
+    }
+
+    /** @return the data directory's filesystem free space at the last look, -1 when unknown (STATS). */
+    public long diskFreeBytes()
+    {
+        return disk.usableBytes();
+    }
+
+    /** @return true while new PUTs are refused because the filesystem is below the index's reserve (STATS). */
+    public boolean refusingForLowDisk()
+    {
+        return disk.refusing();
     }
 
     /** @return the end of the reserved space zeroed ahead of the allocator (for tests). */
@@ -464,5 +549,6 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
         index.close();
         dataFile.close();
+        disk.close();
     }
 }
