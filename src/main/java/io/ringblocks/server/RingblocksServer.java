@@ -213,6 +213,15 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "send_timeouts", sendTimeouts);
         line(sb, "short_io", shortIo);
         line(sb, "io_errors", ioErrors);
+        long lingers = 0;
+        long lingersCut = 0;
+        for (final Worker w : workers)
+        {
+            lingers += w.stats.lingers;
+            lingersCut += w.stats.lingersCut;
+        }
+        line(sb, "lingering_closes", lingers);
+        line(sb, "lingering_closes_cut", lingersCut);
         final Committer committer = store.committer();
         line(sb, "committer_batches", committer.batches());
         line(sb, "committer_deltas", committer.deltasCommitted());

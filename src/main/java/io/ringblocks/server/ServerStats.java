@@ -21,6 +21,9 @@ final class ServerStats
     volatile long stalls;
     volatile long starvations;
     volatile long sendTimeouts;
+    /** Connections closed lingeringly after a connection-level error, and those of them cut at the bound. */
+    volatile long lingers;
+    volatile long lingersCut;
     volatile long shortIo;
     volatile long ioErrors;
     volatile long inFlight;

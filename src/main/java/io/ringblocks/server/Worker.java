@@ -66,6 +66,7 @@ final class Worker implements Runnable
     private final CompletionBatch batch = new CompletionBatch(512);
     private final int recvClass;
     private Operations ops;
+    private final Linger linger;
     private java.util.function.Supplier<String> statsText = () -> "";
     private long rejectFrame;
     private volatile boolean stopRequested;
@@ -105,6 +106,7 @@ final class Worker implements Runnable
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
         sendTimeoutNanos = Math.min(config.sendTimeoutMillis(), Long.MAX_VALUE / 4_000_000L) * 1_000_000L;
         sendCheckIntervalNanos = Math.max(1_000_000L, Math.min(sendTimeoutNanos / 4, 1_000_000_000L));
+        linger = new Linger(this);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -285,6 +287,8 @@ final class Worker implements Runnable
             case OP_CLOSE -> onClosed(slot, gen, res);
             case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
             case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
+            case Linger.OP_RECV -> linger.onRecv(slot, gen, res);
+            case Linger.OP_TIMEOUT -> linger.onTimeout(slot, gen);
             case OP_IGNORE ->
             {
             }
@@ -601,10 +605,10 @@ final class Worker implements Runnable
     {
         stats.protocolErrors++;
         final int r = reqs.acquire(c, conns.generation[c]);
-        conns.closeAfterSend[c] = true;
         conns.filled[c] = 0;
         if (r < 0)
         {
+            conns.closeAfterSend[c] = true;
             beginClose(c, true);
             return;
         }
@@ -613,6 +617,8 @@ final class Worker implements Runnable
         reqs.requestId[r] = 0;
         conns.inFlight[c]++;
         respondStatus(r, status);
+        // Only now: from here on respond() drops every other response, so the error frame stays the last one.
+        conns.closeAfterSend[c] = true;
     }
 
     private void starve(final int c)
@@ -685,8 +691,9 @@ final class Worker implements Runnable
         stats.statuses[status]++;
         stats.bytesOut[op] += length;
         if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
-            conns.fd[c] < 0)
+            conns.fd[c] < 0 || conns.closeAfterSend[c])
         {
+            // After a connection-level error frame nothing may follow it (the client already failed the request).
             finishRequest(r);
             return;
         }
@@ -763,7 +770,7 @@ final class Worker implements Runnable
         }
         else if (conns.closeAfterSend[c] && conns.state[c] == Connections.OPEN)
         {
-            beginClose(c, false);
+            linger.begin(c); // the error frame is out: the client reads it, then end-of-stream
         }
         else
         {
@@ -864,10 +871,10 @@ final class Worker implements Runnable
         tryFinishClose(c);
     }
 
-    private void tryFinishClose(final int c)
+    void tryFinishClose(final int c)
     {
         if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
-            conns.inFlight[c] > 0)
+            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c))
         {
             return;
         }
