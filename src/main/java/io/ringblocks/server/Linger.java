@@ -17,11 +17,19 @@ import io.ringblocks.uring.UserData;
  * <p>
  * The discarding receives go into the connection's own receive buffer (its content is dead by then), and one
  * io_uring timeout per lingering connection bounds the wait even for a client that never stops sending.
+ * <p>
+ * A connection refused at accept (BUSY, over the connection limit) has no connection slot; up to
+ * {@link #REJECT_SLOTS} of them linger in a small table of their own, receiving into one shared discard buffer.
+ * Beyond that they are closed at once, as before.
  */
 final class Linger
 {
     static final int OP_RECV = 9;
     static final int OP_TIMEOUT = 10;
+    static final int OP_REJECT_RECV = 11;
+    static final int OP_REJECT_TIMEOUT = 12;
+    /** Refused connections lingering at once per worker; a flood of refusals must not pin descriptors. */
+    static final int REJECT_SLOTS = 64;
     /** Long enough for a client to read an error frame it was not waiting for, short enough to free the slot. */
     static final long TIMEOUT_NANOS = 1_000_000_000L;
     /** A client sending faster than this in a second is not going to stop; close (with a reset) at once. */
@@ -34,6 +42,14 @@ final class Linger
     private final long[] deadline;
     private final long[] discarded;
     private final MemorySegment timespec;
+    private final int[] rejectFd = new int[REJECT_SLOTS];
+    private final int[] rejectGeneration = new int[REJECT_SLOTS];
+    private final long[] rejectDeadline = new long[REJECT_SLOTS];
+    private final long[] rejectDiscarded = new long[REJECT_SLOTS];
+    private final int[] rejectFree = new int[REJECT_SLOTS];
+    private int rejectFreeCount;
+    private long discardBuffer = IoArena.NONE;
+    private int discardClass;
 
     Linger(final Worker worker)
     {
@@ -47,6 +63,11 @@ final class Linger
         timespec = Arena.ofAuto().allocate(16, 8);
         timespec.set(ValueLayout.JAVA_LONG, 0, TIMEOUT_NANOS / 1_000_000_000L);
         timespec.set(ValueLayout.JAVA_LONG, 8, TIMEOUT_NANOS % 1_000_000_000L);
+        for (int i = 0; i < REJECT_SLOTS; i++)
+        {
+            rejectFd[i] = -1;
+            rejectFree[rejectFreeCount++] = REJECT_SLOTS - 1 - i;
+        }
     }
 
     /** @return true while {@code c} must not be closed yet. */
@@ -133,5 +154,96 @@ final class Linger
     boolean recvPosted(final int c)
     {
         return recvPosted[c];
+    }
+
+    // ---------------------------------------------------------------- refused connections
+
+    /** Sends {@code frame} (BUSY) on a connection that gets no slot, then closes it, lingeringly when there is room. */
+    void reject(final int fd, final long frameAddress, final int frameLength)
+    {
+        w.ring.prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
+        w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK); // the rest runs even if the send fails
+        if (rejectFreeCount == 0 || !haveDiscardBuffer())
+        {
+            w.ring.prepClose(fd, UserData.pack(0, Worker.OP_IGNORE, 0));
+            return;
+        }
+        final int s = rejectFree[--rejectFreeCount];
+        rejectFd[s] = fd;
+        rejectGeneration[s] = UserData.nextGeneration(rejectGeneration[s]);
+        rejectDeadline[s] = System.nanoTime() + TIMEOUT_NANOS;
+        rejectDiscarded[s] = 0;
+        w.stats.lingers++;
+        w.ring.prepShutdown(fd, LibC.SHUT_WR, UserData.pack(0, Worker.OP_IGNORE, 0));
+        w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK);
+        postRejectRecv(s);
+        w.ring.prepTimeout(timespec, 0, 0, UserData.pack(s, OP_REJECT_TIMEOUT, rejectGeneration[s]));
+    }
+
+    private boolean haveDiscardBuffer()
+    {
+        if (discardBuffer == IoArena.NONE)
+        {
+            discardClass = IoArena.classFor(w.config.recvBufferSize());
+            discardBuffer = w.arena.allocate(discardClass);
+        }
+        return discardBuffer != IoArena.NONE;
+    }
+
+    private void postRejectRecv(final int s)
+    {
+        w.ring.prepRecv(rejectFd[s], w.arena.address(discardBuffer), w.config.recvBufferSize(), 0,
+            UserData.pack(s, OP_REJECT_RECV, rejectGeneration[s]));
+    }
+
+    void onRejectRecv(final int s, final int gen, final int res)
+    {
+        if (rejectGeneration[s] != gen || rejectFd[s] < 0)
+        {
+            return;
+        }
+        if (res > 0 || res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+        {
+            rejectDiscarded[s] += Math.max(res, 0);
+            if (rejectDiscarded[s] < MAX_BYTES && System.nanoTime() < rejectDeadline[s])
+            {
+                postRejectRecv(s);
+                return;
+            }
+            w.stats.lingersCut++;
+        }
+        w.ring.prepClose(rejectFd[s], UserData.pack(0, Worker.OP_IGNORE, 0));
+        freeReject(s);
+    }
+
+    void onRejectTimeout(final int s, final int gen)
+    {
+        if (rejectGeneration[s] != gen || rejectFd[s] < 0)
+        {
+            return;
+        }
+        // Move the deadline so the cancelled receive's completion closes the socket.
+        rejectDeadline[s] = Long.MIN_VALUE / 2;
+        w.ring.prepCancel(UserData.pack(s, OP_REJECT_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+    }
+
+    private void freeReject(final int s)
+    {
+        rejectFd[s] = -1;
+        rejectGeneration[s] = UserData.nextGeneration(rejectGeneration[s]);
+        rejectFree[rejectFreeCount++] = s;
+    }
+
+    /** The worker is exiting: refused sockets still lingering are closed now (their receives die with the ring). */
+    void closeRejected()
+    {
+        for (int s = 0; s < REJECT_SLOTS; s++)
+        {
+            if (rejectFd[s] >= 0)
+            {
+                LibC.close(rejectFd[s]);
+                freeReject(s);
+            }
+        }
     }
 }

@@ -289,6 +289,8 @@ final class Worker implements Runnable
             case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
             case Linger.OP_RECV -> linger.onRecv(slot, gen, res);
             case Linger.OP_TIMEOUT -> linger.onTimeout(slot, gen);
+            case Linger.OP_REJECT_RECV -> linger.onRejectRecv(slot, gen, res);
+            case Linger.OP_REJECT_TIMEOUT -> linger.onRejectTimeout(slot, gen);
             case OP_IGNORE ->
             {
             }
@@ -345,14 +347,11 @@ final class Worker implements Runnable
         postRecv(c);
     }
 
-    /** Over the limit: answer BUSY and close, chained so the close runs even if the send fails. */
+    /** Over the limit: answer BUSY (opcode 0, request id 0) before reading anything, then close lingeringly. */
     private void reject(final int fd)
     {
         stats.rejected++;
-        ring.prepSend(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH, 0,
-            UserData.pack(0, OP_IGNORE, 0));
-        ring.setLastSqeFlags(Ring.SQE_IO_HARDLINK);
-        ring.prepClose(fd, UserData.pack(0, OP_IGNORE, 0));
+        linger.reject(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
     }
 
     // ---------------------------------------------------------------- receive
@@ -928,6 +927,7 @@ final class Worker implements Runnable
                 errors.onError("worker " + id, e);
             }
         }
+        linger.closeRejected();
         for (int c = 0; c < conns.capacity; c++)
         {
             // CLOSED slots have their close SQE submitted: closing again could hit a reused descriptor number.
