@@ -67,6 +67,7 @@ final class Worker implements Runnable
     private final int recvClass;
     private Operations ops;
     private final Linger linger;
+    private final StopDrain drain;
     private java.util.function.Supplier<String> statsText = () -> "";
     private long rejectFrame;
     private volatile boolean stopRequested;
@@ -107,6 +108,7 @@ final class Worker implements Runnable
         sendTimeoutNanos = Math.min(config.sendTimeoutMillis(), Long.MAX_VALUE / 4_000_000L) * 1_000_000L;
         sendCheckIntervalNanos = Math.max(1_000_000L, Math.min(sendTimeoutNanos / 4, 1_000_000_000L));
         linger = new Linger(this);
+        drain = new StopDrain(this);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -291,6 +293,7 @@ final class Worker implements Runnable
             case Linger.OP_TIMEOUT -> linger.onTimeout(slot, gen);
             case Linger.OP_REJECT_RECV -> linger.onRejectRecv(slot, gen, res);
             case Linger.OP_REJECT_TIMEOUT -> linger.onRejectTimeout(slot, gen);
+            case StopDrain.OP_RECV -> drain.onRecv(slot, gen, res);
             case OP_IGNORE ->
             {
             }
@@ -418,6 +421,11 @@ final class Worker implements Runnable
         conns.recvPosted[c] = false;
         if (conns.state[c] != Connections.OPEN)
         {
+            if (drain.active(c))
+            {
+                drain.afterRecv(c, res); // stopping: what this receive brought is answered SHUTTING_DOWN
+                return;
+            }
             dropBodyRequest(c);
             tryFinishClose(c);
             return;
@@ -873,7 +881,7 @@ final class Worker implements Runnable
     void tryFinishClose(final int c)
     {
         if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
-            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c))
+            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c) || drain.holds(c))
         {
             return;
         }
@@ -904,12 +912,13 @@ final class Worker implements Runnable
         stopping = true;
         stopDeadline = System.nanoTime() + config.shutdownTimeoutMillis() * 1_000_000L;
         ring.prepCancel(UserData.pack(0, OP_ACCEPT, 0), UserData.pack(0, OP_IGNORE, 0));
+        ops.refuseStalled();
         for (int c = 0; c < conns.capacity; c++)
         {
-            if (conns.state[c] == Connections.OPEN)
+            // A connection whose error frame is queued closes (lingeringly) once it is sent, answering nothing more.
+            if (conns.state[c] == Connections.OPEN && !conns.closeAfterSend[c])
             {
-                dropBodyRequest(c);
-                beginClose(c, false);
+                drain.begin(c);
             }
         }
     }
