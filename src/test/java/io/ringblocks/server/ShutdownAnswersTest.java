@@ -96,7 +96,6 @@ class ShutdownAnswersTest
                 assertEquals(status == OK ? OK : NOT_FOUND, head, "request " + i + " answered " + status);
             }
             assertTrue(refused > 1, "the stop came before the requests ran: " + refused + " refused");
-            System.out.println("refused " + refused);
         }
     }
 }
