@@ -45,6 +45,8 @@ final class Connection
     private final LinkedBlockingQueue<Pending<?>> outbound = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile String closeReason;
+    /** Set before closing when the server refused the connection (BUSY, opcode 0, id 0): nothing was executed. */
+    private volatile boolean refused;
 
     private Connection(final ClientOptions options, final Socket socket, final Semaphore permits) throws IOException
     {
@@ -167,8 +169,14 @@ final class Connection
         }
     }
 
-    private ConnectionLostException lost(final Throwable cause)
+    private RingblocksException lost(final Throwable cause)
     {
+        if (refused)
+        {
+            // The server sends this BUSY before reading anything, so no request on the connection took effect.
+            return new ServerBusyException("server " + address + " refused the connection (BUSY: at its " +
+                "connection limit or out of descriptors); nothing was executed, retry later");
+        }
         final String reason = closeReason; // null only while a concurrent close() is still setting it
         return new ConnectionLostException("connection to " + address + " lost: " +
             (reason == null ? "closed" : reason), cause);
@@ -244,6 +252,7 @@ final class Connection
                 final long bodyLength = length - Wire.LENGTH_COUNTED_HEADER;
                 if (opcode == Wire.NONE && requestId == 0 && status != StatusCode.OK)
                 {
+                    refused = status == StatusCode.BUSY;
                     final ServerErrorException ex = new ServerErrorException("connection-level error from " +
                         address, status);
                     close("server closed the connection with " + StatusCode.name(status), ex);

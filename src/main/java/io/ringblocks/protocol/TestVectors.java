@@ -15,7 +15,9 @@ import java.util.List;
  * with {@code name:} and has one {@code send:} (request bytes as hex) and either {@code expect:} (the exact response
  * bytes as hex) or {@code expect-status:} (the response's two status bytes as hex, for responses whose body varies;
  * then only the header fields are checked). An optional {@code expect-close: true} says the server closes the
- * connection after that response. A line {@code connection: new} before a vector's {@code name:} says the vector
+ * connection after that response. An optional {@code then-send-zeros: N} says {@code send} held only the start of
+ * a frame that the server answers from its header: after reading the response the runner sends the remaining
+ * {@code N} body bytes (zeros), which the server skips. A line {@code connection: new} before a vector's {@code name:} says the vector
  * runs on a fresh connection; the first vector always does. Vectors run in file order, one at a time, each
  * response read before the next request is sent.
  */
@@ -34,10 +36,11 @@ public final class TestVectors
      * @param expect        the exact response bytes, or null when only {@code expectStatus} is given.
      * @param expectStatus  the expected status when {@code expect} is null, else {@link #NO_STATUS}.
      * @param expectClose   true if the server closes the connection after its response.
+     * @param thenSendZeros body bytes (zeros) to send after the response was read: the rest of the frame; 0 if none.
      */
     public record Vector(
         int line, String name, boolean newConnection, byte[] send, byte[] expect, int expectStatus,
-        boolean expectClose)
+        boolean expectClose, int thenSendZeros)
     {
     }
 
@@ -120,6 +123,26 @@ public final class TestVectors
                     }
                     current.close = true;
                 }
+                case "then-send-zeros" ->
+                {
+                    current.requireStarted(key, lineNo);
+                    if (current.zeros != 0)
+                    {
+                        throw new IllegalArgumentException("line " + lineNo + ": second " + key);
+                    }
+                    try
+                    {
+                        current.zeros = Integer.parseInt(value);
+                    }
+                    catch (final NumberFormatException e)
+                    {
+                        throw new IllegalArgumentException("line " + lineNo + ": " + key + " needs a count", e);
+                    }
+                    if (current.zeros < 1)
+                    {
+                        throw new IllegalArgumentException("line " + lineNo + ": " + key + " must be >= 1");
+                    }
+                }
                 default -> throw new IllegalArgumentException("line " + lineNo + ": unknown key " + key);
             }
         }
@@ -167,6 +190,7 @@ public final class TestVectors
         private byte[] expect;
         private byte[] status;
         private boolean close;
+        private int zeros;
 
         void start(final int line, final String name, final boolean newConnection)
         {
@@ -213,12 +237,13 @@ public final class TestVectors
                     "line " + line + ": vector " + name + " needs exactly one of expect: and expect-status:");
             }
             final int expectStatus = status == null ? NO_STATUS : (status[0] & 0xFF) | (status[1] & 0xFF) << 8;
-            vectors.add(new Vector(line, name, newConnection, send, expect, expectStatus, close));
+            vectors.add(new Vector(line, name, newConnection, send, expect, expectStatus, close, zeros));
             name = null;
             send = null;
             expect = null;
             status = null;
             close = false;
+            zeros = 0;
         }
     }
 }

@@ -635,6 +635,28 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         return work;
     }
 
+    /**
+     * The worker stops: requests waiting for space or for room in the delta ring are answered SHUTTING_DOWN
+     * instead of waiting on. None took effect; a PUT's block written but not published is given back.
+     */
+    void refuseStalled()
+    {
+        int r = stalledHead;
+        stalledHead = -1;
+        stalledTail = -1;
+        while (r >= 0)
+        {
+            final int next = reqs.next[r];
+            if (reqs.state[r] == Requests.WAIT_PUBLISH && reqs.deltaType[r] == Deltas.OCCUPY)
+            {
+                store.release(reqs.blockOffset[r], reqs.blockClass[r]);
+            }
+            releaseBuffers(r);
+            w.respondStatus(r, Status.SHUTTING_DOWN);
+            r = next;
+        }
+    }
+
     // ---------------------------------------------------------------- STATS
 
     private void stats(final int r)

@@ -235,6 +235,15 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "io_errors", ioErrors);
         line(sb, "corrupt_reads", corruptReads);
         line(sb, "corrupt_heals", corruptHeals);
+        long lingers = 0;
+        long lingersCut = 0;
+        for (final Worker w : workers)
+        {
+            lingers += w.stats.lingers;
+            lingersCut += w.stats.lingersCut;
+        }
+        line(sb, "lingering_closes", lingers);
+        line(sb, "lingering_closes_cut", lingersCut);
         final Committer committer = store.committer();
         line(sb, "committer_batches", committer.batches());
         line(sb, "committer_deltas", committer.deltasCommitted());

@@ -26,6 +26,9 @@ final class ServerStats
     volatile long acceptFdExhausted;
     volatile long shedConnections;
     volatile long partialBodyBytes;
+    /** Connections closed lingeringly after a connection-level error, and those of them cut at the bound. */
+    volatile long lingers;
+    volatile long lingersCut;
     volatile long shortIo;
     volatile long ioErrors;
     volatile long corruptReads;

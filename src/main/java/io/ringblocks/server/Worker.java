@@ -67,6 +67,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
     private final CompletionBatch batch = new CompletionBatch(512);
     private final int recvClass;
     private Operations ops;
+    private final Linger linger;
+    private final StopDrain drain;
     private java.util.function.Supplier<String> statsText = () -> "";
     private long rejectFrame;
     private volatile boolean stopRequested;
@@ -110,6 +112,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         timeouts = new ConnectionTimeouts(conns, config.sendTimeoutMillis(), config.requestTimeoutMillis(),
             config.idleTimeoutMillis());
         bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
+        linger = new Linger(this);
+        drain = new StopDrain(this);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -297,6 +301,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             case OP_CLOSE -> onClosed(slot, gen, res);
             case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
             case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
+            case Linger.OP_RECV -> linger.onRecv(slot, gen, res);
+            case Linger.OP_TIMEOUT -> linger.onTimeout(slot, gen);
+            case Linger.OP_REJECT_RECV -> linger.onRejectRecv(slot, gen, res);
+            case Linger.OP_REJECT_TIMEOUT -> linger.onRejectTimeout(slot, gen);
+            case StopDrain.OP_RECV -> drain.onRecv(slot, gen, res);
             case OP_IGNORE ->
             {
             }
@@ -386,14 +395,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         reserve.report(now, res, shed, listenPort);
     }
 
-    /** Over the limit: answer BUSY and close, chained so the close runs even if the send fails. */
+    /** Over the limit: answer BUSY (opcode 0, request id 0) before reading anything, then close lingeringly. */
     private void reject(final int fd)
     {
         stats.rejected++;
-        ring.prepSend(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH, 0,
-            UserData.pack(0, OP_IGNORE, 0));
-        ring.setLastSqeFlags(Ring.SQE_IO_HARDLINK);
-        ring.prepClose(fd, UserData.pack(0, OP_IGNORE, 0));
+        linger.reject(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
     }
 
     // ---------------------------------------------------------------- receive
@@ -462,6 +468,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         conns.recvPosted[c] = false;
         if (conns.state[c] != Connections.OPEN)
         {
+            if (drain.active(c))
+            {
+                drain.afterRecv(c, res); // stopping: what this receive brought is answered SHUTTING_DOWN
+                return;
+            }
             dropBodyRequest(c);
             tryFinishClose(c);
             return;
@@ -670,10 +681,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
     {
         stats.protocolErrors++;
         final int r = reqs.acquire(c, conns.generation[c]);
-        conns.closeAfterSend[c] = true;
         conns.filled[c] = 0;
         if (r < 0)
         {
+            conns.closeAfterSend[c] = true;
             beginClose(c, true);
             return;
         }
@@ -682,6 +693,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         reqs.requestId[r] = 0;
         conns.inFlight[c]++;
         respondStatus(r, status);
+        // Only now: from here on respond() drops every other response, so the error frame stays the last one.
+        conns.closeAfterSend[c] = true;
     }
 
     private void starve(final int c)
@@ -773,8 +786,9 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         stats.statuses[status]++;
         stats.bytesOut[op] += length;
         if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
-            conns.fd[c] < 0)
+            conns.fd[c] < 0 || conns.closeAfterSend[c])
         {
+            // After a connection-level error frame nothing may follow it (the client already failed the request).
             finishRequest(r);
             return;
         }
@@ -849,7 +863,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         }
         else if (conns.closeAfterSend[c] && conns.state[c] == Connections.OPEN)
         {
-            beginClose(c, false);
+            linger.begin(c); // the error frame is out: the client reads it, then end-of-stream
         }
         else
         {
@@ -941,10 +955,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         tryFinishClose(c);
     }
 
-    private void tryFinishClose(final int c)
+    void tryFinishClose(final int c)
     {
         if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
-            conns.inFlight[c] > 0)
+            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c) || drain.holds(c))
         {
             return;
         }
@@ -976,12 +990,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         stopping = true;
         stopDeadline = System.nanoTime() + config.shutdownTimeoutMillis() * 1_000_000L;
         ring.prepCancel(UserData.pack(0, OP_ACCEPT, 0), UserData.pack(0, OP_IGNORE, 0));
+        ops.refuseStalled();
         for (int c = 0; c < conns.capacity; c++)
         {
-            if (conns.state[c] == Connections.OPEN)
+            // A connection whose error frame is queued closes (lingeringly) once it is sent, answering nothing more.
+            if (conns.state[c] == Connections.OPEN && !conns.closeAfterSend[c])
             {
-                dropBodyRequest(c);
-                beginClose(c, false);
+                drain.begin(c);
             }
         }
     }
@@ -999,6 +1014,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
                 errors.onError("worker " + id, e);
             }
         }
+        linger.closeRejected();
         for (int c = 0; c < conns.capacity; c++)
         {
             // CLOSED slots have their close SQE submitted: closing again could hit a reused descriptor number.

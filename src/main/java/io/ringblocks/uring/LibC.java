@@ -36,6 +36,7 @@ public final class LibC
     public static final int SO_REUSEPORT = 15;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
+    public static final int SHUT_WR = 1;
     public static final int SHUT_RDWR = 2;
 
     public static final int O_RDONLY = 0;

@@ -256,19 +256,32 @@ final class FakeServer implements AutoCloseable
                     writeAndClose(out, response(0, StatusCode.FRAME_TOO_LARGE, 0, new byte[0]));
                     return;
                 }
+                // Like the real server (protocol-spec 2.3): judge the header before the body has arrived.
                 final byte[] rest = new byte[(int)length];
-                in.readFully(rest);
+                in.readFully(rest, 0, 12);
                 final int status = connectionError.getAndSet(-1);
                 if (status >= 0)
                 {
                     writeAndClose(out, response(0, status, 0, new byte[0]));
                     return;
                 }
-                final byte[] answer = handle(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
-                if (answer == null)
+                if ((rest[0] & 0xFF) != 1)
                 {
                     writeAndClose(out, response(0, StatusCode.UNSUPPORTED_VERSION, 0, new byte[0]));
                     return;
+                }
+                final int early = forcedStatus.get() < 0 ? headerStatus(rest, (int)length - 12) : -1;
+                final int skip = early < 0 ? 0 : (int)length - 12;
+                final byte[] answer;
+                if (early >= 0)
+                {
+                    answer = response(rest[1] & 0xFF, early, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN)
+                        .getLong(4), new byte[0]);
+                }
+                else
+                {
+                    in.readFully(rest, 12, rest.length - 12);
+                    answer = handle(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
                 }
                 batch.add(answer);
                 if (batch.size() >= reverseBatch)
@@ -286,6 +299,7 @@ final class FakeServer implements AutoCloseable
                     batch.clear();
                     out.flush();
                 }
+                in.skipNBytes(skip);
             }
         }
         catch (final IOException | InterruptedException ex)
@@ -302,6 +316,23 @@ final class FakeServer implements AutoCloseable
     {
         out.write(response);
         out.flush();
+    }
+
+    /** @return the status a header alone decides (per-request validation failures), or -1. */
+    private int headerStatus(final byte[] header, final int bodyLength)
+    {
+        final int opcode = header[1] & 0xFF;
+        final int flags = (header[2] & 0xFF) | (header[3] & 0xFF) << 8;
+        if (opcode < 1 || opcode > 6)
+        {
+            return StatusCode.UNKNOWN_OPCODE;
+        }
+        final int allowedFlags = opcode == PUT || opcode == GET ? 1 : 0;
+        if ((flags & ~allowedFlags) != 0 || !bodyLengthLegal(opcode, flags, bodyLength))
+        {
+            return StatusCode.BAD_REQUEST;
+        }
+        return opcode == PUT && bodyLength - (flags == 1 ? 32 : 0) > maxBlockSize ? StatusCode.BLOCK_TOO_LARGE : -1;
     }
 
     /** @return the response, or null for an unsupported version (connection-level error). */

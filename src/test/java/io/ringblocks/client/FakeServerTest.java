@@ -58,6 +58,10 @@ class FakeServerTest
                         assertEquals(hex.formatHex(vector.send(), 4, 6), hex.formatHex(response, 4, 6));
                         assertEquals(hex.formatHex(vector.send(), 8, 16), hex.formatHex(response, 8, 16));
                     }
+                    if (vector.thenSendZeros() > 0)
+                    {
+                        socket.getOutputStream().write(new byte[vector.thenSendZeros()]);
+                    }
                     if (vector.expectClose())
                     {
                         assertTrue(closed(socket.getInputStream()), vector.name());

@@ -16,7 +16,7 @@ final class SpecVectors
     static final Path FILE = Path.of("protocol-spec", "vectors.txt");
 
     record Vector(String name, boolean newConnection, byte[] send, byte[] expect, byte[] expectStatus,
-        boolean expectClose)
+        boolean expectClose, int thenSendZeros)
     {
     }
 
@@ -34,6 +34,7 @@ final class SpecVectors
         byte[] expect = null;
         byte[] expectStatus = null;
         boolean expectClose = false;
+        int zeros = 0;
         for (final String raw : Files.readAllLines(FILE))
         {
             final String line = raw.strip();
@@ -50,7 +51,7 @@ final class SpecVectors
                 {
                     if (name != null)
                     {
-                        vectors.add(new Vector(name, newConnection, send, expect, expectStatus, expectClose));
+                        vectors.add(new Vector(name, newConnection, send, expect, expectStatus, expectClose, zeros));
                         name = null;
                     }
                     newConnection = true;
@@ -59,7 +60,7 @@ final class SpecVectors
                 {
                     if (name != null)
                     {
-                        vectors.add(new Vector(name, newConnection, send, expect, expectStatus, expectClose));
+                        vectors.add(new Vector(name, newConnection, send, expect, expectStatus, expectClose, zeros));
                         newConnection = false;
                     }
                     name = value;
@@ -67,17 +68,19 @@ final class SpecVectors
                     expect = null;
                     expectStatus = null;
                     expectClose = false;
+                    zeros = 0;
                 }
                 case "send" -> send = hex.parseHex(value);
                 case "expect" -> expect = hex.parseHex(value);
                 case "expect-status" -> expectStatus = hex.parseHex(value);
                 case "expect-close" -> expectClose = Boolean.parseBoolean(value);
+                case "then-send-zeros" -> zeros = Integer.parseInt(value);
                 default -> throw new IllegalStateException("unknown vector line: " + line);
             }
         }
         if (name != null)
         {
-            vectors.add(new Vector(name, newConnection, send, expect, expectStatus, expectClose));
+            vectors.add(new Vector(name, newConnection, send, expect, expectStatus, expectClose, zeros));
         }
         return vectors;
     }

@@ -29,7 +29,10 @@ final class ReferenceServer
         this.maxBlockSize = maxBlockSize;
     }
 
-    /** @param request one frame, or just a length prefix that the server must reject without reading further. */
+    /**
+     * @param request one frame, just a length prefix that the server must reject without reading further, or the
+     *                header of a frame that the header alone decides (its body is then skipped, section 2.3).
+     */
     Answer handle(final byte[] request)
     {
         final UnsafeBuffer in = new UnsafeBuffer(request);
@@ -43,12 +46,16 @@ final class ReferenceServer
         {
             return new Answer(response(Opcode.NONE, frameStatus, 0L, new byte[0]), true);
         }
-        if (!FrameDecoder.isComplete(length, request.length) || request.length != 4 + length)
+        if (request.length < RequestHeader.HEADER_LENGTH || request.length > 4 + length)
         {
-            throw new IllegalArgumentException("a vector must hold exactly one frame");
+            throw new IllegalArgumentException("a vector holds one frame, or at least its header");
         }
         header.wrap(in, 0);
         final int status = RequestValidator.validate(header, header.bodyLength(), maxBlockSize);
+        if (status == Status.OK && !FrameDecoder.isComplete(length, request.length))
+        {
+            throw new IllegalArgumentException("a valid header is answered only once its whole frame is in");
+        }
         if (status == Status.UNSUPPORTED_VERSION)
         {
             return new Answer(response(Opcode.NONE, status, 0L, new byte[0]), true);

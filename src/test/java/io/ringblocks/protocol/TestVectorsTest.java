@@ -30,8 +30,12 @@ class TestVectorsTest
             "name: c",
             "send: 02",
             "expect: 03",
-            "expect-close: true"));
-        assertEquals(3, vectors.size());
+            "expect-close: true",
+            "name: d",
+            "send: 04",
+            "expect: 05",
+            "then-send-zeros: 40000"));
+        assertEquals(4, vectors.size());
 
         final TestVectors.Vector a = vectors.get(0);
         assertEquals("a", a.name());
@@ -50,6 +54,8 @@ class TestVectorsTest
         final TestVectors.Vector c = vectors.get(2);
         assertTrue(c.newConnection());
         assertTrue(c.expectClose());
+        assertEquals(0, c.thenSendZeros());
+        assertEquals(40000, vectors.get(3).thenSendZeros());
     }
 
     @Test
@@ -70,6 +76,9 @@ class TestVectorsTest
         assertRejected("name: a", "send: 00", "expect: 00", "name: a", "send: 00", "expect: 00");
         assertRejected("name: a", "send: 00", "expect: 00", "connection: new");
         assertRejected("name: ", "send: 00", "expect: 00");
+        assertRejected("name: a", "send: 00", "expect: 00", "then-send-zeros: 0");
+        assertRejected("name: a", "send: 00", "expect: 00", "then-send-zeros: x");
+        assertRejected("name: a", "send: 00", "expect: 00", "then-send-zeros: 1", "then-send-zeros: 1");
     }
 
     @Test

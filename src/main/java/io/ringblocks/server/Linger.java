@@ -1,0 +1,249 @@
+package io.ringblocks.server;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.LibC;
+import io.ringblocks.uring.UserData;
+
+/**
+ * Lingering close after a connection-level error frame: the sending side is shut down (the client reads the frame,
+ * then end-of-stream), and what the client still sends is received and thrown away until it closes its side,
+ * {@link #MAX_BYTES} went by or {@link #TIMEOUT_NANOS} passed; only then is the socket closed. Closing a socket
+ * with unread input makes the kernel answer with a reset, and a reset can destroy the error frame in the client's
+ * receive queue before the client read it.
+ * <p>
+ * The discarding receives go into the connection's own receive buffer (its content is dead by then), and one
+ * io_uring timeout per lingering connection bounds the wait even for a client that never stops sending.
+ * <p>
+ * A connection refused at accept (BUSY, over the connection limit) has no connection slot; up to
+ * {@link #REJECT_SLOTS} of them linger in a small table of their own, receiving into one shared discard buffer.
+ * Beyond that they are closed at once, as before.
+ */
+final class Linger
+{
+    static final int OP_RECV = 9;
+    static final int OP_TIMEOUT = 10;
+    static final int OP_REJECT_RECV = 11;
+    static final int OP_REJECT_TIMEOUT = 12;
+    /** Refused connections lingering at once per worker; a flood of refusals must not pin descriptors. */
+    static final int REJECT_SLOTS = 64;
+    /** Long enough for a client to read an error frame it was not waiting for, short enough to free the slot. */
+    static final long TIMEOUT_NANOS = 1_000_000_000L;
+    /** A client sending faster than this in a second is not going to stop; close (with a reset) at once. */
+    static final long MAX_BYTES = 64L << 20;
+
+    private final Worker w;
+    private final Connections conns;
+    private final boolean[] active;
+    private final boolean[] recvPosted;
+    private final long[] deadline;
+    private final long[] discarded;
+    private final MemorySegment timespec;
+    private final int[] rejectFd = new int[REJECT_SLOTS];
+    private final int[] rejectGeneration = new int[REJECT_SLOTS];
+    private final long[] rejectDeadline = new long[REJECT_SLOTS];
+    private final long[] rejectDiscarded = new long[REJECT_SLOTS];
+    private final int[] rejectFree = new int[REJECT_SLOTS];
+    private int rejectFreeCount;
+    private long discardBuffer = IoArena.NONE;
+    private int discardClass;
+
+    Linger(final Worker worker)
+    {
+        w = worker;
+        conns = worker.conns;
+        active = new boolean[conns.capacity];
+        recvPosted = new boolean[conns.capacity];
+        deadline = new long[conns.capacity];
+        discarded = new long[conns.capacity];
+        // A __kernel_timespec of our own: the ring's shared one is rewritten by every timed wait before submission.
+        timespec = Arena.ofAuto().allocate(16, 8);
+        timespec.set(ValueLayout.JAVA_LONG, 0, TIMEOUT_NANOS / 1_000_000_000L);
+        timespec.set(ValueLayout.JAVA_LONG, 8, TIMEOUT_NANOS % 1_000_000_000L);
+        for (int i = 0; i < REJECT_SLOTS; i++)
+        {
+            rejectFd[i] = -1;
+            rejectFree[rejectFreeCount++] = REJECT_SLOTS - 1 - i;
+        }
+    }
+
+    /** @return true while {@code c} must not be closed yet. */
+    boolean active(final int c)
+    {
+        return active[c];
+    }
+
+    /** The connection's last frame (a connection-level error) was sent: stop reading requests, then linger. */
+    void begin(final int c)
+    {
+        active[c] = true;
+        discarded[c] = 0;
+        deadline[c] = System.nanoTime() + TIMEOUT_NANOS;
+        w.beginClose(c, false);
+        if (LibC.shutdown(conns.fd[c], LibC.SHUT_WR) < 0)
+        {
+            end(c); // the peer is gone already: nothing to wait for
+            return;
+        }
+        w.stats.lingers++;
+        w.ring.prepTimeout(timespec, 0, 0, UserData.pack(c, OP_TIMEOUT, conns.generation[c]));
+        postRecv(c);
+    }
+
+    private void postRecv(final int c)
+    {
+        recvPosted[c] = true;
+        w.ring.prepRecv(conns.fd[c], w.arena.address(conns.recvBuffer[c]), w.config.recvBufferSize(), 0,
+            UserData.pack(c, OP_RECV, conns.generation[c]));
+    }
+
+    void onRecv(final int c, final int gen, final int res)
+    {
+        if (conns.generation[c] != gen || !recvPosted[c])
+        {
+            return;
+        }
+        recvPosted[c] = false;
+        if (!active[c])
+        {
+            w.tryFinishClose(c);
+            return;
+        }
+        if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+        {
+            postRecv(c);
+            return;
+        }
+        if (res > 0)
+        {
+            discarded[c] += res;
+            if (discarded[c] < MAX_BYTES && System.nanoTime() < deadline[c])
+            {
+                postRecv(c);
+                return;
+            }
+            w.stats.lingersCut++;
+        }
+        end(c); // end of stream (the client read the frame and closed), an error, or the bound
+    }
+
+    void onTimeout(final int c, final int gen)
+    {
+        if (conns.generation[c] != gen || !active[c])
+        {
+            return;
+        }
+        w.stats.lingersCut++;
+        if (recvPosted[c])
+        {
+            w.ring.prepCancel(UserData.pack(c, OP_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+        }
+        end(c);
+    }
+
+    private void end(final int c)
+    {
+        active[c] = false;
+        w.tryFinishClose(c);
+    }
+
+    /** @return true while a discarding receive is in flight on {@code c} (the fd must stay open until it ends). */
+    boolean recvPosted(final int c)
+    {
+        return recvPosted[c];
+    }
+
+    // ---------------------------------------------------------------- refused connections
+
+    /** Sends {@code frame} (BUSY) on a connection that gets no slot, then closes it, lingeringly when there is room. */
+    void reject(final int fd, final long frameAddress, final int frameLength)
+    {
+        w.ring.prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
+        w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK); // the rest runs even if the send fails
+        if (rejectFreeCount == 0 || !haveDiscardBuffer())
+        {
+            w.ring.prepClose(fd, UserData.pack(0, Worker.OP_IGNORE, 0));
+            return;
+        }
+        final int s = rejectFree[--rejectFreeCount];
+        rejectFd[s] = fd;
+        rejectGeneration[s] = UserData.nextGeneration(rejectGeneration[s]);
+        rejectDeadline[s] = System.nanoTime() + TIMEOUT_NANOS;
+        rejectDiscarded[s] = 0;
+        w.stats.lingers++;
+        w.ring.prepShutdown(fd, LibC.SHUT_WR, UserData.pack(0, Worker.OP_IGNORE, 0));
+        w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK);
+        postRejectRecv(s);
+        w.ring.prepTimeout(timespec, 0, 0, UserData.pack(s, OP_REJECT_TIMEOUT, rejectGeneration[s]));
+    }
+
+    private boolean haveDiscardBuffer()
+    {
+        if (discardBuffer == IoArena.NONE)
+        {
+            discardClass = IoArena.classFor(w.config.recvBufferSize());
+            discardBuffer = w.arena.allocate(discardClass);
+        }
+        return discardBuffer != IoArena.NONE;
+    }
+
+    private void postRejectRecv(final int s)
+    {
+        w.ring.prepRecv(rejectFd[s], w.arena.address(discardBuffer), w.config.recvBufferSize(), 0,
+            UserData.pack(s, OP_REJECT_RECV, rejectGeneration[s]));
+    }
+
+    void onRejectRecv(final int s, final int gen, final int res)
+    {
+        if (rejectGeneration[s] != gen || rejectFd[s] < 0)
+        {
+            return;
+        }
+        if (res > 0 || res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+        {
+            rejectDiscarded[s] += Math.max(res, 0);
+            if (rejectDiscarded[s] < MAX_BYTES && System.nanoTime() < rejectDeadline[s])
+            {
+                postRejectRecv(s);
+                return;
+            }
+            w.stats.lingersCut++;
+        }
+        w.ring.prepClose(rejectFd[s], UserData.pack(0, Worker.OP_IGNORE, 0));
+        freeReject(s);
+    }
+
+    void onRejectTimeout(final int s, final int gen)
+    {
+        if (rejectGeneration[s] != gen || rejectFd[s] < 0)
+        {
+            return;
+        }
+        // Move the deadline so the cancelled receive's completion closes the socket.
+        rejectDeadline[s] = Long.MIN_VALUE / 2;
+        w.ring.prepCancel(UserData.pack(s, OP_REJECT_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+    }
+
+    private void freeReject(final int s)
+    {
+        rejectFd[s] = -1;
+        rejectGeneration[s] = UserData.nextGeneration(rejectGeneration[s]);
+        rejectFree[rejectFreeCount++] = s;
+    }
+
+    /** The worker is exiting: refused sockets still lingering are closed now (their receives die with the ring). */
+    void closeRejected()
+    {
+        for (int s = 0; s < REJECT_SLOTS; s++)
+        {
+            if (rejectFd[s] >= 0)
+            {
+                LibC.close(rejectFd[s]);
+                freeReject(s);
+            }
+        }
+    }
+}

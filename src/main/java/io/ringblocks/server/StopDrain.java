@@ -1,0 +1,204 @@
+package io.ringblocks.server;
+
+import io.ringblocks.protocol.FrameDecoder;
+import io.ringblocks.protocol.Protocol;
+import io.ringblocks.protocol.RequestHeader;
+import io.ringblocks.protocol.Status;
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.UserData;
+
+/**
+ * Graceful stop of one connection: requests already executing finish and get their answers, and every request the
+ * server has read but not started (frames in the receive buffer, a PUT whose body was still arriving) or that the
+ * client had already sent (input waiting in the socket) is answered {@code SHUTTING_DOWN} without being executed;
+ * then the connection closes. The socket is read with non-blocking receives only, so a client that pauses is not
+ * waited for; one that never stops sending is closed at the worker's shutdown deadline.
+ * <p>
+ * Only headers matter here: a body is skipped ({@link #skip}), receiving into the connection's own buffer.
+ */
+final class StopDrain
+{
+    static final int OP_RECV = 13;
+    private static final int MSG_DONTWAIT = 0x40;
+
+    private final Worker w;
+    private final Connections conns;
+    private final Requests reqs;
+    private final RequestHeader header = new RequestHeader();
+    private final boolean[] active;
+    private final boolean[] posted;
+    /** Body bytes of the last answered frame still to be received and dropped. */
+    private final int[] skip;
+
+    StopDrain(final Worker worker)
+    {
+        w = worker;
+        conns = worker.conns;
+        reqs = worker.reqs;
+        active = new boolean[conns.capacity];
+        posted = new boolean[conns.capacity];
+        skip = new int[conns.capacity];
+    }
+
+    /** @return true while {@code c} must stay open: still draining, or a drain receive is in flight. */
+    boolean holds(final int c)
+    {
+        return active[c] || posted[c];
+    }
+
+    boolean active(final int c)
+    {
+        return active[c];
+    }
+
+    /** The worker stops: {@code c} (OPEN) reads no new work. */
+    void begin(final int c)
+    {
+        active[c] = true;
+        posted[c] = false;
+        skip[c] = 0;
+        w.beginClose(c, false); // cancels the receive in flight; its completion comes to afterRecv
+        if (!conns.recvPosted[c])
+        {
+            afterRecv(c, -Errno.ECANCELED);
+        }
+    }
+
+    /** The connection's own receive completed (or was cancelled) after the stop began. */
+    void afterRecv(final int c, final int res)
+    {
+        final int got = Math.max(res, 0);
+        final int r = conns.bodyRequest[c];
+        switch (conns.bodyState[c])
+        {
+            case Connections.BODY_NONE -> conns.filled[c] += got;
+            case Connections.BODY_EXPECTED_HASH -> skip[c] = conns.bodyRemaining[c] - got + reqs.payloadLength[r];
+            default -> skip[c] = conns.bodyRemaining[c] - got; // the rest of a body that will not be used
+        }
+        conns.bodyState[c] = Connections.BODY_NONE;
+        if (r >= 0)
+        {
+            conns.bodyRequest[c] = -1;
+            w.respondStatus(r, Status.SHUTTING_DOWN); // no receive writes into its buffer any more
+        }
+        if (res == 0 || res < 0 && res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN)
+        {
+            answerBuffered(c); // the peer finished sending (or the socket broke): answer what is here, stop reading
+            end(c);
+            return;
+        }
+        next(c);
+    }
+
+    void onRecv(final int c, final int gen, final int res)
+    {
+        if (conns.generation[c] != gen || !posted[c])
+        {
+            return;
+        }
+        posted[c] = false;
+        if (res == -Errno.EINTR)
+        {
+            next(c);
+            return;
+        }
+        if (res <= 0)
+        {
+            end(c); // -EAGAIN: nothing more has arrived; 0: end of stream; else the socket broke
+            return;
+        }
+        if (skip[c] > 0)
+        {
+            skip[c] -= res;
+        }
+        else
+        {
+            conns.filled[c] += res;
+        }
+        next(c);
+    }
+
+    private void next(final int c)
+    {
+        if (!active[c])
+        {
+            w.tryFinishClose(c);
+            return;
+        }
+        if (skip[c] == 0 && !answerBuffered(c))
+        {
+            end(c);
+            return;
+        }
+        final long buffer = conns.recvBuffer[c];
+        final int room = w.config.recvBufferSize() - conns.filled[c];
+        final int length = skip[c] > 0 ? Math.min(w.config.recvBufferSize(), skip[c]) : room;
+        final long target = skip[c] > 0 ? buffer : buffer + conns.filled[c];
+        posted[c] = true;
+        w.ring.prepRecv(conns.fd[c], w.arena.address(target), length, MSG_DONTWAIT,
+            UserData.pack(c, OP_RECV, conns.generation[c]));
+    }
+
+    /**
+     * Answers every frame whose header is in the receive buffer; the body of the last one may still be on its way
+     * ({@link #skip}).
+     *
+     * @return false when draining must stop: a frame that breaks framing, or no request slot for the answer.
+     */
+    private boolean answerBuffered(final int c)
+    {
+        final long base = conns.recvBuffer[c];
+        int pos = 0;
+        boolean more = true;
+        while (true)
+        {
+            final int available = conns.filled[c] - pos;
+            final int length = FrameDecoder.frameLength(w.memory, (int)(base + pos), available);
+            if (length == FrameDecoder.INCOMPLETE || available < RequestHeader.HEADER_LENGTH &&
+                FrameDecoder.check(length, w.maxBodyLength) == Status.OK)
+            {
+                break;
+            }
+            header.wrap(w.memory, (int)(base + pos));
+            if (FrameDecoder.check(length, w.maxBodyLength) != Status.OK || header.version() != Protocol.VERSION)
+            {
+                more = false; // the stream cannot be split any further
+                pos = conns.filled[c];
+                break;
+            }
+            final int r = reqs.acquire(c, conns.generation[c]);
+            if (r < 0)
+            {
+                more = false;
+                pos = conns.filled[c];
+                break;
+            }
+            reqs.opcode[r] = header.opcode();
+            reqs.flags[r] = header.flags();
+            reqs.requestId[r] = header.requestId();
+            conns.inFlight[c]++;
+            w.respondStatus(r, Status.SHUTTING_DOWN);
+            final int frameLength = Protocol.LENGTH_FIELD_LENGTH + length;
+            if (frameLength > available)
+            {
+                skip[c] = frameLength - available;
+                pos = conns.filled[c];
+                break;
+            }
+            pos += frameLength;
+        }
+        final int rest = conns.filled[c] - pos;
+        if (rest > 0 && pos > 0)
+        {
+            w.memory.putBytes((int)base, w.memory, (int)(base + pos), rest);
+        }
+        conns.filled[c] = rest;
+        return more;
+    }
+
+    private void end(final int c)
+    {
+        active[c] = false;
+        w.tryFinishClose(c);
+    }
+}

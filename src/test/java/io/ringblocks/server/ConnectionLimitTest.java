@@ -1,0 +1,97 @@
+package io.ringblocks.server;
+
+import java.io.DataInputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.ringblocks.client.BlockClient;
+import io.ringblocks.client.ClientOptions;
+import io.ringblocks.client.ServerBusyException;
+import io.ringblocks.client.StatusCode;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * Over --max-connections the server answers BUSY with opcode 0 and request id 0 before reading anything and closes
+ * (protocol-spec section 4); the client library reports it as the retryable {@link ServerBusyException}.
+ */
+@Timeout(60)
+class ConnectionLimitTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldRefuseAConnectionOverTheLimitWithBusyThenClose() throws Exception
+    {
+        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir).withMaxConnections(1));
+            BlockClient first = BlockClient.connect("127.0.0.1", server.port()))
+        {
+            first.ping(); // the only connection the server takes
+            try (Socket socket = new Socket())
+            {
+                socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+                socket.setSoTimeout(10_000);
+                final DataInputStream in = new DataInputStream(socket.getInputStream());
+                final byte[] frame = new byte[16];
+                in.readFully(frame);
+                assertEquals("0c000000010009000000000000000000", HexFormat.of().formatHex(frame));
+                assertEquals(-1, in.read());
+            }
+        }
+    }
+
+    @Test
+    void shouldFailRequestsOnARefusedConnectionWithTheRetryableBusyException() throws Exception
+    {
+        final Random random = new Random(14);
+        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir).withMaxConnections(1)))
+        {
+            final ClientOptions options = ClientOptions.builder().host("127.0.0.1").port(server.port())
+                .reconnectAttempts(1).build();
+            final byte[] block = new byte[200_000];
+            random.nextBytes(block);
+            try (BlockClient first = BlockClient.connect(options))
+            {
+                first.ping();
+                for (int round = 0; round < 6; round++)
+                {
+                    // The request races the server's BUSY: it may be sent, or even arrive, before the refusal.
+                    try (BlockClient second = BlockClient.connect(options))
+                    {
+                        final ServerBusyException busy = round % 2 == 0 ?
+                            assertThrows(ServerBusyException.class, second::ping) :
+                            assertThrows(ServerBusyException.class, () -> second.put(block));
+                        assertEquals(StatusCode.BUSY, busy.status());
+                    }
+                }
+            }
+            // Retrying once the first connection is gone succeeds.
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (true)
+            {
+                try (BlockClient retry = BlockClient.connect(options))
+                {
+                    retry.put(block);
+                    break;
+                }
+                catch (final ServerBusyException stillClosing)
+                {
+                    if (System.nanoTime() > deadline)
+                    {
+                        throw stillClosing;
+                    }
+                    Thread.sleep(20);
+                }
+            }
+        }
+    }
+}

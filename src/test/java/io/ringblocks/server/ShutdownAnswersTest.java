@@ -1,0 +1,98 @@
+package io.ringblocks.server;
+
+import java.io.EOFException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A graceful stop answers every request the client had sent: executed ones with their real answer, all others
+ * (still in the receive buffer, waiting in the socket, a PUT whose body was arriving) with SHUTTING_DOWN, and the
+ * latter took no effect.
+ */
+@Timeout(60)
+class ShutdownAnswersTest
+{
+    private static final int PUT = 2;
+    private static final int HEAD = 4;
+    private static final int OK = 0;
+    private static final int NOT_FOUND = 1;
+    private static final int SHUTTING_DOWN = 12;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldAnswerEveryRequestSentBeforeTheStopWithItsResultOrShuttingDown() throws Exception
+    {
+        final Random random = new Random(14);
+        final int count = 400;
+        final List<byte[]> blocks = new ArrayList<>();
+        final List<byte[]> frames = new ArrayList<>();
+        for (int i = 1; i <= count; i++)
+        {
+            final byte[] block = ServerOperationsTest.random(random, 100 + random.nextInt(200));
+            blocks.add(block);
+            frames.add(RawClient.frame(1, PUT, 0, i, block));
+        }
+        // Last, a 512 KiB PUT of which only the header and a tenth of the body are sent before the stop.
+        final byte[] large = ServerOperationsTest.random(random, 512 * 1024);
+        blocks.add(large);
+        final byte[] largeFrame = RawClient.frame(1, PUT, 0, count + 1, large);
+        frames.add(java.util.Arrays.copyOf(largeFrame, 16 + large.length / 10));
+        final Map<Long, Integer> answers = new HashMap<>();
+        final ServerConfig config = ServerHarness.config(dir);
+        final RingblocksServer server = RingblocksServer.start(config);
+        final int port = server.port();
+        try (RawClient c = new RawClient(port))
+        {
+            c.send(RawClient.concat(frames.toArray(new byte[0][])));
+            Thread.sleep(50); // let loopback deliver the last segments: the server reads what has arrived
+            final Thread stopper = Thread.ofPlatform().start(server::close);
+            while (true)
+            {
+                final RawClient.Response r;
+                try
+                {
+                    r = c.read();
+                }
+                catch (final EOFException end)
+                {
+                    break;
+                }
+                assertNull(answers.put(r.requestId(), r.status()), "one answer per request: " + r.requestId());
+                assertTrue(r.status() == OK || r.status() == SHUTTING_DOWN, "id " + r.requestId() + ": " + r.status());
+                assertEquals(PUT, r.opcode());
+            }
+            stopper.join();
+        }
+        finally
+        {
+            server.close();
+        }
+        assertEquals(count + 1, answers.size(), "every request sent got an answer before the connection closed");
+        assertEquals(SHUTTING_DOWN, answers.get((long)count + 1), "the PUT whose body was arriving");
+        // OK means stored, SHUTTING_DOWN means not executed.
+        try (RingblocksServer again = RingblocksServer.start(config.withPort(0));
+            RawClient c = new RawClient(again.port()))
+        {
+            for (int i = 1; i <= count + 1; i++)
+            {
+                final int status = answers.get((long)i);
+                final int head = c.call(HEAD, 0, i, ServerOperationsTest.sha256(blocks.get(i - 1))).status();
+                assertEquals(status == OK ? OK : NOT_FOUND, head, "request " + i + " answered " + status);
+            }
+        }
+    }
+}
