@@ -52,6 +52,12 @@ public final class BlockIndex implements AutoCloseable
     public static final String CLEAN_SHUTDOWN = "clean_shutdown";
     /** Meta key: the newest relaxed-mode generation whose blocks and index entries were flushed. */
     public static final String DURABLE_GENERATION = "durable_generation";
+    /** Meta key: the 16-byte id of the store, the same as in the data file's header ({@link DataHeader}). */
+    public static final String STORE_ID = "store_id";
+    /**
+     * 3: the data file starts with a {@link DataHeader}, {@code meta} holds {@link #STORE_ID}, and each blocks value
+     * carries the block's CRC32C and flags.
+     */
     public static final int SCHEMA_VERSION = 3;
 
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
@@ -84,13 +90,14 @@ public final class BlockIndex implements AutoCloseable
             .open(dir, flags);
         blocks = env.openDbi("blocks", DbiFlags.MDB_CREATE);
         meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
-        checkSchema();
+        checkSchema(dir);
     }
 
-    private void checkSchema()
+    private void checkSchema(final File dir)
     {
         final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(SCHEMA_KEY.length));
         key.putBytes(0, SCHEMA_KEY);
+        int version = SCHEMA_VERSION;
         try (Txn<DirectBuffer> txn = env.txnWrite())
         {
             final DirectBuffer found = meta.get(txn, key);
@@ -101,11 +108,17 @@ public final class BlockIndex implements AutoCloseable
                 meta.put(txn, key, value);
                 txn.commit();
             }
-            else if (found.capacity() != 4 || found.getInt(0, ORDER) != SCHEMA_VERSION)
+            else
             {
-                throw new IllegalStateException("index schema version " +
-                    (found.capacity() == 4 ? found.getInt(0, ORDER) : -1) + " is not " + SCHEMA_VERSION);
+                version = found.capacity() == 4 ? found.getInt(0, ORDER) : -1;
             }
+        }
+        if (version != SCHEMA_VERSION)
+        {
+            env.close();
+            throw new IllegalStateException("index " + dir + " has schema version " + version + ", this server " +
+                "reads only version " + SCHEMA_VERSION + ": the store was written by another ringblocks version; " +
+                "start on a new --data directory and copy the blocks over with a client");
         }
     }
 
@@ -267,6 +280,37 @@ public final class BlockIndex implements AutoCloseable
             }
         }
         return true;
+    }
+
+    /** @return the meta value under {@code name} as bytes, or null when absent. */
+    public byte[] metaBytes(final String name)
+    {
+        final UnsafeBuffer key = metaKey(name);
+        try (Txn<DirectBuffer> txn = env.txnRead())
+        {
+            final DirectBuffer found = meta.get(txn, key);
+            if (found == null)
+            {
+                return null;
+            }
+            final byte[] bytes = new byte[found.capacity()];
+            found.getBytes(0, bytes);
+            return bytes;
+        }
+    }
+
+    /** Stores a meta value in its own write transaction and flushes it before returning. */
+    public void putMetaBytes(final String name, final byte[] value)
+    {
+        final UnsafeBuffer key = metaKey(name);
+        final UnsafeBuffer v = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(value.length));
+        v.putBytes(0, value);
+        try (Txn<DirectBuffer> txn = env.txnWrite())
+        {
+            meta.put(txn, key, v);
+            txn.commit();
+        }
+        env.sync(true);
     }
 
     /** Removes the blocks entries of {@code hashes} in one transaction (recovery drops blocks it cannot trust). */

@@ -31,16 +31,23 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
     private final StoreConfig config;
+    /** Blocks start after the data file's header: allocator offsets plus this are file offsets. */
+    static final long DATA_START = DataHeader.LENGTH;
+
+    private final DirectoryLock lock;
+    private final Path dataPath;
     private final BlockIndex index;
     private final DataFile dataFile;
     private final BuddyAllocator allocator;
+    private DataHeader header;
+    private long newestGeneration;
     private final WorkerLink[] links;
     private final Committer committer;
     private final AgentRunner runner;
     private final Scrubber scrubber;
     private final ErrorHandler errors;
     private final DiskSpace disk;
-    private final long recoveredBlocks;
+    private long recoveredBlocks;
     private final long recoveryMillis;
     private volatile boolean growRequested;
     private volatile boolean diskFull;
@@ -66,60 +73,44 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         {
             throw new IllegalArgumentException("data directory is not writable: " + config.dir());
         }
-        index = new BlockIndex(config.dir().resolve("index").toFile(), config.indexMapSize(),
-            wakeups.length + 16, config.durable());
-        dataFile = new DataFile(config.dir().resolve("blocks.dat"), config.directIo(), config.readCache());
-        disk = new DiskSpace(config.dir(), config.dir().resolve("index").resolve("data.mdb"));
-        disk.refresh(System.nanoTime()); // the index reserve first: the commits below may need its pages
-        final int chunk = config.maxBlockSize();
-        final long fileChunks = (dataFile.size() + chunk - 1) / chunk;
-        final long wholeChunks = dataFile.size() / chunk;
-        long capacity = config.maxSize() / chunk * chunk;
-        if (fileChunks * chunk > capacity)
+        lock = DirectoryLock.acquire(config.dir());
+        dataPath = config.dir().resolve(StoreFiles.DATA_FILE);
+        final StoreFiles files;
+        try
         {
-            LOG.log(System.Logger.Level.WARNING, "data file (" + dataFile.size() + " bytes) exceeds --max-size " +
-                config.maxSize() + ": keeping the file's size as the capacity");
-            capacity = fileChunks * chunk;
+            files = StoreFiles.open(config, wakeups.length + 16);
         }
-        allocator = new BuddyAllocator(chunk, capacity);
-        allocator.grow((int)wholeChunks);
-        final java.util.List<long[]> inTail = new java.util.ArrayList<>();
-        final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
-        final long durableGeneration = index.metaLong(BlockIndex.DURABLE_GENERATION, 0);
-        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
-        final java.util.List<long[]> suspects = new java.util.ArrayList<>();
-        final java.util.List<byte[]> suspectHashes = new java.util.ArrayList<>();
-        final long[] newestGeneration = {durableGeneration};
-        final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
+        catch (final RuntimeException e)
         {
-            newestGeneration[0] = Math.max(newestGeneration[0], generation);
-            final boolean suspect = !clean && generation > durableGeneration;
-            if (offset >= wholeChunks * chunk)
-            {
-                inTail.add(new long[]{offset, sizeClass, suspect ? 0 : 1}); // suspects are marked once verified
-            }
-            if (suspect)
-            {
-                // Committed in relaxed mode after the last completed flush: its bytes may not have reached the disk.
-                final byte[] h = new byte[BlockIndex.KEY_LENGTH];
-                hash.getBytes(0, h);
-                suspectHashes.add(h);
-                suspects.add(new long[]{offset, length, sizeClass});
-            }
-            else if (offset < wholeChunks * chunk)
-            {
-                allocator.markAllocated(offset, sizeClass);
-            }
-        });
-        alignToWholeChunks(wholeChunks, inTail);
-        final java.util.List<byte[]> dropped = verify(config.dir().resolve("blocks.dat"), suspects, suspectHashes);
-        if (!dropped.isEmpty())
-        {
-            index.deleteAll(dropped);
-            LOG.log(System.Logger.Level.WARNING, "dropped " + dropped.size() + " of " + suspects.size() +
-                " blocks written after the last relaxed-mode flush whose bytes did not survive");
+            lock.close();
+            throw e;
         }
-        recoveredBlocks = indexed - dropped.size();
+        index = files.index();
+        DataFile opened = null;
+        DiskSpace space = null;
+        try
+        {
+            space = new DiskSpace(config.dir(), config.dir().resolve(StoreFiles.INDEX_DIR).resolve("data.mdb"));
+            space.refresh(System.nanoTime()); // the index reserve first: the commits below may need its pages
+            disk = space;
+            opened = new DataFile(dataPath, config.directIo(), config.readCache());
+            dataFile = opened;
+            allocator = recover(files.header());
+        }
+        catch (final RuntimeException e)
+        {
+            if (opened != null)
+            {
+                opened.close();
+            }
+            if (space != null)
+            {
+                space.close();
+            }
+            index.close();
+            lock.close();
+            throw e;
+        }
         recoveryMillis = (System.nanoTime() - start) / 1_000_000L;
 
         final boolean scrub = config.scrubRate() > 0;
@@ -136,7 +127,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             config.maxBatch(), config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(),
             new SystemNanoClock(), errors);
         committer.housekeeping(this);
-        committer.startGeneration(newestGeneration[0] + 1);
+        committer.startGeneration(newestGeneration + 1);
         reserve();
         if (allocatorFileSize() < dataFile.size())
         {
@@ -152,14 +143,86 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     }
 
     /**
+     * Rebuilds the allocator from the index, after checking that the data file holds every indexed block; nothing
+     * is written to the data file before those checks have passed. Then marks the store open in both files.
+     */
+    private BuddyAllocator recover(final DataHeader found)
+    {
+        final int chunk = config.maxBlockSize();
+        final long dataBytes = dataFile.size() - DATA_START;
+        final long fileChunks = (dataBytes + chunk - 1) / chunk;
+        final long wholeChunks = dataBytes / chunk;
+        final long tailStart = DATA_START + wholeChunks * chunk;
+        long capacity = config.maxSize() / chunk * chunk;
+        if (fileChunks * chunk > capacity)
+        {
+            LOG.log(System.Logger.Level.WARNING, "data file (" + dataBytes + " bytes of blocks) exceeds --max-size " +
+                config.maxSize() + ": keeping the file's size as the capacity");
+            capacity = fileChunks * chunk;
+        }
+        final BuddyAllocator rebuilt = new BuddyAllocator(chunk, capacity);
+        rebuilt.grow((int)wholeChunks);
+        final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
+        final long durableGeneration = index.metaLong(BlockIndex.DURABLE_GENERATION, 0);
+        final long fileSize = dataFile.size();
+        final java.util.List<long[]> suspects = new java.util.ArrayList<>();
+        final java.util.List<byte[]> suspectHashes = new java.util.ArrayList<>();
+        final java.util.List<long[]> inTail = new java.util.ArrayList<>();
+        final long[] newest = {durableGeneration};
+        final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
+        {
+            newest[0] = Math.max(newest[0], generation);
+            if (!clean && generation > durableGeneration)
+            {
+                // Committed in relaxed mode after the last completed flush: its bytes may not have reached the disk.
+                final byte[] h = new byte[BlockIndex.KEY_LENGTH];
+                hash.getBytes(0, h);
+                suspectHashes.add(h);
+                suspects.add(new long[]{offset, length, sizeClass});
+                if (offset >= tailStart)
+                {
+                    inTail.add(new long[]{offset, sizeClass, 0}); // marked by verify() if its bytes survived
+                }
+                return;
+            }
+            final String problem = BlockPlacement.problem(offset, length, sizeClass, rebuilt.maxSizeClass(), fileSize);
+            if (problem != null)
+            {
+                throw new IllegalStateException("data file " + dataPath + " does not hold indexed block " +
+                    hex(hash) + ": " + problem + "; run tools/rbcheck --data " + config.dir());
+            }
+            if (offset >= tailStart)
+            {
+                inTail.add(new long[]{offset, sizeClass, 1});
+                return;
+            }
+            markAllocated(rebuilt, hash, offset, sizeClass);
+        });
+        newestGeneration = newest[0];
+        // Only now, with the files known to agree, does anything get written.
+        alignToWholeChunks(rebuilt, tailStart, inTail);
+        final java.util.List<byte[]> dropped = verify(rebuilt, dataPath, suspects, suspectHashes);
+        header = found.with(chunk, indexed - dropped.size(), false);
+        header.write(dataPath, false);
+        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
+        if (!dropped.isEmpty())
+        {
+            index.deleteAll(dropped);
+            LOG.log(System.Logger.Level.WARNING, "dropped " + dropped.size() + " of " + suspects.size() +
+                " blocks written after the last relaxed-mode flush whose bytes did not survive");
+        }
+        recoveredBlocks = indexed - dropped.size();
+        return rebuilt;
+    }
+
+    /**
      * A grow interrupted by a crash (or by a full disk, before growth restored the file on failure) can leave the
      * data file ending inside a chunk. Nothing is ever handed out there unless the chunk was whole, so the tail is
      * normally empty and is cut off; growing it instead would fail on the very full disk that left it. Only when
      * indexed blocks do lie in it must it grow to a whole chunk, and if that fails the store refuses to start.
      */
-    private void alignToWholeChunks(final long wholeChunks, final java.util.List<long[]> inTail)
+    private void alignToWholeChunks(final BuddyAllocator into, final long whole, final java.util.List<long[]> inTail)
     {
-        final long whole = wholeChunks * config.maxBlockSize();
         if (dataFile.size() != whole)
         {
             if (inTail.isEmpty())
@@ -179,15 +242,37 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
                     inTail.size() + " indexed blocks and cannot be extended to a whole chunk (" +
                     Errno.describe(rc) + "): free space on its filesystem and start again");
             }
-            allocator.grow(1);
+            into.grow(1);
         }
         for (final long[] block : inTail)
         {
             if (block[2] == 1)
             {
-                allocator.markAllocated(block[0], (int)block[1]); // past the end of the file: refused as before
+                into.markAllocated(block[0] - DATA_START, (int)block[1]);
             }
         }
+    }
+
+    private void markAllocated(final BuddyAllocator into, final org.agrona.DirectBuffer hash, final long offset,
+        final int sizeClass)
+    {
+        try
+        {
+            into.markAllocated(offset - DATA_START, sizeClass);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalStateException("index " + config.dir().resolve(StoreFiles.INDEX_DIR) + " places block " +
+                hex(hash) + " where the allocator cannot take it (" + e.getMessage() + "); run tools/rbcheck --data " +
+                config.dir());
+        }
+    }
+
+    private static String hex(final org.agrona.DirectBuffer hash)
+    {
+        final byte[] h = new byte[BlockIndex.KEY_LENGTH];
+        hash.getBytes(0, h);
+        return java.util.HexFormat.of().formatHex(h);
     }
 
     /**
@@ -195,7 +280,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
      *
      * @return the hashes that did not match (or could not be read).
      */
-    private java.util.List<byte[]> verify(final Path file, final java.util.List<long[]> suspects,
+    private java.util.List<byte[]> verify(final BuddyAllocator into, final Path file, final java.util.List<long[]> suspects,
         final java.util.List<byte[]> hashes)
     {
         final java.util.List<byte[]> dropped = new java.util.ArrayList<>();
@@ -214,9 +299,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
                 {
                     // read until full or end of file
                 }
-                if (!bytes.hasRemaining() && java.util.Arrays.equals(sha.digest(bytes.array()), hashes.get(i)))
+                if (!bytes.hasRemaining() && s[0] >= DATA_START &&
+                    java.util.Arrays.equals(sha.digest(bytes.array()), hashes.get(i)))
                 {
-                    allocator.markAllocated(s[0], (int)s[2]);
+                    markAllocated(into, new org.agrona.concurrent.UnsafeBuffer(hashes.get(i)), s[0], (int)s[2]);
                 }
                 else
                 {
@@ -305,7 +391,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     /**
      * Takes space for a block of {@code sizeClass}.
      *
-     * @return the byte offset, {@link #NO_SPACE}, or {@link #RETRY} while the file is being grown.
+     * @return the block's file offset, {@link #NO_SPACE}, or {@link #RETRY} while the file is being grown.
      */
     public long allocate(final int sizeClass)
     {
@@ -318,7 +404,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             final long offset = allocator.allocate(sizeClass);
             if (offset >= 0)
             {
-                return offset;
+                return DATA_START + offset;
             }
             if (!allocator.canGrow() || diskFull)
             {
@@ -330,13 +416,13 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return RETRY;
     }
 
-    /** Returns a block that was allocated but will not be indexed (failed write, failed commit). */
+    /** Returns a block (by file offset) that was allocated but will not be indexed, or was deleted. */
     @Override
     public void release(final long offset, final int sizeClass)
     {
         synchronized (allocator)
         {
-            allocator.free(offset, sizeClass);
+            allocator.free(offset - DATA_START, sizeClass);
         }
         diskFull = false;
     }
@@ -429,7 +515,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         final long capacity;
         synchronized (allocator)
         {
-            capacity = allocator.capacity();
+            capacity = DATA_START + allocator.capacity();
         }
         final boolean wanted = growRequested || diskFull;
         growRequested = false;
@@ -501,11 +587,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return dataFile.size();
     }
 
+    /** @return the file offset where the space handed to the allocator ends. */
     private long allocatorFileSize()
     {
         synchronized (allocator)
         {
-            return allocator.fileSize();
+            return DATA_START + allocator.fileSize();
         }
     }
 
@@ -546,9 +633,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         if (committer.lastFlushSucceeded())
         {
             index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+            header = header.with(header.chunkSize(), index.count(), true);
+            header.write(dataPath, false);
         }
         index.close();
         dataFile.close();
         disk.close();
+        lock.close();
     }
 }

@@ -47,6 +47,10 @@ public final class LibC
     public static final int O_DIRECT = 0x4000;
     public static final int O_CLOEXEC = 0x80000;
 
+    public static final int LOCK_EX = 2;
+    public static final int LOCK_NB = 4;
+    public static final int LOCK_UN = 8;
+
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
 
@@ -73,6 +77,7 @@ public final class LibC
     private static final MethodHandle FTRUNCATE = handle("ftruncate", JAVA_INT, JAVA_INT, JAVA_LONG);
     private static final MethodHandle FDATASYNC = handle("fdatasync", JAVA_INT, JAVA_INT);
     private static final MethodHandle FSYNC = handle("fsync", JAVA_INT, JAVA_INT);
+    private static final MethodHandle FLOCK = handle("flock", JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle EVENTFD = handle("eventfd", JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle WRITE = handle("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     private static final MethodHandle READ = handle("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
@@ -321,6 +326,20 @@ public final class LibC
         try
         {
             return errnoResult(c, (int)FSYNC.invokeExact(c, fd));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** flock(2): a lock per open file description, so two opens in one process exclude each other too. */
+    public static int flock(final int fd, final int operation)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (int)FLOCK.invokeExact(c, fd, operation));
         }
         catch (final Throwable t)
         {

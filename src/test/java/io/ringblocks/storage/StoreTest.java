@@ -298,6 +298,9 @@ class StoreTest
             index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
             index.putMetaLong(BlockIndex.DURABLE_GENERATION, 0, true);
         }
+        // A crash leaves the data file's header marked open as well (it is marked clean only after the index).
+        final DataHeader header = DataHeader.read(dir.resolve("blocks.dat"));
+        header.with(header.chunkSize(), header.blockCount(), false).write(dir.resolve("blocks.dat"), false);
         try (FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.WRITE))
         {
             data.write(ByteBuffer.wrap(new byte[4096]), where[0]);

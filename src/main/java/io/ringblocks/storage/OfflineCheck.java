@@ -1,0 +1,292 @@
+package io.ringblocks.storage;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The offline checker behind {@code tools/rbcheck}: with the data directory locked (no server may run on it), it
+ * checks the index file before LMDB maps it, the data file's header and the store identity both files carry, then
+ * every indexed block — placement, then its bytes against the SHA-256 it is stored under — and rebuilds the
+ * allocator from the good blocks to prove that none overlaps another. {@code repair} drops the entries whose bytes
+ * are wrong or missing (unrecoverable on one node), then records the index's block count in the header and marks
+ * both files closed cleanly, so that the server starts and serves the blocks that are intact.
+ * <p>
+ * What it cannot repair it only reports: a damaged or missing index (blocks are found through it alone), or an
+ * index and a data file of two different stores.
+ */
+public final class OfflineCheck
+{
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final Path dir;
+    private final PrintStream out;
+    private final MessageDigest sha256;
+    private final java.util.zip.CRC32C crc32c = new java.util.zip.CRC32C();
+    private long checked;
+    private long bad;
+    private long goodBytes;
+    private boolean unrepairable;
+
+    public OfflineCheck(final Path dir, final PrintStream out)
+    {
+        this.dir = dir;
+        this.out = out;
+        try
+        {
+            sha256 = MessageDigest.getInstance("SHA-256");
+        }
+        catch (final NoSuchAlgorithmException e)
+        {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Checks (and with {@code repair}, repairs) the store in the directory.
+     *
+     * @return true when the store is sound now: nothing was wrong, or everything wrong was repaired.
+     * @throws IllegalStateException with one line when the directory is locked by a running server.
+     */
+    public boolean run(final boolean repair)
+    {
+        if (!Files.isDirectory(dir))
+        {
+            throw new IllegalArgumentException("--data is not a directory: " + dir);
+        }
+        try (DirectoryLock lock = DirectoryLock.acquire(dir))
+        {
+            return check(repair);
+        }
+    }
+
+    private boolean check(final boolean repair)
+    {
+        final Path data = dir.resolve(StoreFiles.DATA_FILE);
+        final Path mdb = dir.resolve(StoreFiles.INDEX_DIR).resolve("data.mdb");
+        final String indexProblem = Files.exists(mdb) ? IndexFileCheck.problem(mdb) : "missing";
+        if (indexProblem != null || !DataHeader.hasContent(mdb))
+        {
+            out.println("index " + mdb + ": " + (indexProblem != null ? indexProblem : "empty") + " (not repairable:" +
+                " blocks are found through the index; restore index/ from a copy, or move blocks.dat away to start" +
+                " an empty store)");
+            summary(false);
+            return false;
+        }
+        DataHeader header = null;
+        boolean headerBad = false;
+        try
+        {
+            header = DataHeader.read(data);
+            if (header == null)
+            {
+                out.println("data file " + data + ": missing or empty");
+                headerBad = true;
+            }
+        }
+        catch (final IllegalStateException e)
+        {
+            out.println(e.getMessage().replace("; run tools/rbcheck --data " + dir, ""));
+            headerBad = true;
+        }
+        try (BlockIndex index = new BlockIndex(dir.resolve(StoreFiles.INDEX_DIR).toFile(), 64L << 30, 8, true))
+        {
+            final byte[] id = index.metaBytes(BlockIndex.STORE_ID);
+            if (header != null && !header.sameStore(id))
+            {
+                out.println("index and data file belong to different stores (index " +
+                    (id == null ? "without id" : HEX.formatHex(id)) + ", data file " + header.idHex() +
+                    "): not repairable");
+                summary(false);
+                return false;
+            }
+            final long count = index.count();
+            if (header != null && header.clean() && count != header.blockCount())
+            {
+                out.println("data file header counts " + header.blockCount() + " blocks at its last clean close, " +
+                    "the index " + count);
+                headerBad = true;
+            }
+            final List<byte[]> drop = checkBlocks(index, data, header);
+            final boolean damaged = headerBad || !drop.isEmpty() || unrepairable;
+            if (repair && damaged && !unrepairable)
+            {
+                repair(index, data, header, id, drop);
+                summary(true);
+                return true;
+            }
+            summary(!damaged);
+            return !damaged;
+        }
+    }
+
+    /** @return the hashes of the entries to drop. */
+    private List<byte[]> checkBlocks(final BlockIndex index, final Path data, final DataHeader header)
+    {
+        final long fileSize = size(data);
+        final int chunk = header != null ? header.chunkSize() : BuddyAllocator.DEFAULT_MAX_BLOCK_SIZE;
+        final int maxClass = Integer.numberOfTrailingZeros(chunk) - Integer.numberOfTrailingZeros(
+            BuddyAllocator.MIN_BLOCK_SIZE);
+        final long dataBytes = Math.max(0, fileSize - DataHeader.LENGTH);
+        final long chunks = Math.max(1, (dataBytes + chunk - 1) / chunk);
+        final BuddyAllocator allocator = new BuddyAllocator(chunk, chunks * chunk);
+        allocator.grow((int)chunks);
+        final List<byte[]> drop = new ArrayList<>();
+        try (FileChannel channel = fileSize > 0 ? FileChannel.open(data, StandardOpenOption.READ) : null)
+        {
+            index.forEach((key, offset, length, sizeClass, generation, crc) ->
+            {
+                final byte[] hash = new byte[BlockIndex.KEY_LENGTH];
+                key.getBytes(0, hash);
+                checked++;
+                String problem;
+                try
+                {
+                    problem = checkBlock(channel, hash, offset, length, sizeClass, crc, maxClass, fileSize);
+                }
+                catch (final IOException e)
+                {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                if (problem == null)
+                {
+                    try
+                    {
+                        allocator.markAllocated(offset - DataHeader.LENGTH, sizeClass);
+                    }
+                    catch (final IllegalArgumentException e)
+                    {
+                        problem = "overlaps another indexed block (" + e.getMessage() + ")";
+                    }
+                }
+                if (problem != null)
+                {
+                    bad++;
+                    drop.add(hash);
+                    out.println("bad block " + HEX.formatHex(hash) + " (offset " + offset + ", length " + length +
+                        "): " + problem);
+                }
+                else
+                {
+                    goodBytes += length;
+                }
+            });
+        }
+        catch (final IOException | java.io.UncheckedIOException e)
+        {
+            out.println("data file " + data + ": cannot read it: " + e.getMessage());
+            unrepairable = true;
+        }
+        return drop;
+    }
+
+    /**
+     * One indexed block: is it where the data file can hold it, and are its bytes the ones it is stored under?
+     * The CRC32C recorded at PUT time is checked first, then the SHA-256 the block is stored under.
+     *
+     * @param channel the data file, or null when it is missing or empty.
+     * @return what is wrong with the block, or null when it is intact.
+     */
+    String checkBlock(final FileChannel channel, final byte[] hash, final long offset, final int length,
+        final int sizeClass, final int crc, final int maxClass, final long fileSize) throws IOException
+    {
+        final String placement = BlockPlacement.problem(offset, length, sizeClass, maxClass, fileSize);
+        if (placement != null)
+        {
+            return placement;
+        }
+        final ByteBuffer bytes = ByteBuffer.allocate(length);
+        while (bytes.hasRemaining())
+        {
+            if (channel.read(bytes, offset + bytes.position()) <= 0)
+            {
+                return "the data file ends inside it";
+            }
+        }
+        crc32c.reset();
+        crc32c.update(bytes.array(), 0, length);
+        if ((int)crc32c.getValue() != crc)
+        {
+            return "its bytes do not match the CRC32C recorded when it was written";
+        }
+        if (!Arrays.equals(sha256.digest(bytes.array()), hash))
+        {
+            return "its bytes do not hash to its key (SHA-256 mismatch)";
+        }
+        return null;
+    }
+
+    private void repair(final BlockIndex index, final Path data, final DataHeader header, final byte[] id,
+        final List<byte[]> drop)
+    {
+        if (!drop.isEmpty())
+        {
+            index.deleteAll(drop);
+            out.println("repair: dropped " + drop.size() + " index entries whose blocks are lost");
+        }
+        byte[] storeId = id;
+        if (storeId == null)
+        {
+            storeId = header != null ? header.storeId() : DataHeader.fresh(BuddyAllocator.MIN_BLOCK_SIZE).storeId();
+            index.putMetaBytes(BlockIndex.STORE_ID, storeId);
+        }
+        final int chunk = header != null ? header.chunkSize() : largestBlock(index);
+        final DataHeader fixed = new DataHeader(storeId, chunk, index.count(), true);
+        // Every remaining block was just verified, so the server need not re-verify unflushed relaxed-mode blocks.
+        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+        fixed.write(data, !Files.exists(data));
+        out.println("repair: data file header records " + fixed.blockCount() + " blocks, chunk size " + chunk);
+    }
+
+    /** @return the chunk a store needs for the blocks left in {@code index}: its largest class, at least 4 KiB. */
+    private static int largestBlock(final BlockIndex index)
+    {
+        final int[] largest = {BuddyAllocator.MIN_BLOCK_SIZE};
+        index.forEach((hash, offset, length, sizeClass, generation, crc) ->
+            largest[0] = Math.max(largest[0], BuddyAllocator.blockSize(sizeClass)));
+        return largest[0];
+    }
+
+    private void summary(final boolean sound)
+    {
+        out.println("rbcheck " + dir + ": " + checked + " blocks checked, " + bad + " bad, " + goodBytes +
+            " bytes in good blocks: " + (sound ? "OK" : "DAMAGED"));
+    }
+
+    private static long size(final Path file)
+    {
+        try
+        {
+            return Files.size(file);
+        }
+        catch (final NoSuchFileException e)
+        {
+            return 0;
+        }
+        catch (final IOException e)
+        {
+            throw new IllegalStateException("cannot stat " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public long checked()
+    {
+        return checked;
+    }
+
+    public long bad()
+    {
+        return bad;
+    }
+}
