@@ -354,8 +354,6 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             submitRead(r);
             return;
         }
-        epochs.end(reqs.readTag[r]);
-        reqs.readTag[r] = -1;
         crc32c.reset();
         crc32c.update(arena.view(reqs.buffer[r] + PAGE, reqs.payloadLength[r]));
         if ((int)crc32c.getValue() != reqs.crc[r])
@@ -363,6 +361,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             onCorrupt(r);
             return;
         }
+        epochs.end(reqs.readTag[r]);
+        reqs.readTag[r] = -1;
         w.header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
         w.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
     }
@@ -375,12 +375,22 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
      */
     private void onCorrupt(final int r)
     {
+        // The read's pin is still held: the space read cannot have been reused, so the mark, if it gets into the
+        // ring now, can only condemn the copy that was read (any OCCUPY reusing this offset comes after it).
+        reqs.deltaType[r] = Deltas.MARK_CORRUPT;
+        final boolean marked = client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r]);
+        releaseBuffers(r); // and the pin
+        if (!marked)
+        {
+            // A mark published later, without the pin, could flag a fresh copy at the same offset: read again.
+            stall(r, Requests.WAIT_SPACE);
+            return;
+        }
         w.stats.corruptReads++;
-        releaseBuffers(r);
         Scrubber.report("worker " + w.id, reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
             store.dataPath());
-        reqs.deltaType[r] = Deltas.MARK_CORRUPT;
-        publishOrStall(r);
+        published = true;
+        reqs.state[r] = Requests.WAIT_ACK;
     }
 
     // ---------------------------------------------------------------- PUT

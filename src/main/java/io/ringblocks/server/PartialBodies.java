@@ -48,6 +48,22 @@ final class PartialBodies
         }
     }
 
+    /**
+     * Undoes a {@link #tryTake} of {@code c} whose request could not start after all (no slot, no buffer). Waiters are
+     * not woken: the budget is back where it was before the take, so retrying them would only find the same.
+     */
+    void undoTake(final int c)
+    {
+        total -= held[c];
+        held[c] = 0;
+    }
+
+    /** @return true while {@code c} is on the wait list. */
+    boolean isWaiting(final int c)
+    {
+        return waiting[c];
+    }
+
     void await(final int c)
     {
         if (waiting[c])

@@ -610,7 +610,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             {
                 if (largePut)
                 {
-                    bodies.release(c);
+                    bodies.undoTake(c);
                 }
                 starve(c);
                 break;
@@ -655,7 +655,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             final int received = available - RequestHeader.HEADER_LENGTH;
             if (!ops.startLargePut(r, body, received, bodyLength))
             {
-                bodies.release(c);
+                bodies.undoTake(c);
                 conns.inFlight[c]--;
                 reqs.release(r);
                 starve(c);
@@ -754,7 +754,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             {
                 parse(c);
                 maybePostRecv(c);
-                work++;
+                if (!bodies.isWaiting(c) && !conns.starved[c])
+                {
+                    work++; // only progress counts: a connection that waits again must not keep the worker awake
+                }
             }
             c = next;
         }

@@ -19,13 +19,15 @@ import java.util.zip.CRC32C;
  * whose index carries its id, so a lost or foreign index can never make its space look free.
  * <pre>
  * little-endian:
- *  0          8         12        16                  32        36        40             48       52 ... 4092    4096
- *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+----+--------+
- *  | magic    | version | header  | store id          | chunk   | zero    | block count  | clean  |zero| CRC32C |
- *  |"RBLOCKS1"|  u32=1  | length  | 16 random bytes   | size u32|         | u64          | u32 0/1|    | of 0.. |
- *  |          |         | u32=4096|                   |         |         |              |        |    | 4092   |
- *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+----+--------+
+ *  0          8         12        16                  32        36        40             48       52      60       64 .. 4096
+ *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+-------+--------+-------+
+ *  | magic    | version | header  | store id          | chunk   | zero    | block count  | clean  | zero  | CRC32C | zero  |
+ *  |"RBLOCKS1"|  u32=1  | length  | 16 random bytes   | size u32|         | u64          | u32 0/1|       | of 0.. |       |
+ *  |          |         | u32=4096|                   |         |         |              |        |       | 60     |       |
+ *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+-------+--------+-------+
  * </pre>
+ * Every field and its checksum sit in the first 512-byte sector, which a device writes whole: a header rewritten
+ * in place when power fails is either the old one or the new one, never a torn mix that fails its checksum.
  * chunk size: the allocator's chunk, which is the largest block the store may hold ({@code --max-block-size});
  * block count and clean: as of the last clean close (clean = 1), or of the last open (clean = 0 while running).
  */
@@ -36,7 +38,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
     public static final int VERSION = 1;
     public static final int STORE_ID_LENGTH = 16;
     private static final long MAGIC = 0x31534B434F4C4252L; // "RBLOCKS1" read little-endian
-    private static final int CRC_OFFSET = LENGTH - 4;
+    private static final int CRC_OFFSET = 60;
 
     public DataHeader
     {

@@ -112,10 +112,12 @@ public final class OfflineCheck
                 return false;
             }
             final long count = index.count();
-            if (header != null && header.clean() && count != header.blockCount())
+            final boolean indexClean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 0) == 1;
+            if (header != null && header.clean() && (count != header.blockCount() || !indexClean))
             {
+                // The same condition makes the server refuse (StoreFiles.reconcile): a repair must clear it.
                 out.println("data file header counts " + header.blockCount() + " blocks at its last clean close, " +
-                    "the index " + count);
+                    "the index " + count + (indexClean ? "" : " and was not closed cleanly"));
                 headerBad = true;
             }
             final List<byte[]> drop = checkBlocks(index, data, header);

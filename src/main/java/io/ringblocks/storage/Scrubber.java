@@ -261,16 +261,12 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
 
     private void markCorrupt(final int i)
     {
-        for (int attempt = 0; attempt < 100 && running; attempt++)
+        // One try: the batch's pin is held here, and a ring that is full because limbo is full only drains once
+        // pins like this one end. Not flagged this time, the block is found again on the next pass.
+        if (client.publishMarkCorrupt(Deltas.NO_ACK, hashes, i * BlockIndex.KEY_LENGTH, offsets[i]))
         {
-            if (client.publishMarkCorrupt(Deltas.NO_ACK, hashes, i * BlockIndex.KEY_LENGTH, offsets[i]))
-            {
-                client.flush();
-                return;
-            }
-            LockSupport.parkNanos(1_000_000L); // the delta ring is full: the committer drains it within ms
+            client.flush();
         }
-        // Not flagged this time: the next pass finds the block again.
     }
 
     /** Logs a block that failed its CRC32C check: one line, naming the block, where it is, and what to do. */
@@ -304,6 +300,12 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     public long passes()
     {
         return passes;
+    }
+
+    /** @return true while the thread runs (after {@link #close()}: it did not stop within the join's bound). */
+    boolean isAlive()
+    {
+        return thread.isAlive();
     }
 
     /** Stops the thread (it finishes at most the block it is reading) and closes its descriptor. */

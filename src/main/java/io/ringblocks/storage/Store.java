@@ -114,29 +114,47 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         recoveryMillis = (System.nanoTime() - start) / 1_000_000L;
 
         final boolean scrub = config.scrubRate() > 0;
-        links = new WorkerLink[wakeups.length + (scrub ? 1 : 0)];
-        for (int i = 0; i < wakeups.length; i++)
+        AgentRunner started = null;
+        Scrubber startedScrubber = null;
+        try
         {
-            links[i] = new WorkerLink(i, config.ackRingCapacity(), wakeups[i]);
+            links = new WorkerLink[wakeups.length + (scrub ? 1 : 0)];
+            for (int i = 0; i < wakeups.length; i++)
+            {
+                links[i] = new WorkerLink(i, config.ackRingCapacity(), wakeups[i]);
+            }
+            if (scrub)
+            {
+                links[wakeups.length] = Scrubber.link(wakeups.length); // pins the scrubber's reads like a worker's
+            }
+            committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
+                config.maxBatch(), config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(),
+                new SystemNanoClock(), errors);
+            committer.housekeeping(this);
+            committer.startGeneration(newestGeneration + 1);
+            reserve();
+            if (allocatorFileSize() < dataFile.size())
+            {
+                handOverChunk(); // the first PUT after a start should not have to wait for space
+            }
+            started = new AgentRunner(committer.idleStrategy(1_000_000L),
+                t -> errors.onError("committer", t), null, committer);
+            AgentRunner.startOnThread(started);
+            startedScrubber = scrub ?
+                Scrubber.start(this, new CommitterClient(committer, links[wakeups.length]), errors) : null;
         }
-        if (scrub)
+        catch (final RuntimeException | Error e)
         {
-            links[wakeups.length] = Scrubber.link(wakeups.length); // pins the scrubber's reads like a worker's
+            // A store that failed to open must not keep its thread, its files or the directory lock.
+            if (started != null)
+            {
+                started.close();
+            }
+            closeFiles();
+            throw e;
         }
-        committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
-            config.maxBatch(), config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(),
-            new SystemNanoClock(), errors);
-        committer.housekeeping(this);
-        committer.startGeneration(newestGeneration + 1);
-        reserve();
-        if (allocatorFileSize() < dataFile.size())
-        {
-            handOverChunk(); // the first PUT after a start should not have to wait for space
-        }
-        runner = new AgentRunner(committer.idleStrategy(1_000_000L),
-            t -> errors.onError("committer", t), null, committer);
-        AgentRunner.startOnThread(runner);
-        scrubber = scrub ? Scrubber.start(this, new CommitterClient(committer, links[wakeups.length]), errors) : null;
+        runner = started;
+        scrubber = startedScrubber;
         LOG.log(System.Logger.Level.INFO, "recovered " + recoveredBlocks + " blocks (" + allocator.usedBytes() +
             " bytes live, " + allocator.freeBytes() + " free in a " + allocator.fileSize() + "-byte file) in " +
             recoveryMillis + " ms");
@@ -169,9 +187,15 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         final java.util.List<byte[]> suspectHashes = new java.util.ArrayList<>();
         final java.util.List<long[]> inTail = new java.util.ArrayList<>();
         final long[] newest = {durableGeneration};
+        final int[] largest = {-1};
         final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
         {
             newest[0] = Math.max(newest[0], generation);
+            largest[0] = Math.max(largest[0], sizeClass);
+            if (sizeClass > rebuilt.maxSizeClass() && sizeClass <= BuddyAllocator.MAX_SIZE_CLASS)
+            {
+                return; // refused below, once the largest stored class is known
+            }
             if (!clean && generation > durableGeneration)
             {
                 // Committed in relaxed mode after the last completed flush: its bytes may not have reached the disk.
@@ -199,6 +223,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             markAllocated(rebuilt, hash, offset, sizeClass);
         });
         newestGeneration = newest[0];
+        if (largest[0] > rebuilt.maxSizeClass() && largest[0] <= BuddyAllocator.MAX_SIZE_CLASS)
+        {
+            throw StoreFiles.blockTooLarge(config.dir(), BuddyAllocator.blockSize(largest[0]));
+        }
         // Only now, with the files known to agree, does anything get written.
         alignToWholeChunks(rebuilt, tailStart, inTail);
         final java.util.List<byte[]> dropped = verify(rebuilt, dataPath, suspects, suspectHashes);
@@ -229,10 +257,14 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             {
                 final long cut = dataFile.size() - whole;
                 final int rc = dataFile.truncateTo(whole);
-                LOG.log(System.Logger.Level.WARNING, rc == 0 ?
-                    "cut an unused trailing partial chunk of " + cut + " bytes off " + dataFile.file() :
-                    "cannot cut the unused trailing " + cut + " bytes off " + dataFile.file() + " (" +
-                        Errno.describe(rc) + "): leaving them unused");
+                if (rc < 0)
+                {
+                    // Left in place, the partial chunk would be handed to the allocator as a whole one.
+                    throw new IllegalStateException("cannot cut the unused trailing " + cut + " bytes off " +
+                        dataFile.file() + " (" + Errno.describe(rc) + "); truncate it to " + whole + " bytes");
+                }
+                LOG.log(System.Logger.Level.WARNING, "cut an unused trailing partial chunk of " + cut + " bytes off " +
+                    dataFile.file());
                 return;
             }
             final int rc = dataFile.growTo(whole + config.maxBlockSize());
@@ -248,7 +280,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         {
             if (block[2] == 1)
             {
-                into.markAllocated(block[0] - DATA_START, (int)block[1]);
+                markAllocated(into, null, block[0], (int)block[1]);
             }
         }
     }
@@ -263,7 +295,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         catch (final IllegalArgumentException e)
         {
             throw new IllegalStateException("index " + config.dir().resolve(StoreFiles.INDEX_DIR) + " places block " +
-                hex(hash) + " where the allocator cannot take it (" + e.getMessage() + "); run tools/rbcheck --data " +
+                (hash == null ? "at " + offset : hex(hash)) + " where the allocator cannot take it (" + e.getMessage() + "); run tools/rbcheck --data " +
                 config.dir());
         }
     }
@@ -625,20 +657,40 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     @Override
     public void close()
     {
-        if (scrubber != null)
+        try
         {
-            scrubber.close(); // before the committer: it may still publish
+            if (scrubber != null)
+            {
+                scrubber.close(); // before the committer: it may still publish
+            }
+            runner.close();
+            if (committer.lastFlushSucceeded())
+            {
+                index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+                header = header.with(header.chunkSize(), index.count(), true);
+                header.write(dataPath, false);
+            }
         }
-        runner.close();
-        if (committer.lastFlushSucceeded())
+        finally
         {
-            index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
-            header = header.with(header.chunkSize(), index.count(), true);
-            header.write(dataPath, false);
+            closeFiles(); // even when the final header write failed: the lock must not outlive the store
         }
-        index.close();
-        dataFile.close();
-        disk.close();
-        lock.close();
+    }
+
+    private void closeFiles()
+    {
+        try
+        {
+            if (scrubber == null || !scrubber.isAlive())
+            {
+                index.close(); // never under a scrubber still inside a read transaction
+            }
+            dataFile.close();
+            disk.close();
+        }
+        finally
+        {
+            lock.close();
+        }
     }
 }

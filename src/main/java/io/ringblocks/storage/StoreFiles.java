@@ -44,7 +44,6 @@ public record StoreFiles(BlockIndex index, DataHeader header)
         IndexFileCheck.check(mdb);
         if (header != null)
         {
-            checkChunkSize(dir, header.chunkSize(), config.maxBlockSize());
             if (!DataHeader.hasContent(mdb))
             {
                 throw mismatch(dir, "the index is missing or empty beside a data file of store " + header.idHex());
@@ -111,14 +110,14 @@ public record StoreFiles(BlockIndex index, DataHeader header)
         return header;
     }
 
-    /** Blocks up to the stored chunk size may exist, and a smaller chunk could not hold them. */
-    static void checkChunkSize(final Path dir, final int stored, final int configured)
+    /**
+     * A stored block of class {@code blockSize} needs a chunk at least that large: what the store holds, not the
+     * chunk size it last ran with, decides, so a store that never took a large block can restart with smaller ones.
+     */
+    static IllegalStateException blockTooLarge(final Path dir, final int blockSize)
     {
-        if (stored > configured)
-        {
-            throw new IllegalStateException("data dir " + dir + " holds blocks up to " + size(stored) +
-                " (chunk size " + size(stored) + "); start with --max-block-size " + size(stored) + " or larger");
-        }
+        return new IllegalStateException("data dir " + dir + " holds blocks of up to " + size(blockSize) +
+            "; start with --max-block-size " + size(blockSize) + " or larger");
     }
 
     static IllegalStateException mismatch(final Path dir, final String why)

@@ -29,8 +29,12 @@ class StartRefusalTest
     /** Starts a server on {@code data} and returns it once it listens. */
     private static Process startServer(final Path data, final String... extra) throws Exception
     {
-        final List<String> args = new ArrayList<>(List.of("--listen", "127.0.0.1:" + ServerMainTest.freePort(),
-            "--data", data.toString(), "--workers", "1", "--max-size", "64m"));
+        final List<String> args = new ArrayList<>(List.of("--data", data.toString(), "--workers", "1",
+            "--max-size", "64m"));
+        if (!List.of(extra).contains("--listen"))
+        {
+            args.addAll(List.of("--listen", "127.0.0.1:" + ServerMainTest.freePort()));
+        }
         args.addAll(List.of(extra));
         final Process p = ServerMainTest.launch(data, args.toArray(String[]::new));
         final BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -116,8 +120,14 @@ class StartRefusalTest
     void shouldSayWhichMaxBlockSizeAStoreNeeds() throws Exception
     {
         final Path data = dir.resolve("data");
-        stop(startServer(data, "--max-block-size", "256k"));
-        assertEquals(List.of("ringblocks-server: data dir " + data + " holds blocks up to 256k (chunk size 256k); " +
+        final int port = ServerMainTest.freePort();
+        final Process server = startServer(data, "--max-block-size", "256k", "--listen", "127.0.0.1:" + port);
+        try (io.ringblocks.client.BlockClient client = io.ringblocks.client.BlockClient.connect("127.0.0.1", port))
+        {
+            client.put(new byte[200_000]); // a 256k block
+        }
+        stop(server);
+        assertEquals(List.of("ringblocks-server: data dir " + data + " holds blocks of up to 256k; " +
             "start with --max-block-size 256k or larger"), refused(data, "--max-block-size", "64k"));
         stop(startServer(data, "--max-block-size", "1m")); // larger is fine
     }
