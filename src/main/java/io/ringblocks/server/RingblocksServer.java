@@ -74,15 +74,18 @@ public final class RingblocksServer implements AutoCloseable
         store = opened;
         workers = new Worker[config.workers()];
         threads = new Thread[config.workers()];
-        for (int i = 0; i < workers.length; i++)
-        {
-            workers[i] = new Worker(i, config, store, wakeups[i], listenFds[i], connections, errors);
-            workers[i].statsText(this::statsText);
-            threads[i] = new Thread(workers[i], "ringblocks-worker-" + i);
-            threads[i].start();
-        }
         try
         {
+            for (int i = 0; i < workers.length; i++)
+            {
+                // Started at once, so that close() below (which waits for every non-null worker) never waits for one
+                // whose thread never ran; a failure here must not keep the store, and its directory lock, open.
+                final Worker worker = new Worker(i, config, store, wakeups[i], listenFds[i], connections, errors);
+                worker.statsText(this::statsText);
+                threads[i] = new Thread(worker, "ringblocks-worker-" + i);
+                threads[i].start();
+                workers[i] = worker;
+            }
             for (final Worker worker : workers)
             {
                 worker.awaitStarted();
