@@ -245,15 +245,23 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         {
             ring.submitAndGetEvents();
         }
-        else if (ops.hasStalled() || starvedHead >= 0 || stopping)
+        else if (ops.hasStalled() || starvedHead >= 0)
         {
             ring.submitAndWait(1, 1_000_000L);
         }
-        else if (timeouts.nextSweep() != Long.MAX_VALUE || acceptBackoffUntil != 0)
+        else if (stopping || timeouts.nextSweep() != Long.MAX_VALUE || acceptBackoffUntil != 0)
         {
-            // A connection can time out without any completion (a stuck send, a stalled frame): wake up for it.
-            final long wake = acceptBackoffUntil != 0 ? Math.min(acceptBackoffUntil, timeouts.nextSweep()) :
-                timeouts.nextSweep();
+            // A connection can time out without any completion (a stuck send, a stalled frame), and a stop must end
+            // by its deadline: wake up for the earliest of them. Everything else a stop waits for is a completion.
+            long wake = timeouts.nextSweep();
+            if (acceptBackoffUntil != 0)
+            {
+                wake = Math.min(wake, acceptBackoffUntil);
+            }
+            if (stopping)
+            {
+                wake = Math.min(wake, stopDeadline);
+            }
             ring.submitAndWait(1, Math.max(1_000L, wake - System.nanoTime()));
         }
         else
