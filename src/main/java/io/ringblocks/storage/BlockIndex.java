@@ -54,6 +54,8 @@ public final class BlockIndex implements AutoCloseable
     public static final String DURABLE_GENERATION = "durable_generation";
     /** Meta key: the 16-byte id of the store, the same as in the data file's header ({@link DataHeader}). */
     public static final String STORE_ID = "store_id";
+    /** Meta key: how many times the store was opened, the same as in the data file's header ({@link DataHeader}). */
+    public static final String OPEN_SEQUENCE = "open_sequence";
     /**
      * 3: the data file starts with a {@link DataHeader}, {@code meta} holds {@link #STORE_ID}, and each blocks value
      * carries the block's CRC32C and flags.

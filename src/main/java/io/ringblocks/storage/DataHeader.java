@@ -19,19 +19,22 @@ import java.util.zip.CRC32C;
  * whose index carries its id, so a lost or foreign index can never make its space look free.
  * <pre>
  * little-endian:
- *  0          8         12        16                  32        36        40             48       52      60       64 .. 4096
- *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+-------+--------+-------+
- *  | magic    | version | header  | store id          | chunk   | zero    | block count  | clean  | zero  | CRC32C | zero  |
- *  |"RBLOCKS1"|  u32=1  | length  | 16 random bytes   | size u32|         | u64          | u32 0/1|       | of 0.. |       |
- *  |          |         | u32=4096|                   |         |         |              |        |       | 60     |       |
- *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+-------+--------+-------+
+ *  0          8         12        16                  32        36        40             48       52         60       64 .. 4096
+ *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+----------+--------+-------+
+ *  | magic    | version | header  | store id          | chunk   | zero    | block count  | clean  | open     | CRC32C | zero  |
+ *  |"RBLOCKS1"|  u32=1  | length  | 16 random bytes   | size u32|         | u64          | u32 0/1| sequence | of 0.. |       |
+ *  |          |         | u32=4096|                   |         |         |              |        | u64      | 60     |       |
+ *  +----------+---------+---------+-------------------+---------+---------+--------------+--------+----------+--------+-------+
  * </pre>
  * Every field and its checksum sit in the first 512-byte sector, which a device writes whole: a header rewritten
  * in place when power fails is either the old one or the new one, never a torn mix that fails its checksum.
  * chunk size: the allocator's chunk, which is the largest block the store may hold ({@code --max-block-size});
  * block count and clean: as of the last clean close (clean = 1), or of the last open (clean = 0 while running).
+ * open sequence: how many times the store was opened, also kept in the index ({@link BlockIndex#OPEN_SEQUENCE}) and
+ * raised there first: an index or a data file restored from an earlier copy is behind the other (see
+ * {@link StoreFiles}).
  */
-public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean clean)
+public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean clean, long openSequence)
 {
     /** Bytes the header takes at the start of the data file; blocks start here. */
     public static final int LENGTH = 4096;
@@ -54,12 +57,17 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
     {
         final byte[] id = new byte[STORE_ID_LENGTH];
         new java.security.SecureRandom().nextBytes(id);
-        return new DataHeader(id, chunkSize, 0, false);
+        return new DataHeader(id, chunkSize, 0, false, 0);
     }
 
     public DataHeader with(final int chunk, final long blocks, final boolean isClean)
     {
-        return new DataHeader(storeId, chunk, blocks, isClean);
+        return new DataHeader(storeId, chunk, blocks, isClean, openSequence);
+    }
+
+    public DataHeader withSequence(final long sequence)
+    {
+        return new DataHeader(storeId, chunkSize, blockCount, clean, sequence);
     }
 
     public String idHex()
@@ -109,7 +117,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
         }
         final byte[] id = new byte[STORE_ID_LENGTH];
         bytes.get(16, id);
-        return new DataHeader(id, bytes.getInt(32), bytes.getLong(40), bytes.getInt(48) == 1);
+        return new DataHeader(id, bytes.getInt(32), bytes.getLong(40), bytes.getInt(48) == 1, bytes.getLong(52));
     }
 
     /** @return what is wrong with the header in {@code bytes}, or null. */
@@ -153,6 +161,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
         bytes.putInt(32, chunkSize);
         bytes.putLong(40, blockCount);
         bytes.putInt(48, clean ? 1 : 0);
+        bytes.putLong(52, openSequence);
         bytes.putInt(CRC_OFFSET, crc(bytes));
         return bytes;
     }
@@ -214,7 +223,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
     public boolean equals(final Object o)
     {
         return o instanceof DataHeader h && Arrays.equals(storeId, h.storeId) && chunkSize == h.chunkSize &&
-            blockCount == h.blockCount && clean == h.clean;
+            blockCount == h.blockCount && clean == h.clean && openSequence == h.openSequence;
     }
 
     @Override
@@ -226,6 +235,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
     @Override
     public String toString()
     {
-        return "DataHeader[id=" + idHex() + ", chunk=" + chunkSize + ", blocks=" + blockCount + ", clean=" + clean + "]";
+        return "DataHeader[id=" + idHex() + ", chunk=" + chunkSize + ", blocks=" + blockCount + ", clean=" + clean + ", open sequence=" +
+            openSequence + "]";
     }
 }

@@ -23,8 +23,10 @@ import java.util.List;
  * are wrong or missing (unrecoverable on one node), then records the index's block count in the header and marks
  * both files closed cleanly, so that the server starts and serves the blocks that are intact.
  * <p>
- * What it cannot repair it only reports: a damaged or missing index (blocks are found through it alone), or an
- * index and a data file of two different stores.
+ * What it cannot repair it only reports: a damaged or missing index (blocks are found through it alone), an
+ * index and a data file of two different stores, or an index and a data file whose open sequences show one was
+ * restored from an earlier copy, unless every indexed block verifies; then the repair sets both sequences to the
+ * newer one (blocks written after the older copy, if any, are not in the index and are gone).
  */
 public final class OfflineCheck
 {
@@ -120,11 +122,33 @@ public final class OfflineCheck
                     "the index " + count + (indexClean ? "" : " and was not closed cleanly"));
                 headerBad = true;
             }
+            final long indexSequence = index.metaLong(BlockIndex.OPEN_SEQUENCE, 0);
+            final String behind = header == null ? null :
+                StoreFiles.sequenceProblem(indexSequence, header.openSequence());
+            if (behind != null)
+            {
+                out.println(behind.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + behind.substring(1));
+                headerBad = true;
+            }
             final List<byte[]> drop = checkBlocks(index, data, header);
+            if (behind != null && repair && (!drop.isEmpty() || unrepairable))
+            {
+                // An older index may point at space reused since: only a copy whose every block still verifies
+                // is taken as it is; otherwise neither file can be trusted to say which bytes are whose.
+                out.println("index and data file are from different points in time and not every indexed block " +
+                    "verifies: not repairable; restore both from the same copy");
+                unrepairable = true;
+            }
             final boolean damaged = headerBad || !drop.isEmpty() || unrepairable;
             if (repair && damaged && !unrepairable)
             {
-                repair(index, data, header, id, drop);
+                if (behind != null)
+                {
+                    out.println("repair: every indexed block verifies, so the index is taken as it is (blocks " +
+                        "written after the older of the two copies are not in it and are lost)");
+                }
+                repair(index, data, header, id, drop, Math.max(indexSequence,
+                    header == null ? 0 : header.openSequence()));
                 summary(true);
                 return true;
             }
@@ -230,7 +254,7 @@ public final class OfflineCheck
     }
 
     private void repair(final BlockIndex index, final Path data, final DataHeader header, final byte[] id,
-        final List<byte[]> drop)
+        final List<byte[]> drop, final long sequence)
     {
         if (!drop.isEmpty())
         {
@@ -244,9 +268,10 @@ public final class OfflineCheck
             index.putMetaBytes(BlockIndex.STORE_ID, storeId);
         }
         final int chunk = header != null ? header.chunkSize() : largestBlock(index);
-        final DataHeader fixed = new DataHeader(storeId, chunk, index.count(), true);
+        final DataHeader fixed = new DataHeader(storeId, chunk, index.count(), true, sequence);
         // Every remaining block was just verified, so the server need not re-verify unflushed relaxed-mode blocks.
         index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+        index.putMetaLong(BlockIndex.OPEN_SEQUENCE, sequence, true); // the index first, as at every open
         fixed.write(data, !Files.exists(data));
         out.println("repair: data file header records " + fixed.blockCount() + " blocks, chunk size " + chunk);
     }

@@ -230,7 +230,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         // Only now, with the files known to agree, does anything get written.
         alignToWholeChunks(rebuilt, tailStart, inTail);
         final java.util.List<byte[]> dropped = verify(rebuilt, dataPath, suspects, suspectHashes);
-        header = found.with(chunk, indexed - dropped.size(), false);
+        // The index first: a crash before the header is written leaves the index one ahead, which the next open
+        // accepts and completes; a restored copy of either file falls further behind (StoreFiles.sequenceProblem).
+        final long sequence = index.metaLong(BlockIndex.OPEN_SEQUENCE, 0) + 1;
+        index.putMetaLong(BlockIndex.OPEN_SEQUENCE, sequence, true);
+        header = found.with(chunk, indexed - dropped.size(), false).withSequence(sequence);
         header.write(dataPath, false);
         index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
         if (!dropped.isEmpty())

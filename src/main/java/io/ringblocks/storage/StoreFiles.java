@@ -13,6 +13,8 @@ import java.util.HexFormat;
  * <p>
  * A new store writes its id into the index first and the data file's header second: a crash between the two
  * leaves an index with an id and no blocks beside a missing or empty data file, which the next open completes.
+ * Both files also carry an open sequence (see {@link #sequenceProblem}), so that an index or a data file restored
+ * from an earlier copy of the same store is refused too.
  *
  * @param index  the opened index (the caller closes it).
  * @param header the data file's header as found or created; the caller rewrites it (clean = 0) before use.
@@ -83,7 +85,8 @@ public record StoreFiles(BlockIndex index, DataHeader header)
                 throw mismatch(dir, "the data file is missing or empty, and the index has " + count +
                     " blocks but no store id");
             }
-            final DataHeader created = id == null ? DataHeader.fresh(chunk) : new DataHeader(id, chunk, 0, false);
+            final DataHeader created = id == null ? DataHeader.fresh(chunk) :
+                new DataHeader(id, chunk, 0, false, index.metaLong(BlockIndex.OPEN_SEQUENCE, 0));
             if (id == null)
             {
                 index.putMetaBytes(BlockIndex.STORE_ID, created.storeId());
@@ -97,6 +100,11 @@ public record StoreFiles(BlockIndex index, DataHeader header)
                 header.idHex() : "the index belongs to store " + HexFormat.of().formatHex(id) +
                 ", the data file to store " + header.idHex());
         }
+        final String behind = sequenceProblem(index.metaLong(BlockIndex.OPEN_SEQUENCE, 0), header.openSequence());
+        if (behind != null)
+        {
+            throw mismatch(dir, behind);
+        }
         if (header.clean())
         {
             final boolean indexClean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 0) == 1;
@@ -108,6 +116,24 @@ public record StoreFiles(BlockIndex index, DataHeader header)
             }
         }
         return header;
+    }
+
+    /**
+     * Each open raises the sequence in the index first and in the header second, so the two are equal, or the
+     * index is one ahead after a crash between the two writes (the next open completes it). Anything else means
+     * one of the files was restored from an earlier copy: an older index may point at space reused since, an older
+     * data file lacks blocks the index describes.
+     *
+     * @return why the index's and the header's open sequences do not belong together, or null when they do.
+     */
+    static String sequenceProblem(final long indexSequence, final long headerSequence)
+    {
+        if (indexSequence == headerSequence || indexSequence == headerSequence + 1)
+        {
+            return null;
+        }
+        return "the index is " + (indexSequence < headerSequence ? "older" : "newer") + " than the data file (open " +
+            "sequence " + indexSequence + " vs " + headerSequence + "): restored from an earlier copy?";
     }
 
     /**
