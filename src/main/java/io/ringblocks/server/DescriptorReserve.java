@@ -2,7 +2,6 @@ package io.ringblocks.server;
 
 import io.ringblocks.uring.Errno;
 import io.ringblocks.uring.LibC;
-import io.ringblocks.uring.SheddingCalls;
 
 /**
  * What a worker does when accept fails for lack of file descriptors (EMFILE, ENFILE): the connection stays in the
@@ -33,9 +32,9 @@ final class DescriptorReserve implements AutoCloseable
         reserveFd = openReserve();
         // Out of descriptors, a class not yet loaded may be impossible to load (a class file is a file): link the
         // shedding path's native calls and classes now.
-        SheddingCalls.accept4(-1, 0);
-        SheddingCalls.send(-1, 0, 0, 0);
-        SheddingCalls.nonBlocking(-1, false);
+        LibC.accept4(-1, 0);
+        LibC.send(-1, 0, 0, 0);
+        LibC.nonBlocking(-1, false);
         format(0, -Errno.EMFILE, 0, 0, 0);
     }
 
@@ -67,7 +66,7 @@ final class DescriptorReserve implements AutoCloseable
         }
         LibC.close(reserveFd);
         reserveFd = -1;
-        if (SheddingCalls.nonBlocking(listenFd, true) < 0)
+        if (LibC.nonBlocking(listenFd, true) < 0)
         {
             reserveFd = openReserve();
             return 0;
@@ -75,7 +74,7 @@ final class DescriptorReserve implements AutoCloseable
         int shed = 0;
         while (shed < MAX_PER_CALL)
         {
-            final int fd = SheddingCalls.accept4(listenFd, LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC);
+            final int fd = LibC.accept4(listenFd, LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC);
             if (fd == -Errno.EAGAIN)
             {
                 break; // nothing more waiting
@@ -88,11 +87,11 @@ final class DescriptorReserve implements AutoCloseable
             {
                 break; // another thread took the freed descriptor
             }
-            SheddingCalls.send(fd, frameAddress, frameLength, SheddingCalls.MSG_DONTWAIT | SheddingCalls.MSG_NOSIGNAL);
+            LibC.send(fd, frameAddress, frameLength, LibC.MSG_DONTWAIT | LibC.MSG_NOSIGNAL);
             LibC.close(fd);
             shed++;
         }
-        SheddingCalls.nonBlocking(listenFd, false);
+        LibC.nonBlocking(listenFd, false);
         reserveFd = openReserve();
         return shed;
     }

@@ -51,6 +51,12 @@ public final class LibC
     public static final int LOCK_NB = 4;
     public static final int LOCK_UN = 8;
 
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_NOSIGNAL = 0x4000;
+
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
 
@@ -82,6 +88,14 @@ public final class LibC
     private static final MethodHandle WRITE = handle("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     private static final MethodHandle READ = handle("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     private static final MethodHandle PWRITE = handle("pwrite", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG);
+    // Used only when the process is out of descriptors (DescriptorReserve), outside the ring by necessity.
+    private static final MethodHandle ACCEPT4 = handle("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+    private static final MethodHandle SEND = handle("send", JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+    // fcntl is variadic: its third argument must be passed the way C passes variadic ints.
+    private static final MethodHandle FCNTL = LINKER.downcallHandle(
+        LINKER.defaultLookup().find("fcntl").orElseThrow(() -> new IllegalStateException("libc symbol not found: fcntl")),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+        Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
     private static final ThreadLocal<MemorySegment> EIGHT_BYTES =
         ThreadLocal.withInitial(() -> Arena.global().allocate(JAVA_LONG));
 
@@ -393,6 +407,54 @@ public final class LibC
         {
             final int rc = errnoResult(c, (long)READ.invokeExact(c, fd, v, 8L));
             return rc < 0 ? rc : v.get(JAVA_LONG, 0);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** accept4(fd, NULL, NULL, flags): with a non-blocking listener, {@code -EAGAIN} when nothing is waiting. */
+    public static int accept4(final int listenFd, final int flags)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (int)ACCEPT4.invokeExact(c, listenFd, MemorySegment.NULL, MemorySegment.NULL, flags));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** send(fd, address, length, flags) from native memory. */
+    public static int send(final int fd, final long address, final long length, final int flags)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (long)SEND.invokeExact(c, fd, address, length, flags));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** Sets or clears O_NONBLOCK. */
+    public static int nonBlocking(final int fd, final boolean on)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            final int flags = errnoResult(c, (int)FCNTL.invokeExact(c, fd, F_GETFL, 0));
+            if (flags < 0)
+            {
+                return flags;
+            }
+            return errnoResult(c,
+                (int)FCNTL.invokeExact(c, fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
         }
         catch (final Throwable t)
         {
