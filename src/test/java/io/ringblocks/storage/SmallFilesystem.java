@@ -47,6 +47,14 @@ public final class SmallFilesystem implements AutoCloseable
         return new SmallFilesystem(mount, null);
     }
 
+    /** Mounts a ramfs at {@code dir/ramfs}: a filesystem that refuses O_DIRECT with EINVAL (tmpfs accepts it since Linux 6.6). */
+    public static SmallFilesystem ramfs(final Path dir) throws Exception
+    {
+        final Path mount = Files.createDirectories(dir.resolve("ramfs"));
+        assumeTrue(run("mount", "-t", "ramfs", "ramfs", mount.toString()) == 0, "needs root to mount a ramfs");
+        return new SmallFilesystem(mount, null);
+    }
+
     public Path path()
     {
         return mount;
