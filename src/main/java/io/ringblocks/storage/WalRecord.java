@@ -159,7 +159,10 @@ final class WalRecord
             length <= space && buffer.getInt(RESERVED_OFFSET, ORDER) == 0;
     }
 
-    /** @return true when the stored CRC matches bytes [8, length) and every effect has a known type; needs {@link #wellFormed(long)}. */
+    /**
+     * @return true when the stored CRC matches bytes [8, length) and every effect has a known type; only after
+     * {@link #wellFormed(long)} passed and the whole record is in the buffer.
+     */
     boolean crcMatches()
     {
         if (computeCrc(length()) != crc())

@@ -25,7 +25,8 @@ import io.ringblocks.uring.LibC;
  * (tail, where the oldest record still needed starts). A record that does not fit between the head and the end of
  * the file starts at {@link #PAGE} instead, wasting the tail of the file until the checkpoint passes it. A record
  * never ends exactly at the tail, so head == tail always means an empty log. An empty log may place a wrapped
- * record over its old checkpoint position: nothing there is needed, and what is left there cannot chain.
+ * record over its old checkpoint position: nothing there is needed, and replay, which looks there first, finds the
+ * middle of that record, which is no record of the chain, and goes on at {@link #PAGE}.
  * <p>
  * Chaining is what makes the circular file safe to read back: each record carries the next sequence and the CRC of
  * the record before it, so replay never takes a record from an earlier lap, nor one from an earlier life's
@@ -159,7 +160,11 @@ public final class WriteAheadLog implements AutoCloseable
 
     // ---- recovery ----
 
-    /** What replay found: the last good record's sequence, end and CRC, and what it delivered. */
+    /**
+     * What replay found. lastSequence, nextPosition, lastCrc: of the last good record (the checkpoint's when none);
+     * durableSequence: the largest durableSequence field among the replayed records (checkpointSeq when none);
+     * records and effects: how many were delivered.
+     */
     public record Replay(
         long lastSequence, long nextPosition, int lastCrc, long durableSequence, int records, long effects)
     {

@@ -15,7 +15,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** What the write-ahead log tests share: appending random records while keeping what was appended, and collecting replays. */
+/** What the write-ahead log tests share: appending random records, remembering them, and collecting replays. */
 final class WalTesting
 {
     static final int PAGE = WriteAheadLog.PAGE;
@@ -49,7 +49,8 @@ final class WalTesting
         {
             final byte[] bytes = new byte[32];
             hash.getBytes(hashOffset, bytes);
-            effects.add(new Effect(sequence, type, HexFormat.of().formatHex(bytes), offset, length, sizeClass, crc, flags));
+            final String hex = HexFormat.of().formatHex(bytes);
+            effects.add(new Effect(sequence, type, hex, offset, length, sizeClass, crc, flags));
         }
     }
 

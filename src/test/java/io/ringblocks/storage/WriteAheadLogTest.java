@@ -259,7 +259,8 @@ class WriteAheadLogTest
         final List<Appended> first = pristine(new int[]{10, 10, 10, 10, 10, 30, 30});
         final Appended oldSixth = first.get(5);
         final Appended oldSeventh = first.get(6);
-        WalTesting.write(file, oldSixth.start() + 1000, new byte[]{(byte)~WalTesting.read(file, oldSixth.start() + 1000, 1)[0]});
+        final long torn = oldSixth.start() + 1000;
+        WalTesting.write(file, torn, new byte[]{(byte)~WalTesting.read(file, torn, 1)[0]});
         final byte[] oldSeventhBytes = WalTesting.read(file, oldSeventh.start(), oldSeventh.length());
 
         final List<Appended> second = new ArrayList<>(first.subList(0, 5));
@@ -274,7 +275,8 @@ class WriteAheadLogTest
             assertEquals(oldSeventh.start(), wal.nextPosition(), "the old record 7 sits where the new one would go");
             assertEquals(0, wal.sync());
         }
-        final ByteBuffer header = ByteBuffer.wrap(WalTesting.read(file, oldSeventh.start(), 48)).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer header =
+            ByteBuffer.wrap(WalTesting.read(file, oldSeventh.start(), 48)).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(7, header.getLong(WalRecord.SEQUENCE_OFFSET), "the old, complete record 7 is still on disk");
 
         final byte[] newSeventhBytes;
@@ -292,7 +294,8 @@ class WriteAheadLogTest
             newSeventhBytes = WalTesting.read(file, newSeventh.start(), newSeventh.length());
         }
         // Torn: the new record's first sector reached the disk, the rest is still the old record 7.
-        WalTesting.write(file, newSeventh.start() + 512, java.util.Arrays.copyOfRange(oldSeventhBytes, 512, oldSeventhBytes.length));
+        WalTesting.write(file, newSeventh.start() + 512,
+            java.util.Arrays.copyOfRange(oldSeventhBytes, 512, oldSeventhBytes.length));
         try (WriteAheadLog wal = WriteAheadLog.open(dir, SIZE, STORE, true))
         {
             final Collector collector = new Collector();
@@ -319,7 +322,8 @@ class WriteAheadLogTest
             assertThrows(IllegalStateException.class, () -> WriteAheadLog.open(dir, SIZE, other, true));
         assertTrue(refused.getMessage().contains(dir.resolve(WriteAheadLog.FILE).toString()), refused.getMessage());
         assertTrue(refused.getMessage().contains("tools/rbcheck"), refused.getMessage());
-        assertTrue(refused.getMessage().contains("belongs to store 00112233445566778899aabbccddeeff"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("belongs to store 00112233445566778899aabbccddeeff"),
+            refused.getMessage());
         assertFalse(refused.getMessage().contains("\n"));
     }
 
