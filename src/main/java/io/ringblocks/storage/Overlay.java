@@ -30,6 +30,8 @@ import io.ringblocks.uring.LibC;
  * <p>
  * Home slot: murmur3's fmix64 of (the key's first 8 bytes XOR a random per-instance seed), masked. The keys are
  * hashes of client content, so without the seed a client could grind hashes that all land in one probe cluster.
+ * (Keys that share their first 8 bytes share a home slot whatever the seed, but finding many such SHA-256 hashes
+ * takes a multi-collision on 64 bits.)
  * <p>
  * Table life cycle (the two tables swap roles; {@code phase} records which is active and what the other one is):
  * <pre>
@@ -56,6 +58,13 @@ import io.ringblocks.uring.LibC;
  * lookups probing through that one slot. Such a reader spins with {@link Thread#onSpinWait()} and yields after
  * {@link #SPINS_BEFORE_YIELD} tries. The frozen table is immutable; readers use the same protocol there (it always
  * succeeds at once) and the checkpointer ({@link #forEachFrozen}) none.
+ * <p>
+ * Clearing a table resets its sequences to 0, so a reader stalled inside a slot across an unlink, a reclaim, a
+ * freeze and a new put of that slot could see equal sequences around a mix of the old and the new entry. Two
+ * defences: {@link #reclaimUnlinked()} is only called once no reader can still be inside the table (the caller's
+ * grace period), and a fresh slot's sequence starts at the table's clear count shifted left by 32, never at a
+ * value a reader could have read before the clear. A reader that reads a table while it is cleared sees empty
+ * slots, which are misses; the unlink condition makes LMDB answer those correctly.
  * <p>
  * Memory: one private anonymous mapping for both tables; pages are only touched as slots fill, and a reclaimed table
  * gives its pages back. {@link #close()} unmaps it and must only be called when no thread uses the overlay any more.
@@ -114,6 +123,9 @@ public final class Overlay implements AutoCloseable
     // Written by the writer only; other threads read them after reading phase, which was written after them.
     private int entries0;
     private int entries1;
+    // Writer only: how many times each table was cleared.
+    private long generation0;
+    private long generation1;
     /** Bit 0: index of the active table; bits 1-2: the other table's state; {@link #CLOSED} after close. */
     private volatile int phase;
 
@@ -212,7 +224,10 @@ public final class Overlay implements AutoCloseable
                 " keys): freeze it before adding a new key");
         }
 
-        final long sequence = table.getLong(at + SEQUENCE_OFFSET);
+        // A clear table's sequences read 0: a fresh slot starts at its table's generation instead, so a reader that
+        // read the slot before the clear cannot see the same sequence again after it (no ABA).
+        final long sequence = fresh ?
+            (active == 0 ? generation0 : generation1) << 32 : table.getLong(at + SEQUENCE_OFFSET);
         table.putLongOpaque(at + SEQUENCE_OFFSET, sequence + 1);
         VarHandle.storeStoreFence();
         if (fresh)
@@ -257,6 +272,15 @@ public final class Overlay implements AutoCloseable
             slot = (slot + 1) & mask;
         }
         throw new IllegalStateException("overlay table has no empty slot, which its load limit rules out");
+    }
+
+    /** For tests: the seqlock sequence of the key's slot in the active table (0 for a key not in it). */
+    long activeSequence(final DirectBuffer hash, final int hashOffset)
+    {
+        final UnsafeBuffer table = (openPhase() & ACTIVE_MASK) == 0 ? table0 : table1;
+        final int at = writerSlot(table, hash.getLong(hashOffset), hash.getLong(hashOffset + 8),
+            hash.getLong(hashOffset + 16), hash.getLong(hashOffset + 24)) << SLOT_SHIFT;
+        return table.getLong(at + SEQUENCE_OFFSET);
     }
 
     private int home(final long firstKeyBytes)
@@ -338,10 +362,12 @@ public final class Overlay implements AutoCloseable
         if (other == 0)
         {
             entries0 = 0;
+            generation0++;
         }
         else
         {
             entries1 = 0;
+            generation1++;
         }
         phase = current & ACTIVE_MASK;
     }

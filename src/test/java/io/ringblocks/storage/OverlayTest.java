@@ -224,6 +224,25 @@ class OverlayTest
     }
 
     @Test
+    void shouldStartTheSequencesOfAClearedTableAboveAnyItHadBefore()
+    {
+        overlay = new Overlay(SLOTS);
+        final UnsafeBuffer keys = keys(1, 10);
+        assertEquals(0, overlay.activeSequence(keys, 0));
+        overlay.put(keys, 0, 1L, 1, 0, 0, 0);
+        overlay.put(keys, 0, 2L, 1, 0, 0, 0);
+        assertEquals(4, overlay.activeSequence(keys, 0), "two puts, each odd then even");
+
+        overlay.freeze();
+        overlay.unlinkFrozen();
+        overlay.reclaimUnlinked();
+        overlay.freeze();
+        assertEquals(0, overlay.activeSequence(keys, 0), "cleared");
+        overlay.put(keys, 0, 3L, 1, 0, 0, 0);
+        assertEquals((1L << 32) + 2, overlay.activeSequence(keys, 0), "a reader stalled before the clear sees a change");
+    }
+
+    @Test
     void shouldHoldExactlyMaxEntriesNewKeysAndStillAcceptOverwrites()
     {
         overlay = new Overlay(SLOTS);
@@ -368,7 +387,9 @@ class OverlayTest
     }
 
     @Property(tries = 200)
-    void shouldAgreeWithAModelOfActiveAndFrozenMaps(@ForAll("histories") final List<Op> history, @ForAll final long seed)
+    void shouldAgreeWithAModelOfActiveAndFrozenMaps(
+        @ForAll("histories") final List<Op> history,
+        @ForAll final long seed)
     {
         final UnsafeBuffer keys = keys(POOL, seed);
         try (Overlay o = new Overlay(SLOTS, seed))
