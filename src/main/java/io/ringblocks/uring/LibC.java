@@ -16,10 +16,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The few libc calls ringblocks makes outside the ring: socket setup, opening and sizing the data file, and
- * the eventfd used to wake a worker's ring from another thread. They are hand-bound rather than generated
- * because each one captures {@code errno} (jextract's bindings do not), and every method follows the io_uring
- * convention: a result {@code >= 0} on success, {@code -errno} on failure.
+ * The few libc calls ringblocks makes outside the ring: socket setup, opening and sizing the data file, the
+ * eventfd used to wake a worker's ring from another thread, and the anonymous memory of the index overlay. They
+ * are hand-bound rather than generated because each one captures {@code errno} (jextract's bindings do not), and
+ * every method follows the io_uring convention: a result {@code >= 0} on success, {@code -errno} on failure.
  * <p>
  * None of these is called per request except {@link #eventfdWrite(int, long)}, which wakes a sleeping worker.
  */
@@ -57,6 +57,12 @@ public final class LibC
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_NOSIGNAL = 0x4000;
 
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MADV_DONTNEED = 4;
+
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
 
@@ -91,6 +97,11 @@ public final class LibC
     // Used only when the process is out of descriptors (DescriptorReserve), outside the ring by necessity.
     private static final MethodHandle ACCEPT4 = handle("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
     private static final MethodHandle SEND = handle("send", JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+    // Anonymous memory for the index overlay: pages are touched only when used and MADV_DONTNEED gives them back.
+    private static final MethodHandle MMAP =
+        handle("mmap", JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
+    private static final MethodHandle MUNMAP = handle("munmap", JAVA_INT, JAVA_LONG, JAVA_LONG);
+    private static final MethodHandle MADVISE = handle("madvise", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
     // fcntl is variadic: its third argument must be passed the way C passes variadic ints.
     private static final MethodHandle FCNTL = LINKER.downcallHandle(
         LINKER.defaultLookup().find("fcntl").orElseThrow(() -> new IllegalStateException("libc symbol not found: fcntl")),
@@ -455,6 +466,52 @@ public final class LibC
             }
             return errnoResult(c,
                 (int)FCNTL.invokeExact(c, fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * mmap(2) with a null hint, e.g. {@code mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)}.
+     *
+     * @return the address of the mapping (user-space addresses are positive), or {@code -errno}.
+     */
+    public static long mmap(final long length, final int prot, final int flags, final int fd, final long offset)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            final long address = (long)MMAP.invokeExact(c, 0L, length, prot, flags, fd, offset);
+            return address == -1L ? -(int)ERRNO.get(c, 0L) : address; // MAP_FAILED
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    public static int munmap(final long address, final long length)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (int)MUNMAP.invokeExact(c, address, length));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** madvise(2); {@link #MADV_DONTNEED} on private anonymous memory frees the pages, which read as zero again. */
+    public static int madvise(final long address, final long length, final int advice)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (int)MADVISE.invokeExact(c, address, length, advice));
         }
         catch (final Throwable t)
         {
