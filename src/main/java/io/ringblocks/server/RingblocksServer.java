@@ -261,6 +261,12 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "committer_ack_backlog_capacity", committer.ackBacklogCapacity());
         line(sb, "committer_held_back", committer.heldBackCycles());
         line(sb, "committer_corrupt_marked", committer.corruptMarked());
+        final long[] journal = new long[Store.JOURNAL_STATS.length];
+        store.journalStats(journal);
+        for (int i = 0; i < journal.length; i++)
+        {
+            line(sb, Store.JOURNAL_STATS[i], journal[i]);
+        }
         final Scrubber scrubber = store.scrubber();
         line(sb, "scrub_blocks_verified", scrubber == null ? 0 : scrubber.blocksVerified());
         line(sb, "scrub_bytes_verified", scrubber == null ? 0 : scrubber.bytesVerified());

@@ -29,9 +29,8 @@ import org.lmdbjava.Txn;
  *  |     u64       |   u32     |  u8  |  u8  | (zero) |       u64         |    u32    |
  *  +---------------+-----------+------+------+--------+-------------------+-----------+
  * </pre>
- * The sync generation is 0 for blocks committed in {@code sync} mode (durable when acknowledged) and the relaxed
- * mode's flush generation otherwise: after an unclean shutdown, blocks newer than the last completed flush
- * ({@code meta/durable_generation}) are verified against their hash (see {@link Store}). The CRC32C covers the
+ * The sync generation is always 0 since schema 4 (version 3 used it for relaxed mode's flush generations, which the
+ * write-ahead log's recovery replaced: {@link WalRecovery}). The CRC32C covers the
  * block's {@code length} bytes (not the zero padding of its last page) and is checked on every read; flag
  * {@link #CORRUPT} is set by the committer when a read failed that check, until a PUT of the same content
  * replaces the entry.
@@ -50,25 +49,36 @@ public final class BlockIndex implements AutoCloseable
     public static final int CORRUPT = 1;
     /** Meta key: 1 after a graceful close, 0 while open. */
     public static final String CLEAN_SHUTDOWN = "clean_shutdown";
-    /** Meta key: the newest relaxed-mode generation whose blocks and index entries were flushed. */
-    public static final String DURABLE_GENERATION = "durable_generation";
     /** Meta key: the 16-byte id of the store, the same as in the data file's header ({@link DataHeader}). */
     public static final String STORE_ID = "store_id";
     /** Meta key: how many times the store was opened, the same as in the data file's header ({@link DataHeader}). */
     public static final String OPEN_SEQUENCE = "open_sequence";
+    /** Meta key: sequence of the last write-ahead-log record whose effects this index holds (0: none yet). */
+    public static final String WAL_SEQUENCE = "wal_sequence";
+    /** Meta key: where in the log the record after {@link #WAL_SEQUENCE} starts. */
+    public static final String WAL_POSITION = "wal_position";
+    /** Meta key: CRC32C of the record {@link #WAL_SEQUENCE} (the next record chains to it). */
+    public static final String WAL_CRC = "wal_crc";
     /**
+     * 4: changes go through the write-ahead log ({@link WriteAheadLog}) and {@code meta} records its checkpoint
+     * ({@link #WAL_SEQUENCE}); a version-3 index (no log yet) is upgraded when opened, since it holds every change.
      * 3: the data file starts with a {@link DataHeader}, {@code meta} holds {@link #STORE_ID}, and each blocks value
      * carries the block's CRC32C and flags.
      */
-    public static final int SCHEMA_VERSION = 3;
+    public static final int SCHEMA_VERSION = 4;
+    private static final int UPGRADABLE_SCHEMA_VERSION = 3;
 
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
-    private static final PutFlags[] NO_FLAGS = new PutFlags[0];
+    /** Null, not empty: lmdbjava 0.9.x builds a stream to mask any non-null flags array, on every put. */
+    private static final PutFlags[] NO_FLAGS = null;
     private static final byte[] SCHEMA_KEY = "schema_version".getBytes(StandardCharsets.US_ASCII);
 
     private final Env<DirectBuffer> env;
     private final Dbi<DirectBuffer> blocks;
     private final Dbi<DirectBuffer> meta;
+    private final UnsafeBuffer[] checkpointKeys = {metaKey(WAL_SEQUENCE), metaKey(WAL_POSITION), metaKey(WAL_CRC)};
+    private final UnsafeBuffer checkpointValue = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(8));
+    private Overlay overlay;
 
     /**
      * Opens (creating if needed) the index in {@code dir}.
@@ -113,7 +123,27 @@ public final class BlockIndex implements AutoCloseable
             else
             {
                 version = found.capacity() == 4 ? found.getInt(0, ORDER) : -1;
+                if (version == UPGRADABLE_SCHEMA_VERSION && !wasClosedCleanly(txn))
+                {
+                    version = -UPGRADABLE_SCHEMA_VERSION;
+                }
+                else if (version == UPGRADABLE_SCHEMA_VERSION)
+                {
+                    // Written before the log existed: LMDB holds every change, so no checkpoint means no replay.
+                    final UnsafeBuffer value = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(4));
+                    value.putInt(0, SCHEMA_VERSION, ORDER);
+                    meta.put(txn, key, value);
+                    txn.commit();
+                    version = SCHEMA_VERSION;
+                }
             }
+        }
+        if (version == -UPGRADABLE_SCHEMA_VERSION)
+        {
+            env.close();
+            throw new IllegalStateException("index " + dir + " was written by a ringblocks version before the " +
+                "write-ahead log and was not shut down cleanly: start that version once on it and stop it, so that " +
+                "its relaxed-mode blocks are verified, then start this one");
         }
         if (version != SCHEMA_VERSION)
         {
@@ -122,6 +152,52 @@ public final class BlockIndex implements AutoCloseable
                 "reads only version " + SCHEMA_VERSION + ": the store was written by another ringblocks version; " +
                 "start on a new --data directory and copy the blocks over with a client");
         }
+    }
+
+    /**
+     * Makes every {@link Reader} created after this call, and {@link #scan}, consult {@code changes} before LMDB: it
+     * holds the logged changes not yet checkpointed into LMDB. Call once, before any reader is created.
+     */
+    public void attach(final Overlay changes)
+    {
+        overlay = changes;
+    }
+
+    /**
+     * Records, in {@code txn}, the last write-ahead-log record whose effects the transaction completes.
+     * Committer or checkpointer thread only (the value buffer is shared).
+     */
+    void putCheckpoint(final Txn<DirectBuffer> txn, final long sequence, final long position, final int crc)
+    {
+        final long[] values = {sequence, position, crc & 0xFFFF_FFFFL};
+        for (int i = 0; i < values.length; i++)
+        {
+            checkpointValue.putLong(0, values[i], ORDER);
+            meta.put(txn, checkpointKeys[i], checkpointValue, NO_FLAGS);
+        }
+    }
+
+    /** Records a checkpoint in its own transaction, flushed before returning (a new log after a clean close). */
+    void putCheckpointNow(final long sequence, final long position, final int crc)
+    {
+        try (Txn<DirectBuffer> txn = env.txnWrite())
+        {
+            putCheckpoint(txn, sequence, position, crc);
+            txn.commit();
+        }
+        env.sync(true);
+    }
+
+    /** @return the last checkpoint recorded by {@link #putCheckpoint}: {sequence, position, crc}, zeros when none. */
+    public long[] checkpoint()
+    {
+        return new long[]{metaLong(WAL_SEQUENCE, 0), metaLong(WAL_POSITION, 0), metaLong(WAL_CRC, 0)};
+    }
+
+    private boolean wasClosedCleanly(final Txn<DirectBuffer> txn)
+    {
+        final DirectBuffer found = meta.get(txn, metaKey(CLEAN_SHUTDOWN));
+        return found == null || found.capacity() != 8 || found.getLong(0, ORDER) == 1;
     }
 
     /** @return a new reader for one thread; close it on that thread. */
@@ -221,6 +297,7 @@ public final class BlockIndex implements AutoCloseable
     public int scan(final DirectBuffer after, final int max, final EntryVisitor visitor)
     {
         int visited = 0;
+        final Overlay.Reader changes = overlay == null ? null : overlay.reader();
         try (Txn<DirectBuffer> txn = env.txnRead(); Cursor<DirectBuffer> cursor = blocks.openCursor(txn))
         {
             boolean more = after == null ? cursor.first() : cursor.get(after, org.lmdbjava.GetOp.MDB_SET_RANGE);
@@ -231,7 +308,18 @@ public final class BlockIndex implements AutoCloseable
             while (more && visited < max)
             {
                 final DirectBuffer value = cursor.val();
-                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), crc(value), flags(value));
+                // A logged change not yet checkpointed is newer than the entry here; the key still counts as visited.
+                final int changed = changes == null ? Overlay.MISS : changes.lookup(cursor.key(), 0);
+                if (changed == Overlay.LIVE)
+                {
+                    visitor.visit(cursor.key(), changes.offset(), changes.length(), changes.sizeClass(), changes.crc(),
+                        changes.flags());
+                }
+                else if (changed == Overlay.MISS)
+                {
+                    visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), crc(value),
+                        flags(value));
+                }
                 visited++;
                 more = visited < max && cursor.next();
             }
@@ -381,6 +469,7 @@ public final class BlockIndex implements AutoCloseable
     public final class Reader implements AutoCloseable
     {
         private final Txn<DirectBuffer> txn = env.txnRead();
+        private final Overlay.Reader changes = overlay == null ? null : overlay.reader();
         private final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(KEY_LENGTH));
         private boolean active = true;
         private long offset;
@@ -403,6 +492,25 @@ public final class BlockIndex implements AutoCloseable
             {
                 txn.renew();
                 active = true;
+            }
+            if (changes != null)
+            {
+                // Newer than any snapshot: an entry leaves the overlay only once every pinned reader's snapshot
+                // holds it (the committer's epoch grace), so whichever of the two answers is current.
+                final int changed = changes.lookup(hash, hashOffset);
+                if (changed == Overlay.LIVE)
+                {
+                    offset = changes.offset();
+                    length = changes.length();
+                    sizeClass = changes.sizeClass();
+                    crc = changes.crc();
+                    flags = changes.flags();
+                    return true;
+                }
+                if (changed == Overlay.DELETED)
+                {
+                    return false;
+                }
             }
             key.putBytes(0, hash, hashOffset, KEY_LENGTH);
             final DirectBuffer value = blocks.get(txn, key);

@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
-import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.IdleStrategy;
@@ -13,17 +12,16 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
-import org.lmdbjava.Txn;
 
-import io.ringblocks.uring.Errno;
 
 /**
- * The only LMDB writer. Workers publish deltas (OCCUPY a written block, FREE a hash) into one
+ * The only writer of the index. Workers publish deltas (OCCUPY a written block, FREE a hash) into one
  * {@link ManyToOneRingBuffer}; each duty cycle drains what is pending (bounded by {@code maxBatch}), waits at most
- * {@code debounceNanos} for stragglers, and applies the whole batch in ONE write transaction: in sync mode the
- * data file is fdatasync'ed first (the blocks' bytes are then durable) and the LMDB commit is synced, so a single
- * pair of flushes covers the batch (group commit). Only then is each delta acknowledged, through its worker's
- * {@link WorkerLink} ring, and that worker's ring woken. Workers never wait on this thread.
+ * {@code debounceNanos} for stragglers, resolves the whole batch against the index as it stands and hands its
+ * changes to the {@link IndexJournal}: one write-ahead-log record and, in sync mode, one flush for the batch (group
+ * commit), after which the changes are visible in the overlay. Only then is each delta acknowledged, through its
+ * worker's {@link WorkerLink} ring, and that worker's ring woken. Workers never wait on this thread, and this thread
+ * never waits for LMDB: the {@link Checkpointer} applies the changes there in the background.
  * <p>
  * Freed blocks are not returned to the allocator at once: they wait in limbo, tagged with the epoch of the commit
  * that removed them, until every worker reports that its oldest in-flight read started in a later epoch. A GET
@@ -55,15 +53,12 @@ public final class Committer implements Agent, MessageHandler
         int syncData();
     }
 
-    private final BlockIndex index;
+    private final IndexJournal journal;
     private final ManyToOneRingBuffer deltas;
     private final WorkerLink[] workers;
     private final BlockSpace space;
-    private final DataSync dataSync;
-    private final boolean durable;
     private final int maxBatch;
     private final long debounceNanos;
-    private final long relaxedSyncIntervalNanos;
     private final NanoClock clock;
     private final ErrorHandler errors;
     private final AtomicLong epoch = new AtomicLong(1);
@@ -84,9 +79,6 @@ public final class Committer implements Agent, MessageHandler
     private long firstPendingNanos;
     private final Acknowledger acks;
 
-    private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
-    private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
-
     private final Limbo limbo;
     private final DeltaAdmission admission;
 
@@ -96,10 +88,14 @@ public final class Committer implements Agent, MessageHandler
     private volatile Thread thread;
     private volatile boolean sleeping;
     private boolean closing;
-    private long lastRelaxedSync;
-    private long syncGeneration = 1;
-    private long flushedGeneration;
-    private boolean flushFailed;
+    private boolean journalFull;
+    private final AtomicLong checkpointRequests = new AtomicLong();
+    private volatile long checkpointsServed;
+    private long servingTicket;
+    private long servingSequence;
+    private volatile long journalHeldCycles;
+    /** How long the final drain at close may wait for checkpoints to make room and to empty the overlay. */
+    private static final long CLOSE_NANOS = 30_000_000_000L;
 
     // Statistics, written by the committer thread only.
     private volatile long batches;
@@ -108,38 +104,19 @@ public final class Committer implements Agent, MessageHandler
     private volatile long lastBatch;
     private volatile long limboBlocks;
     private volatile long commitNanosTotal;
-    private volatile long dataSyncNanosTotal;
     private volatile long corruptMarked;
     private final long[] batchSizeLog2 = new long[32];
 
-    /** With {@link StoreConfig}'s default limbo and acknowledgement-backlog capacities. */
-    public Committer(
-        final BlockIndex index,
-        final int ringCapacity,
-        final WorkerLink[] workers,
-        final BlockSpace space,
-        final DataSync dataSync,
-        final boolean durable,
-        final int maxBatch,
-        final long debounceNanos,
-        final NanoClock clock,
-        final ErrorHandler errors)
-    {
-        this(index, ringCapacity, workers, space, dataSync, durable, maxBatch, debounceNanos,
-            StoreConfig.DEFAULT_LIMBO_CAPACITY, StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY, clock, errors);
-    }
-
     /**
+     * @param journal            where each batch's changes go (log, flush, overlay).
      * @param limboCapacity      most freed blocks waiting for readers (> 0).
      * @param ackBacklogCapacity most acknowledgements queued per worker whose ack ring is full (> 0).
      */
     public Committer(
-        final BlockIndex index,
+        final IndexJournal journal,
         final int ringCapacity,
         final WorkerLink[] workers,
         final BlockSpace space,
-        final DataSync dataSync,
-        final boolean durable,
         final int maxBatch,
         final long debounceNanos,
         final int limboCapacity,
@@ -151,16 +128,14 @@ public final class Committer implements Agent, MessageHandler
         {
             throw new IllegalArgumentException("maxBatch must be > 0 and debounce >= 0");
         }
-        this.index = index;
+        this.journal = journal;
         this.workers = workers.clone();
         this.space = space;
-        this.dataSync = dataSync;
-        this.durable = durable;
         this.maxBatch = maxBatch;
         this.debounceNanos = debounceNanos;
-        this.relaxedSyncIntervalNanos = 1_000_000_000L;
         this.clock = clock;
         this.errors = errors;
+        journal.epoch(epoch);
         deltas = new ManyToOneRingBuffer(new UnsafeBuffer(
             ByteBuffer.allocateDirect(ringCapacity + RingBufferDescriptor.TRAILER_LENGTH)));
         type = new int[maxBatch];
@@ -177,19 +152,15 @@ public final class Committer implements Agent, MessageHandler
         acks = new Acknowledger(this.workers, ackBacklogCapacity, errors);
         limbo = new Limbo(limboCapacity);
         admission = new DeltaAdmission(this, limbo, acks, this.workers.length);
-        lastRelaxedSync = clock.nanoTime();
     }
 
-    /** @return false when the last relaxed-mode flush failed (the shutdown must not be recorded as clean). */
+    /**
+     * @return false when a flush failed or the final drain left changes outside LMDB: the shutdown must not be
+     * recorded as clean (the log is replayed at the next start).
+     */
     public boolean lastFlushSucceeded()
     {
-        return !flushFailed;
-    }
-
-    /** Relaxed mode: continues the flush generations after the newest one found on disk. */
-    public void startGeneration(final long generation)
-    {
-        syncGeneration = Math.max(1, generation);
+        return journal.healthy() && journal.drained();
     }
 
     /** Sets the chores run each duty cycle; call before the committer starts. */
@@ -226,13 +197,20 @@ public final class Committer implements Agent, MessageHandler
     public int doWork()
     {
         int work = acks.flushBacklogs();
-        if (pending < maxBatch)
+        // A batch is taken only when all of it fits the overlay and the log; until a checkpoint makes room the
+        // deltas stay in the ring, which pushes back on the workers.
+        journalFull = !journal.hasRoom();
+        if (journalFull && pending == 0)
         {
-            admission.startRead();
+            journalHeldCycles++;
+        }
+        admission.startRead();
+        if (pending < maxBatch && !journalFull)
+        {
             work += deltas.controlledRead(admission, maxBatch - pending);
         }
         // Held back, no straggler can join the batch: no point in waiting for the debounce.
-        if (pending > 0 && (pending == maxBatch || admission.heldBack() ||
+        if (pending > 0 && (pending == maxBatch || admission.heldBack() || journalFull ||
             clock.nanoTime() - firstPendingNanos >= debounceNanos))
         {
             // The batch is taken before anything can throw: were it still pending when the agent runner calls
@@ -244,16 +222,15 @@ public final class Committer implements Agent, MessageHandler
             work += count;
             work += acks.acknowledge(count, worker, token, result);
         }
-        work += reclaim();
+        final long oldest = oldestPin();
+        work += reclaim(oldest);
+        // Closing, every reader has stopped: the overlay's grace periods need not wait for pins.
+        work += journal.doWork(closing ? WorkerLink.NO_READS : oldest, closing || checkpointWanted());
         if (housekeeping != null)
         {
             // Idle: no batch open and no delta for a while, so optional chores (zeroing) will not delay a commit.
             final boolean quiet = work == 0 && pending == 0 && clock.nanoTime() - lastDeltaNanos >= IDLE_NANOS;
             work += housekeeping.doWork(quiet);
-        }
-        if (!durable && clock.nanoTime() - lastRelaxedSync >= relaxedSyncIntervalNanos)
-        {
-            relaxedSync();
         }
         return work;
     }
@@ -289,81 +266,51 @@ public final class Committer implements Agent, MessageHandler
     {
         final long start = System.nanoTime();
         final long commitEpoch = epoch.get();
-        boolean ok = true;
-        if (durable && hasOccupy(count))
-        {
-            final long syncStart = System.nanoTime();
-            final int rc = dataSync.syncData();
-            dataSyncNanosTotal += System.nanoTime() - syncStart;
-            if (rc < 0)
-            {
-                errors.onError("committer", "fdatasync of the data file failed: " + Errno.describe(rc));
-                ok = false;
-            }
-        }
+        boolean wroteBlocks = false;
         int freedCount = 0;
-        if (ok)
+        for (int i = 0; i < count; i++)
         {
-            try (Txn<DirectBuffer> txn = index.writeTxn())
+            final int at = i * BlockIndex.KEY_LENGTH;
+            replacedOffset[i] = -1;
+            if (type[i] == Deltas.OCCUPY)
             {
-                for (int i = 0; i < count; i++)
+                final boolean found = journal.find(hashes, at);
+                if (found && (journal.flags() & BlockIndex.CORRUPT) == 0)
                 {
-                    key.putBytes(0, hashes, i * BlockIndex.KEY_LENGTH, BlockIndex.KEY_LENGTH);
-                    replacedOffset[i] = -1;
-                    if (type[i] == Deltas.OCCUPY)
-                    {
-                        final DirectBuffer found = index.get(txn, key);
-                        if (found != null && (BlockIndex.flags(found) & BlockIndex.CORRUPT) == 0)
-                        {
-                            result[i] = Deltas.DUPLICATE;
-                        }
-                        else
-                        {
-                            if (found != null)
-                            {
-                                // Heal: the corrupt copy is replaced and freed like a deleted block (via limbo, as
-                                // a GET may still be reading it); a second heal now finds a sound entry: DUPLICATE.
-                                replacedOffset[i] = BlockIndex.offset(found);
-                                replacedClass[i] = BlockIndex.sizeClass(found);
-                                freedCount++;
-                            }
-                            BlockIndex.encode(value, blockOffset[i], length[i], sizeClass[i],
-                                durable ? 0 : syncGeneration, crc[i], 0);
-                            index.put(txn, key, value);
-                            result[i] = Deltas.STORED;
-                        }
-                    }
-                    else if (type[i] == Deltas.MARK_CORRUPT)
-                    {
-                        result[i] = markCorrupt(txn, blockOffset[i]);
-                    }
-                    else
-                    {
-                        final DirectBuffer found = index.get(txn, key);
-                        if (found == null)
-                        {
-                            result[i] = Deltas.NOT_FOUND;
-                        }
-                        else
-                        {
-                            // Copy before delete: the value points into the LMDB map.
-                            blockOffset[i] = BlockIndex.offset(found);
-                            sizeClass[i] = BlockIndex.sizeClass(found);
-                            index.delete(txn, key);
-                            result[i] = Deltas.DELETED;
-                            freedCount++;
-                        }
-                    }
+                    result[i] = Deltas.DUPLICATE;
+                    continue;
                 }
-                txn.commit();
+                if (found)
+                {
+                    // Heal: the corrupt copy is replaced and freed like a deleted block (via limbo, as a GET may
+                    // still be reading it); a second heal now finds a sound entry: DUPLICATE.
+                    replacedOffset[i] = journal.offset();
+                    replacedClass[i] = journal.sizeClass();
+                    freedCount++;
+                }
+                journal.stagePut(hashes, at, blockOffset[i], length[i], sizeClass[i], crc[i], 0);
+                result[i] = Deltas.STORED;
+                wroteBlocks = true;
             }
-            catch (final RuntimeException e)
+            else if (type[i] == Deltas.MARK_CORRUPT)
             {
-                errors.onError("committer: LMDB commit of " + count + " deltas", e);
-                ok = false;
+                result[i] = markCorrupt(at, blockOffset[i]);
+            }
+            else if (!journal.find(hashes, at))
+            {
+                result[i] = Deltas.NOT_FOUND;
+            }
+            else
+            {
+                blockOffset[i] = journal.offset();
+                sizeClass[i] = journal.sizeClass();
+                journal.stageDelete(hashes, at);
+                result[i] = Deltas.DELETED;
+                freedCount++;
             }
         }
-        if (!ok)
+        final int rc = journal.commit(wroteBlocks);
+        if (rc < 0)
         {
             for (int i = 0; i < count; i++)
             {
@@ -376,8 +323,9 @@ public final class Committer implements Agent, MessageHandler
         }
         else
         {
-            // Readers that renew their snapshot after this increment cannot see what the batch deleted.
+            // Readers that pin after this increment find the batch's changes in the overlay.
             epoch.incrementAndGet();
+            final long sequence = journal.lastSequence();
             for (int i = 0; i < count; i++)
             {
                 if (result[i] == Deltas.DUPLICATE)
@@ -387,7 +335,7 @@ public final class Committer implements Agent, MessageHandler
                 }
                 else if (result[i] == Deltas.DELETED)
                 {
-                    if (!limbo.add(blockOffset[i], sizeClass[i], commitEpoch, syncGeneration) && !closing)
+                    if (!limbo.add(blockOffset[i], sizeClass[i], commitEpoch, sequence) && !closing)
                     {
                         // DeltaAdmission reserves room for every delta, so only the final drain at close gets
                         // here; the allocator is rebuilt from the index at the next open, so no space is lost.
@@ -400,7 +348,7 @@ public final class Committer implements Agent, MessageHandler
                     corruptMarked++;
                 }
                 if (replacedOffset[i] >= 0 &&
-                    !limbo.add(replacedOffset[i], replacedClass[i], commitEpoch, syncGeneration) && !closing)
+                    !limbo.add(replacedOffset[i], replacedClass[i], commitEpoch, sequence) && !closing)
                 {
                     // A heal frees at most one block per delta, within DeltaAdmission's reservation: as above.
                     errors.onError("committer", "limbo full: replaced block at offset " + replacedOffset[i] +
@@ -424,87 +372,97 @@ public final class Committer implements Agent, MessageHandler
     }
 
     /**
-     * Flags the entry in {@link #key} corrupt, but only if it still points at {@code offset}: a failed read of a
-     * block that was deleted (or healed) since must not condemn the entry that replaced it.
+     * Flags the entry of the hash at {@code at} corrupt, but only if it still points at {@code offset}: a failed
+     * read of a block that was deleted (or healed) since must not condemn the entry that replaced it.
      */
-    private int markCorrupt(final Txn<DirectBuffer> txn, final long offset)
+    private int markCorrupt(final int at, final long offset)
     {
-        final DirectBuffer found = index.get(txn, key);
-        if (found == null || BlockIndex.offset(found) != offset)
+        if (!journal.find(hashes, at) || journal.offset() != offset)
         {
             return Deltas.NOT_FOUND;
         }
-        final int flags = BlockIndex.flags(found);
+        final int flags = journal.flags();
         if ((flags & BlockIndex.CORRUPT) == 0)
         {
-            // Copy before put: the value points into the LMDB map.
-            BlockIndex.encode(value, offset, BlockIndex.length(found), BlockIndex.sizeClass(found),
-                BlockIndex.generation(found), BlockIndex.crc(found), flags | BlockIndex.CORRUPT);
-            index.put(txn, key, value);
+            journal.stagePut(hashes, at, offset, journal.length(), journal.sizeClass(), journal.crc(),
+                flags | BlockIndex.CORRUPT);
             return Deltas.MARKED;
         }
         return Deltas.DUPLICATE; // flagged already
     }
 
-    private boolean hasOccupy(final int count)
+    /** @return the oldest epoch any worker's snapshot or in-flight read is pinned at. */
+    private long oldestPin()
     {
-        for (int i = 0; i < count; i++)
-        {
-            if (type[i] == Deltas.OCCUPY)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Returns limbo blocks to the allocator once every worker's oldest in-flight read is newer. */
-    private int reclaim()
-    {
-        if (limbo.isEmpty())
-        {
-            return 0;
-        }
         long oldest = WorkerLink.NO_READS;
         for (final WorkerLink link : workers)
         {
             oldest = Math.min(oldest, link.oldestReadEpoch());
         }
-        // In relaxed mode the delete must also be flushed first: a power loss could otherwise roll the index back to
-        // an entry whose space was already rewritten.
-        final int reclaimed = limbo.release(oldest, durable ? Long.MAX_VALUE : flushedGeneration, space);
+        return oldest;
+    }
+
+    /**
+     * Returns limbo blocks to the allocator once every worker's oldest in-flight read is newer, and once the log
+     * record of their deletion is durable: a power loss could otherwise bring back an entry whose space was
+     * rewritten (relaxed mode flushes only periodically).
+     */
+    private int reclaim(final long oldest)
+    {
+        if (limbo.isEmpty())
+        {
+            return 0;
+        }
+        final int reclaimed = limbo.release(oldest, journal.durableSequence(), space);
         limboBlocks = limbo.size();
         return reclaimed;
     }
 
     /**
-     * Relaxed mode's periodic flush. Everything committed under generation {@code g} is on disk once the data file
-     * and the index were flushed; only then is {@code g} recorded as durable, so after a power loss recovery knows
-     * which blocks it must verify.
+     * Any thread: returns once every change committed before the call is in LMDB (a checkpoint completed after it).
+     *
+     * @return false when that did not happen within {@code timeoutNanos}.
      */
-    private void relaxedSync()
+    public boolean checkpoint(final long timeoutNanos)
     {
-        lastRelaxedSync = clock.nanoTime();
-        final long flushed = syncGeneration++;
-        try
+        final long ticket = checkpointRequests.incrementAndGet();
+        final long deadline = System.nanoTime() + timeoutNanos;
+        while (checkpointsServed < ticket)
         {
-            final int rc = dataSync.syncData();
-            if (rc < 0)
+            final Thread t = thread;
+            if (t != null)
             {
-                errors.onError("committer", "periodic fdatasync failed: " + Errno.describe(rc));
-                flushFailed = true;
-                return;
+                LockSupport.unpark(t);
             }
-            index.sync();
-            index.putMetaLong(BlockIndex.DURABLE_GENERATION, flushed, false);
-            flushedGeneration = flushed;
-            flushFailed = false;
+            if (System.nanoTime() - deadline > 0)
+            {
+                return false;
+            }
+            LockSupport.parkNanos(1_000_000L);
         }
-        catch (final RuntimeException e)
+        return true;
+    }
+
+    /** @return whether a {@link #checkpoint} caller waits for changes not yet in LMDB. */
+    private boolean checkpointWanted()
+    {
+        if (servingTicket == 0)
         {
-            errors.onError("committer: periodic sync", e);
-            flushFailed = true;
+            final long wanted = checkpointRequests.get();
+            if (wanted <= checkpointsServed)
+            {
+                return false;
+            }
+            servingTicket = wanted;
+            servingSequence = journal.lastSequence();
         }
+        if (journal.checkpointedSequence() >= servingSequence)
+        {
+            checkpointsServed = servingTicket;
+            servingTicket = 0;
+            return false;
+        }
+        return true;
     }
 
     /** Called by a worker after publishing: unparks the committer if it is idle. */
@@ -525,22 +483,29 @@ public final class Committer implements Agent, MessageHandler
     {
         // Final drain so that nothing published before shutdown is left unacknowledged. Limbo and the ack backlogs
         // stop bounding it: a read that never completes must not keep deletes uncommitted (nothing is reused after
-        // this, and the allocator is rebuilt from the index at the next open).
+        // this, and the allocator is rebuilt from the index at the next open). Then a last checkpoint empties the
+        // overlay into LMDB, so that a clean start replays nothing; the workers are stopped, so no reader's pin
+        // holds the overlay's grace periods back.
         closing = true;
         admission.unbound();
-        int guard = 0;
-        while ((deltas.size() > 0 || pending > 0) && guard++ < 1000)
+        final long deadline = System.nanoTime() + CLOSE_NANOS;
+        while ((deltas.size() > 0 || pending > 0 || !journal.drained()) && System.nanoTime() - deadline < 0)
         {
             if (pending > 0)
             {
                 firstPendingNanos = Long.MIN_VALUE / 2;
             }
-            doWork();
+            if (doWork() == 0)
+            {
+                LockSupport.parkNanos(100_000L); // a checkpoint is running on its own thread
+            }
         }
-        if (!durable)
+        if (!journal.drained())
         {
-            relaxedSync();
+            errors.onError("committer", "the final checkpoint did not complete: the log is replayed at the next start");
         }
+        journal.finalSync();
+        journal.close();
     }
 
     public long batches()
@@ -592,10 +557,19 @@ public final class Committer implements Agent, MessageHandler
         return acks.largestBacklog();
     }
 
-    /** @return duty cycles in which the committer left deltas in the ring because limbo or a backlog was full. */
+    /**
+     * @return duty cycles in which the committer left deltas in the ring because limbo, a backlog, the overlay or
+     * the log was full.
+     */
     public long heldBackCycles()
     {
-        return admission.heldBackCycles();
+        return admission.heldBackCycles() + journalHeldCycles;
+    }
+
+    /** @return the write-ahead side of the index (log, overlay, checkpoints), for STATS. */
+    public IndexJournal journal()
+    {
+        return journal;
     }
 
     /** @return limbo entries allocated (tests: memory never grows past the capacity). */
@@ -615,10 +589,10 @@ public final class Committer implements Agent, MessageHandler
         return commitNanosTotal;
     }
 
-    /** @return time spent in fdatasync of the data file (sync mode), part of {@link #commitNanosTotal()}. */
+    /** @return time spent flushing batches (sync mode), part of {@link #commitNanosTotal()}. */
     public long dataSyncNanosTotal()
     {
-        return dataSyncNanosTotal;
+        return journal.flushNanosTotal();
     }
 
     /** @return index entries flagged corrupt so far (each at most once until healed). */
@@ -661,10 +635,10 @@ public final class Committer implements Agent, MessageHandler
                     return;
                 }
                 // Limbo blocks and backlogged acks need a retry soon; new deltas still wake the committer at once.
-                final long park = !limbo.isEmpty() || acks.backlogged() > 0 ? 200_000L : maxParkNanos;
+                final long park = !limbo.isEmpty() || acks.backlogged() > 0 || journalFull ? 200_000L : maxParkNanos;
                 sleeping = true;
                 // Held back, the ring is not empty but must not be retried at once: that would spin.
-                if (deltas.size() == 0 || admission.heldBack())
+                if (deltas.size() == 0 || admission.heldBack() || journalFull)
                 {
                     LockSupport.parkNanos(park);
                 }

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
 import io.ringblocks.uring.Errno;
@@ -40,10 +41,15 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private final DataFile dataFile;
     private final BuddyAllocator allocator;
     private DataHeader header;
-    private long newestGeneration;
     private final WorkerLink[] links;
     private final Committer committer;
     private final AgentRunner runner;
+    private final WriteAheadLog log;
+    private final Overlay overlay;
+    private final Checkpointer checkpointer;
+    private final AgentRunner checkpointRunner;
+    private final WalRecovery.Result replayed;
+    private long openSequence;
     private final Scrubber scrubber;
     private final ErrorHandler errors;
     private final DiskSpace disk;
@@ -88,6 +94,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         index = files.index();
         DataFile opened = null;
         DiskSpace space = null;
+        WriteAheadLog openedLog = null;
         try
         {
             space = new DiskSpace(config.dir(), config.dir().resolve(StoreFiles.INDEX_DIR).resolve("data.mdb"));
@@ -95,10 +102,18 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             disk = space;
             opened = new DataFile(dataPath, config.directIo(), config.readCache());
             dataFile = opened;
+            openedLog = openLog(files.header());
+            log = openedLog;
+            // The log's changes reach LMDB before anything is checked or rebuilt from it.
+            replayed = WalRecovery.recover(index, log, dataPath, this);
             allocator = recover(files.header());
         }
         catch (final RuntimeException e)
         {
+            if (openedLog != null)
+            {
+                openedLog.close();
+            }
             if (opened != null)
             {
                 opened.close();
@@ -115,9 +130,18 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
 
         final boolean scrub = config.scrubRate() > 0;
         AgentRunner started = null;
+        AgentRunner startedCheckpoints = null;
         Scrubber startedScrubber = null;
         try
         {
+            final WriteAheadLog.Replay tail = replayed.replay();
+            log.startAppending(tail.lastSequence() + 1, tail.nextPosition(), tail.lastCrc(), tail.nextPosition());
+            overlay = new Overlay(config.journal().overlaySlots());
+            index.attach(overlay); // before any reader exists: every lookup from here on sees the logged changes
+            checkpointer = new Checkpointer(index, overlay, this, errors);
+            final IndexJournal journal = new IndexJournal(log, overlay, checkpointer, index, this, config.durable(),
+                oneFlush(), config.journal().syncIntervalNanos(), config.journal().checkpointIntervalNanos(),
+                config.maxBatch(), openSequence, errors);
             links = new WorkerLink[wakeups.length + (scrub ? 1 : 0)];
             for (int i = 0; i < wakeups.length; i++)
             {
@@ -127,16 +151,19 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             {
                 links[wakeups.length] = Scrubber.link(wakeups.length); // pins the scrubber's reads like a worker's
             }
-            committer = new Committer(index, config.deltaRingCapacity(), links, this, this, config.durable(),
-                config.maxBatch(), config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(),
-                new SystemNanoClock(), errors);
+            committer = new Committer(journal, config.deltaRingCapacity(), links, this, config.maxBatch(),
+                config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(), new SystemNanoClock(),
+                errors);
             committer.housekeeping(this);
-            committer.startGeneration(newestGeneration + 1);
             reserve();
             if (allocatorFileSize() < dataFile.size())
             {
                 handOverChunk(); // the first PUT after a start should not have to wait for space
             }
+            // Parks between checkpoints; the committer unparks it with each request.
+            startedCheckpoints = new AgentRunner(new SleepingIdleStrategy(10_000_000L),
+                t -> errors.onError("checkpointer", t), null, checkpointer);
+            AgentRunner.startOnThread(startedCheckpoints);
             started = new AgentRunner(committer.idleStrategy(1_000_000L),
                 t -> errors.onError("committer", t), null, committer);
             AgentRunner.startOnThread(started);
@@ -150,10 +177,15 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             {
                 started.close();
             }
+            if (startedCheckpoints != null)
+            {
+                startedCheckpoints.close();
+            }
             closeFiles();
             throw e;
         }
         runner = started;
+        checkpointRunner = startedCheckpoints;
         scrubber = startedScrubber;
         LOG.log(System.Logger.Level.INFO, "recovered " + recoveredBlocks + " blocks (" + allocator.usedBytes() +
             " bytes live, " + allocator.freeBytes() + " free in a " + allocator.fileSize() + "-byte file) in " +
@@ -180,34 +212,15 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
         final BuddyAllocator rebuilt = new BuddyAllocator(chunk, capacity);
         rebuilt.grow((int)wholeChunks);
-        final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
-        final long durableGeneration = index.metaLong(BlockIndex.DURABLE_GENERATION, 0);
         final long fileSize = dataFile.size();
-        final java.util.List<long[]> suspects = new java.util.ArrayList<>();
-        final java.util.List<byte[]> suspectHashes = new java.util.ArrayList<>();
         final java.util.List<long[]> inTail = new java.util.ArrayList<>();
-        final long[] newest = {durableGeneration};
         final int[] largest = {-1};
         final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
         {
-            newest[0] = Math.max(newest[0], generation);
             largest[0] = Math.max(largest[0], sizeClass);
             if (sizeClass > rebuilt.maxSizeClass() && sizeClass <= BuddyAllocator.MAX_SIZE_CLASS)
             {
                 return; // refused below, once the largest stored class is known
-            }
-            if (!clean && generation > durableGeneration)
-            {
-                // Committed in relaxed mode after the last completed flush: its bytes may not have reached the disk.
-                final byte[] h = new byte[BlockIndex.KEY_LENGTH];
-                hash.getBytes(0, h);
-                suspectHashes.add(h);
-                suspects.add(new long[]{offset, length, sizeClass});
-                if (offset >= tailStart)
-                {
-                    inTail.add(new long[]{offset, sizeClass, 0}); // marked by verify() if its bytes survived
-                }
-                return;
             }
             final String problem = BlockPlacement.problem(offset, length, sizeClass, rebuilt.maxSizeClass(), fileSize);
             if (problem != null)
@@ -222,28 +235,21 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             }
             markAllocated(rebuilt, hash, offset, sizeClass);
         });
-        newestGeneration = newest[0];
         if (largest[0] > rebuilt.maxSizeClass() && largest[0] <= BuddyAllocator.MAX_SIZE_CLASS)
         {
             throw StoreFiles.blockTooLarge(config.dir(), BuddyAllocator.blockSize(largest[0]));
         }
         // Only now, with the files known to agree, does anything get written.
         alignToWholeChunks(rebuilt, tailStart, inTail);
-        final java.util.List<byte[]> dropped = verify(rebuilt, dataPath, suspects, suspectHashes);
         // The index first: a crash before the header is written leaves the index one ahead, which the next open
         // accepts and completes; a restored copy of either file falls further behind (StoreFiles.sequenceProblem).
         final long sequence = index.metaLong(BlockIndex.OPEN_SEQUENCE, 0) + 1;
         index.putMetaLong(BlockIndex.OPEN_SEQUENCE, sequence, true);
-        header = found.with(chunk, indexed - dropped.size(), false).withSequence(sequence);
+        openSequence = sequence;
+        header = found.with(chunk, indexed, false).withSequence(sequence);
         header.write(dataPath, false);
         index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
-        if (!dropped.isEmpty())
-        {
-            index.deleteAll(dropped);
-            LOG.log(System.Logger.Level.WARNING, "dropped " + dropped.size() + " of " + suspects.size() +
-                " blocks written after the last relaxed-mode flush whose bytes did not survive");
-        }
-        recoveredBlocks = indexed - dropped.size();
+        recoveredBlocks = indexed;
         return rebuilt;
     }
 
@@ -312,47 +318,96 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     }
 
     /**
-     * Hashes each suspect block as it is on disk; the ones that match are taken back into the allocator.
-     *
-     * @return the hashes that did not match (or could not be read).
+     * Opens the write-ahead log, creating it for a new store (or one written before the log existed). A log that is
+     * missing while the index records a checkpoint of it after an unclean shutdown held acknowledged changes that
+     * are lost: refused, like the other files' inconsistencies.
      */
-    private java.util.List<byte[]> verify(final BuddyAllocator into, final Path file, final java.util.List<long[]> suspects,
-        final java.util.List<byte[]> hashes)
+    private WriteAheadLog openLog(final DataHeader header)
     {
-        final java.util.List<byte[]> dropped = new java.util.ArrayList<>();
-        if (suspects.isEmpty())
+        final Path file = config.dir().resolve(WriteAheadLog.FILE);
+        final long checkpointed = index.checkpoint()[0];
+        final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
+        if (!Files.exists(file) && checkpointed > 0 && !clean)
         {
-            return dropped;
+            throw new IllegalStateException("write-ahead log " + file + " is missing after an unclean shutdown: " +
+                "changes acknowledged after its checkpoint " + checkpointed + " are lost; run tools/rbcheck --data " +
+                config.dir());
         }
-        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file))
+        long size = config.journal().logSize();
+        final long free = disk.usableBytes();
+        if (!Files.exists(file) && free > 0 && free / 32 < size)
         {
-            final java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            for (int i = 0; i < suspects.size(); i++)
+            // A small filesystem: a log of a 32nd of it still holds many batches, and leaves the room to blocks.
+            size = Math.max(JournalConfig.MIN_LOG_SIZE, free / 32 / WriteAheadLog.PAGE * WriteAheadLog.PAGE);
+            LOG.log(System.Logger.Level.WARNING, "creating a " + size + "-byte write-ahead log instead of " +
+                config.journal().logSize() + ": its filesystem has " + free + " bytes free");
+        }
+        final WriteAheadLog opened = WriteAheadLog.open(config.dir(), size, header.storeId(), config.directIo());
+        if (opened.created() && checkpointed > 0)
+        {
+            // The old log was fully checkpointed (clean shutdown): the new one continues its sequence.
+            try
             {
-                final long[] s = suspects.get(i);
-                final java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate((int)s[1]);
-                while (bytes.hasRemaining() && channel.read(bytes, s[0] + bytes.position()) > 0)
-                {
-                    // read until full or end of file
-                }
-                if (!bytes.hasRemaining() && s[0] >= DATA_START &&
-                    java.util.Arrays.equals(sha.digest(bytes.array()), hashes.get(i)))
-                {
-                    markAllocated(into, new org.agrona.concurrent.UnsafeBuffer(hashes.get(i)), s[0], (int)s[2]);
-                }
-                else
-                {
-                    dropped.add(hashes.get(i));
-                }
+                index.putCheckpointNow(checkpointed, WriteAheadLog.PAGE, (int)index.checkpoint()[2]);
+            }
+            catch (final RuntimeException e)
+            {
+                opened.close();
+                throw e;
             }
         }
-        catch (final IOException | java.security.NoSuchAlgorithmException e)
+        return opened;
+    }
+
+    /** @return true when one flush covers blocks and log records: both O_DIRECT on one device. */
+    private boolean oneFlush()
+    {
+        if (!dataFile.isDirect() || !log.isDirect())
         {
-            throw new IllegalStateException("cannot verify blocks of " + file + ": " + e, e);
+            return false;
         }
-        LOG.log(System.Logger.Level.INFO, "verified " + suspects.size() + " blocks committed after the last " +
-            "relaxed-mode flush before an unclean shutdown");
-        return dropped;
+        try
+        {
+            return Files.getAttribute(dataPath, "unix:dev").equals(Files.getAttribute(log.file(), "unix:dev"));
+        }
+        catch (final IOException | UnsupportedOperationException e)
+        {
+            return false;
+        }
+    }
+
+    /**
+     * Returns once every change committed so far is in LMDB, e.g. before counting or copying the index.
+     *
+     * @return false when that did not happen within {@code timeoutMillis} (a checkpoint keeps failing).
+     */
+    public boolean checkpoint(final long timeoutMillis)
+    {
+        return committer.checkpoint(timeoutMillis * 1_000_000L);
+    }
+
+    /** Names of the figures {@link #journalStats} fills in, in order (STATS lines). */
+    public static final String[] JOURNAL_STATS = {"wal_size_bytes", "wal_used_bytes", "wal_last_sequence",
+        "wal_durable_sequence", "wal_flushes", "wal_flush_us_total", "overlay_entries", "overlay_frozen_entries",
+        "checkpoints", "checkpoint_sequence", "checkpoint_entries_total", "checkpoint_us_total", "checkpoint_failures",
+        "recovery_wal_records", "recovery_wal_changes", "recovery_wal_dropped_blocks", "recovery_ms"};
+
+    /** Fills {@code into} with the write-ahead path's figures named by {@link #JOURNAL_STATS} (racy reads). */
+    public void journalStats(final long[] into)
+    {
+        final IndexJournal journal = committer.journal();
+        final long[] figures = {log.size(), log.usedBytes(), log.lastSequence(), journal.durableSequence(),
+            journal.flushes(), journal.flushNanosTotal() / 1000, overlay.activeEntries(), overlay.frozenEntries(),
+            checkpointer.checkpoints(), checkpointer.done(), checkpointer.entriesApplied(),
+            checkpointer.nanosTotal() / 1000, checkpointer.failures(), replayed.replay().records(),
+            replayed.replay().effects(), replayed.dropped(), replayed.millis()};
+        System.arraycopy(figures, 0, into, 0, Math.min(figures.length, into.length));
+    }
+
+    /** @return what opening replayed from the write-ahead log. */
+    WalRecovery.Result replayed()
+    {
+        return replayed;
     }
 
     /**
@@ -667,7 +722,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             {
                 scrubber.close(); // before the committer: it may still publish
             }
-            runner.close();
+            runner.close(); // final drain, and a last checkpoint through the checkpointer
+            checkpointRunner.close();
             if (committer.lastFlushSucceeded())
             {
                 index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
@@ -691,6 +747,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             }
             dataFile.close();
             disk.close();
+            log.close();
+            if (overlay != null && (scrubber == null || !scrubber.isAlive()))
+            {
+                overlay.close();
+            }
         }
         finally
         {

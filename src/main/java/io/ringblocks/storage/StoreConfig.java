@@ -26,6 +26,7 @@ import java.nio.file.Path;
  *                          of a batch went to the backlog, so below {@code maxBatch} it also caps one worker's share
  *                          of a batch.
  * @param scrubRate         bytes per second the background scrubber verifies ({@code --scrub-rate}); 0 = off.
+ * @param journal           the write-ahead log, overlay and checkpoint settings.
  */
 public record StoreConfig(
     Path dir,
@@ -42,7 +43,8 @@ public record StoreConfig(
     int ackRingCapacity,
     int limboCapacity,
     int ackBacklogCapacity,
-    long scrubRate)
+    long scrubRate,
+    JournalConfig journal)
 {
     /** 64 Ki freed blocks (28 bytes each, grown on demand): a read stuck across that many deletes is a fault. */
     public static final int DEFAULT_LIMBO_CAPACITY = 1 << 16;
@@ -70,8 +72,40 @@ public record StoreConfig(
             deltaRingCapacity, ackRingCapacity, DEFAULT_LIMBO_CAPACITY, DEFAULT_ACK_BACKLOG_CAPACITY, 0);
     }
 
+    /** With the default journal settings. */
+    public StoreConfig(
+        final Path dir,
+        final long maxSize,
+        final boolean durable,
+        final boolean directIo,
+        final boolean readCache,
+        final int maxBlockSize,
+        final long growStep,
+        final long indexMapSize,
+        final int maxBatch,
+        final long debounceNanos,
+        final int deltaRingCapacity,
+        final int ackRingCapacity,
+        final int limboCapacity,
+        final int ackBacklogCapacity,
+        final long scrubRate)
+    {
+        this(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize, maxBatch, debounceNanos,
+            deltaRingCapacity, ackRingCapacity, limboCapacity, ackBacklogCapacity, scrubRate, JournalConfig.DEFAULTS);
+    }
+
     public StoreConfig
     {
+        if (journal == null)
+        {
+            throw new IllegalArgumentException("journal settings are required");
+        }
+        if (maxBatch < 1 || maxBatch > journal.maxBatchFor(maxBatch) || maxBatch > WalRecord.MAX_EFFECTS)
+        {
+            throw new IllegalArgumentException("max batch must be in 1.." +
+                Math.min(journal.maxBatchFor(Integer.MAX_VALUE), WalRecord.MAX_EFFECTS) +
+                " (a log record, and half the overlay's checkpoint trigger): " + maxBatch);
+        }
         if (scrubRate < 0)
         {
             throw new IllegalArgumentException("scrub rate must be >= 0 bytes per second (0 = off): " + scrubRate);
@@ -105,7 +139,16 @@ public record StoreConfig(
     public StoreConfig withScrubRate(final long bytesPerSecond)
     {
         return new StoreConfig(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize,
-            maxBatch, debounceNanos, deltaRingCapacity, ackRingCapacity, limboCapacity, ackBacklogCapacity, bytesPerSecond);
+            maxBatch, debounceNanos, deltaRingCapacity, ackRingCapacity, limboCapacity, ackBacklogCapacity, bytesPerSecond,
+            journal);
+    }
+
+    /** @return this configuration with other write-ahead log, overlay and checkpoint settings. */
+    public StoreConfig withJournal(final JournalConfig settings)
+    {
+        return new StoreConfig(dir, maxSize, durable, directIo, readCache, maxBlockSize, growStep, indexMapSize,
+            maxBatch, debounceNanos, deltaRingCapacity, ackRingCapacity, limboCapacity, ackBacklogCapacity, scrubRate,
+            settings);
     }
 
     /** Defaults: 1 MiB blocks, 64 MiB growth, 20 µs debounce, batches of up to 4096 deltas. */

@@ -51,8 +51,9 @@ public record StoreFiles(BlockIndex index, DataHeader header)
                 throw mismatch(dir, "the index is missing or empty beside a data file of store " + header.idHex());
             }
         }
+        // Synced in both modes: only checkpoints write LMDB, and relaxed mode relaxes the log's flushes instead.
         final BlockIndex index = new BlockIndex(dir.resolve(INDEX_DIR).toFile(), config.indexMapSize(), maxReaders,
-            config.durable());
+            true);
         try
         {
             if (headerProblem != null)

@@ -8,6 +8,7 @@ import java.util.concurrent.CountDownLatch;
 
 import io.ringblocks.server.RingblocksServer;
 import io.ringblocks.server.ServerConfig;
+import io.ringblocks.storage.JournalConfig;
 import io.ringblocks.storage.StoreConfig;
 import io.ringblocks.uring.RingException;
 import picocli.CommandLine;
@@ -34,7 +35,7 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--max-size", paramLabel = "SIZE", description = "store capacity, e.g. 512m, 10g (default: ${DEFAULT-VALUE})")
     String maxSize = "1g";
 
-    @Option(names = "--sync", paramLabel = "MODE", description = "sync (fdatasync + synced commit before each ack) or relaxed (default: ${DEFAULT-VALUE})")
+    @Option(names = "--sync", paramLabel = "MODE", description = "sync (each batch's blocks and log record flushed before its acks) or relaxed (flushed every --sync-interval; default: ${DEFAULT-VALUE})")
     String sync = "sync";
 
     @Option(names = "--max-connections", paramLabel = "N", description = "connection limit (default: ${DEFAULT-VALUE})")
@@ -65,6 +66,18 @@ public final class ServerMain implements Callable<Integer>
 
     @Option(names = "--idle-timeout", paramLabel = "DURATION", description = "close a connection with nothing in flight and no traffic for this long; 0 or off disables (default: ${DEFAULT-VALUE})")
     String idleTimeout = "5m";
+
+    @Option(names = "--sync-interval", paramLabel = "DURATION", description = "relaxed mode: how often the data file and the write-ahead log are flushed (default: ${DEFAULT-VALUE})")
+    String syncInterval = "1s";
+
+    @Option(names = "--wal-size", paramLabel = "SIZE", description = "size of a new write-ahead log, wal.log (default: ${DEFAULT-VALUE}; an existing log keeps its size)")
+    String walSize = "64m";
+
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", description = "longest time logged index changes wait before a checkpoint applies them to LMDB (default: ${DEFAULT-VALUE})")
+    String checkpointInterval = "1s";
+
+    @Option(names = "--overlay-slots", paramLabel = "N", description = "slots (64 bytes each) of each of the two in-memory tables holding changes not yet checkpointed, a power of two (default: ${DEFAULT-VALUE})")
+    int overlaySlots = JournalConfig.DEFAULTS.overlaySlots();
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -125,11 +138,13 @@ public final class ServerMain implements Callable<Integer>
         }
         final long capacity = Sizes.parse(maxSize);
         final long growStep = Math.max(blockSize, Math.min(64L << 20, capacity / blockSize * blockSize));
+        final JournalConfig journal = new JournalConfig(Sizes.parse(walSize), overlaySlots,
+            Sizes.durationNanos(syncInterval), Sizes.durationNanos(checkpointInterval));
         final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct,
             "on".equals(readCache), (int)blockSize,
-            growStep / blockSize * blockSize, 64L << 30, 4096, 20_000L, 1 << 20, 1 << 20,
+            growStep / blockSize * blockSize, 64L << 30, journal.maxBatchFor(4096), 20_000L, 1 << 20, 1 << 20,
             StoreConfig.DEFAULT_LIMBO_CAPACITY, StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY,
-            "0".equals(scrubRate.trim()) ? 0 : Sizes.parse(scrubRate));
+            "0".equals(scrubRate.trim()) ? 0 : Sizes.parse(scrubRate), journal);
         final long sendTimeoutMillis = Sizes.durationNanos(sendTimeout) / 1_000_000L;
         if (sendTimeoutMillis < 1)
         {

@@ -358,7 +358,7 @@ class ChecksumTest
         try (RawClient c = new RawClient(server.port()))
         {
             final Map<String, Long> stats = stats(c);
-            assertTrue(stats.get("scrub_blocks_verified") > 100, "the scrubber ran: " + stats.get("scrub_blocks_verified"));
+            assertTrue(stats.get("scrub_blocks_verified") > 100, "the scrubber ran: " + stats);
             assertEquals(0, stats.get("scrub_corrupt_found"), "false alarms");
             assertEquals(0, stats.get("committer_corrupt_marked"));
             assertEquals(0, stats.get("corrupt_reads"));

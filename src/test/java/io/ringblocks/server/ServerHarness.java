@@ -2,6 +2,7 @@ package io.ringblocks.server;
 
 import java.nio.file.Path;
 
+import io.ringblocks.storage.JournalConfig;
 import io.ringblocks.storage.StoreConfig;
 
 /** Test configurations: ephemeral port, small store in a temporary directory. */
@@ -13,8 +14,9 @@ final class ServerHarness
 
     static StoreConfig store(final Path dir, final long maxSize)
     {
+        // A small write-ahead log: created (zeroed) for every test server.
         return new StoreConfig(dir, maxSize, true, true, true, 1 << 20, 8L << 20, 1L << 30, 4096, 20_000L, 1 << 20,
-            1 << 20);
+            1 << 20).withJournal(new JournalConfig(2L << 20, 1 << 14, 1_000_000_000L, 1_000_000_000L));
     }
 
     static ServerConfig config(final Path dir)

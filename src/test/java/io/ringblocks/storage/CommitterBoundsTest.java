@@ -8,6 +8,7 @@ import java.util.List;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +34,12 @@ class CommitterBoundsTest
 
     @TempDir
     Path dir;
+
+    @AfterEach
+    void closeJournals() throws Exception
+    {
+        TestJournal.closeAll();
+    }
 
     private static UnsafeBuffer hash(final int worker, final int n)
     {
@@ -99,7 +106,7 @@ class CommitterBoundsTest
         try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
         {
             final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
-            final Committer committer = new Committer(index, SMALL_RING, new WorkerLink[]{link},
+            final Committer committer = TestJournal.committer(dir, index, SMALL_RING, new WorkerLink[]{link},
                 (offset, cls) -> released.add(offset), () -> 0, true, MAX_BATCH, 0L, LIMBO, 1024,
                 new SystemNanoClock(), new ErrorHandler());
             final CommitterClient client = new CommitterClient(committer, link);
@@ -130,7 +137,7 @@ class CommitterBoundsTest
             assertEquals(LIMBO, acks.count(), "only the deletes limbo had room for are committed");
             assertTrue(committer.heldBackCycles() > 0);
             assertEquals(List.of(), released, "nothing reused under the stuck read");
-            assertEquals(blocks - LIMBO, index.count());
+            assertEquals(blocks - LIMBO, TestJournal.indexed(committer, index));
 
             // The read completes: limbo drains, the waiting deletes are taken, committed and acknowledged.
             reads.end(stuck);
@@ -150,7 +157,7 @@ class CommitterBoundsTest
             {
                 assertEquals(Deltas.DELETED, acks.result[n], "delete " + n);
             }
-            assertEquals(0, index.count());
+            assertEquals(0, TestJournal.indexed(committer, index));
             assertEquals(blocks, released.size(), "every deleted block back in the allocator");
             assertEquals(0, committer.limboBlocks());
         }
@@ -165,7 +172,7 @@ class CommitterBoundsTest
         {
             final WorkerLink other = new WorkerLink(0, 1 << 16, w0);
             final WorkerLink stuck = new WorkerLink(1, 256, w1); // room for 10 acks
-            final Committer committer = new Committer(index, SMALL_RING, new WorkerLink[]{other, stuck},
+            final Committer committer = TestJournal.committer(dir, index, SMALL_RING, new WorkerLink[]{other, stuck},
                 (offset, cls) -> { }, () -> 0, true, MAX_BATCH, 0L, LIMBO, BACKLOG, new SystemNanoClock(),
                 new ErrorHandler());
             final CommitterClient stuckClient = new CommitterClient(committer, stuck);
@@ -220,7 +227,7 @@ class CommitterBoundsTest
             final Acks otherAcks = new Acks(1);
             otherClient.pollAcks(otherAcks, 10);
             assertEquals(Deltas.STORED, otherAcks.result[0]);
-            assertEquals(deltas + 1, index.count());
+            assertEquals(deltas + 1, TestJournal.indexed(committer, index));
         }
     }
 
@@ -233,7 +240,7 @@ class CommitterBoundsTest
         {
             final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
             final ErrorHandler errors = new ErrorHandler();
-            final Committer committer = new Committer(index, SMALL_RING, new WorkerLink[]{link},
+            final Committer committer = TestJournal.committer(dir, index, SMALL_RING, new WorkerLink[]{link},
                 (offset, cls) -> { }, () -> 0, true, MAX_BATCH, 0L, LIMBO, 1024, new SystemNanoClock(), errors);
             final CommitterClient client = new CommitterClient(committer, link);
             storeBlocks(committer, client, 0, blocks, new Acks(blocks));
@@ -260,7 +267,7 @@ class CommitterBoundsTest
             {
                 assertEquals(Deltas.DELETED, acks.result[n], "delete " + n);
             }
-            assertEquals(blocks - published, index.count());
+            assertEquals(blocks - published, TestJournal.indexed(committer, index));
             assertEquals(0, errors.errors(), "a full limbo at close is expected, not an error");
             assertTrue(committer.limboAllocated() <= LIMBO);
         }
@@ -277,7 +284,7 @@ class CommitterBoundsTest
         try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, false))
         {
             final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
-            final Committer committer = new Committer(index, SMALL_RING, new WorkerLink[]{link},
+            final Committer committer = TestJournal.committer(dir, index, SMALL_RING, new WorkerLink[]{link},
                 (offset, cls) -> { }, () -> 0, true, MAX_BATCH, 0L, LIMBO, 1024, new SystemNanoClock(),
                 new ErrorHandler());
             final CommitterClient client = new CommitterClient(committer, link);

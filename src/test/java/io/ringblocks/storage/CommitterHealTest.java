@@ -43,15 +43,16 @@ class CommitterHealTest
         wakeup = new Wakeup();
         index = new BlockIndex(dir.toFile(), 16L << 20, 8, true);
         link = new WorkerLink(0, 1 << 16, wakeup);
-        committer = new Committer(index, 1 << 16, new WorkerLink[]{link}, (offset, cls) -> released.add(offset),
+        committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{link}, (offset, cls) -> released.add(offset),
             () -> 0, true, 64, 0L, new SystemNanoClock(), new ErrorHandler());
         client = new CommitterClient(committer, link);
         h.putLong(0, 0xC0FFEEL);
     }
 
     @AfterEach
-    void close()
+    void close() throws Exception
     {
+        TestJournal.closeAll();
         index.close();
         wakeup.close();
     }

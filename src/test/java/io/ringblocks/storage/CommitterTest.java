@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,12 @@ class CommitterTest
 {
     @TempDir
     Path dir;
+
+    @AfterEach
+    void closeJournals() throws Exception
+    {
+        TestJournal.closeAll();
+    }
 
     private static UnsafeBuffer hash(final int worker, final int n)
     {
@@ -52,7 +59,7 @@ class CommitterTest
         }
         try (BlockIndex index = new BlockIndex(dir.toFile(), 64L << 20, 16, true))
         {
-            final Committer committer = new Committer(index, 1 << 16, links,
+            final Committer committer = TestJournal.committer(dir, index, 1 << 16, links,
                 (offset, cls) -> released.add(offset), () ->
                 {
                     syncs.incrementAndGet();
@@ -93,7 +100,7 @@ class CommitterTest
                 "group commit should batch: " + committer.batches() + " batches for " + total + " deltas");
             assertTrue(committer.maxBatchSeen() > 1);
             assertTrue(syncs.get() <= committer.batches(), "at most one data sync per batch");
-            assertEquals((long)workers * (perWorker - perWorker / 10), index.count());
+            assertEquals((long)workers * (perWorker - perWorker / 10), TestJournal.indexed(committer, index));
             // Duplicates are released at once, deletes after readers moved on (none are reading here).
             assertEquals((long)workers * (perWorker / 10) * 2, released.size());
         }
@@ -180,7 +187,7 @@ class CommitterTest
         {
             final Wakeup broken = new Wakeup();
             final WorkerLink link = new WorkerLink(0, 1 << 16, broken);
-            final Committer committer = new Committer(index, 1 << 16, new WorkerLink[]{link},
+            final Committer committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{link},
                 (offset, cls) -> released.add(offset), () -> 0, true, 64, 0L, new SystemNanoClock(), errors);
             final CommitterClient client = new CommitterClient(committer, link);
             broken.prepareToSleep();
@@ -202,7 +209,7 @@ class CommitterTest
             assertEquals(List.of(Deltas.STORED), results, "one ack, STORED");
             assertEquals(List.of(), released, "no block freed");
             assertEquals(1, committer.batches());
-            assertEquals(1, index.count());
+            assertEquals(1, TestJournal.indexed(committer, index));
             assertTrue(errors.errors() > 0, "the failed wakeup was reported");
         }
     }
@@ -216,7 +223,7 @@ class CommitterTest
         {
             final WorkerLink fast = new WorkerLink(0, 1 << 16, w0);
             final WorkerLink stuck = new WorkerLink(1, 256, w1); // room for a handful of acks
-            final Committer committer = new Committer(index, 1 << 16, new WorkerLink[]{fast, stuck},
+            final Committer committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{fast, stuck},
                 (offset, cls) -> { }, () -> 0, true, 1024, 0L, new SystemNanoClock(), new ErrorHandler());
             final CommitterClient fastClient = new CommitterClient(committer, fast);
             final CommitterClient stuckClient = new CommitterClient(committer, stuck);
@@ -263,7 +270,7 @@ class CommitterTest
         try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
         {
             final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
-            final Committer committer = new Committer(index, 1 << 16, new WorkerLink[]{link},
+            final Committer committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{link},
                 (offset, cls) -> released.add(offset), () -> 0, true, 64, 0L, new SystemNanoClock(),
                 new ErrorHandler());
             final CommitterClient client = new CommitterClient(committer, link);

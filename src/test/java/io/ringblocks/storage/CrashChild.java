@@ -32,7 +32,7 @@ public final class CrashChild
         final StoreConfig c = StoreTest.config(dir, 1L << 30, 16L << 20);
         final int ring = tinyRings ? 1024 : c.deltaRingCapacity();
         return new StoreConfig(c.dir(), c.maxSize(), c.durable(), c.directIo(), c.readCache(), c.maxBlockSize(),
-            c.growStep(), c.indexMapSize(), c.maxBatch(), c.debounceNanos(), ring, ring);
+            c.growStep(), c.indexMapSize(), c.maxBatch(), c.debounceNanos(), ring, ring).withJournal(c.journal());
     }
 
     public static void main(final String[] args) throws Exception

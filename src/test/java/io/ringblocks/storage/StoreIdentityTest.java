@@ -36,7 +36,7 @@ class StoreIdentityTest
     static StoreConfig config(final Path dir, final int maxBlockSize)
     {
         return new StoreConfig(dir, 64L << 20, true, true, true, maxBlockSize, 8L << 20, 1L << 30, 1024, 20_000L,
-            1 << 20, 1 << 20);
+            1 << 20, 1 << 20).withJournal(TestJournal.SMALL);
     }
 
     /** Opens a store, puts {@code count} random blocks of up to {@code maxLength} bytes, closes it cleanly. */

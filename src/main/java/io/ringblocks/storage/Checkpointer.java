@@ -1,0 +1,187 @@
+package io.ringblocks.storage;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.LockSupport;
+
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.lmdbjava.Txn;
+
+import io.ringblocks.uring.Errno;
+
+/**
+ * Applies the overlay's frozen table to LMDB on its own thread, so that the committer's batches never wait for an
+ * LMDB commit: one synced write transaction per checkpoint, in which page sharing makes the cost per change a
+ * fraction of what one small synced commit per batch cost. The data file is fdatasync'ed first, so LMDB never names
+ * a block whose bytes might still be in a volatile cache (in relaxed mode the log's periodic flush may not have
+ * covered them yet). The transaction also records the last log record it completes ({@link BlockIndex#WAL_SEQUENCE}
+ * and its position and CRC): recovery replays only the records after it, and the log may reuse the space before it.
+ * <p>
+ * The committer requests a checkpoint after freezing the overlay's active table ({@link #request}) and learns of
+ * its completion through {@link #done()}; everything else about the overlay (dropping the frozen table once readers
+ * have moved on) stays on the committer thread. A failed checkpoint is reported and retried after a back-off; the
+ * log then cannot wrap and the committer eventually holds writes back, which is the right signal for a broken index.
+ */
+final class Checkpointer implements Agent, Overlay.FrozenVisitor
+{
+    private static final long RETRY_NANOS = 100_000_000L;
+
+    private final BlockIndex index;
+    private final Overlay overlay;
+    private final Committer.DataSync dataSync;
+    private final ErrorHandler errors;
+    private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
+    private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
+    private Txn<DirectBuffer> txn;
+
+    // Written by the committer: position and crc first, the sequence last (volatile) publishes all three.
+    private long requestedPosition;
+    private int requestedCrc;
+    private volatile long requestedSequence = -1;
+    private volatile long doneSequence = -1;
+    private volatile Thread thread;
+    private long retryAt;
+
+    // Statistics, written by the checkpointer thread only.
+    private volatile long checkpoints;
+    private volatile long entriesApplied;
+    private volatile long nanosTotal;
+    private volatile long failures;
+
+    Checkpointer(final BlockIndex index, final Overlay overlay, final Committer.DataSync dataSync,
+        final ErrorHandler errors)
+    {
+        this.index = index;
+        this.overlay = overlay;
+        this.dataSync = dataSync;
+        this.errors = errors;
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "ringblocks-checkpointer";
+    }
+
+    @Override
+    public void onStart()
+    {
+        thread = Thread.currentThread();
+    }
+
+    /**
+     * Committer thread: the overlay's frozen table holds the changes of every record up to {@code sequence}; the
+     * record after it starts at {@code position} and chains to {@code crc}.
+     */
+    void request(final long sequence, final long position, final int crc)
+    {
+        requestedPosition = position;
+        requestedCrc = crc;
+        requestedSequence = sequence;
+        final Thread t = thread;
+        if (t != null)
+        {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** @return the sequence of the last checkpoint committed, -1 before the first. */
+    long done()
+    {
+        return doneSequence;
+    }
+
+    @Override
+    public int doWork()
+    {
+        final long sequence = requestedSequence;
+        if (sequence <= doneSequence || System.nanoTime() - retryAt < 0)
+        {
+            return 0;
+        }
+        return checkpoint(sequence, requestedPosition, requestedCrc) ? 1 : 0;
+    }
+
+    private boolean checkpoint(final long sequence, final long position, final int crc)
+    {
+        final long start = System.nanoTime();
+        final int rc = dataSync.syncData();
+        if (rc < 0)
+        {
+            return failed("fdatasync of the data file before a checkpoint failed: " + Errno.describe(rc), null);
+        }
+        int applied = 0;
+        try (Txn<DirectBuffer> write = index.writeTxn())
+        {
+            txn = write;
+            applied = overlay.forEachFrozen(this);
+            index.putCheckpoint(write, sequence, position, crc);
+            write.commit(); // synced: the environment never runs with MDB_NOSYNC or MDB_NOMETASYNC
+        }
+        catch (final RuntimeException e)
+        {
+            return failed("checkpoint of " + overlay.frozenEntries() + " index changes into LMDB failed", e);
+        }
+        finally
+        {
+            txn = null;
+        }
+        checkpoints++;
+        entriesApplied += applied;
+        nanosTotal += System.nanoTime() - start;
+        doneSequence = sequence;
+        return true;
+    }
+
+    private boolean failed(final String what, final RuntimeException cause)
+    {
+        failures++;
+        retryAt = System.nanoTime() + RETRY_NANOS;
+        if (cause == null)
+        {
+            errors.onError("checkpointer", what + "; retrying");
+        }
+        else
+        {
+            errors.onError("checkpointer: " + what + "; retrying", cause);
+        }
+        return false;
+    }
+
+    @Override
+    public void visit(final DirectBuffer hash, final int hashOffset, final boolean live, final long offset,
+        final int length, final int sizeClass, final int crc, final int flags)
+    {
+        key.putBytes(0, hash, hashOffset, BlockIndex.KEY_LENGTH);
+        if (live)
+        {
+            BlockIndex.encode(value, offset, length, sizeClass, 0, crc, flags);
+            index.put(txn, key, value);
+        }
+        else
+        {
+            index.delete(txn, key); // absent already when the key was put and deleted between two checkpoints
+        }
+    }
+
+    long checkpoints()
+    {
+        return checkpoints;
+    }
+
+    long entriesApplied()
+    {
+        return entriesApplied;
+    }
+
+    long nanosTotal()
+    {
+        return nanosTotal;
+    }
+
+    long failures()
+    {
+        return failures;
+    }
+}

@@ -1,0 +1,480 @@
+package io.ringblocks.storage;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.agrona.DirectBuffer;
+
+import io.ringblocks.uring.Errno;
+
+/**
+ * The committer's side of the write-ahead path: a batch's changes are staged ({@link BatchEffects}), written as one
+ * log record, made durable with one flush (sync mode) and only then put into the {@link Overlay}, where readers find
+ * them before LMDB. LMDB itself is written by the {@link Checkpointer}; this class freezes the overlay for it, and
+ * drops a checkpointed table only after two reader grace periods of the committer's epoch: the first so that every
+ * pinned reader's LMDB snapshot holds the checkpoint before the table stops being searched, the second so that no
+ * reader is still inside the table when it is cleared.
+ * <p>
+ * <b>Which flush covers what.</b> A batch's blocks were written O_DIRECT before their deltas were published, and its
+ * log record is written O_DIRECT next; then one {@code fdatasync} — of the data file when the batch stored blocks
+ * (it also commits any extent conversion of the data file), of the log otherwise. The flush a filesystem sends to the
+ * device covers every write completed before it, so when both files are O_DIRECT on the same device, that one flush
+ * makes the blocks and the record durable. Otherwise (a buffered fallback, or the log on another device) the other
+ * file is flushed too. A power loss before the flush can leave the record on disk without its blocks: recovery
+ * therefore verifies the blocks of every record newer than the last one a completed flush is known to cover (each
+ * record carries that sequence), and drops what does not match its hash. Relaxed mode writes the records without the
+ * flush and flushes both files every {@code syncIntervalNanos}.
+ * <p>
+ * After a failed flush nothing more is logged: the durability of the log is unknown and only a restart's recovery,
+ * which verifies what it cannot trust, can tell. Committer thread only.
+ */
+final class IndexJournal
+{
+    private static final System.Logger LOG = System.getLogger("ringblocks");
+
+    private enum Phase
+    {
+        IDLE, CHECKPOINTING, UNLINK_WAIT, RECLAIM_WAIT
+    }
+
+    private final WriteAheadLog log;
+    private final Overlay overlay;
+    private final Checkpointer checkpointer;
+    private final BlockIndex.Reader current;
+    private final BatchEffects staged;
+    private final Committer.DataSync dataSync;
+    private final boolean durable;
+    private final boolean oneFlush;
+    private final long syncIntervalNanos;
+    private final long checkpointIntervalNanos;
+    private final int maxBatch;
+    private final long openSequence;
+    private final ErrorHandler errors;
+    private AtomicLong epoch;
+
+    private Phase phase = Phase.IDLE;
+    private long checkpointSequence;
+    private long checkpointPosition;
+    private int checkpointCrc;
+    private long graceEpoch;
+    private long lastCheckpointNanos;
+    private long lastSyncNanos;
+    private boolean failed;
+    private boolean syncFailed;
+    private volatile long durableSequence;
+    private long checkpointedSequence;
+    private volatile long flushes;
+    private volatile long flushNanosTotal;
+
+    // What the last current() found.
+    private long offset;
+    private int length;
+    private int sizeClass;
+    private int crc;
+    private int flags;
+
+    /**
+     * @param oneFlush true when one flush covers both files (both O_DIRECT on one device); see the class comment.
+     */
+    IndexJournal(
+        final WriteAheadLog log,
+        final Overlay overlay,
+        final Checkpointer checkpointer,
+        final BlockIndex index,
+        final Committer.DataSync dataSync,
+        final boolean durable,
+        final boolean oneFlush,
+        final long syncIntervalNanos,
+        final long checkpointIntervalNanos,
+        final int maxBatch,
+        final long openSequence,
+        final ErrorHandler errors)
+    {
+        if (maxBatch > log.maxEffectsPerRecord() || maxBatch > overlay.maxEntries() / 2)
+        {
+            throw new IllegalArgumentException("a batch of " + maxBatch + " changes must fit one log record (" +
+                log.maxEffectsPerRecord() + ") and half an overlay table (" + overlay.maxEntries() / 2 + ")");
+        }
+        this.log = log;
+        this.overlay = overlay;
+        this.checkpointer = checkpointer;
+        this.current = index.reader();
+        this.staged = new BatchEffects(maxBatch);
+        this.dataSync = dataSync;
+        this.durable = durable;
+        this.oneFlush = oneFlush;
+        this.syncIntervalNanos = syncIntervalNanos;
+        this.checkpointIntervalNanos = checkpointIntervalNanos;
+        this.maxBatch = maxBatch;
+        this.openSequence = openSequence;
+        this.errors = errors;
+        durableSequence = log.lastSequence();
+        checkpointedSequence = log.lastSequence(); // recovery replayed everything into LMDB
+        lastCheckpointNanos = System.nanoTime();
+        lastSyncNanos = lastCheckpointNanos;
+    }
+
+    /** The committer's epoch, advanced here for the overlay's grace periods. */
+    void epoch(final AtomicLong committerEpoch)
+    {
+        epoch = committerEpoch;
+    }
+
+    /** @return whether a whole batch fits the overlay and the log now; otherwise the committer holds deltas back. */
+    boolean hasRoom()
+    {
+        return !failed && overlay.room() >= maxBatch && log.hasRoom(maxBatch);
+    }
+
+    // ---------------------------------------------------------------- a batch
+
+    /**
+     * Looks {@code hash} up as the batch sees it: its own staged changes, then the overlay and LMDB.
+     *
+     * @return true when the block exists; {@link #offset()} and the other accessors then describe it.
+     */
+    boolean find(final DirectBuffer hash, final int hashOffset)
+    {
+        final int inBatch = staged.find(hash, hashOffset);
+        if (inBatch == BatchEffects.DELETED)
+        {
+            return false;
+        }
+        if (inBatch == BatchEffects.LIVE)
+        {
+            final int i = staged.found();
+            offset = staged.offset(i);
+            length = staged.length(i);
+            sizeClass = staged.sizeClass(i);
+            crc = staged.crc(i);
+            flags = staged.flags(i);
+            return true;
+        }
+        if (!current.lookup(hash, hashOffset))
+        {
+            return false;
+        }
+        offset = current.offset();
+        length = current.length();
+        sizeClass = current.sizeClass();
+        crc = current.crc();
+        flags = current.corrupt() ? BlockIndex.CORRUPT : 0;
+        return true;
+    }
+
+    long offset()
+    {
+        return offset;
+    }
+
+    int length()
+    {
+        return length;
+    }
+
+    int sizeClass()
+    {
+        return sizeClass;
+    }
+
+    int crc()
+    {
+        return crc;
+    }
+
+    int flags()
+    {
+        return flags;
+    }
+
+    void stagePut(final DirectBuffer hash, final int hashOffset, final long blockOffset, final int blockLength,
+        final int blockClass, final int blockCrc, final int blockFlags)
+    {
+        staged.put(hash, hashOffset, blockOffset, blockLength, blockClass, blockCrc, blockFlags);
+    }
+
+    void stageDelete(final DirectBuffer hash, final int hashOffset)
+    {
+        staged.delete(hash, hashOffset);
+    }
+
+    /**
+     * Logs the staged changes as one record, makes it durable (sync mode) and publishes the changes to readers.
+     *
+     * @param wroteBlocks the batch stored blocks, so the data file needs the flush.
+     * @return 0, or -errno when the changes were not logged (the batch fails; nothing of it is visible).
+     */
+    int commit(final boolean wroteBlocks)
+    {
+        try
+        {
+            current.release(); // the next batch looks at a fresh snapshot
+            final int changes = staged.size();
+            if (changes == 0)
+            {
+                return 0; // duplicates and misses only: nothing to make durable
+            }
+            if (failed)
+            {
+                return -Errno.EIO;
+            }
+            log.begin();
+            final DirectBuffer keys = staged.keys();
+            for (int i = 0; i < changes; i++)
+            {
+                if (staged.isLive(i))
+                {
+                    log.addPut(keys, BatchEffects.keyOffset(i), staged.offset(i), staged.length(i),
+                        staged.sizeClass(i), staged.crc(i), staged.flags(i));
+                }
+                else
+                {
+                    log.addDelete(keys, BatchEffects.keyOffset(i));
+                }
+            }
+            int rc = log.append(durableSequence, openSequence);
+            if (rc < 0)
+            {
+                errors.onError("committer", "write-ahead log append failed: " + Errno.describe(rc));
+                return rc; // nothing appended: the next record takes the same place
+            }
+            if (durable)
+            {
+                rc = flush(wroteBlocks);
+                if (rc < 0)
+                {
+                    failed = true;
+                    errors.onError("committer", "flush of a write-ahead log record failed (" + Errno.describe(rc) +
+                        "): no more writes are accepted; restart the server, whose recovery verifies what was " +
+                        "logged");
+                    return rc;
+                }
+                durableSequence = log.lastSequence();
+            }
+            for (int i = 0; i < changes; i++)
+            {
+                if (staged.isLive(i))
+                {
+                    overlay.put(keys, BatchEffects.keyOffset(i), staged.offset(i), staged.length(i),
+                        staged.sizeClass(i), staged.crc(i), staged.flags(i));
+                }
+                else
+                {
+                    overlay.delete(keys, BatchEffects.keyOffset(i));
+                }
+            }
+            return 0;
+        }
+        finally
+        {
+            staged.clear();
+        }
+    }
+
+    private int flush(final boolean wroteBlocks)
+    {
+        final long start = System.nanoTime();
+        flushes++;
+        int rc = 0;
+        if (wroteBlocks)
+        {
+            rc = dataSync.syncData();
+        }
+        // Unless the device flush behind the data file's fdatasync covered the record too.
+        if (rc >= 0 && (!wroteBlocks || !oneFlush))
+        {
+            rc = log.sync();
+        }
+        flushNanosTotal += System.nanoTime() - start;
+        return rc;
+    }
+
+    long flushNanosTotal()
+    {
+        return flushNanosTotal;
+    }
+
+    /** @return the sequence of the last record logged (limbo tags freed space with it). */
+    long lastSequence()
+    {
+        return log.lastSequence();
+    }
+
+    /** @return the last record whose changes LMDB holds. */
+    long checkpointedSequence()
+    {
+        return checkpointedSequence;
+    }
+
+    /** @return the newest record known to be on disk with its blocks; freed space is reused only up to it. */
+    long durableSequence()
+    {
+        return durableSequence;
+    }
+
+    // ---------------------------------------------------------------- between batches
+
+    /**
+     * Relaxed mode's periodic flush, and the overlay's checkpoint cycle.
+     *
+     * @param oldestPin the oldest epoch any reader is pinned at ({@link WorkerLink#NO_READS} for none: also when
+     *                  closing, with every reader stopped).
+     * @param force     checkpoint whatever the overlay holds now.
+     */
+    int doWork(final long oldestPin, final boolean force)
+    {
+        final long now = System.nanoTime();
+        int work = 0;
+        if (!durable && now - lastSyncNanos >= syncIntervalNanos)
+        {
+            work += periodicSync(now);
+        }
+        switch (phase)
+        {
+            case IDLE ->
+            {
+                if (wantsCheckpoint(now, force) && overlay.canFreeze())
+                {
+                    overlay.freeze();
+                    checkpointSequence = log.lastSequence();
+                    checkpointPosition = log.nextPosition();
+                    checkpointCrc = log.lastCrc();
+                    checkpointer.request(checkpointSequence, checkpointPosition, checkpointCrc);
+                    phase = Phase.CHECKPOINTING;
+                    work++;
+                }
+            }
+            case CHECKPOINTING ->
+            {
+                if (checkpointer.done() >= checkpointSequence)
+                {
+                    checkpointedSequence = checkpointSequence;
+                    log.checkpointed(checkpointPosition);
+                    if (checkpointSequence > durableSequence)
+                    {
+                        durableSequence = checkpointSequence; // LMDB holds those changes, their blocks flushed
+                    }
+                    lastCheckpointNanos = now;
+                    graceEpoch = epoch.getAndIncrement(); // pins above it were taken after the checkpoint's commit
+                    phase = Phase.UNLINK_WAIT;
+                    work++;
+                }
+            }
+            case UNLINK_WAIT ->
+            {
+                if (oldestPin > graceEpoch)
+                {
+                    overlay.unlinkFrozen();
+                    graceEpoch = epoch.getAndIncrement(); // pins above it cannot have found the unlinked table
+                    phase = Phase.RECLAIM_WAIT;
+                    work++;
+                }
+            }
+            case RECLAIM_WAIT ->
+            {
+                if (oldestPin > graceEpoch)
+                {
+                    overlay.reclaimUnlinked();
+                    phase = Phase.IDLE;
+                    work++;
+                }
+            }
+        }
+        return work;
+    }
+
+    private boolean wantsCheckpoint(final long now, final boolean force)
+    {
+        final int entries = overlay.activeEntries();
+        if (entries == 0)
+        {
+            return false;
+        }
+        return force || entries >= overlay.maxEntries() / 2 || log.usedBytes() >= log.size() / 2 ||
+            overlay.room() < maxBatch || !log.hasRoom(maxBatch) || now - lastCheckpointNanos >= checkpointIntervalNanos;
+    }
+
+    private int periodicSync(final long now)
+    {
+        lastSyncNanos = now;
+        final long sequence = log.lastSequence();
+        if (sequence <= durableSequence)
+        {
+            return 0;
+        }
+        int rc = dataSync.syncData();
+        if (rc >= 0)
+        {
+            rc = log.sync();
+        }
+        flushes++;
+        if (rc < 0)
+        {
+            if (!syncFailed)
+            {
+                errors.onError("committer", "periodic flush failed: " + Errno.describe(rc));
+            }
+            syncFailed = true;
+            return 1;
+        }
+        syncFailed = false;
+        durableSequence = sequence;
+        return 1;
+    }
+
+    /** @return true once nothing is left in the overlay and no checkpoint is in progress. */
+    boolean drained()
+    {
+        return phase == Phase.IDLE && overlay.activeEntries() == 0;
+    }
+
+    /** @return true when no checkpoint or grace period is in progress. */
+    boolean idle()
+    {
+        return phase == Phase.IDLE;
+    }
+
+    /** @return false when a flush failed, so the shutdown must not be recorded as clean. */
+    boolean healthy()
+    {
+        return !failed && !syncFailed;
+    }
+
+    /** Relaxed mode's last flush before a clean close. */
+    void finalSync()
+    {
+        if (!durable)
+        {
+            periodicSync(System.nanoTime());
+        }
+    }
+
+    void close()
+    {
+        current.close();
+    }
+
+    long flushes()
+    {
+        return flushes;
+    }
+
+    WriteAheadLog log()
+    {
+        return log;
+    }
+
+    Overlay overlay()
+    {
+        return overlay;
+    }
+
+    Checkpointer checkpointer()
+    {
+        return checkpointer;
+    }
+
+    static void logRecovery(final String message)
+    {
+        LOG.log(System.Logger.Level.INFO, message);
+    }
+}

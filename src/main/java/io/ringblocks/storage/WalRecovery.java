@@ -1,0 +1,184 @@
+package io.ringblocks.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.lmdbjava.Txn;
+
+/**
+ * Opening a store replays the write-ahead log records after the index's checkpoint into LMDB, in one synced
+ * transaction that also moves the checkpoint to the last record replayed; a crash during it leaves the index as it
+ * was, and the next open replays the same records again. Replay stops at the first record that is missing, torn,
+ * corrupt or out of chain ({@link WriteAheadLog#replay}): nothing after damage is applied.
+ * <p>
+ * A record newer than the last one a completed flush is known to have covered (each record carries that sequence)
+ * may be on disk while its blocks are not: a power loss between the record's write and the flush. Every block such a
+ * record stores is read back and hashed, and a block whose bytes do not match its SHA-256 is not indexed: so the
+ * index never names bytes that are not the block's. Startup-only code: it may allocate.
+ */
+final class WalRecovery implements WriteAheadLog.EffectVisitor
+{
+    private static final System.Logger LOG = System.getLogger("ringblocks");
+    private static final int EFFECT = 64;
+    private static final int SEQUENCE = 0;
+    private static final int TYPE = 8;
+    private static final int SIZE_CLASS = 9;
+    private static final int FLAGS = 10;
+    private static final int LENGTH = 12;
+    private static final int OFFSET = 16;
+    private static final int CRC = 24;
+    private static final int HASH = 32;
+
+    private final ExpandableDirectByteBuffer effects = new ExpandableDirectByteBuffer(1 << 16);
+    private int count;
+
+    /** What the replay did, for logs, STATS and tests. */
+    record Result(WriteAheadLog.Replay replay, int verified, int dropped, long millis)
+    {
+    }
+
+    private WalRecovery()
+    {
+    }
+
+    /**
+     * Replays {@code log} into {@code index} after the index's checkpoint; {@code dataFile} is where blocks are
+     * verified, and {@code dataSync} makes them durable before the index names them.
+     */
+    static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile,
+        final Committer.DataSync dataSync)
+    {
+        final long start = System.nanoTime();
+        final long[] checkpoint = index.checkpoint();
+        final long position = checkpoint[1] == 0 ? WriteAheadLog.PAGE : checkpoint[1];
+        final WalRecovery recovery = new WalRecovery();
+        final WriteAheadLog.Replay replay = log.replay(checkpoint[0], position, (int)checkpoint[2], recovery);
+        if (replay.records() == 0)
+        {
+            return new Result(replay, 0, 0, (System.nanoTime() - start) / 1_000_000L);
+        }
+        final int[] outcome = recovery.apply(index, replay, dataFile, dataSync);
+        final long millis = (System.nanoTime() - start) / 1_000_000L;
+        LOG.log(System.Logger.Level.INFO, "replayed " + replay.records() + " write-ahead log records (" +
+            replay.effects() + " index changes, sequences " + (checkpoint[0] + 1) + ".." + replay.lastSequence() +
+            ") in " + millis + " ms; " + outcome[0] + " blocks of records newer than the last known flush verified" +
+            (outcome[1] > 0 ? ", " + outcome[1] + " of them dropped: their bytes did not reach the disk" : ""));
+        return new Result(replay, outcome[0], outcome[1], millis);
+    }
+
+    @Override
+    public void effect(final long sequence, final int type, final DirectBuffer hash, final int hashOffset,
+        final long offset, final int length, final int sizeClass, final int crc, final int flags)
+    {
+        final int at = count * EFFECT;
+        effects.checkLimit(at + EFFECT);
+        effects.putLong(at + SEQUENCE, sequence);
+        effects.putByte(at + TYPE, (byte)type);
+        effects.putByte(at + SIZE_CLASS, (byte)sizeClass);
+        effects.putByte(at + FLAGS, (byte)flags);
+        effects.putInt(at + LENGTH, length);
+        effects.putLong(at + OFFSET, offset);
+        effects.putInt(at + CRC, crc);
+        effects.putBytes(at + HASH, hash, hashOffset, BlockIndex.KEY_LENGTH);
+        count++;
+    }
+
+    /** @return {verified, dropped}. */
+    private int[] apply(final BlockIndex index, final WriteAheadLog.Replay replay, final Path dataFile,
+        final Committer.DataSync dataSync)
+    {
+        final boolean[] keep = new boolean[count];
+        final int[] outcome = verify(replay.durableSequence(), dataFile, keep);
+        // Everything the index is about to name must be on disk first, the verified blocks included.
+        final int rc = dataSync.syncData();
+        if (rc < 0)
+        {
+            throw new IllegalStateException("cannot flush the data file before replaying the write-ahead log: " +
+                io.ringblocks.uring.Errno.describe(rc));
+        }
+        final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
+        final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
+        try (Txn<DirectBuffer> txn = index.writeTxn())
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (!keep[i])
+                {
+                    continue;
+                }
+                final int at = i * EFFECT;
+                key.putBytes(0, effects, at + HASH, BlockIndex.KEY_LENGTH);
+                if (effects.getByte(at + TYPE) == WriteAheadLog.PUT)
+                {
+                    BlockIndex.encode(value, effects.getLong(at + OFFSET), effects.getInt(at + LENGTH),
+                        effects.getByte(at + SIZE_CLASS) & 0xFF, 0, effects.getInt(at + CRC),
+                        effects.getByte(at + FLAGS) & 0xFF);
+                    index.put(txn, key, value);
+                }
+                else
+                {
+                    index.delete(txn, key);
+                }
+            }
+            index.putCheckpoint(txn, replay.lastSequence(), replay.nextPosition(), replay.lastCrc());
+            txn.commit();
+        }
+        return outcome;
+    }
+
+    /**
+     * Marks the changes to apply: all but the stores of records after {@code durable} whose bytes do not hash to
+     * their key. Changes flagging a block corrupt name a block stored earlier, so they are kept as they are.
+     */
+    private int[] verify(final long durable, final Path dataFile, final boolean[] keep)
+    {
+        int verified = 0;
+        int dropped = 0;
+        try (FileChannel channel = FileChannel.open(dataFile))
+        {
+            final MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            final long size = channel.size();
+            final byte[] digest = new byte[BlockIndex.KEY_LENGTH];
+            for (int i = 0; i < count; i++)
+            {
+                final int at = i * EFFECT;
+                keep[i] = true;
+                if (effects.getLong(at + SEQUENCE) <= durable || effects.getByte(at + TYPE) != WriteAheadLog.PUT ||
+                    (effects.getByte(at + FLAGS) & BlockIndex.CORRUPT) != 0)
+                {
+                    continue;
+                }
+                verified++;
+                final long offset = effects.getLong(at + OFFSET);
+                final int length = effects.getInt(at + LENGTH);
+                final ByteBuffer bytes = ByteBuffer.allocate(Math.max(0, length));
+                if (offset >= Store.DATA_START && length > 0 && offset + length <= size)
+                {
+                    while (bytes.hasRemaining() && channel.read(bytes, offset + bytes.position()) > 0)
+                    {
+                        // until full or the end of the file
+                    }
+                }
+                effects.getBytes(at + HASH, digest);
+                if (bytes.hasRemaining() || length <= 0 || !MessageDigest.isEqual(sha.digest(bytes.array()), digest))
+                {
+                    keep[i] = false;
+                    dropped++;
+                }
+            }
+        }
+        catch (final IOException | NoSuchAlgorithmException e)
+        {
+            throw new IllegalStateException("cannot verify the blocks of the write-ahead log's newest records in " +
+                dataFile + ": " + e, e);
+        }
+        return new int[]{verified, dropped};
+    }
+}
