@@ -342,7 +342,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             LOG.log(System.Logger.Level.WARNING, "creating a " + size + "-byte write-ahead log instead of " +
                 config.journal().logSize() + ": its filesystem has " + free + " bytes free");
         }
-        final WriteAheadLog opened = WriteAheadLog.open(config.dir(), size, header.storeId(), config.directIo());
+        // Relaxed mode flushes the log only periodically, so a buffered write (into the page cache, which survives
+        // a process crash) is all a record needs; O_DIRECT would make every batch wait for the device.
+        final WriteAheadLog opened = WriteAheadLog.open(config.dir(), size, header.storeId(),
+            config.directIo() && config.durable());
         if (opened.created() && checkpointed > 0)
         {
             // The old log was fully checkpointed (clean shutdown): the new one continues its sequence.
