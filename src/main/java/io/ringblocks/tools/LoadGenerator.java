@@ -48,10 +48,14 @@ final class LoadGenerator implements Runnable
     private static final long MIN_TICK_NANOS = 50_000L;
     private static final long ANSWER_GRACE_NANOS = 30_000_000_000L;
 
-    /** What one run asks for. */
-    record Plan(InetSocketAddress server, int connections, int pipeline, int size, int putWeight, int getWeight,
-        int deleteWeight, byte[][] blocks, byte[][] hashes, long endNanos, long measureFromNanos, long maxRequests,
-        int verifyEvery, double rate)
+    /**
+     * What one run asks for.
+     *
+     * @param midstates per block, {@link TailSha256#midstate} when the wire needs PUT keys, else null.
+     */
+    record Plan(Wire wire, InetSocketAddress server, int connections, int pipeline, int size, int putWeight,
+        int getWeight, int deleteWeight, byte[][] blocks, byte[][] hashes, int[][] midstates, long endNanos,
+        long measureFromNanos, long maxRequests, int verifyEvery, double rate)
     {
     }
 
@@ -69,6 +73,11 @@ final class LoadGenerator implements Runnable
 
     private SplittableRandom random;
     private MessageDigest sha;
+    private final TailSha256 tailSha = new TailSha256();
+    private final Wire.Reply reply = new Wire.Reply();
+    private final byte[] key = new byte[TailSha256.DIGEST_LENGTH];
+    private final byte[] verifyDigest = new byte[TailSha256.DIGEST_LENGTH];
+    private byte[] verifyCopy;
     private int totalWeight;
     private final byte[] unique = new byte[16];
     private long counter;
@@ -93,6 +102,10 @@ final class LoadGenerator implements Runnable
         final int[] kind;
         final int[] block;
         final int[] freeSlots;
+        /** Slots in request order, from orderHead: how replies of an ordered wire find their request. */
+        final int[] order;
+        final long[] seq;
+        int orderHead;
         int inFlight;
         int sendLength;
         boolean recvPosted;
@@ -111,6 +124,8 @@ final class LoadGenerator implements Runnable
             kind = new int[plan.pipeline()];
             block = new int[plan.pipeline()];
             freeSlots = new int[plan.pipeline()];
+            order = new int[plan.pipeline()];
+            seq = new long[plan.pipeline()];
             for (int i = 0; i < freeSlots.length; i++)
             {
                 freeSlots[i] = i;
@@ -125,7 +140,8 @@ final class LoadGenerator implements Runnable
         totalWeight = plan.putWeight() + plan.getWeight() + plan.deleteWeight();
         // Unique across runs too: a later workload must not PUT what an earlier one stored (dedup hits).
         counter = (seed << 40) ^ (System.nanoTime() << 8);
-        final int frameMax = 16 + 32 + plan.size();
+        final int frameMax = plan.wire().maxRequestLength(plan.size());
+        verifyCopy = new byte[plan.size()];
         try
         {
             sha = MessageDigest.getInstance("SHA-256");
@@ -419,39 +435,51 @@ final class LoadGenerator implements Runnable
         postRecv(ring, c, index);
     }
 
-    private void parse(final Conn c)
+    private void parse(final Conn c) throws IOException
     {
-        while (c.in.remaining() >= 16)
+        final Wire wire = plan.wire();
+        while (wire.decode(c.in, reply))
         {
             final int start = c.in.position();
-            final int length = c.in.getInt(start);
-            if (c.in.remaining() < 4 + length)
+            final int slot;
+            if (reply.slot >= 0)
             {
-                break;
+                slot = reply.slot;
             }
-            final int status = c.in.getShort(start + 6) & 0xFFFF;
-            final long id = c.in.getLong(start + 8);
-            final int slot = (int)(id & 0xFFFF);
+            else
+            {
+                if (c.inFlight == 0)
+                {
+                    throw new IOException("the server sent a reply nobody asked for");
+                }
+                slot = c.order[c.orderHead];
+                c.orderHead = (c.orderHead + 1) % plan.pipeline();
+            }
             final long done = System.nanoTime();
-            final int bodyLength = length - 12;
             // Latency counts for requests sent (open loop: scheduled) in the window, however late the answer, so
             // overload stays visible; throughput counts answers that arrived in the window.
             final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && c.sentAt[slot] < plan.endNanos();
             final boolean doneInWindow = done >= plan.measureFromNanos() && done <= plan.endNanos();
-            if (status != 0)
+            if (reply.status != Wire.Reply.OK)
             {
                 errors++;
                 if (firstError.isEmpty())
                 {
-                    firstError.append("status ").append(status).append(" for op ").append(c.kind[slot]);
+                    wire.describe(c.in, reply, firstError);
+                    firstError.append(" for op ").append(c.kind[slot]);
                 }
             }
             else if (c.kind[slot] == GET)
             {
-                bytesMoved += doneInWindow ? bodyLength : 0;
-                if (plan.verifyEvery() > 0 && (id >>> 16) % plan.verifyEvery() == 0)
+                final byte[] expected = plan.blocks()[c.block[slot]];
+                bytesMoved += doneInWindow ? reply.bodyLength : 0;
+                if (reply.bodyLength != expected.length)
                 {
-                    verify(c.in, start + 16, bodyLength, plan.blocks()[c.block[slot]], plan.hashes()[c.block[slot]]);
+                    verifyFailures++; // every GET's length is checked, a sample's bytes below
+                }
+                else if (plan.verifyEvery() > 0 && c.seq[slot] % plan.verifyEvery() == 0)
+                {
+                    verify(c.in, reply.bodyOffset, reply.bodyLength, expected, plan.hashes()[c.block[slot]]);
                 }
             }
             else if (c.kind[slot] == PUT)
@@ -460,7 +488,7 @@ final class LoadGenerator implements Runnable
                 if (plan.deleteWeight() > 0 && c.deletableCount < c.deletable.length)
                 {
                     final byte[] h = new byte[32];
-                    c.in.get(start + 16, h);
+                    c.in.get(reply.bodyOffset, h);
                     c.deletable[c.deletableCount++] = h;
                 }
             }
@@ -475,7 +503,7 @@ final class LoadGenerator implements Runnable
             completed.incrementAndGet();
             c.inFlight--;
             c.freeSlots[plan.pipeline() - 1 - c.inFlight] = slot;
-            c.in.position(start + 4 + length);
+            c.in.position(start + reply.length);
         }
     }
 
@@ -485,6 +513,7 @@ final class LoadGenerator implements Runnable
         final int dice = random.nextInt(totalWeight);
         // Responses may come back out of order: slots come from a free list, not seq % pipeline.
         final int slot = c.freeSlots[plan.pipeline() - 1 - c.inFlight];
+        c.seq[slot] = c.nextSeq;
         final long id = (c.nextSeq++ << 16) | slot;
         final int b = random.nextInt(plan.blocks().length);
         int op = dice < plan.putWeight() ? PUT : dice < plan.putWeight() + plan.getWeight() ? GET : DELETE;
@@ -494,38 +523,50 @@ final class LoadGenerator implements Runnable
         }
         c.kind[slot] = op;
         c.block[slot] = b;
+        final Wire wire = plan.wire();
         if (op == PUT)
         {
-            // Unique content: a counter over the first bytes defeats deduplication.
+            // Unique content: a counter over the last bytes defeats deduplication (and keeps the prefix's hash
+            // state reusable when the client must name the block itself).
             counter++;
             for (int k = 0; k < 8; k++)
             {
                 unique[k] = (byte)(counter >>> (8 * k));
             }
             final byte[] body = plan.blocks()[b];
-            final int len = body.length;
-            c.out.putInt(12 + len).put((byte)1).put((byte)PUT).putShort((short)0).putLong(id);
-            c.out.put(unique, 0, Math.min(8, len));
-            if (len > 8)
+            if (wire.putNeedsKey())
             {
-                c.out.put(body, 8, len - 8);
+                tailSha.digest(plan.midstates()[b], body, unique, key, 0);
             }
+            wire.put(c.out, id, body, unique, TailSha256.uniqueLength(body.length), key);
+        }
+        else if (op == GET)
+        {
+            wire.get(c.out, id, plan.hashes()[b]);
         }
         else
         {
-            final byte[] hash = op == GET ? plan.hashes()[b] : c.deletable[--c.deletableCount];
-            c.out.putInt(44).put((byte)1).put((byte)op).putShort((short)0).putLong(id).put(hash);
+            wire.delete(c.out, id, c.deletable[--c.deletableCount]);
         }
         c.sentAt[slot] = stamp;
+        c.order[(c.orderHead + c.inFlight) % plan.pipeline()] = slot;
         c.inFlight++;
     }
 
     private void verify(final ByteBuffer in, final int at, final int length, final byte[] expected, final byte[] hash)
     {
         verified++;
-        final byte[] got = new byte[length];
-        in.get(at, got);
-        if (!Arrays.equals(got, expected) || !Arrays.equals(sha.digest(got), hash))
+        in.get(at, verifyCopy, 0, length);
+        sha.update(verifyCopy, 0, length);
+        try
+        {
+            sha.digest(verifyDigest, 0, verifyDigest.length);
+        }
+        catch (final java.security.DigestException e)
+        {
+            throw new IllegalStateException(e);
+        }
+        if (!Arrays.equals(verifyCopy, 0, length, expected, 0, length) || !Arrays.equals(verifyDigest, hash))
         {
             verifyFailures++;
         }
