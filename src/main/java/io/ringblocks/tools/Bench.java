@@ -325,26 +325,28 @@ public final class Bench implements Callable<Integer>
         }
         final long warm = Sizes.durationNanos(warmup);
         final long measure = requests > 0 ? TimeUnit.HOURS.toNanos(1) : Sizes.durationNanos(duration);
-        final long start = System.nanoTime();
-        final long measureFrom = start + warm;
-        final long end = measureFrom + measure;
         final int clientThreads = Math.max(1, Math.min(threads, conns));
         final java.util.concurrent.atomic.AtomicLong budget = requests > 0 ?
             new java.util.concurrent.atomic.AtomicLong(requests) : null;
         final LoadGenerator[] generators = new LoadGenerator[clientThreads];
         final Thread[] running = new Thread[clientThreads];
-        final long clientCpuBefore = processCpuNanos();
-        final long serverCpuBefore = childCpuNanos();
+        final LoadGenerator.Window window = new LoadGenerator.Window(clientThreads);
         for (int t = 0; t < clientThreads; t++)
         {
             final int share = conns / clientThreads + (t < conns % clientThreads ? 1 : 0);
             generators[t] = new LoadGenerator(new LoadGenerator.Plan(wire, address, share, pipe, size,
                 Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]), content,
-                hashes, midstates, end, requests > 0 ? start : measureFrom, requests, verifyEvery, (double)rate * share / conns),
-                31L * t + 7, budget);
+                hashes, midstates, requests, verifyEvery, (double)rate * share / conns), window, 31L * t + 7, budget);
             running[t] = new Thread(generators[t], "rbbench-" + t);
             running[t].start();
         }
+        window.ready.await();
+        final long clientCpuBefore = processCpuNanos();
+        final long serverCpuBefore = childCpuNanos();
+        final long start = System.nanoTime();
+        final long measureFrom = start + warm;
+        final long end = measureFrom + measure;
+        window.open(requests > 0 ? start : measureFrom, end);
         for (final Thread t : running)
         {
             t.join();

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
@@ -54,12 +55,40 @@ final class LoadGenerator implements Runnable
      * @param midstates per block, {@link TailSha256#midstate} when the wire needs PUT keys, else null.
      */
     record Plan(Wire wire, InetSocketAddress server, int connections, int pipeline, int size, int putWeight,
-        int getWeight, int deleteWeight, byte[][] blocks, byte[][] hashes, int[][] midstates, long endNanos,
-        long measureFromNanos, long maxRequests, int verifyEvery, double rate)
+        int getWeight, int deleteWeight, byte[][] blocks, byte[][] hashes, int[][] midstates, long maxRequests,
+        int verifyEvery, double rate)
     {
     }
 
+    /**
+     * The run's clock, set once every generator is connected: setting up (64 connections' buffers, the ring)
+     * takes most of a second on a busy machine and must come out of neither the warm-up nor the measured window.
+     */
+    static final class Window
+    {
+        final CountDownLatch ready;
+        private final CountDownLatch go = new CountDownLatch(1);
+        private volatile long measureFromNanos;
+        private volatile long endNanos;
+
+        Window(final int generators)
+        {
+            ready = new CountDownLatch(generators);
+        }
+
+        /** Opens the window for every generator: measured from {@code measureFromNanos} until {@code endNanos}. */
+        void open(final long measureFromNanos, final long endNanos)
+        {
+            this.measureFromNanos = measureFromNanos;
+            this.endNanos = endNanos;
+            go.countDown();
+        }
+    }
+
     private final Plan plan;
+    private final Window window;
+    private long measureFromNanos;
+    private long endNanos;
     private final long seed;
     final Histogram histogram = new Histogram(3_600_000_000_000L, 3);
     final AtomicLong completed = new AtomicLong();
@@ -82,9 +111,10 @@ final class LoadGenerator implements Runnable
     private final byte[] unique = new byte[16];
     private long counter;
 
-    LoadGenerator(final Plan plan, final long seed, final AtomicLong sharedBudget)
+    LoadGenerator(final Plan plan, final Window window, final long seed, final AtomicLong sharedBudget)
     {
         this.plan = plan;
+        this.window = window;
         this.seed = seed;
         this.sharedBudget = sharedBudget;
     }
@@ -154,6 +184,7 @@ final class LoadGenerator implements Runnable
         // Freed only once the kernel holds none of its buffers (every recv and send completed): see quiesce().
         final Arena memory = Arena.ofShared();
         boolean quiet = false;
+        boolean ready = false;
         try (Ring ring = new Ring(Math.max(64, 2 * Integer.highestOneBit(Math.min(4096, 4 * conns.length)))))
         {
             try
@@ -164,12 +195,21 @@ final class LoadGenerator implements Runnable
                     conns[i] = new Conn(Sockets.connectTcp(ipv4, plan.server().getPort()), memory, frameMax);
                     postRecv(ring, conns[i], i);
                 }
+                ready = true;
+                window.ready.countDown();
+                window.go.await();
+                measureFromNanos = window.measureFromNanos;
+                endNanos = window.endNanos;
                 loop(ring, conns, frameMax);
             }
             finally
             {
                 quiet = quiesce(ring, conns);
             }
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
         }
         catch (final IOException | RingException e)
         {
@@ -181,6 +221,10 @@ final class LoadGenerator implements Runnable
         }
         finally
         {
+            if (!ready)
+            {
+                window.ready.countDown(); // failed while connecting: nothing to wait for
+            }
             for (final Conn c : conns)
             {
                 if (c != null)
@@ -257,16 +301,16 @@ final class LoadGenerator implements Runnable
         while (true)
         {
             final long now = System.nanoTime();
-            if (now >= plan.endNanos() && more)
+            if (now >= endNanos && more)
             {
                 more = false;
                 // Open loop under overload: requests that fell due but never got a free slot are the slowest of
                 // all. Their latency is at least the time until the end; record that rather than drop them.
-                while (open && nextDue < plan.endNanos())
+                while (open && nextDue < endNanos)
                 {
-                    if (nextDue >= plan.measureFromNanos())
+                    if (nextDue >= measureFromNanos)
                     {
-                        histogram.recordValue(Math.max(1, plan.endNanos() - nextDue));
+                        histogram.recordValue(Math.max(1, endNanos - nextDue));
                     }
                     scheduled++;
                     nextDue = startNanos + (long)(scheduled * 1e9 / plan.rate());
@@ -326,7 +370,7 @@ final class LoadGenerator implements Runnable
             {
                 return;
             }
-            if (!more && System.nanoTime() - plan.endNanos() > ANSWER_GRACE_NANOS)
+            if (!more && System.nanoTime() - endNanos > ANSWER_GRACE_NANOS)
             {
                 throw new IOException("the server stopped answering: requests still unanswered " +
                     ANSWER_GRACE_NANOS / 1_000_000_000L + " s after the end");
@@ -458,8 +502,8 @@ final class LoadGenerator implements Runnable
             final long done = System.nanoTime();
             // Latency counts for requests sent (open loop: scheduled) in the window, however late the answer, so
             // overload stays visible; throughput counts answers that arrived in the window.
-            final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && c.sentAt[slot] < plan.endNanos();
-            final boolean doneInWindow = done >= plan.measureFromNanos() && done <= plan.endNanos();
+            final boolean inWindow = c.sentAt[slot] >= measureFromNanos && c.sentAt[slot] < endNanos;
+            final boolean doneInWindow = done >= measureFromNanos && done <= endNanos;
             if (reply.status != Wire.Reply.OK)
             {
                 errors++;
