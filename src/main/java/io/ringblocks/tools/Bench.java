@@ -77,12 +77,16 @@ public final class Bench implements Callable<Integer>
     String server;
 
     @Option(names = "--redis", paramLabel = "HOST:PORT", description = "run the same workload against a running " +
-        "Redis server instead: PUT = SET <hex sha-256> <block>, GET = GET <hex sha-256>")
+        "Redis server: PUT = SET <hex sha-256> <block>, GET = GET <hex sha-256>; with --server too, each workload " +
+        "runs against ringblocks then Redis, back to back")
     String redis;
 
-    @Option(names = {"--server-pid", "--redis-pid"}, paramLabel = "PID", description = "process whose CPU time " +
-        "(/proc/PID/stat) counts as server CPU with --server or --redis (default: the process listening on the port)")
+    @Option(names = "--server-pid", paramLabel = "PID", description = "process whose CPU time (/proc/PID/stat) " +
+        "counts as server CPU with --server (default: the process listening on its port)")
     long serverPid;
+
+    @Option(names = "--redis-pid", paramLabel = "PID", description = "the same for --redis")
+    long redisPid;
 
     @Option(names = "--server-args", description = "extra flags for the server rbbench starts, e.g. '--sync relaxed'")
     String serverArgs = "";
@@ -100,25 +104,30 @@ public final class Bench implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
-        if (server != null && redis != null)
-        {
-            throw new IllegalArgumentException("--server and --redis exclude each other");
-        }
-        final Wire wire = redis != null ? RespWire.INSTANCE : RingblocksWire.INSTANCE;
         if (redis != null && mixes.stream().anyMatch(m -> m.split(":").length == 3 && !m.split(":")[2].equals("0")))
         {
             throw new IllegalArgumentException("--redis runs PUTs and GETs only: the mix must have no deletes");
         }
-        final InetSocketAddress address = redis != null ? parse(redis) : server != null ? parse(server) : startServer();
-        if (child == null && serverPid == 0)
+        final List<Target> targets = new ArrayList<>();
+        if (server != null || redis == null)
         {
-            serverPid = ServerPid.listening(address.getPort());
+            final InetSocketAddress address = server != null ? parse(server) : startServer();
+            targets.add(new Target("ringblocks", RingblocksWire.INSTANCE, address,
+                child != null ? child.pid() : serverPid != 0 ? serverPid : ServerPid.listening(address.getPort())));
         }
-        if (!json && redis != null)
+        if (redis != null)
         {
-            System.out.println("# server: redis at " + redis + (serverPid > 0 ? " (pid " + serverPid + ")" : ""));
+            final InetSocketAddress address = parse(redis);
+            targets.add(new Target("redis", RespWire.INSTANCE, address,
+                redisPid != 0 ? redisPid : ServerPid.listening(address.getPort())));
+            if (!json)
+            {
+                System.out.println("# redis at " + redis + (targets.getLast().pid() > 0 ?
+                    " (pid " + targets.getLast().pid() + ")" : ""));
+            }
         }
         final boolean gets = mixes.stream().anyMatch(m -> m.split(":").length == 3 && !m.split(":")[1].equals("0"));
+        final boolean puts = mixes.stream().anyMatch(m -> !m.split(":")[0].equals("0"));
         try
         {
             if (!json)
@@ -135,11 +144,18 @@ public final class Bench implements Callable<Integer>
                 final byte[][] content = new byte[count][];
                 final byte[][] hashes = new byte[count][];
                 generate(size, content, hashes);
-                if (gets)
+                int[][] midstates = null;
+                for (final Target target : targets)
                 {
-                    populate(address, wire, content, hashes);
+                    if (gets)
+                    {
+                        populate(target.address(), target.wire(), content, hashes);
+                    }
+                    if (puts && midstates == null && target.wire().putNeedsKey())
+                    {
+                        midstates = midstates(content);
+                    }
                 }
-                final int[][] midstates = wire.putNeedsKey() ? midstates(content) : null;
                 for (final String mix : mixes)
                 {
                     for (final int conns : concurrency)
@@ -148,8 +164,11 @@ public final class Bench implements Callable<Integer>
                         {
                             for (final long rate : rates)
                             {
-                                failures += run(wire, address, sizeText, size, mix, conns, pipe, rate, content,
-                                    hashes, midstates);
+                                for (final Target target : targets)
+                                {
+                                    failures += run(target, targets.size() > 1, sizeText, size, mix, conns, pipe,
+                                        rate, content, hashes, midstates);
+                                }
                             }
                         }
                     }
@@ -310,7 +329,12 @@ public final class Bench implements Callable<Integer>
         }
     }
 
-    private int run(final Wire wire, final InetSocketAddress address, final String sizeText, final int size,
+    /** A server under test: how to speak to it, where, and whose CPU time is its cost (pid, or -1: unknown). */
+    private record Target(String name, Wire wire, InetSocketAddress address, long pid)
+    {
+    }
+
+    private int run(final Target target, final boolean named, final String sizeText, final int size,
         final String mix, final int conns, final int pipe, final long rate, final byte[][] content,
         final byte[][] hashes, final int[][] midstates) throws Exception
     {
@@ -334,15 +358,16 @@ public final class Bench implements Callable<Integer>
         for (int t = 0; t < clientThreads; t++)
         {
             final int share = conns / clientThreads + (t < conns % clientThreads ? 1 : 0);
-            generators[t] = new LoadGenerator(new LoadGenerator.Plan(wire, address, share, pipe, size,
-                Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]), content,
-                hashes, midstates, requests, verifyEvery, (double)rate * share / conns), window, 31L * t + 7, budget);
+            generators[t] = new LoadGenerator(new LoadGenerator.Plan(target.wire(), target.address(), share, pipe,
+                size, Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]),
+                content, hashes, midstates, requests, verifyEvery, (double)rate * share / conns), window,
+                31L * t + 7, budget);
             running[t] = new Thread(generators[t], "rbbench-" + t);
             running[t].start();
         }
         window.ready.await();
         final long clientCpuBefore = processCpuNanos();
-        final long serverCpuBefore = childCpuNanos();
+        final long serverCpuBefore = ServerPid.cpuNanos(target.pid());
         final long start = System.nanoTime();
         final long measureFrom = start + warm;
         final long end = measureFrom + measure;
@@ -353,7 +378,7 @@ public final class Bench implements Callable<Integer>
         }
         final long elapsed = Math.min(System.nanoTime(), end) - (requests > 0 ? start : measureFrom);
         final long clientCpu = processCpuNanos() - clientCpuBefore;
-        final long serverCpuAfter = childCpuNanos();
+        final long serverCpuAfter = ServerPid.cpuNanos(target.pid());
         final long serverCpu = serverCpuBefore < 0 || serverCpuAfter < 0 ? -1 : serverCpuAfter - serverCpuBefore;
         final Histogram all = new Histogram(3_600_000_000_000L, 3);
         long ops = 0;
@@ -380,7 +405,8 @@ public final class Bench implements Callable<Integer>
         final double secondsMeasured = elapsed / 1e9;
         final double opsPerSecond = ops / secondsMeasured;
         final double mbPerSecond = bytes / secondsMeasured / 1e6;
-        final String name = label(mix) + " " + sizeText + (rate > 0 ? " @" + rate + "/s" : "");
+        final String name = label(mix) + " " + sizeText + (rate > 0 ? " @" + rate + "/s" : "") +
+            (named && !json ? " " + target.name() : "");
         final double cliPerOp = completed == 0 ? 0 : clientCpu / 1000.0 / completed;
         final double srvPerOp = completed == 0 || serverCpu < 0 ? -1 : serverCpu / 1000.0 / completed;
         if (json)
@@ -389,7 +415,7 @@ public final class Bench implements Callable<Integer>
                     "\"pipeline\":%d,\"ops_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f," +
                     "\"p999_us\":%.1f,\"max_us\":%.1f,\"errors\":%d,\"verified_gets\":%d,\"verify_failures\":%d," +
                     "\"client_cpu_us_per_op\":%.2f,\"server_cpu_us_per_op\":%.2f,\"rate\":%d}%n",
-                redis != null ? "redis" : "ringblocks", name, size, mix, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99),
+                target.name(), name, size, mix, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99),
                 us(all, 99.9), all.getMaxValue() / 1000.0, errors, verified, verifyFailures, cliPerOp, srvPerOp, rate);
         }
         else
@@ -426,11 +452,5 @@ public final class Bench implements Callable<Integer>
     {
         return ((com.sun.management.OperatingSystemMXBean)ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
-    }
-
-    /** utime + stime of the server (the child, or --server-pid) from /proc, or -1 when unknown. */
-    private long childCpuNanos()
-    {
-        return ServerPid.cpuNanos(child != null ? child.pid() : serverPid);
     }
 }

@@ -25,9 +25,9 @@ import io.ringblocks.uring.UserData;
 /**
  * The benchmark's load loop: one thread drives many connections through its own io_uring, the way a server
  * worker does — one recv always posted per connection, requests appended to a per-connection output buffer and
- * sent in one SEND, and every send and recv of a loop iteration submitted in one {@code io_uring_enter}. It speaks
- * the wire protocol directly, so the client costs a few µs per request and leaves the cores it shares with the
- * server to the server. Latency is measured per request from the moment it is queued for sending to the moment
+ * sent in one SEND, and every send and recv of a loop iteration submitted in one {@code io_uring_enter}. It writes
+ * and decodes the protocol in place through a {@link Wire} (ringblocks' own or Redis' RESP, the rest shared), so
+ * the client costs a few µs per request and leaves the cores it shares with the server to the server. Latency is measured per request from the moment it is queued for sending to the moment
  * its response is parsed, for the requests sent within the measured window however late their answer; throughput
  * counts the answers that arrived within it.
  * <p>
