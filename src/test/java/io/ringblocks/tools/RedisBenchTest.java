@@ -28,6 +28,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import io.ringblocks.server.RingblocksServer;
+import io.ringblocks.server.ServerConfig;
+import io.ringblocks.storage.StoreConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,6 +92,29 @@ class RedisBenchTest
             assertTrue(redis.sets.get() > 50 + 500 && redis.gets.get() > 500, redis.sets + " " + redis.gets);
             assertEquals(redis.sets.get(), redis.store.size(), "every PUT unique content, so a new key");
             assertEquals(List.of(), redis.wrongKeys, "each key is the SHA-256 of its value");
+        }
+    }
+
+    @Test
+    void shouldRunEachWorkloadAgainstRingblocksThenRedisWhenGivenBoth() throws Exception
+    {
+        try (FakeRedis redis = new FakeRedis(FakeRedis.Mode.NORMAL);
+            RingblocksServer server = RingblocksServer.start(ServerConfig.defaults().withPort(0).withWorkers(1)
+                .withStore(StoreConfig.defaults(dir.resolve("data"), 64L << 20, true, true))))
+        {
+            final Run run = bench("--server", "127.0.0.1:" + server.port(), "--redis", "127.0.0.1:" + redis.port(),
+                "--json", "-size", "4k", "-blocks", "10", "-mix", "0:1:0", "-concurrency", "1,2", "-requests", "100");
+            assertEquals(0, run.exit(), run.output());
+            final List<String> lines = run.output().lines().toList();
+            assertEquals(4, lines.size(), run.output());
+            for (int i = 0; i < lines.size(); i++)
+            {
+                final String first = i % 2 == 0 ? "ringblocks" : "redis";
+                assertTrue(lines.get(i).startsWith("{\"server\":\"" + first + "\""), lines.get(i));
+                assertEquals(i < 2 ? 1 : 2, field(lines.get(i), "connections"), lines.get(i));
+                assertEquals(0, field(lines.get(i), "errors"), lines.get(i));
+            }
+            assertEquals(10 + 2 * 100, redis.sets.get() + redis.gets.get());
         }
     }
 
