@@ -194,7 +194,7 @@ final class RespWire implements Wire
         return -1;
     }
 
-    /** @return the signed decimal in {@code [from, to)}, or Long.MIN_VALUE if it is not one (or too long). */
+    /** @return the signed decimal in {@code [from, to)}; throws if it is not one or has more than 10 digits. */
     private static long parseLength(final ByteBuffer in, final int from, final int to) throws IOException
     {
         final boolean negative = to > from && in.get(from) == '-';
