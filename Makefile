@@ -9,7 +9,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN := mvn -B -q -Dstyle.color=never
 JDK = $(shell tools/find-jdk)
 
-.PHONY: build test run bench microbench bindings deps jdk clean
+.PHONY: build test run bench compare redis microbench bindings deps jdk clean
 
 jdk:
 	@tools/find-jdk >/dev/null
@@ -43,6 +43,21 @@ bench: build
 	@if [ -n "$(ARGS)" ]; then tools/rbbench $(ARGS); else \
 	  tools/rbbench $(BENCH_ARGS) && tools/rbbench $(BENCH_PIPELINED) && \
 	  tools/rbbench $(BENCH_HALF_GET) && tools/rbbench $(BENCH_HALF_PUT); fi
+
+# Redis 7 for `make compare`: installed with apt-get when missing and we are root.
+redis:
+	@if command -v redis-server >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing redis-server"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null || exit 1; \
+	else \
+	  echo "make compare needs Redis 7: run 'sudo apt-get install -y redis-server'" >&2; exit 1; \
+	fi
+
+# ringblocks and Redis alternately on the same workloads with the same client (see tools/rbcompare --help and
+# docs/benchmarks.md); ARGS passes flags, e.g. ARGS="--duration 1s --warmup 500ms --sizes 4k".
+compare: build redis
+	tools/rbcompare $(ARGS)
 
 # JMH microbenchmarks of the storage engine (src/test/java/io/ringblocks/bench), e.g. ARGS="-f 1 -i 3 Allocator".
 microbench: deps jdk

@@ -1,7 +1,7 @@
 package io.ringblocks.tools;
 
-import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -31,6 +32,8 @@ import picocli.CommandLine.Option;
  * process on a temporary data directory) unless {@code --server} is given, pre-populates the blocks GETs ask for,
  * then runs every combination of size × concurrency × pipeline × mix and prints one row per workload, including
  * the CPU the client and the server spent per request (the client must never be the bottleneck: compare them).
+ * With {@code --redis} the same workload goes to a Redis server as SET/GET of the blocks under their hex SHA-256
+ * ({@link RespWire}): same client, same content, same measurement, for a comparison that only the server changes.
  */
 @Command(name = "rbbench", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Loopback benchmark for ringblocks.")
@@ -73,6 +76,18 @@ public final class Bench implements Callable<Integer>
     @Option(names = "--server", paramLabel = "HOST:PORT", description = "use a running server instead of starting one")
     String server;
 
+    @Option(names = "--redis", paramLabel = "HOST:PORT", description = "run the same workload against a running " +
+        "Redis server: PUT = SET <hex sha-256> <block>, GET = GET <hex sha-256>; with --server too, each workload " +
+        "runs against ringblocks then Redis, back to back")
+    String redis;
+
+    @Option(names = "--server-pid", paramLabel = "PID", description = "process whose CPU time (/proc/PID/stat) " +
+        "counts as server CPU with --server (default: the process listening on its port)")
+    long serverPid;
+
+    @Option(names = "--redis-pid", paramLabel = "PID", description = "the same for --redis")
+    long redisPid;
+
     @Option(names = "--server-args", description = "extra flags for the server rbbench starts, e.g. '--sync relaxed'")
     String serverArgs = "";
 
@@ -89,7 +104,30 @@ public final class Bench implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
-        final InetSocketAddress address = server != null ? parse(server) : startServer();
+        if (redis != null && mixes.stream().anyMatch(m -> m.split(":").length == 3 && !m.split(":")[2].equals("0")))
+        {
+            throw new IllegalArgumentException("--redis runs PUTs and GETs only: the mix must have no deletes");
+        }
+        final List<Target> targets = new ArrayList<>();
+        if (server != null || redis == null)
+        {
+            final InetSocketAddress address = server != null ? parse(server) : startServer();
+            targets.add(new Target("ringblocks", RingblocksWire.INSTANCE, address,
+                child != null ? child.pid() : serverPid != 0 ? serverPid : ServerPid.listening(address.getPort())));
+        }
+        if (redis != null)
+        {
+            final InetSocketAddress address = parse(redis);
+            targets.add(new Target("redis", RespWire.INSTANCE, address,
+                redisPid != 0 ? redisPid : ServerPid.listening(address.getPort())));
+            if (!json)
+            {
+                System.out.println("# redis at " + redis + (targets.getLast().pid() > 0 ?
+                    " (pid " + targets.getLast().pid() + ")" : ""));
+            }
+        }
+        final boolean gets = mixes.stream().anyMatch(m -> m.split(":").length == 3 && !m.split(":")[1].equals("0"));
+        final boolean puts = mixes.stream().anyMatch(m -> !m.split(":")[0].equals("0"));
         try
         {
             if (!json)
@@ -105,7 +143,19 @@ public final class Bench implements Callable<Integer>
                 final int count = (int)Math.max(1, Math.min(blocks, (256L << 20) / size));
                 final byte[][] content = new byte[count][];
                 final byte[][] hashes = new byte[count][];
-                populate(address, size, content, hashes);
+                generate(size, content, hashes);
+                int[][] midstates = null;
+                for (final Target target : targets)
+                {
+                    if (gets)
+                    {
+                        populate(target.address(), target.wire(), content, hashes);
+                    }
+                    if (puts && midstates == null && target.wire().putNeedsKey())
+                    {
+                        midstates = midstates(content);
+                    }
+                }
                 for (final String mix : mixes)
                 {
                     for (final int conns : concurrency)
@@ -114,7 +164,11 @@ public final class Bench implements Callable<Integer>
                         {
                             for (final long rate : rates)
                             {
-                                failures += run(address, sizeText, size, mix, conns, pipe, rate, content, hashes);
+                                for (final Target target : targets)
+                                {
+                                    failures += run(target, targets.size() > 1, sizeText, size, mix, conns, pipe,
+                                        rate, content, hashes, midstates);
+                                }
                             }
                         }
                     }
@@ -204,42 +258,85 @@ public final class Bench implements Callable<Integer>
         }
     }
 
-    /** PUTs the blocks GETs will ask for, checking each returned hash. */
-    private static void populate(final InetSocketAddress address, final int size, final byte[][] content,
-        final byte[][] hashes) throws Exception
+    /** The blocks of one size: random content, the same for every run of that size, and their SHA-256. */
+    private static void generate(final int size, final byte[][] content, final byte[][] hashes) throws Exception
     {
         final MessageDigest sha = MessageDigest.getInstance("SHA-256");
         final Random random = new Random(size);
+        for (int i = 0; i < content.length; i++)
+        {
+            content[i] = new byte[size];
+            random.nextBytes(content[i]);
+            hashes[i] = sha.digest(content[i]);
+        }
+    }
+
+    private static int[][] midstates(final byte[][] content)
+    {
+        final TailSha256 sha = new TailSha256();
+        final int[][] midstates = new int[content.length][];
+        for (int i = 0; i < content.length; i++)
+        {
+            midstates[i] = sha.midstate(content[i]);
+        }
+        return midstates;
+    }
+
+    /** Stores the blocks GETs will ask for, one request at a time, checking each answer (and ringblocks' hash). */
+    private static void populate(final InetSocketAddress address, final Wire wire, final byte[][] content,
+        final byte[][] hashes) throws Exception
+    {
+        final int size = content[0].length;
+        final ByteBuffer request = ByteBuffer.allocate(wire.maxRequestLength(size)).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer answer = ByteBuffer.allocate(Math.max(4096, 2 * wire.maxRequestLength(size)))
+            .order(ByteOrder.LITTLE_ENDIAN);
+        final Wire.Reply reply = new Wire.Reply();
+        final int u = TailSha256.uniqueLength(size);
+        final byte[] tail = new byte[u];
         try (Socket s = new Socket(address.getHostString(), address.getPort()))
         {
             s.setTcpNoDelay(true);
             final OutputStream out = s.getOutputStream();
-            final DataInputStream in = new DataInputStream(s.getInputStream());
+            final InputStream in = s.getInputStream();
             for (int i = 0; i < content.length; i++)
             {
-                content[i] = new byte[size];
-                random.nextBytes(content[i]);
-                hashes[i] = sha.digest(content[i]);
-                final ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-                header.putInt(12 + size).put((byte)1).put((byte)2).putShort((short)0).putLong(i);
-                out.write(header.array());
-                out.write(content[i]);
-                final byte[] response = new byte[16 + 32];
-                in.readFully(response, 0, 16);
-                final int status = ByteBuffer.wrap(response).order(ByteOrder.LITTLE_ENDIAN).getShort(6);
-                final int length = ByteBuffer.wrap(response).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
-                in.readFully(response, 16, length - 12);
-                if (status != 0 || !java.util.Arrays.equals(hashes[i], java.util.Arrays.copyOfRange(response, 16, 48)))
+                System.arraycopy(content[i], size - u, tail, 0, u);
+                request.clear();
+                wire.put(request, i, content[i], tail, u, hashes[i]);
+                out.write(request.array(), 0, request.position());
+                answer.clear();
+                answer.flip();
+                while (!wire.decode(answer, reply))
                 {
-                    throw new IllegalStateException("populate PUT failed with status " + status);
+                    answer.compact();
+                    final int n = in.read(answer.array(), answer.position(), answer.remaining());
+                    if (n < 0)
+                    {
+                        throw new IOException("the server closed the connection while populating");
+                    }
+                    answer.position(answer.position() + n).flip();
+                }
+                final boolean hashOk = wire.putNeedsKey() || reply.bodyLength == hashes[i].length &&
+                    Arrays.equals(answer.array(), reply.bodyOffset, reply.bodyOffset + reply.bodyLength, hashes[i], 0,
+                        hashes[i].length);
+                if (reply.status != Wire.Reply.OK || !hashOk || answer.remaining() != reply.length)
+                {
+                    final StringBuilder why = new StringBuilder("populate PUT failed: ");
+                    wire.describe(answer, reply, why);
+                    throw new IllegalStateException(why.toString());
                 }
             }
         }
     }
 
-    private int run(final InetSocketAddress address, final String sizeText, final int size, final String mix,
-        final int conns, final int pipe, final long rate, final byte[][] content, final byte[][] hashes)
-        throws Exception
+    /** A server under test: how to speak to it, where, and whose CPU time is its cost (pid, or -1: unknown). */
+    private record Target(String name, Wire wire, InetSocketAddress address, long pid)
+    {
+    }
+
+    private int run(final Target target, final boolean named, final String sizeText, final int size,
+        final String mix, final int conns, final int pipe, final long rate, final byte[][] content,
+        final byte[][] hashes, final int[][] midstates) throws Exception
     {
         if (rate < 0)
         {
@@ -252,33 +349,37 @@ public final class Bench implements Callable<Integer>
         }
         final long warm = Sizes.durationNanos(warmup);
         final long measure = requests > 0 ? TimeUnit.HOURS.toNanos(1) : Sizes.durationNanos(duration);
-        final long start = System.nanoTime();
-        final long measureFrom = start + warm;
-        final long end = measureFrom + measure;
         final int clientThreads = Math.max(1, Math.min(threads, conns));
         final java.util.concurrent.atomic.AtomicLong budget = requests > 0 ?
             new java.util.concurrent.atomic.AtomicLong(requests) : null;
         final LoadGenerator[] generators = new LoadGenerator[clientThreads];
         final Thread[] running = new Thread[clientThreads];
-        final long clientCpuBefore = processCpuNanos();
-        final long serverCpuBefore = childCpuNanos();
+        final LoadGenerator.Window window = new LoadGenerator.Window(clientThreads);
         for (int t = 0; t < clientThreads; t++)
         {
             final int share = conns / clientThreads + (t < conns % clientThreads ? 1 : 0);
-            generators[t] = new LoadGenerator(new LoadGenerator.Plan(address, share, pipe, size,
-                Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]), content,
-                hashes, end, requests > 0 ? start : measureFrom, requests, verifyEvery, (double)rate * share / conns),
+            generators[t] = new LoadGenerator(new LoadGenerator.Plan(target.wire(), target.address(), share, pipe,
+                size, Integer.parseInt(weights[0]), Integer.parseInt(weights[1]), Integer.parseInt(weights[2]),
+                content, hashes, midstates, requests, verifyEvery, (double)rate * share / conns), window,
                 31L * t + 7, budget);
             running[t] = new Thread(generators[t], "rbbench-" + t);
             running[t].start();
         }
+        window.ready.await();
+        final long clientCpuBefore = processCpuNanos();
+        final long serverCpuBefore = ServerPid.cpuNanos(target.pid());
+        final long start = System.nanoTime();
+        final long measureFrom = start + warm;
+        final long end = measureFrom + measure;
+        window.open(requests > 0 ? start : measureFrom, end);
         for (final Thread t : running)
         {
             t.join();
         }
         final long elapsed = Math.min(System.nanoTime(), end) - (requests > 0 ? start : measureFrom);
         final long clientCpu = processCpuNanos() - clientCpuBefore;
-        final long serverCpu = childCpuNanos() - serverCpuBefore;
+        final long serverCpuAfter = ServerPid.cpuNanos(target.pid());
+        final long serverCpu = serverCpuBefore < 0 || serverCpuAfter < 0 ? -1 : serverCpuAfter - serverCpuBefore;
         final Histogram all = new Histogram(3_600_000_000_000L, 3);
         long ops = 0;
         long bytes = 0;
@@ -304,16 +405,17 @@ public final class Bench implements Callable<Integer>
         final double secondsMeasured = elapsed / 1e9;
         final double opsPerSecond = ops / secondsMeasured;
         final double mbPerSecond = bytes / secondsMeasured / 1e6;
-        final String name = label(mix) + " " + sizeText + (rate > 0 ? " @" + rate + "/s" : "");
+        final String name = label(mix) + " " + sizeText + (rate > 0 ? " @" + rate + "/s" : "") +
+            (named && !json ? " " + target.name() : "");
         final double cliPerOp = completed == 0 ? 0 : clientCpu / 1000.0 / completed;
         final double srvPerOp = completed == 0 || serverCpu < 0 ? -1 : serverCpu / 1000.0 / completed;
         if (json)
         {
-            System.out.printf(Locale.ROOT, "{\"workload\":\"%s\",\"size\":%d,\"mix\":\"%s\",\"connections\":%d," +
+            System.out.printf(Locale.ROOT, "{\"server\":\"%s\",\"workload\":\"%s\",\"size\":%d,\"mix\":\"%s\",\"connections\":%d," +
                     "\"pipeline\":%d,\"ops_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f," +
                     "\"p999_us\":%.1f,\"max_us\":%.1f,\"errors\":%d,\"verified_gets\":%d,\"verify_failures\":%d," +
                     "\"client_cpu_us_per_op\":%.2f,\"server_cpu_us_per_op\":%.2f,\"rate\":%d}%n",
-                name, size, mix, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99),
+                target.name(), name, size, mix, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99),
                 us(all, 99.9), all.getMaxValue() / 1000.0, errors, verified, verifyFailures, cliPerOp, srvPerOp, rate);
         }
         else
@@ -350,24 +452,5 @@ public final class Bench implements Callable<Integer>
     {
         return ((com.sun.management.OperatingSystemMXBean)ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
-    }
-
-    /** utime + stime of the server child from /proc (clock ticks of 10 ms), or -1 without a child. */
-    private long childCpuNanos()
-    {
-        if (child == null)
-        {
-            return -1;
-        }
-        try
-        {
-            final String stat = Files.readString(Path.of("/proc", Long.toString(child.pid()), "stat"));
-            final String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
-        }
-        catch (final IOException | RuntimeException e)
-        {
-            return -1;
-        }
     }
 }

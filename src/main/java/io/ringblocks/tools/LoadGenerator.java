@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
@@ -24,9 +25,9 @@ import io.ringblocks.uring.UserData;
 /**
  * The benchmark's load loop: one thread drives many connections through its own io_uring, the way a server
  * worker does — one recv always posted per connection, requests appended to a per-connection output buffer and
- * sent in one SEND, and every send and recv of a loop iteration submitted in one {@code io_uring_enter}. It speaks
- * the wire protocol directly, so the client costs a few µs per request and leaves the cores it shares with the
- * server to the server. Latency is measured per request from the moment it is queued for sending to the moment
+ * sent in one SEND, and every send and recv of a loop iteration submitted in one {@code io_uring_enter}. It writes
+ * and decodes the protocol in place through a {@link Wire} (ringblocks' own or Redis' RESP, the rest shared), so
+ * the client costs a few µs per request and leaves the cores it shares with the server to the server. Latency is measured per request from the moment it is queued for sending to the moment
  * its response is parsed, for the requests sent within the measured window however late their answer; throughput
  * counts the answers that arrived within it.
  * <p>
@@ -48,14 +49,46 @@ final class LoadGenerator implements Runnable
     private static final long MIN_TICK_NANOS = 50_000L;
     private static final long ANSWER_GRACE_NANOS = 30_000_000_000L;
 
-    /** What one run asks for. */
-    record Plan(InetSocketAddress server, int connections, int pipeline, int size, int putWeight, int getWeight,
-        int deleteWeight, byte[][] blocks, byte[][] hashes, long endNanos, long measureFromNanos, long maxRequests,
+    /**
+     * What one run asks for.
+     *
+     * @param midstates per block, {@link TailSha256#midstate} when the wire needs PUT keys, else null.
+     */
+    record Plan(Wire wire, InetSocketAddress server, int connections, int pipeline, int size, int putWeight,
+        int getWeight, int deleteWeight, byte[][] blocks, byte[][] hashes, int[][] midstates, long maxRequests,
         int verifyEvery, double rate)
     {
     }
 
+    /**
+     * The run's clock, set once every generator is connected: setting up (64 connections' buffers, the ring)
+     * takes most of a second on a busy machine and must come out of neither the warm-up nor the measured window.
+     */
+    static final class Window
+    {
+        final CountDownLatch ready;
+        private final CountDownLatch go = new CountDownLatch(1);
+        private volatile long measureFromNanos;
+        private volatile long endNanos;
+
+        Window(final int generators)
+        {
+            ready = new CountDownLatch(generators);
+        }
+
+        /** Opens the window for every generator: measured from {@code measureFromNanos} until {@code endNanos}. */
+        void open(final long measureFromNanos, final long endNanos)
+        {
+            this.measureFromNanos = measureFromNanos;
+            this.endNanos = endNanos;
+            go.countDown();
+        }
+    }
+
     private final Plan plan;
+    private final Window window;
+    private long measureFromNanos;
+    private long endNanos;
     private final long seed;
     final Histogram histogram = new Histogram(3_600_000_000_000L, 3);
     final AtomicLong completed = new AtomicLong();
@@ -69,13 +102,19 @@ final class LoadGenerator implements Runnable
 
     private SplittableRandom random;
     private MessageDigest sha;
+    private final TailSha256 tailSha = new TailSha256();
+    private final Wire.Reply reply = new Wire.Reply();
+    private final byte[] key = new byte[TailSha256.DIGEST_LENGTH];
+    private final byte[] verifyDigest = new byte[TailSha256.DIGEST_LENGTH];
+    private byte[] verifyCopy;
     private int totalWeight;
     private final byte[] unique = new byte[16];
     private long counter;
 
-    LoadGenerator(final Plan plan, final long seed, final AtomicLong sharedBudget)
+    LoadGenerator(final Plan plan, final Window window, final long seed, final AtomicLong sharedBudget)
     {
         this.plan = plan;
+        this.window = window;
         this.seed = seed;
         this.sharedBudget = sharedBudget;
     }
@@ -93,6 +132,10 @@ final class LoadGenerator implements Runnable
         final int[] kind;
         final int[] block;
         final int[] freeSlots;
+        /** Slots in request order, from orderHead: how replies of an ordered wire find their request. */
+        final int[] order;
+        final long[] seq;
+        int orderHead;
         int inFlight;
         int sendLength;
         boolean recvPosted;
@@ -111,6 +154,8 @@ final class LoadGenerator implements Runnable
             kind = new int[plan.pipeline()];
             block = new int[plan.pipeline()];
             freeSlots = new int[plan.pipeline()];
+            order = new int[plan.pipeline()];
+            seq = new long[plan.pipeline()];
             for (int i = 0; i < freeSlots.length; i++)
             {
                 freeSlots[i] = i;
@@ -125,7 +170,8 @@ final class LoadGenerator implements Runnable
         totalWeight = plan.putWeight() + plan.getWeight() + plan.deleteWeight();
         // Unique across runs too: a later workload must not PUT what an earlier one stored (dedup hits).
         counter = (seed << 40) ^ (System.nanoTime() << 8);
-        final int frameMax = 16 + 32 + plan.size();
+        final int frameMax = plan.wire().maxRequestLength(plan.size());
+        verifyCopy = new byte[plan.size()];
         try
         {
             sha = MessageDigest.getInstance("SHA-256");
@@ -138,6 +184,7 @@ final class LoadGenerator implements Runnable
         // Freed only once the kernel holds none of its buffers (every recv and send completed): see quiesce().
         final Arena memory = Arena.ofShared();
         boolean quiet = false;
+        boolean ready = false;
         try (Ring ring = new Ring(Math.max(64, 2 * Integer.highestOneBit(Math.min(4096, 4 * conns.length)))))
         {
             try
@@ -148,12 +195,21 @@ final class LoadGenerator implements Runnable
                     conns[i] = new Conn(Sockets.connectTcp(ipv4, plan.server().getPort()), memory, frameMax);
                     postRecv(ring, conns[i], i);
                 }
+                ready = true;
+                window.ready.countDown();
+                window.go.await();
+                measureFromNanos = window.measureFromNanos;
+                endNanos = window.endNanos;
                 loop(ring, conns, frameMax);
             }
             finally
             {
                 quiet = quiesce(ring, conns);
             }
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
         }
         catch (final IOException | RingException e)
         {
@@ -165,6 +221,10 @@ final class LoadGenerator implements Runnable
         }
         finally
         {
+            if (!ready)
+            {
+                window.ready.countDown(); // failed while connecting: nothing to wait for
+            }
             for (final Conn c : conns)
             {
                 if (c != null)
@@ -241,16 +301,16 @@ final class LoadGenerator implements Runnable
         while (true)
         {
             final long now = System.nanoTime();
-            if (now >= plan.endNanos() && more)
+            if (now >= endNanos && more)
             {
                 more = false;
                 // Open loop under overload: requests that fell due but never got a free slot are the slowest of
                 // all. Their latency is at least the time until the end; record that rather than drop them.
-                while (open && nextDue < plan.endNanos())
+                while (open && nextDue < endNanos)
                 {
-                    if (nextDue >= plan.measureFromNanos())
+                    if (nextDue >= measureFromNanos)
                     {
-                        histogram.recordValue(Math.max(1, plan.endNanos() - nextDue));
+                        histogram.recordValue(Math.max(1, endNanos - nextDue));
                     }
                     scheduled++;
                     nextDue = startNanos + (long)(scheduled * 1e9 / plan.rate());
@@ -310,7 +370,7 @@ final class LoadGenerator implements Runnable
             {
                 return;
             }
-            if (!more && System.nanoTime() - plan.endNanos() > ANSWER_GRACE_NANOS)
+            if (!more && System.nanoTime() - endNanos > ANSWER_GRACE_NANOS)
             {
                 throw new IOException("the server stopped answering: requests still unanswered " +
                     ANSWER_GRACE_NANOS / 1_000_000_000L + " s after the end");
@@ -419,39 +479,51 @@ final class LoadGenerator implements Runnable
         postRecv(ring, c, index);
     }
 
-    private void parse(final Conn c)
+    private void parse(final Conn c) throws IOException
     {
-        while (c.in.remaining() >= 16)
+        final Wire wire = plan.wire();
+        while (wire.decode(c.in, reply))
         {
             final int start = c.in.position();
-            final int length = c.in.getInt(start);
-            if (c.in.remaining() < 4 + length)
+            final int slot;
+            if (reply.slot >= 0)
             {
-                break;
+                slot = reply.slot;
             }
-            final int status = c.in.getShort(start + 6) & 0xFFFF;
-            final long id = c.in.getLong(start + 8);
-            final int slot = (int)(id & 0xFFFF);
+            else
+            {
+                if (c.inFlight == 0)
+                {
+                    throw new IOException("the server sent a reply nobody asked for");
+                }
+                slot = c.order[c.orderHead];
+                c.orderHead = (c.orderHead + 1) % plan.pipeline();
+            }
             final long done = System.nanoTime();
-            final int bodyLength = length - 12;
             // Latency counts for requests sent (open loop: scheduled) in the window, however late the answer, so
             // overload stays visible; throughput counts answers that arrived in the window.
-            final boolean inWindow = c.sentAt[slot] >= plan.measureFromNanos() && c.sentAt[slot] < plan.endNanos();
-            final boolean doneInWindow = done >= plan.measureFromNanos() && done <= plan.endNanos();
-            if (status != 0)
+            final boolean inWindow = c.sentAt[slot] >= measureFromNanos && c.sentAt[slot] < endNanos;
+            final boolean doneInWindow = done >= measureFromNanos && done <= endNanos;
+            if (reply.status != Wire.Reply.OK)
             {
                 errors++;
                 if (firstError.isEmpty())
                 {
-                    firstError.append("status ").append(status).append(" for op ").append(c.kind[slot]);
+                    wire.describe(c.in, reply, firstError);
+                    firstError.append(" for op ").append(c.kind[slot]);
                 }
             }
             else if (c.kind[slot] == GET)
             {
-                bytesMoved += doneInWindow ? bodyLength : 0;
-                if (plan.verifyEvery() > 0 && (id >>> 16) % plan.verifyEvery() == 0)
+                final byte[] expected = plan.blocks()[c.block[slot]];
+                bytesMoved += doneInWindow ? reply.bodyLength : 0;
+                if (reply.bodyLength != expected.length)
                 {
-                    verify(c.in, start + 16, bodyLength, plan.blocks()[c.block[slot]], plan.hashes()[c.block[slot]]);
+                    verifyFailures++; // every GET's length is checked, a sample's bytes below
+                }
+                else if (plan.verifyEvery() > 0 && c.seq[slot] % plan.verifyEvery() == 0)
+                {
+                    verify(c.in, reply.bodyOffset, reply.bodyLength, expected, plan.hashes()[c.block[slot]]);
                 }
             }
             else if (c.kind[slot] == PUT)
@@ -460,7 +532,7 @@ final class LoadGenerator implements Runnable
                 if (plan.deleteWeight() > 0 && c.deletableCount < c.deletable.length)
                 {
                     final byte[] h = new byte[32];
-                    c.in.get(start + 16, h);
+                    c.in.get(reply.bodyOffset, h);
                     c.deletable[c.deletableCount++] = h;
                 }
             }
@@ -475,7 +547,7 @@ final class LoadGenerator implements Runnable
             completed.incrementAndGet();
             c.inFlight--;
             c.freeSlots[plan.pipeline() - 1 - c.inFlight] = slot;
-            c.in.position(start + 4 + length);
+            c.in.position(start + reply.length);
         }
     }
 
@@ -485,6 +557,7 @@ final class LoadGenerator implements Runnable
         final int dice = random.nextInt(totalWeight);
         // Responses may come back out of order: slots come from a free list, not seq % pipeline.
         final int slot = c.freeSlots[plan.pipeline() - 1 - c.inFlight];
+        c.seq[slot] = c.nextSeq;
         final long id = (c.nextSeq++ << 16) | slot;
         final int b = random.nextInt(plan.blocks().length);
         int op = dice < plan.putWeight() ? PUT : dice < plan.putWeight() + plan.getWeight() ? GET : DELETE;
@@ -494,38 +567,50 @@ final class LoadGenerator implements Runnable
         }
         c.kind[slot] = op;
         c.block[slot] = b;
+        final Wire wire = plan.wire();
         if (op == PUT)
         {
-            // Unique content: a counter over the first bytes defeats deduplication.
+            // Unique content: a counter over the last bytes defeats deduplication (and keeps the prefix's hash
+            // state reusable when the client must name the block itself).
             counter++;
             for (int k = 0; k < 8; k++)
             {
                 unique[k] = (byte)(counter >>> (8 * k));
             }
             final byte[] body = plan.blocks()[b];
-            final int len = body.length;
-            c.out.putInt(12 + len).put((byte)1).put((byte)PUT).putShort((short)0).putLong(id);
-            c.out.put(unique, 0, Math.min(8, len));
-            if (len > 8)
+            if (wire.putNeedsKey())
             {
-                c.out.put(body, 8, len - 8);
+                tailSha.digest(plan.midstates()[b], body, unique, key, 0);
             }
+            wire.put(c.out, id, body, unique, TailSha256.uniqueLength(body.length), key);
+        }
+        else if (op == GET)
+        {
+            wire.get(c.out, id, plan.hashes()[b]);
         }
         else
         {
-            final byte[] hash = op == GET ? plan.hashes()[b] : c.deletable[--c.deletableCount];
-            c.out.putInt(44).put((byte)1).put((byte)op).putShort((short)0).putLong(id).put(hash);
+            wire.delete(c.out, id, c.deletable[--c.deletableCount]);
         }
         c.sentAt[slot] = stamp;
+        c.order[(c.orderHead + c.inFlight) % plan.pipeline()] = slot;
         c.inFlight++;
     }
 
     private void verify(final ByteBuffer in, final int at, final int length, final byte[] expected, final byte[] hash)
     {
         verified++;
-        final byte[] got = new byte[length];
-        in.get(at, got);
-        if (!Arrays.equals(got, expected) || !Arrays.equals(sha.digest(got), hash))
+        in.get(at, verifyCopy, 0, length);
+        sha.update(verifyCopy, 0, length);
+        try
+        {
+            sha.digest(verifyDigest, 0, verifyDigest.length);
+        }
+        catch (final java.security.DigestException e)
+        {
+            throw new IllegalStateException(e);
+        }
+        if (!Arrays.equals(verifyCopy, 0, length, expected, 0, length) || !Arrays.equals(verifyDigest, hash))
         {
             verifyFailures++;
         }
