@@ -1,7 +1,6 @@
 package io.ringblocks.storage;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -20,6 +19,7 @@ final class BatchEffects
 
     private final int capacity;
     private final int[] slots;
+    private final int[] used;
     private final int mask;
     private final UnsafeBuffer keys;
     private final boolean[] live;
@@ -40,6 +40,7 @@ final class BatchEffects
         }
         this.capacity = capacity;
         slots = new int[Integer.highestOneBit(capacity * 2 - 1) << 1];
+        used = new int[capacity];
         mask = slots.length - 1;
         keys = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * BlockIndex.KEY_LENGTH));
         live = new boolean[capacity];
@@ -53,11 +54,11 @@ final class BatchEffects
     /** Forgets the staged changes. */
     void clear()
     {
-        if (count > 0)
+        for (int i = 0; i < count; i++)
         {
-            Arrays.fill(slots, 0);
-            count = 0;
+            slots[used[i]] = 0; // only the slots this batch took: a batch of one must not clear the whole table
         }
+        count = 0;
         found = -1;
     }
 
@@ -114,6 +115,7 @@ final class BatchEffects
             i = count++;
             keys.putBytes(i * BlockIndex.KEY_LENGTH, hash, hashOffset, BlockIndex.KEY_LENGTH);
             slots[slot] = i + 1;
+            used[i] = slot;
         }
         return i;
     }

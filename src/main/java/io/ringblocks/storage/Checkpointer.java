@@ -20,8 +20,10 @@ import io.ringblocks.uring.Errno;
  * <p>
  * The committer requests a checkpoint after freezing the overlay's active table ({@link #request}) and learns of
  * its completion through {@link #done()}; everything else about the overlay (dropping the frozen table once readers
- * have moved on) stays on the committer thread. A failed checkpoint is reported and retried after a back-off; the
- * log then cannot wrap and the committer eventually holds writes back, which is the right signal for a broken index.
+ * have moved on) stays on the committer thread. A failed LMDB transaction is reported and retried after a back-off
+ * (the log cannot wrap meanwhile, and the committer eventually holds writes back). A failed fdatasync is final
+ * ({@link #syncFailed()}): Linux reports a writeback error once per file, so a retry that succeeds would not mean the
+ * blocks are on disk, and LMDB must never name them; the journal then stops accepting writes.
  */
 final class Checkpointer implements Agent, Overlay.FrozenVisitor
 {
@@ -41,6 +43,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private volatile long requestedSequence = -1;
     private volatile long doneSequence = -1;
     private volatile Thread thread;
+    private volatile boolean syncFailed;
     private long retryAt;
 
     // Statistics, written by the checkpointer thread only.
@@ -96,7 +99,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     public int doWork()
     {
         final long sequence = requestedSequence;
-        if (sequence <= doneSequence || System.nanoTime() - retryAt < 0)
+        if (sequence <= doneSequence || syncFailed || System.nanoTime() - retryAt < 0)
         {
             return 0;
         }
@@ -109,7 +112,12 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         final int rc = dataSync.syncData();
         if (rc < 0)
         {
-            return failed("fdatasync of the data file before a checkpoint failed: " + Errno.describe(rc), null);
+            syncFailed = true;
+            failures++;
+            errors.onError("checkpointer", "fdatasync of the data file before a checkpoint failed (" +
+                Errno.describe(rc) + "): no more checkpoints or writes; restart the server, whose recovery " +
+                "verifies what was logged");
+            return false;
         }
         int applied = 0;
         try (Txn<DirectBuffer> write = index.writeTxn())
@@ -163,6 +171,12 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         {
             index.delete(txn, key); // absent already when the key was put and deleted between two checkpoints
         }
+    }
+
+    /** @return true once a data-file flush failed: nothing can be trusted to be on disk until a restart. */
+    boolean syncFailed()
+    {
+        return syncFailed;
     }
 
     long checkpoints()

@@ -266,6 +266,7 @@ public final class Committer implements Agent, MessageHandler
     {
         final long start = System.nanoTime();
         final long commitEpoch = epoch.get();
+        journal.beginBatch();
         boolean wroteBlocks = false;
         int freedCount = 0;
         for (int i = 0; i < count; i++)
@@ -489,7 +490,9 @@ public final class Committer implements Agent, MessageHandler
         closing = true;
         admission.unbound();
         final long deadline = System.nanoTime() + CLOSE_NANOS;
-        while ((deltas.size() > 0 || pending > 0 || !journal.drained()) && System.nanoTime() - deadline < 0)
+        // A failed journal answers the rest FAILED at once and will never drain: no point waiting for it.
+        while ((deltas.size() > 0 || pending > 0 || !journal.drained() && journal.healthy()) &&
+            System.nanoTime() - deadline < 0)
         {
             if (pending > 0)
             {
@@ -497,10 +500,12 @@ public final class Committer implements Agent, MessageHandler
             }
             if (doWork() == 0)
             {
+                // AgentRunner.close() interrupts this thread after a while; an interrupted park returns at once.
+                Thread.interrupted();
                 LockSupport.parkNanos(100_000L); // a checkpoint is running on its own thread
             }
         }
-        if (!journal.drained())
+        if (!journal.drained() && journal.healthy())
         {
             errors.onError("committer", "the final checkpoint did not complete: the log is replayed at the next start");
         }

@@ -15,7 +15,7 @@ import io.ringblocks.uring.Errno;
  * reader is still inside the table when it is cleared.
  * <p>
  * <b>Which flush covers what.</b> A batch's blocks were written O_DIRECT before their deltas were published, and its
- * log record is written O_DIRECT next; then one {@code fdatasync} — of the data file when the batch stored blocks
+ * log record is written O_DIRECT next (sync mode); then one {@code fdatasync} — of the data file when the batch stored blocks
  * (it also commits any extent conversion of the data file), of the log otherwise. The flush a filesystem sends to the
  * device covers every write completed before it, so when both files are O_DIRECT on the same device, that one flush
  * makes the blocks and the record durable. Otherwise (a buffered fallback, or the log on another device) the other
@@ -24,8 +24,11 @@ import io.ringblocks.uring.Errno;
  * record carries that sequence), and drops what does not match its hash. Relaxed mode writes the records without the
  * flush and flushes both files every {@code syncIntervalNanos}.
  * <p>
- * After a failed flush nothing more is logged: the durability of the log is unknown and only a restart's recovery,
- * which verifies what it cannot trust, can tell. Committer thread only.
+ * After a failed append or flush — here, in the periodic flush or in the checkpointer's — nothing more is logged
+ * and every later batch with changes is answered FAILED: Linux reports a writeback error once per file, so a later
+ * flush that succeeds proves nothing about what the failed one should have covered, and only a restart's recovery,
+ * which verifies what it cannot trust, can tell. Freed space is not reused after that either (the durable sequence
+ * stops). Committer thread only.
  */
 final class IndexJournal
 {
@@ -59,7 +62,6 @@ final class IndexJournal
     private long lastCheckpointNanos;
     private long lastSyncNanos;
     private boolean failed;
-    private boolean syncFailed;
     private volatile long durableSequence;
     private long checkpointedSequence;
     private volatile long flushes;
@@ -119,10 +121,29 @@ final class IndexJournal
         epoch = committerEpoch;
     }
 
-    /** @return whether a whole batch fits the overlay and the log now; otherwise the committer holds deltas back. */
+    /**
+     * @return whether a whole batch fits the overlay and the log now (otherwise the committer holds deltas back), or
+     * the journal has failed: then deltas are taken and answered FAILED rather than left waiting.
+     */
     boolean hasRoom()
     {
-        return !failed && overlay.room() >= maxBatch && log.hasRoom(maxBatch);
+        return failed() || overlay.room() >= maxBatch && log.hasRoom(maxBatch);
+    }
+
+    private boolean failed()
+    {
+        if (!failed && checkpointer.syncFailed())
+        {
+            failed = true;
+        }
+        return failed;
+    }
+
+    /** Starts a batch: nothing staged, and a fresh snapshot for its lookups (also after a batch that threw). */
+    void beginBatch()
+    {
+        staged.clear();
+        current.release();
     }
 
     // ---------------------------------------------------------------- a batch
@@ -207,13 +228,13 @@ final class IndexJournal
     {
         try
         {
-            current.release(); // the next batch looks at a fresh snapshot
+            current.release(); // the snapshot is not needed past the lookups
             final int changes = staged.size();
             if (changes == 0)
             {
                 return 0; // duplicates and misses only: nothing to make durable
             }
-            if (failed)
+            if (failed())
             {
                 return -Errno.EIO;
             }
@@ -234,8 +255,12 @@ final class IndexJournal
             int rc = log.append(durableSequence, openSequence);
             if (rc < 0)
             {
-                errors.onError("committer", "write-ahead log append failed: " + Errno.describe(rc));
-                return rc; // nothing appended: the next record takes the same place
+                // Part of the record may have reached the disk; a retry of another size could land elsewhere and
+                // leave it there, in chain. Like a failed flush, this ends logging until a restart.
+                failed = true;
+                errors.onError("committer", "write-ahead log append failed (" + Errno.describe(rc) + "): no more " +
+                    "writes are accepted; restart the server, whose recovery verifies what was logged");
+                return rc;
             }
             if (durable)
             {
@@ -397,7 +422,7 @@ final class IndexJournal
     {
         lastSyncNanos = now;
         final long sequence = log.lastSequence();
-        if (sequence <= durableSequence)
+        if (sequence <= durableSequence || failed())
         {
             return 0;
         }
@@ -409,14 +434,11 @@ final class IndexJournal
         flushes++;
         if (rc < 0)
         {
-            if (!syncFailed)
-            {
-                errors.onError("committer", "periodic flush failed: " + Errno.describe(rc));
-            }
-            syncFailed = true;
+            failed = true;
+            errors.onError("committer", "periodic flush failed (" + Errno.describe(rc) + "): no more writes are " +
+                "accepted; restart the server, whose recovery verifies what was logged");
             return 1;
         }
-        syncFailed = false;
         durableSequence = sequence;
         return 1;
     }
@@ -433,10 +455,10 @@ final class IndexJournal
         return phase == Phase.IDLE;
     }
 
-    /** @return false when a flush failed, so the shutdown must not be recorded as clean. */
+    /** @return false when an append or a flush failed, so the shutdown must not be recorded as clean. */
     boolean healthy()
     {
-        return !failed && !syncFailed;
+        return !failed();
     }
 
     /** Relaxed mode's last flush before a clean close. */

@@ -30,6 +30,10 @@ import java.util.List;
  */
 public final class OfflineCheck
 {
+    private static final int LOG_OK = 0;
+    private static final int LOG_LOST = 1;
+    private static final int LOG_UNREADABLE = 2;
+
     private static final HexFormat HEX = HexFormat.of();
 
     private final Path dir;
@@ -113,11 +117,13 @@ public final class OfflineCheck
                 summary(false);
                 return false;
             }
-            if (header != null && !replayLog(index, data, header, repair))
+            final int log = header == null ? LOG_OK : replayLog(index, data, header, repair);
+            if (log == LOG_UNREADABLE)
             {
                 summary(false);
                 return false;
             }
+            headerBad |= log == LOG_LOST;
             final long count = index.count();
             final boolean indexClean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 0) == 1;
             if (header != null && header.clean() && (count != header.blockCount() || !indexClean))
@@ -167,14 +173,23 @@ public final class OfflineCheck
      * replayed into it first, exactly as a starting server would (blocks of records newer than the last known flush
      * verified), so the checks below cover them; without, they are counted and reported.
      *
-     * @return false when the log cannot be read as this store's.
+     * @return {@link #LOG_OK}, {@link #LOG_LOST} (missing after an unclean shutdown: a repair accepts the loss) or
+     * {@link #LOG_UNREADABLE}.
      */
-    private boolean replayLog(final BlockIndex index, final Path data, final DataHeader header, final boolean repair)
+    private int replayLog(final BlockIndex index, final Path data, final DataHeader header, final boolean repair)
     {
         final Path file = dir.resolve(WriteAheadLog.FILE);
         if (!Files.exists(file))
         {
-            return true;
+            final long[] checkpoint = index.checkpoint();
+            if (checkpoint[1] != 0 && index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 0) != 1)
+            {
+                out.println("write-ahead log " + file + " is missing after an unclean shutdown: changes logged " +
+                    "after checkpoint " + checkpoint[0] + " are lost" + (repair ? "; the index is taken as it is" :
+                    " (--repair takes the index as it is)"));
+                return LOG_LOST;
+            }
+            return LOG_OK;
         }
         try (WriteAheadLog log = WriteAheadLog.open(dir, JournalConfig.MIN_LOG_SIZE, header.storeId(), false))
         {
@@ -187,7 +202,7 @@ public final class OfflineCheck
                         result.replay().effects() + " index changes) into the index; " + result.dropped() +
                         " blocks whose bytes did not reach the disk dropped");
                 }
-                return true;
+                return LOG_OK;
             }
             final long[] checkpoint = index.checkpoint();
             final WriteAheadLog.Replay pending = log.replay(checkpoint[0],
@@ -199,13 +214,14 @@ public final class OfflineCheck
                     "changes) after the index's checkpoint; the server applies them when it starts (--repair does " +
                     "it now), and the block checks below do not cover them");
             }
-            return true;
+            return LOG_OK;
         }
-        catch (final IllegalStateException e)
+        catch (final IllegalStateException | IllegalArgumentException e)
         {
-            out.println(e.getMessage().replace("; run tools/rbcheck --data " + dir, "") + " (not repairable: " +
-                "move wal.log away only if the store was shut down cleanly)");
-            return false;
+            out.println(e.getMessage().replace("; run tools/rbcheck --data " + dir, "") + " (not repairable as it " +
+                "is: moving wal.log away loses the changes logged after the index's checkpoint, which --repair then " +
+                "accepts)");
+            return LOG_UNREADABLE;
         }
     }
 

@@ -325,9 +325,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private WriteAheadLog openLog(final DataHeader header)
     {
         final Path file = config.dir().resolve(WriteAheadLog.FILE);
-        final long checkpointed = index.checkpoint()[0];
+        final long[] checkpoint = index.checkpoint();
+        final long checkpointed = checkpoint[0];
         final boolean clean = index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1;
-        if (!Files.exists(file) && checkpointed > 0 && !clean)
+        final boolean inUse = checkpoint[1] != 0; // a log was created for this index once
+        final boolean exists = Files.exists(file);
+        if (!exists && inUse && !clean)
         {
             throw new IllegalStateException("write-ahead log " + file + " is missing after an unclean shutdown: " +
                 "changes acknowledged after its checkpoint " + checkpointed + " are lost; run tools/rbcheck --data " +
@@ -344,22 +347,14 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
         // Relaxed mode flushes the log only periodically, so a buffered write (into the page cache, which survives
         // a process crash) is all a record needs; O_DIRECT would make every batch wait for the device.
-        final WriteAheadLog opened = WriteAheadLog.open(config.dir(), size, header.storeId(),
-            config.directIo() && config.durable());
-        if (opened.created() && checkpointed > 0)
+        if (!exists)
         {
-            // The old log was fully checkpointed (clean shutdown): the new one continues its sequence.
-            try
-            {
-                index.putCheckpointNow(checkpointed, WriteAheadLog.PAGE, (int)index.checkpoint()[2]);
-            }
-            catch (final RuntimeException e)
-            {
-                opened.close();
-                throw e;
-            }
+            // Before the file exists: the index then never points past the end of a new (maybe smaller) log, and
+            // records "a log is in use" so that losing it after an unclean shutdown is refused. A clean shutdown
+            // checkpointed everything, so the new log just continues the sequence.
+            index.putCheckpointNow(checkpointed, WriteAheadLog.PAGE, (int)checkpoint[2]);
         }
-        return opened;
+        return WriteAheadLog.open(config.dir(), size, header.storeId(), config.directIo() && config.durable());
     }
 
     /** @return true when one flush covers blocks and log records: both O_DIRECT on one device. */

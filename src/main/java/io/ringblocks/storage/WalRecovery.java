@@ -57,7 +57,9 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
     {
         final long start = System.nanoTime();
         final long[] checkpoint = index.checkpoint();
-        final long position = checkpoint[1] == 0 ? WriteAheadLog.PAGE : checkpoint[1];
+        // Outside the log (none yet, or a log re-created smaller): the next record can only be at the start.
+        final long position = checkpoint[1] < WriteAheadLog.PAGE || checkpoint[1] >= log.size() ?
+            WriteAheadLog.PAGE : checkpoint[1];
         final WalRecovery recovery = new WalRecovery();
         final WriteAheadLog.Replay replay = log.replay(checkpoint[0], position, (int)checkpoint[2], recovery);
         if (replay.records() == 0)

@@ -99,7 +99,9 @@ class CommitterTest
             assertTrue(committer.batches() < total / 4,
                 "group commit should batch: " + committer.batches() + " batches for " + total + " deltas");
             assertTrue(committer.maxBatchSeen() > 1);
-            assertTrue(syncs.get() <= committer.batches(), "at most one data sync per batch");
+            // One flush per batch at most; the checkpointer's data syncs come on top.
+            assertTrue(committer.journal().flushes() <= committer.batches(), "at most one flush per batch");
+            assertTrue(syncs.get() > 0);
             assertEquals((long)workers * (perWorker - perWorker / 10), TestJournal.indexed(committer, index));
             // Duplicates are released at once, deletes after readers moved on (none are reading here).
             assertEquals((long)workers * (perWorker / 10) * 2, released.size());
