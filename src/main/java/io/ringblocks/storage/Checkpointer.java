@@ -32,6 +32,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private final BlockIndex index;
     private final Overlay overlay;
     private final Committer.DataSync dataSync;
+    private final Committer.DataSync logSync;
     private final ErrorHandler errors;
     private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
     private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
@@ -42,6 +43,8 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private int requestedCrc;
     private volatile long requestedSequence = -1;
     private volatile long doneSequence = -1;
+    private volatile long flushRequested = -1;
+    private volatile long flushedSequence = -1;
     private volatile Thread thread;
     private volatile boolean syncFailed;
     private long retryAt;
@@ -52,12 +55,16 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private volatile long nanosTotal;
     private volatile long failures;
 
+    /**
+     * @param logSync flushes the write-ahead log (relaxed mode's periodic flush, {@link #requestFlush}).
+     */
     Checkpointer(final BlockIndex index, final Overlay overlay, final Committer.DataSync dataSync,
-        final ErrorHandler errors)
+        final Committer.DataSync logSync, final ErrorHandler errors)
     {
         this.index = index;
         this.overlay = overlay;
         this.dataSync = dataSync;
+        this.logSync = logSync;
         this.errors = errors;
     }
 
@@ -89,6 +96,27 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         }
     }
 
+    /**
+     * Committer thread, relaxed mode: flush the data file and the log, which then hold every record up to
+     * {@code sequence}. Here rather than on the committer, whose batches would wait behind a flush of a second's
+     * worth of page-cache writes.
+     */
+    void requestFlush(final long sequence)
+    {
+        flushRequested = sequence;
+        final Thread t = thread;
+        if (t != null)
+        {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** @return the last record a completed {@link #requestFlush} covered, -1 before the first. */
+    long flushed()
+    {
+        return flushedSequence;
+    }
+
     /** @return the sequence of the last checkpoint committed, -1 before the first. */
     long done()
     {
@@ -98,12 +126,41 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     @Override
     public int doWork()
     {
-        final long sequence = requestedSequence;
-        if (sequence <= doneSequence || syncFailed || System.nanoTime() - retryAt < 0)
+        if (syncFailed)
         {
             return 0;
         }
-        return checkpoint(sequence, requestedPosition, requestedCrc) ? 1 : 0;
+        int work = 0;
+        final long flush = flushRequested;
+        if (flush > flushedSequence)
+        {
+            work += flush(flush);
+        }
+        final long sequence = requestedSequence;
+        if (sequence <= doneSequence || syncFailed || System.nanoTime() - retryAt < 0)
+        {
+            return work;
+        }
+        return work + (checkpoint(sequence, requestedPosition, requestedCrc) ? 1 : 0);
+    }
+
+    private int flush(final long sequence)
+    {
+        int rc = dataSync.syncData();
+        if (rc >= 0)
+        {
+            rc = logSync.syncData();
+        }
+        if (rc < 0)
+        {
+            syncFailed = true;
+            failures++;
+            errors.onError("checkpointer", "periodic flush failed (" + Errno.describe(rc) + "): no more writes " +
+                "are accepted; restart the server, whose recovery verifies what was logged");
+            return 1;
+        }
+        flushedSequence = sequence;
+        return 1;
     }
 
     private boolean checkpoint(final long sequence, final long position, final int crc)

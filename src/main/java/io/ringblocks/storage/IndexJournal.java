@@ -22,7 +22,7 @@ import io.ringblocks.uring.Errno;
  * file is flushed too. A power loss before the flush can leave the record on disk without its blocks: recovery
  * therefore verifies the blocks of every record newer than the last one a completed flush is known to cover (each
  * record carries that sequence), and drops what does not match its hash. Relaxed mode writes the records without the
- * flush and flushes both files every {@code syncIntervalNanos}.
+ * flush; the checkpointer thread flushes both files every {@code syncIntervalNanos}.
  * <p>
  * After a failed append or flush — here, in the periodic flush or in the checkpointer's — nothing more is logged
  * and every later batch with changes is answered FAILED: Linux reports a writeback error once per file, so a later
@@ -349,7 +349,7 @@ final class IndexJournal
     {
         final long now = System.nanoTime();
         int work = 0;
-        if (!durable && now - lastSyncNanos >= syncIntervalNanos)
+        if (!durable)
         {
             work += periodicSync(now);
         }
@@ -418,13 +418,36 @@ final class IndexJournal
             overlay.room() < maxBatch || !log.hasRoom(maxBatch) || now - lastCheckpointNanos >= checkpointIntervalNanos;
     }
 
+    /** Relaxed mode: asks the checkpointer thread for a flush of what was logged, and takes in the last one done. */
     private int periodicSync(final long now)
     {
-        lastSyncNanos = now;
+        final long flushed = checkpointer.flushed();
+        int work = 0;
+        if (flushed > durableSequence)
+        {
+            durableSequence = flushed;
+            work++;
+        }
+        if (now - lastSyncNanos >= syncIntervalNanos)
+        {
+            lastSyncNanos = now;
+            final long sequence = log.lastSequence();
+            if (sequence > durableSequence && !failed())
+            {
+                checkpointer.requestFlush(sequence);
+                work++;
+            }
+        }
+        return work;
+    }
+
+    /** Relaxed mode's last flush before a clean close, on the committer thread (the checkpointer may be stopping). */
+    private void flushNow()
+    {
         final long sequence = log.lastSequence();
         if (sequence <= durableSequence || failed())
         {
-            return 0;
+            return;
         }
         int rc = dataSync.syncData();
         if (rc >= 0)
@@ -435,12 +458,10 @@ final class IndexJournal
         if (rc < 0)
         {
             failed = true;
-            errors.onError("committer", "periodic flush failed (" + Errno.describe(rc) + "): no more writes are " +
-                "accepted; restart the server, whose recovery verifies what was logged");
-            return 1;
+            errors.onError("committer", "final flush failed (" + Errno.describe(rc) + ")");
+            return;
         }
         durableSequence = sequence;
-        return 1;
     }
 
     /** @return true once nothing is left in the overlay and no checkpoint is in progress. */
@@ -466,7 +487,7 @@ final class IndexJournal
     {
         if (!durable)
         {
-            periodicSync(System.nanoTime());
+            flushNow();
         }
     }
 

@@ -100,7 +100,9 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             space = new DiskSpace(config.dir(), config.dir().resolve(StoreFiles.INDEX_DIR).resolve("data.mdb"));
             space.refresh(System.nanoTime()); // the index reserve first: the commits below may need its pages
             disk = space;
-            opened = new DataFile(dataPath, config.directIo(), config.readCache());
+            // Relaxed mode writes blocks through the page cache like its log records: a process crash keeps them, the
+            // periodic flush covers power loss, and no PUT waits for the device.
+            opened = new DataFile(dataPath, config.directIo() && config.durable(), config.readCache());
             dataFile = opened;
             openedLog = openLog(files.header());
             log = openedLog;
@@ -138,7 +140,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             log.startAppending(tail.lastSequence() + 1, tail.nextPosition(), tail.lastCrc(), tail.nextPosition());
             overlay = new Overlay(config.journal().overlaySlots());
             index.attach(overlay); // before any reader exists: every lookup from here on sees the logged changes
-            checkpointer = new Checkpointer(index, overlay, this, errors);
+            checkpointer = new Checkpointer(index, overlay, this, log::sync, errors);
             final IndexJournal journal = new IndexJournal(log, overlay, checkpointer, index, this, config.durable(),
                 oneFlush(), config.journal().syncIntervalNanos(), config.journal().checkpointIntervalNanos(),
                 config.maxBatch(), openSequence, errors);

@@ -48,7 +48,7 @@ final class TestJournal
         final Overlay overlay = new Overlay(1 << 14);
         OPEN.add(overlay);
         index.attach(overlay);
-        final Checkpointer checkpointer = new Checkpointer(index, overlay, sync, errors);
+        final Checkpointer checkpointer = new Checkpointer(index, overlay, sync, log::sync, errors);
         final AgentRunner runner = new AgentRunner(new SleepingIdleStrategy(1_000_000L), Throwable::printStackTrace,
             null, checkpointer);
         AgentRunner.startOnThread(runner);
