@@ -19,7 +19,8 @@ import io.ringblocks.uring.Wakeup;
  * ({@code R <records> <changes> <blocks verified> <blocks dropped> <ms>}) and {@code READY}. Before starting an
  * operation it prints its intent ({@code p <hash>} or {@code x <hash>}), and each acknowledgement the moment it
  * arrives: {@code P <hash> <length>} stored or duplicate, {@code F <hash>} put failed, {@code D <hash>} deleted,
- * {@code N <hash>} delete found nothing. Every 64 operations it prints {@code K <checkpoints> <checkpoint µs total>}
+ * {@code N <hash>} delete found nothing. Every 16 operations it prints
+ * {@code K <operations> <checkpoints> <checkpoint µs total>}
  * (the STATS figures), the evidence that checkpoints ran while it was killed. The parent checks every acknowledged
  * outcome against the recovered store; operations in flight at the kill may have gone either way.
  */
@@ -32,7 +33,7 @@ public final class CrashChild
     {
         /** PUTs (sometimes 1 MiB, sometimes repeated) and DELETEs forever; 2 MiB log, checkpoints every second. */
         MIXED,
-        /** The same load with a 1024-slot overlay, batches of 384 and a 1 ms checkpoint interval. */
+        /** The same load, smaller blocks, with a 1024-slot overlay, batches of 384 and a 1 ms checkpoint interval. */
         CHECKPOINTING,
         /** Small PUTs only, nothing checkpointed (large overlay and log, hour-long intervals): a long log to replay. */
         BIG_LOG,
@@ -106,14 +107,15 @@ public final class CrashChild
             }
             else
             {
-                load(store, driver, random, out, profile == Profile.BIG_LOG);
+                load(store, driver, random, out, profile);
             }
         }
     }
 
     private static void load(final Store store, final StoreDriver driver, final Random random, final PrintStream out,
-        final boolean putsOnly) throws Exception
+        final Profile profile) throws Exception
     {
+        final boolean putsOnly = profile == Profile.BIG_LOG;
         final List<byte[]> acked = new ArrayList<>();
         final List<byte[]> recent = new ArrayList<>();
         final int checkpoints = Arrays.asList(Store.JOURNAL_STATS).indexOf("checkpoints");
@@ -121,10 +123,10 @@ public final class CrashChild
         final long[] stats = new long[Store.JOURNAL_STATS.length];
         for (long op = 0; ; op++)
         {
-            if ((op & 63) == 0)
+            if ((op & 15) == 0)
             {
                 store.journalStats(stats);
-                out.println("K " + stats[checkpoints] + " " + stats[checkpointMicros]);
+                out.println("K " + op + " " + stats[checkpoints] + " " + stats[checkpointMicros]);
             }
             final int dice = putsOnly ? 9 : random.nextInt(10);
             if (dice < 2 && !acked.isEmpty())
@@ -140,8 +142,13 @@ public final class CrashChild
                 }
                 else
                 {
-                    payload = new byte[1 + random.nextInt(putsOnly ? 16 << 10 :
-                        random.nextInt(8) == 0 ? 1 << 20 : 64 << 10)];
+                    payload = new byte[1 + random.nextInt(switch (profile)
+                    {
+                        case BIG_LOG -> 16 << 10;
+                        // Small blocks fill the small overlay fast: checkpoints follow each other.
+                        case CHECKPOINTING -> random.nextInt(64) == 0 ? 1 << 20 : 8 << 10;
+                        default -> random.nextInt(8) == 0 ? 1 << 20 : 64 << 10;
+                    })];
                     random.nextBytes(payload);
                     if (recent.size() < 64)
                     {
