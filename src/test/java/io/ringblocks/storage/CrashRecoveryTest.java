@@ -1,8 +1,6 @@
 package io.ringblocks.storage;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,53 +9,65 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * kill -9 at random moments under load, then recovery: every acknowledged PUT reads back with its hash, every
  * acknowledged DELETE stays deleted, no block is referenced twice and no space leaks (checked by
- * {@link StoreTest#verify}).
+ * {@link StoreTest#verify}). The kills cover sync and relaxed mode (a process crash loses nothing in either: the
+ * records are in the device or the page cache), appends to the log under the normal load, checkpoints under a
+ * load that checkpoints all the time, and recovery itself.
  */
 class CrashRecoveryTest
 {
-    private static final int KILLS = 24;
+    private static final int KILLS = 26;
 
     @TempDir
     Path dir;
 
-    @Test
-    void shouldRecoverEveryAcknowledgedBlockAfterRepeatedSigkill() throws Exception
+    /** What the parent knows of the store across children: outcomes acknowledged, and lengths of every PUT. */
+    private static final class Model
     {
-        final Path data = dir.resolve("store");
         final Map<String, Integer> live = new HashMap<>();
         final Set<String> deleted = new HashSet<>();
         final Map<String, Integer> lengths = new HashMap<>();
-        final Random random = new Random(2026);
-        long totalAcks = 0;
         final List<String> history = new ArrayList<>();
-        for (int kill = 0; kill < KILLS; kill++)
+        long acks;
+        /** Operations the last child had started when it last printed its checkpoint figures. */
+        long operations;
+        long checkpoints;
+        long checkpointMicros;
+
+        /**
+         * Takes in one child's lines, checks the recovered store against everything acknowledged so far, and settles
+         * the operations that were in flight at the kill by what recovery found.
+         */
+        void check(final int kill, final List<String> lines, final StoreConfig verifyWith) throws Exception
         {
-            // Every other child runs with tiny delta/ack rings, so back-pressure paths get killed in too.
-            final boolean tinyRings = kill % 2 == 1;
-            final List<String> lines = runAndKill(data, random.nextLong(), 150 + random.nextInt(900), tinyRings);
-            for (final String line : lines)
-            {
-                history.add("kill " + kill + ": " + line);
-            }
+            lines.forEach(line -> history.add("kill " + kill + ": " + line));
             // Operations started but not acknowledged when the child died may have gone either way.
             final Map<String, Integer> pending = new HashMap<>();
+            long childOperations = 0;
+            long childCheckpoints = 0;
+            long childCheckpointMicros = 0;
             for (final String line : lines)
             {
                 final String[] parts = line.split(" ");
+                if (parts[0].equals("K") && parts.length == 4)
+                {
+                    childOperations = Long.parseLong(parts[1]);
+                    childCheckpoints = Long.parseLong(parts[2]);
+                    childCheckpointMicros = Long.parseLong(parts[3]);
+                    continue;
+                }
                 if (parts.length < 2 || parts[1].length() != 64)
                 {
-                    continue; // READY, or a line cut by the kill
+                    continue; // OPENING, R, READY, or a line cut by the kill
                 }
                 final String hash = parts[1];
                 switch (parts[0])
@@ -71,7 +81,7 @@ class CrashRecoveryTest
                             lengths.put(hash, Integer.parseInt(parts[2]));
                             deleted.remove(hash);
                             pending.merge(hash, -1, Integer::sum);
-                            totalAcks++;
+                            acks++;
                         }
                     }
                     case "D" ->
@@ -79,12 +89,15 @@ class CrashRecoveryTest
                         live.remove(hash);
                         deleted.add(hash);
                         pending.merge(hash, -1, Integer::sum);
-                        totalAcks++;
+                        acks++;
                     }
                     case "N", "F" -> pending.merge(hash, -1, Integer::sum);
                     default -> throw new AssertionError("unexpected line from child: " + line);
                 }
             }
+            operations = childOperations;
+            checkpoints += childCheckpoints;
+            checkpointMicros += childCheckpointMicros;
             final Map<String, Integer> mustExist = new HashMap<>(live);
             final Set<String> mustBeAbsent = new HashSet<>(deleted);
             for (final Map.Entry<String, Integer> p : pending.entrySet())
@@ -98,13 +111,12 @@ class CrashRecoveryTest
             final Set<String> found;
             try
             {
-                found = StoreTest.verify(CrashChild.config(data, false), mustExist, mustBeAbsent);
+                found = StoreTest.verify(verifyWith, mustExist, mustBeAbsent);
             }
             catch (final AssertionError e)
             {
                 throw new AssertionError(e.getMessage() + "\nchild lines about it:\n" + linesAbout(e, history), e);
             }
-            // Settle the undecided ones by what recovery found, for the next round.
             for (final Map.Entry<String, Integer> p : pending.entrySet())
             {
                 if (p.getValue() > 0)
@@ -122,7 +134,123 @@ class CrashRecoveryTest
                 }
             }
         }
-        assertTrue(totalAcks > KILLS * 10L, "the child made too little progress to test anything: " + totalAcks);
+    }
+
+    /**
+     * 26 kills: sync and relaxed mode alternate; every other pair runs the profile that checkpoints every
+     * millisecond through a 1024-slot overlay (batches of 384), so most of its kills land inside a checkpoint (the
+     * checkpointer's busy time, summed from the children's STATS, is asserted to be a good part of their run time);
+     * every other four run with tiny delta/ack rings, so back-pressure paths get killed in too.
+     */
+    @Test
+    void shouldRecoverEveryAcknowledgedBlockAfterRepeatedSigkill() throws Exception
+    {
+        final Path data = dir.resolve("store");
+        final Model model = new Model();
+        final Random random = new Random(2026);
+        long checkpointingMillis = 0;
+        for (int kill = 0; kill < KILLS; kill++)
+        {
+            final boolean relaxed = kill % 2 == 1;
+            final boolean checkpointing = kill / 2 % 2 == 1;
+            final boolean tinyRings = kill / 4 % 2 == 1;
+            final long runMillis = 150 + random.nextInt(800);
+            final List<String> lines;
+            try (ChildJvm child = ChildJvm.start(data.toString(), Long.toString(random.nextLong()),
+                Boolean.toString(tinyRings), relaxed ? "relaxed" : "sync",
+                (checkpointing ? CrashChild.Profile.CHECKPOINTING : CrashChild.Profile.MIXED).name()))
+            {
+                child.await("READY", 1, 30);
+                Thread.sleep(runMillis);
+                lines = child.kill();
+            }
+            final long before = model.checkpoints;
+            model.check(kill, lines, CrashChild.config(data, false, true, CrashChild.Profile.MIXED));
+            if (checkpointing)
+            {
+                checkpointingMillis += runMillis;
+                assertTrue(model.checkpoints > before || model.operations < 256,
+                    "no checkpoint ran in kill " + kill + " after " + model.operations + " operations");
+            }
+        }
+        assertTrue(model.acks > KILLS * 10L, "the child made too little progress to test anything: " + model.acks);
+        // Between its checkpoints the checkpointer waits for the committer to freeze the next table, so "inside a
+        // checkpoint" is asserted loosely: a fifth of the children's run time in the checkpointer, hundreds of them.
+        assertTrue(model.checkpoints > 100, "checkpoints: " + model.checkpoints);
+        assertTrue(model.checkpointMicros / 1000 > checkpointingMillis / 5, "checkpointer busy " +
+            model.checkpointMicros / 1000 + " ms of " + checkpointingMillis + " ms run");
+        System.out.println("CrashRecoveryTest: " + KILLS + " kills, " + model.acks + " acknowledgements, " +
+            model.checkpoints + " checkpoints (" + model.checkpointMicros / 1000 + " ms of " + checkpointingMillis +
+            " ms in the checkpointing profile)");
+    }
+
+    /**
+     * A relaxed-mode child logs thousands of small PUTs that are never checkpointed (every block of them is verified
+     * at recovery: no flush is known to cover them) and is killed. The next child is killed inside its recovery
+     * twice, once a quarter and once three quarters of the blocks' bytes in (its read(2) count, /proc/pid/io
+     * rchar, since it printed OPENING), before READY, with the index's checkpoint still untouched. The next recovers
+     * everything acknowledged and drops nothing.
+     */
+    @Test
+    void shouldRecoverEverythingAfterKillsDuringRecovery() throws Exception
+    {
+        final Path data = dir.resolve("store");
+        final CrashChild.Profile profile = CrashChild.Profile.BIG_LOG;
+        final Model model = new Model();
+        final List<String> lines;
+        try (ChildJvm child = ChildJvm.start(data.toString(), "7", "false", "relaxed", profile.name()))
+        {
+            child.await("P", 12_000, 120);
+            lines = child.kill();
+        }
+        long blockBytes = 0;
+        for (final String line : lines)
+        {
+            if (line.startsWith("P ") && line.split(" ").length == 3)
+            {
+                blockBytes += Long.parseLong(line.split(" ")[2]);
+            }
+        }
+        int kills = 1;
+        for (final double fraction : new double[]{0.25, 0.75})
+        {
+            try (ChildJvm child = ChildJvm.start(data.toString(), "8", "false", "relaxed", profile.name()))
+            {
+                child.await("OPENING", 1, 30);
+                final long start = child.readChars();
+                while (child.readChars() - start < blockBytes * fraction && child.count("READY") == 0 &&
+                    child.isAlive())
+                {
+                    Thread.sleep(0, 200_000);
+                }
+                final long read = child.readChars() - start;
+                final List<String> during = child.kill();
+                kills++;
+                assertTrue(!during.contains("READY"), "the child finished recovery before the kill");
+                assertTrue(read >= blockBytes * fraction, "killed after " + read + " bytes read of " + blockBytes);
+            }
+            try (BlockIndex index = new BlockIndex(new File(data.resolve(StoreFiles.INDEX_DIR).toString()), 1L << 30,
+                16, true))
+            {
+                assertEquals(0, index.checkpoint()[0], "the killed recovery committed its replay");
+            }
+        }
+        final List<String> recovered;
+        try (ChildJvm child = ChildJvm.start(data.toString(), "9", "false", "relaxed", profile.name()))
+        {
+            child.await("READY", 1, 120);
+            recovered = child.kill();
+            kills++;
+        }
+        final String[] replay = recovered.stream().filter(l -> l.startsWith("R ")).findFirst().orElseThrow()
+            .split(" ");
+        model.check(0, lines, CrashChild.config(data, false, true, profile));
+        assertTrue(model.acks >= 12_000, "acknowledged: " + model.acks);
+        assertTrue(Long.parseLong(replay[2]) >= model.acks, "changes replayed: " + String.join(" ", replay));
+        assertEquals("0", replay[4], "blocks dropped by recovery after a process crash");
+        System.out.println("CrashRecoveryTest: " + kills + " kills around recovery; replay of " + replay[1] +
+            " records, " + replay[2] + " changes, " + replay[3] + " blocks verified (" + blockBytes + " bytes) took " +
+            replay[5] + " ms");
     }
 
     private static String linesAbout(final AssertionError failure, final List<String> history)
@@ -141,53 +269,5 @@ class CrashRecoveryTest
             }
         }
         return out.toString();
-    }
-
-    private static List<String> runAndKill(final Path data, final long seed, final long runMillis,
-        final boolean tinyRings) throws Exception
-    {
-        final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        final Process child = new ProcessBuilder(java, "@tools/jvm.options", "-Xmx256m",
-            "-cp", System.getProperty("java.class.path"), CrashChild.class.getName(), data.toString(),
-            Long.toString(seed), Boolean.toString(tinyRings))
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
-        final List<String> lines = new CopyOnWriteArrayList<>();
-        final List<java.io.IOException> readFailure = new CopyOnWriteArrayList<>();
-        final Thread reader = new Thread(() ->
-        {
-            try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII)))
-            {
-                String line;
-                while ((line = in.readLine()) != null)
-                {
-                    lines.add(line);
-                }
-            }
-            catch (final java.io.IOException e)
-            {
-                // A dead child only ends the pipe (EOF); an exception means lines were lost, and a lost "x" line
-                // turns a legitimate delete into a false "acknowledged block lost".
-                readFailure.add(e);
-            }
-        });
-        reader.start();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!lines.contains("READY"))
-        {
-            assertTrue(child.isAlive() || !lines.isEmpty(), "child died before READY");
-            assertTrue(System.nanoTime() < deadline, "child never got READY");
-            Thread.sleep(5);
-        }
-        Thread.sleep(runMillis);
-        // SIGKILL through the handle: Process.destroyForcibly() also closes the child's stdout at once, discarding
-        // the lines still in the pipe that a loaded machine's reader had not read yet (acks and intents alike).
-        child.toHandle().destroyForcibly();
-        assertTrue(child.waitFor(30, TimeUnit.SECONDS), "child did not die");
-        reader.join(30_000);
-        assertTrue(!reader.isAlive(), "the child's output was not read to its end");
-        assertTrue(readFailure.isEmpty(), () -> "reading the child's output failed: " + readFailure);
-        return lines;
     }
 }
