@@ -26,7 +26,17 @@ final class RawClient implements AutoCloseable
 
     RawClient(final int port) throws IOException
     {
+        this(port, 0);
+    }
+
+    /** @param receiveBuffer SO_RCVBUF set before connecting (bounds what the server can push ahead), 0 = default. */
+    RawClient(final int port, final int receiveBuffer) throws IOException
+    {
         socket = new Socket();
+        if (receiveBuffer > 0)
+        {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
         socket.setSoTimeout(20_000);
         socket.setTcpNoDelay(true);

@@ -332,6 +332,14 @@ class ServerConcurrencyTest
             try
             {
                 openGreedyClients(server, big, greedy);
+                // Only once the greedy GETs have used up the arena (later ones wait for space: stalls) does the polite
+                // client test anything; sent earlier, it could be served before the worker read them (flaky on a
+                // busy machine). Sent well within the 400 ms send timeout that frees the greedy clients' buffers.
+                final long filled = System.nanoTime() + 5_000_000_000L;
+                while (Long.parseLong(stat(server, "stalls")) == 0 && System.nanoTime() < filled)
+                {
+                    Thread.onSpinWait();
+                }
                 try (RawClient polite = new RawClient(server.port()))
                 {
                     final byte[] block = random(new Random(42), 900_000);
@@ -379,7 +387,9 @@ class ServerConcurrencyTest
     {
         for (int g = 0; g < 24; g++)
         {
-            final RawClient c = new RawClient(server.port());
+            // A small receive window: the kernel cannot take a whole 1 MiB response off the server's hands, so
+            // each GET keeps its arena buffer (with default autotuned buffers several MiB could drain unread).
+            final RawClient c = new RawClient(server.port(), 16 << 10);
             into.add(c);
             for (int i = 0; i < 4; i++)
             {
