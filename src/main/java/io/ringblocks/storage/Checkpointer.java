@@ -54,6 +54,9 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private volatile long entriesApplied;
     private volatile long nanosTotal;
     private volatile long failures;
+    private volatile long flushes;
+    private volatile long flushNanosTotal;
+    private volatile long flushFailures;
 
     /**
      * @param logSync flushes the write-ahead log (relaxed mode's periodic flush, {@link #requestFlush}).
@@ -146,15 +149,18 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
 
     private int flush(final long sequence)
     {
+        final long start = System.nanoTime();
         int rc = dataSync.syncData();
         if (rc >= 0)
         {
             rc = logSync.syncData();
         }
+        flushes++;
+        flushNanosTotal += System.nanoTime() - start;
         if (rc < 0)
         {
             syncFailed = true;
-            failures++;
+            flushFailures++;
             errors.onError("checkpointer", "periodic flush failed (" + Errno.describe(rc) + "): no more writes " +
                 "are accepted; restart the server, whose recovery verifies what was logged");
             return 1;
@@ -234,6 +240,22 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     boolean syncFailed()
     {
         return syncFailed;
+    }
+
+    /** @return relaxed mode's periodic flushes done here, their time, and how many failed (STATS). */
+    long flushes()
+    {
+        return flushes;
+    }
+
+    long flushNanosTotal()
+    {
+        return flushNanosTotal;
+    }
+
+    long flushFailures()
+    {
+        return flushFailures;
     }
 
     long checkpoints()

@@ -62,6 +62,9 @@ final class IndexJournal
     private long lastCheckpointNanos;
     private long lastSyncNanos;
     private boolean failed;
+    private long requestedFlush = -1;
+    private long requestedFlushNanos;
+    private boolean flushOverdue;
     private volatile long durableSequence;
     private long checkpointedSequence;
     private volatile long flushes;
@@ -127,7 +130,7 @@ final class IndexJournal
      */
     boolean hasRoom()
     {
-        return failed() || overlay.room() >= maxBatch && log.hasRoom(maxBatch);
+        return failed() || overlay.room() >= maxBatch && log.hasRoom(maxBatch) && !flushOverdue;
     }
 
     private boolean failed()
@@ -428,13 +431,25 @@ final class IndexJournal
             durableSequence = flushed;
             work++;
         }
-        if (now - lastSyncNanos >= syncIntervalNanos)
+        // Relaxed mode's promise is that a power loss takes back about one interval. Writes through the page cache
+        // can outrun the disk, and the flush of a second's worth then takes longer than a second: a flush requested
+        // an interval ago and still running holds new batches back until it completes, so the unflushed part stays
+        // within about two intervals.
+        final boolean overdue = requestedFlush > durableSequence && now - requestedFlushNanos >= syncIntervalNanos;
+        if (overdue != flushOverdue)
+        {
+            flushOverdue = overdue;
+            work++;
+        }
+        if (now - lastSyncNanos >= syncIntervalNanos && requestedFlush <= durableSequence)
         {
             lastSyncNanos = now;
             final long sequence = log.lastSequence();
             if (sequence > durableSequence && !failed())
             {
                 checkpointer.requestFlush(sequence);
+                requestedFlush = sequence;
+                requestedFlushNanos = now;
                 work++;
             }
         }

@@ -393,7 +393,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
 
     /** Names of the figures {@link #journalStats} fills in, in order (STATS lines). */
     public static final String[] JOURNAL_STATS = {"wal_size_bytes", "wal_used_bytes", "wal_last_sequence",
-        "wal_durable_sequence", "wal_flushes", "wal_flush_us_total", "overlay_entries", "overlay_frozen_entries",
+        "wal_durable_sequence", "wal_flushes", "wal_flush_us_total", "wal_flush_failures", "overlay_entries",
+        "overlay_frozen_entries",
         "checkpoints", "checkpoint_sequence", "checkpoint_entries_total", "checkpoint_us_total", "checkpoint_failures",
         "recovery_wal_records", "recovery_wal_changes", "recovery_wal_dropped_blocks", "recovery_ms"};
 
@@ -401,8 +402,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public void journalStats(final long[] into)
     {
         final IndexJournal journal = committer.journal();
+        // Per-batch flushes (sync mode) on the committer, periodic ones (relaxed mode) on the checkpointer.
         final long[] figures = {log.size(), log.usedBytes(), log.lastSequence(), journal.durableSequence(),
-            journal.flushes(), journal.flushNanosTotal() / 1000, overlay.activeEntries(), overlay.frozenEntries(),
+            journal.flushes() + checkpointer.flushes(),
+            (journal.flushNanosTotal() + checkpointer.flushNanosTotal()) / 1000, checkpointer.flushFailures(),
+            overlay.activeEntries(), overlay.frozenEntries(),
             checkpointer.checkpoints(), checkpointer.done(), checkpointer.entriesApplied(),
             checkpointer.nanosTotal() / 1000, checkpointer.failures(), replayed.replay().records(),
             replayed.replay().effects(), replayed.dropped(), replayed.millis()};

@@ -78,6 +78,69 @@ class JournalFaultsTest
     }
 
     /**
+     * Relaxed mode: a batch is acknowledged without a flush; the checkpointer's periodic flush then makes it durable
+     * (only then may its freed space be reused), and a failed periodic flush answers every later write FAILED.
+     */
+    @Test
+    void shouldMakeRelaxedBatchesDurableOnlyThroughThePeriodicFlushAndStopAfterItFails() throws Exception
+    {
+        try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
+        {
+            final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
+            final java.util.concurrent.atomic.AtomicInteger syncs = new java.util.concurrent.atomic.AtomicInteger();
+            final java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+            final Committer committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{link},
+                (offset, cls) -> { }, () ->
+                {
+                    syncs.incrementAndGet();
+                    return broken.get() ? -Errno.EIO : 0;
+                }, false, 64, 0L, StoreConfig.DEFAULT_LIMBO_CAPACITY, StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY,
+                new SystemNanoClock(), new ErrorHandler(), 20_000_000L);
+            final CommitterClient client = new CommitterClient(committer, link);
+            final IndexJournal journal = committer.journal();
+            final List<Integer> results = new ArrayList<>();
+
+            assertTrue(client.publishOccupy(1, hash(1), 0, 4096, 100, 0, 0));
+            committer.doWork();
+            client.pollAcks((token, result) -> results.add(result), 10);
+            assertEquals(List.of(Deltas.STORED), results, "acknowledged without a flush");
+            assertEquals(0, syncs.get(), "no flush on the batch's path");
+            assertTrue(journal.durableSequence() < journal.lastSequence());
+
+            final long deadline = System.nanoTime() + 5_000_000_000L;
+            while (journal.durableSequence() < journal.lastSequence() && System.nanoTime() < deadline)
+            {
+                committer.doWork();
+                Thread.sleep(1);
+            }
+            assertEquals(journal.lastSequence(), journal.durableSequence(), "the periodic flush covered the batch");
+            assertTrue(syncs.get() > 0);
+
+            broken.set(true);
+            results.clear();
+            assertTrue(client.publishOccupy(2, hash(2), 0, 8192, 100, 0, 0));
+            committer.doWork();
+            client.pollAcks((token, result) -> results.add(result), 10);
+            assertEquals(List.of(Deltas.STORED), results);
+            while (journal.healthy() && System.nanoTime() < deadline + 5_000_000_000L)
+            {
+                committer.doWork();
+                Thread.sleep(1);
+            }
+            assertTrue(!journal.healthy(), "the failed periodic flush is final");
+            results.clear();
+            assertTrue(client.publishOccupy(3, hash(3), 0, 12288, 100, 0, 0));
+            for (int i = 0; i < 100 && results.isEmpty(); i++)
+            {
+                committer.doWork();
+                client.pollAcks((token, result) -> results.add(result), 10);
+            }
+            assertEquals(List.of(Deltas.FAILED), results, "after a failed flush, writes are answered FAILED");
+            assertTrue(journal.durableSequence() < journal.lastSequence(), "the failed flush covered nothing");
+        }
+    }
+
+    /**
      * The server refuses a store whose wal.log is missing after an unclean shutdown and says to run rbcheck; rbcheck
      * --repair reports the loss, takes the index as it is, and the server opens again.
      */

@@ -24,7 +24,7 @@ final class TestJournal
     {
     }
 
-    static synchronized Committer committer(
+    static Committer committer(
         final Path dir,
         final BlockIndex index,
         final int ringCapacity,
@@ -38,6 +38,27 @@ final class TestJournal
         final int ackBacklogCapacity,
         final NanoClock clock,
         final ErrorHandler errors)
+    {
+        return committer(dir, index, ringCapacity, links, space, sync, durable, maxBatch, debounceNanos,
+            limboCapacity, ackBacklogCapacity, clock, errors, 1_000_000_000L);
+    }
+
+    /** @param syncIntervalNanos relaxed mode's periodic flush interval. */
+    static synchronized Committer committer(
+        final Path dir,
+        final BlockIndex index,
+        final int ringCapacity,
+        final WorkerLink[] links,
+        final Committer.BlockSpace space,
+        final Committer.DataSync sync,
+        final boolean durable,
+        final int maxBatch,
+        final long debounceNanos,
+        final int limboCapacity,
+        final int ackBacklogCapacity,
+        final NanoClock clock,
+        final ErrorHandler errors,
+        final long syncIntervalNanos)
     {
         final WriteAheadLog log = WriteAheadLog.open(dir, 4L << 20, STORE_ID, true);
         OPEN.add(log);
@@ -54,7 +75,7 @@ final class TestJournal
         AgentRunner.startOnThread(runner);
         OPEN.add(0, runner); // closed first
         final IndexJournal journal = new IndexJournal(log, overlay, checkpointer, index, sync, durable, false,
-            1_000_000_000L, 1_000_000_000L, maxBatch, 1, errors);
+            syncIntervalNanos, 1_000_000_000L, maxBatch, 1, errors);
         return new Committer(journal, ringCapacity, links, space, maxBatch, debounceNanos, limboCapacity,
             ackBacklogCapacity, clock, errors);
     }
