@@ -52,7 +52,6 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final CRC32C crc32c = new CRC32C();
     private final long smallBase;
     private final int smallClass;
-    private final int dataFd;
     private final int readFd;
     private final int maxBlockSize;
     private final long reserve;
@@ -72,7 +71,6 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         client = store.client(worker.id);
         reader = store.index().reader();
         epochs = new ReadEpochs(client.link());
-        dataFd = store.dataFd();
         readFd = store.readFd();
         maxBlockSize = store.config().maxBlockSize();
         // Room for 64 more connections' receive buffers, or a sixteenth of the arena, whichever is smaller.
@@ -473,7 +471,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void submitWrite(final int r)
     {
         final int done = reqs.ioDone[r];
-        w.ring.prepWriteFixed(dataFd, arena.address(reqs.buffer[r] + done), reqs.ioLength[r] - done,
+        w.ring.prepWriteFixed(store.writeFd(reqs.ioLength[r]), arena.address(reqs.buffer[r] + done),
+            reqs.ioLength[r] - done,
             reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_WRITE, reqs.generation[r]));
     }
 

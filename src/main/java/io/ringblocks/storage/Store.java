@@ -105,9 +105,9 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             space = new DiskSpace(config.dir(), config.dir().resolve(StoreFiles.INDEX_DIR).resolve("data.mdb"));
             space.refresh(System.nanoTime()); // the index reserve first: the commits below may need its pages
             disk = space;
-            // Relaxed mode writes blocks through the page cache like its log records: a process crash keeps them, the
-            // periodic flush covers power loss, and no PUT waits for the device.
-            opened = new DataFile(dataPath, config.directIo() && config.durable(), config.readCache());
+            // Relaxed mode writes small blocks through the page cache like its log records: a process crash keeps
+            // them, the periodic flush covers power loss, and no small PUT waits for the device.
+            opened = new DataFile(dataPath, config.directIo(), config.readCache(), !config.durable());
             dataFile = opened;
             openedLog = openLog(files.header());
             log = openedLog;
@@ -437,6 +437,12 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public int dataFd()
     {
         return dataFile.fd();
+    }
+
+    /** @return the descriptor a block of {@code blockSize} bytes is written through ({@link DataFile#writeFd}). */
+    public int writeFd(final int blockSize)
+    {
+        return dataFile.writeFd(blockSize);
     }
 
     /** @return the descriptor for block reads (buffered when the read cache is on). */

@@ -187,8 +187,8 @@ public final class ServerMain implements Callable<Integer>
             " data=" + config.store().dir() +
             " max-size=" + config.store().maxSize() +
             " sync=" + (config.store().durable() ? "sync" : "relaxed") +
-            " direct-io=" + (server.store().directIo() ? "on" : !config.store().directIo() ? "off" :
-                config.store().durable() ? "off(refused-by-filesystem)" : "off(relaxed-mode-uses-the-page-cache)") +
+            " direct-io=" + (server.store().directIo() ? "on" :
+                config.store().directIo() ? "off(refused-by-filesystem)" : "off") +
             " read-cache=" + readCache +
             " max-connections=" + config.maxConnections() +
             " max-block-size=" + config.store().maxBlockSize() +
