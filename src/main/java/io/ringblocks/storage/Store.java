@@ -66,6 +66,9 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     /** Not idle for this long: the store is busy and takes unzeroed space rather than wait for zeroing. */
     private static final long BUSY_NANOS = 5_000_000L;
     private long lastIdleNanos;
+    /** A worker waited for space this recently: hand over chunks without waiting for zeroing. */
+    private static final long PRESSURE_NANOS = 100_000_000L;
+    private long lastGrowRequestNanos = System.nanoTime() - PRESSURE_NANOS;
 
     private Store(final StoreConfig config, final Wakeup[] wakeups, final ErrorHandler errors)
     {
@@ -567,7 +570,13 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         // A store about to run dry, or one busy without pause (large PUTs), takes unzeroed space at once; a lightly
         // loaded one (idle moments between batches) waits for idle-time zeroing, so its flushes stay cheap.
         final boolean urgent = growRequested || free < URGENT_CHUNKS * config.maxBlockSize();
-        final boolean busy = now - lastIdleNanos > BUSY_NANOS;
+        if (growRequested)
+        {
+            lastGrowRequestNanos = now;
+        }
+        // Busy: no idle moment for a while (a committer flushing without pause), or a worker had to wait for space
+        // lately (a fast committer in relaxed mode is idle often, yet large PUTs must not wait a chunk at a time).
+        final boolean busy = now - lastIdleNanos > BUSY_NANOS || now - lastGrowRequestNanos < PRESSURE_NANOS;
         if ((urgent || low) && handed < dataFile.size())
         {
             final boolean zeroed = zeroedTo >= handed + config.maxBlockSize();
