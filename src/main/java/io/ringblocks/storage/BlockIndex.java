@@ -83,9 +83,9 @@ public final class BlockIndex implements AutoCloseable
     /**
      * Opens (creating if needed) the index in {@code dir}.
      *
-     * @param durable false adds MDB_NOMETASYNC (relaxed mode): one flush per commit instead of two; a power loss
-     *                may undo the last commits but never breaks the database's integrity (LMDB's guarantee for this
-     *                flag, unlike MDB_NOSYNC). The committer also syncs periodically with {@link #sync()}.
+     * @param durable false adds MDB_NOMETASYNC: one flush per commit instead of two; a power loss may undo the last
+     *                commits but never breaks the database's integrity (LMDB's guarantee for this flag, unlike
+     *                MDB_NOSYNC). The store always opens it durable: only checkpoints write it, and they are synced.
      */
     public BlockIndex(final File dir, final long mapSize, final int maxReaders, final boolean durable)
     {
@@ -226,12 +226,6 @@ public final class BlockIndex implements AutoCloseable
     boolean delete(final Txn<DirectBuffer> txn, final DirectBuffer hash)
     {
         return blocks.delete(txn, hash);
-    }
-
-    /** Flushes commits made under MDB_NOMETASYNC (relaxed mode). */
-    public void sync()
-    {
-        env.sync(true);
     }
 
     /** Calls {@code visitor} for every block in the index (recovery). */

@@ -209,14 +209,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     {
         failures++;
         retryAt = System.nanoTime() + RETRY_NANOS;
-        if (cause == null)
-        {
-            errors.onError("checkpointer", what + "; retrying");
-        }
-        else
-        {
-            errors.onError("checkpointer: " + what + "; retrying", cause);
-        }
+        errors.onError("checkpointer: " + what + "; retrying", cause);
         return false;
     }
 

@@ -43,7 +43,7 @@ public final class Committer implements Agent, MessageHandler
     /** Background chores run once per duty cycle on the committer thread (e.g. growing the data file). */
     public interface Housekeeping
     {
-        /** @param idle true when no batch is open and no delta arrived for a millisecond: optional work may run. */
+        /** @param idle true when no batch is open and no delta arrived for 200 µs: optional work may run. */
         int doWork(boolean idle);
     }
 

@@ -32,8 +32,6 @@ import io.ringblocks.uring.Errno;
  */
 final class IndexJournal
 {
-    private static final System.Logger LOG = System.getLogger("ringblocks");
-
     private enum Phase
     {
         IDLE, CHECKPOINTING, UNLINK_WAIT, RECLAIM_WAIT
@@ -485,12 +483,6 @@ final class IndexJournal
         return phase == Phase.IDLE && overlay.activeEntries() == 0;
     }
 
-    /** @return true when no checkpoint or grace period is in progress. */
-    boolean idle()
-    {
-        return phase == Phase.IDLE;
-    }
-
     /** @return false when an append or a flush failed, so the shutdown must not be recorded as clean. */
     boolean healthy()
     {
@@ -514,25 +506,5 @@ final class IndexJournal
     long flushes()
     {
         return flushes;
-    }
-
-    WriteAheadLog log()
-    {
-        return log;
-    }
-
-    Overlay overlay()
-    {
-        return overlay;
-    }
-
-    Checkpointer checkpointer()
-    {
-        return checkpointer;
-    }
-
-    static void logRecovery(final String message)
-    {
-        LOG.log(System.Logger.Level.INFO, message);
     }
 }

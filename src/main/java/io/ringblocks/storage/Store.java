@@ -437,11 +437,6 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return config;
     }
 
-    public int dataFd()
-    {
-        return dataFile.fd();
-    }
-
     /** @return the descriptor a block of {@code blockSize} bytes is written through ({@link DataFile#writeFd}). */
     public int writeFd(final int blockSize)
     {

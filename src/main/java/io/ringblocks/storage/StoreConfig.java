@@ -7,8 +7,8 @@ import java.nio.file.Path;
  *
  * @param dir               data directory: {@code blocks.dat} and {@code index/}.
  * @param maxSize           capacity of the data file in bytes (rounded down to whole {@code maxBlockSize} chunks).
- * @param durable           {@code sync} mode: fdatasync + synced LMDB commit before acknowledging; false is
- *                          {@code relaxed} (flushed about once a second).
+ * @param durable           {@code sync} mode: each batch's blocks and log record flushed before acknowledging;
+ *                          false is {@code relaxed} (flushed every {@link JournalConfig#syncIntervalNanos}).
  * @param directIo          open the data file with O_DIRECT (block writes bypass the page cache).
  * @param readCache         serve block reads through a second, buffered descriptor so hot blocks come from the
  *                          page cache; with false, reads use the O_DIRECT descriptor too.

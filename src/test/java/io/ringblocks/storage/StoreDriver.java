@@ -105,7 +105,7 @@ final class StoreDriver implements AutoCloseable
         crc.update(data);
         slotCrc[slot] = (int)crc.getValue();
         slotDone[slot] = done;
-        ring.prepWriteFixed(store.dataFd(), buffers.address(slot), padded, offset, slot,
+        ring.prepWriteFixed(store.writeFd(padded), buffers.address(slot), padded, offset, slot,
             UserData.pack(slot, OP_WRITE, 0));
         ring.submit();
         inFlight++;

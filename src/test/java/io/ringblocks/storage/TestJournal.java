@@ -95,7 +95,7 @@ final class TestJournal
     {
         final IndexJournal journal = committer.journal();
         final long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!journal.drained() || !journal.idle())
+        while (!journal.drained())
         {
             if (System.nanoTime() - deadline > 0)
             {
