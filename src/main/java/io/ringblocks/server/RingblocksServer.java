@@ -289,6 +289,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "store_file_bytes", totals[2]);
         line(sb, "store_capacity_bytes", totals[3]);
         line(sb, "store_grow_failures", store.growFailures());
+        line(sb, "store_zeroed_bytes", store.zeroedBytes());
         line(sb, "store_disk_free_bytes", store.diskFreeBytes());
         line(sb, "store_low_disk", store.refusingForLowDisk() ? 1 : 0);
         for (int c = 0; c < 32; c++)

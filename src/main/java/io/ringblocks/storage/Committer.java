@@ -43,8 +43,8 @@ public final class Committer implements Agent, MessageHandler
     /** Background chores run once per duty cycle on the committer thread (e.g. growing the data file). */
     public interface Housekeeping
     {
-        /** @param idle true when no batch is open and no delta arrived for 200 µs: optional work may run. */
-        int doWork(boolean idle);
+        /** Runs after each commit and reclaim step, on the committer thread. */
+        int doWork();
     }
 
     /** Makes completed data-file writes durable; returns 0 or -errno. */
@@ -82,10 +82,7 @@ public final class Committer implements Agent, MessageHandler
     private final Limbo limbo;
     private final DeltaAdmission admission;
 
-    /** No delta for this long: optional chores (zeroing) may run; one durable connection leaves ~0.4 ms gaps. */
-    private static final long IDLE_NANOS = 200_000L;
     private Housekeeping housekeeping;
-    private long lastDeltaNanos;
     private volatile Thread thread;
     private volatile boolean sleeping;
     private boolean closing;
@@ -229,9 +226,7 @@ public final class Committer implements Agent, MessageHandler
         work += journal.doWork(closing ? WorkerLink.NO_READS : oldest, closing || checkpointWanted());
         if (housekeeping != null)
         {
-            // Idle: no batch open and no delta for a while, so optional chores (zeroing) will not delay a commit.
-            final boolean quiet = work == 0 && pending == 0 && clock.nanoTime() - lastDeltaNanos >= IDLE_NANOS;
-            work += housekeeping.doWork(quiet);
+            work += housekeeping.doWork();
         }
         return work;
     }
@@ -242,7 +237,6 @@ public final class Committer implements Agent, MessageHandler
         if (pending == 0)
         {
             firstPendingNanos = clock.nanoTime();
-            lastDeltaNanos = firstPendingNanos;
         }
         final int i = pending;
         type[i] = msgTypeId;

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.CompositeAgent;
 import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
@@ -19,8 +20,9 @@ import io.ringblocks.uring.Wakeup;
  * <p>
  * Workers allocate with {@link #allocate} (a short lock), write the block through their own ring, then publish
  * an OCCUPY delta with their {@link CommitterClient}. The data file grows on the committer thread — reserved
- * with fallocate in {@code growStep} increments (smaller as the filesystem fills: {@link DiskSpace}), then zeroed
- * and handed to the allocator a chunk at a time — so no worker ever blocks in fallocate or in zeroing.
+ * with fallocate in {@code growStep} increments (smaller as the filesystem fills: {@link DiskSpace}) and handed to
+ * the allocator a chunk at a time, zeroed beforehand by the {@link SpaceZeroer} when that pays — so no worker ever
+ * blocks in fallocate or in zeroing.
  */
 public final class Store implements AutoCloseable, Committer.BlockSpace, Committer.DataSync, Committer.Housekeeping
 {
@@ -57,15 +59,9 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private final long recoveryMillis;
     private volatile boolean growRequested;
     private volatile boolean diskFull;
-    private boolean zeroFailed;
-    private volatile long zeroedTo;
-    /** Zeroed per idle committer cycle: about 0.1 ms of disk time here, so a batch arriving meanwhile barely waits. */
-    private static final long ZERO_SLICE = 64 << 10;
+    private final SpaceZeroer zeroer;
     /** Below this many free chunks the allocator gets reserved space whether it was zeroed yet or not. */
     private static final int URGENT_CHUNKS = 4;
-    /** Not idle for this long: the store is busy and takes unzeroed space rather than wait for zeroing. */
-    private static final long BUSY_NANOS = 5_000_000L;
-    private long lastIdleNanos;
     /** A worker waited for space this recently: hand over chunks without waiting for zeroing. */
     private static final long PRESSURE_NANOS = 100_000_000L;
     private long lastGrowRequestNanos = System.nanoTime() - PRESSURE_NANOS;
@@ -165,14 +161,16 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
                 config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(), new SystemNanoClock(),
                 errors);
             committer.housekeeping(this);
+            zeroer = new SpaceZeroer(dataFile, config.durable(), allocatorFileSize(), errors, new SystemNanoClock(),
+                committer::wake);
             reserve();
             if (allocatorFileSize() < dataFile.size())
             {
                 handOverChunk(); // the first PUT after a start should not have to wait for space
             }
-            // Parks between checkpoints; the committer unparks it with each request.
+            // Parks between checkpoints (the committer unparks it with each request) and zeroes space meanwhile.
             startedCheckpoints = new AgentRunner(new SleepingIdleStrategy(10_000_000L),
-                t -> errors.onError("checkpointer", t), null, checkpointer);
+                t -> errors.onError("checkpointer", t), null, new CompositeAgent(checkpointer, zeroer));
             AgentRunner.startOnThread(startedCheckpoints);
             started = new AgentRunner(committer.idleStrategy(1_000_000L),
                 t -> errors.onError("committer", t), null, committer);
@@ -508,6 +506,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             final long offset = allocator.allocate(sizeClass);
             if (offset >= 0)
             {
+                zeroer.allocated(BuddyAllocator.blockSize(sizeClass));
                 return DATA_START + offset;
             }
             if (!allocator.canGrow() || diskFull)
@@ -539,43 +538,32 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
 
     /**
      * Committer thread: when free space runs low (or a worker asked for space), hands the allocator one more chunk
-     * of the file, and reserves the next {@code growStep} with fallocate once the reserved space is used up. When
-     * the committer is otherwise idle it zeroes reserved space ahead of the allocator, a slice per cycle.
+     * of the file, and reserves the next {@code growStep} with fallocate once the reserved space is used up.
      * <p>
-     * Why zero: space that fallocate only reserved is an unwritten extent, so the first block write into it changes
-     * the file's metadata and the batch's fdatasync must commit the filesystem journal too; zeroed space is a plain
-     * overwrite, whose fdatasync is a cache flush (measured here with every chunk zeroed: 140–168 µs instead of
-     * 278 µs per batch of ~30 at 64 connections). Zeroing costs a second write of the same space, though, so it
-     * only ever uses idle time: a busy store gets unzeroed chunks at once and never waits for zeroing (sustained
-     * small PUTs then mostly land in unzeroed space: ~245 µs per batch), while a lightly loaded one takes unzeroed
-     * space only when it is about to run dry.
+     * The {@link SpaceZeroer} zeroes reserved space ahead of the allocator on the checkpointer's thread. While it
+     * keeps up (small blocks, durable mode) a handover waits for the next chunk to be zeroed, unless the store is
+     * about to run dry, a worker had to wait for space lately, or less than a quarter step is free; otherwise
+     * (large blocks, relaxed mode) chunks are handed over as they are, since zeroing them would cost the disk a
+     * second write of every byte for little gain.
      */
     @Override
-    public int doWork(final boolean idle)
+    public int doWork()
     {
         disk.refresh(System.nanoTime());
         final long handed = allocatorFileSize();
         final long now = System.nanoTime();
-        if (idle)
-        {
-            lastIdleNanos = now;
-        }
         final long free = allocatorFreeBytes();
         final boolean low = free < config.growStep() / 2;
-        // A store about to run dry, or one busy without pause (large PUTs), takes unzeroed space at once; a lightly
-        // loaded one (idle moments between batches) waits for idle-time zeroing, so its flushes stay cheap.
         final boolean urgent = growRequested || free < URGENT_CHUNKS * config.maxBlockSize();
         if (growRequested)
         {
             lastGrowRequestNanos = now;
         }
-        // Busy: no idle moment for a while (a committer flushing without pause), or a worker had to wait for space
-        // lately (a fast committer in relaxed mode is idle often, yet large PUTs must not wait a chunk at a time).
-        final boolean busy = now - lastIdleNanos > BUSY_NANOS || now - lastGrowRequestNanos < PRESSURE_NANOS;
         if ((urgent || low) && handed < dataFile.size())
         {
-            final boolean zeroed = zeroedTo >= handed + config.maxBlockSize();
-            if (zeroed || !dataFile.isDirect() || urgent || busy)
+            final boolean pressure = now - lastGrowRequestNanos < PRESSURE_NANOS || free < config.growStep() / 4;
+            final boolean waitForZeroing = zeroer.keepingAhead() && !urgent && !pressure;
+            if (zeroer.zeroed(handed + config.maxBlockSize()) || !waitForZeroing)
             {
                 return handOverChunk();
             }
@@ -584,39 +572,19 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         {
             return reserve();
         }
-        if (idle && dataFile.isDirect() && Math.max(zeroedTo, handed) < dataFile.size())
-        {
-            return zeroSlice(handed);
-        }
         return 0;
     }
 
-    /** Zeroes the next slice of reserved space that the allocator does not own yet. */
-    private int zeroSlice(final long handed)
-    {
-        final long from = Math.max(zeroedTo, handed); // never space the allocator owns: it may hold blocks
-        final long length = Math.min(ZERO_SLICE, dataFile.size() - from);
-        final int rc = dataFile.zero(from, length);
-        if (rc < 0)
-        {
-            if (!zeroFailed)
-            {
-                errors.onError("store", "cannot zero new data file space at " + from + ": " + Errno.describe(rc));
-            }
-            zeroFailed = true;
-            zeroedTo = dataFile.size(); // stop trying until the file grows again; unzeroed space works, slower
-            return 1;
-        }
-        zeroFailed = false;
-        zeroedTo = from + length;
-        return 1;
-    }
-
-    /** Adds the next reserved chunk, zeroed or not, to the allocator. */
+    /** Adds the next reserved chunk, zeroed or not, to the allocator; not while the zeroer is writing into it. */
     private int handOverChunk()
     {
         synchronized (allocator)
         {
+            final long from = DATA_START + allocator.fileSize();
+            if (!zeroer.mayHandOver(from, from + allocator.maxBlockSize()))
+            {
+                return 0; // the zeroer wakes the committer when its slice is done
+            }
             allocator.grow(1);
         }
         diskFull = false;
@@ -699,7 +667,13 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     /** @return the end of the reserved space zeroed ahead of the allocator (for tests). */
     long zeroedTo()
     {
-        return zeroedTo;
+        return zeroer.zeroedTo();
+    }
+
+    /** @return bytes of reserved space zeroed ahead of the allocator since the store opened (STATS). */
+    public long zeroedBytes()
+    {
+        return zeroer.zeroedBytes();
     }
 
     /** @return bytes of the data file reserved so far (fallocated), at least what the allocator owns. */
