@@ -78,6 +78,15 @@ public class liburing extends liburing$shared {
     public static int IORING_OP_WRITE_FIXED() {
         return IORING_OP_WRITE_FIXED;
     }
+    private static final int IORING_OP_SENDMSG = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum io_uring_op.IORING_OP_SENDMSG = 9
+     * }
+     */
+    public static int IORING_OP_SENDMSG() {
+        return IORING_OP_SENDMSG;
+    }
     private static final int IORING_OP_TIMEOUT = (int)11L;
     /**
      * {@snippet lang=c :
@@ -204,6 +213,15 @@ public class liburing extends liburing$shared {
     public static int IORING_OP_SOCKET() {
         return IORING_OP_SOCKET;
     }
+    private static final int IORING_OP_SEND_ZC = (int)47L;
+    /**
+     * {@snippet lang=c :
+     * enum io_uring_op.IORING_OP_SEND_ZC = 47
+     * }
+     */
+    public static int IORING_OP_SEND_ZC() {
+        return IORING_OP_SEND_ZC;
+    }
     private static final int IORING_OP_LAST = (int)49L;
     /**
      * {@snippet lang=c :
@@ -212,6 +230,15 @@ public class liburing extends liburing$shared {
      */
     public static int IORING_OP_LAST() {
         return IORING_OP_LAST;
+    }
+    private static final int IORING_CQE_BUFFER_SHIFT = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IORING_CQE_BUFFER_SHIFT = 16
+     * }
+     */
+    public static int IORING_CQE_BUFFER_SHIFT() {
+        return IORING_CQE_BUFFER_SHIFT;
     }
 
     private static class io_uring_get_probe_ring {
@@ -876,6 +903,129 @@ public class liburing extends liburing$shared {
                 traceDowncall("io_uring_unregister_files", ring);
             }
             return (int)mh$.invokeExact(ring);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class io_uring_register_buf_ring {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            liburing.C_INT,
+            liburing.C_POINTER,
+            liburing.C_POINTER,
+            liburing.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("io_uring_register_buf_ring");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int io_uring_register_buf_ring(struct io_uring *ring, struct io_uring_buf_reg *reg, unsigned int flags)
+     * }
+     */
+    public static FunctionDescriptor io_uring_register_buf_ring$descriptor() {
+        return io_uring_register_buf_ring.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int io_uring_register_buf_ring(struct io_uring *ring, struct io_uring_buf_reg *reg, unsigned int flags)
+     * }
+     */
+    public static MethodHandle io_uring_register_buf_ring$handle() {
+        return io_uring_register_buf_ring.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int io_uring_register_buf_ring(struct io_uring *ring, struct io_uring_buf_reg *reg, unsigned int flags)
+     * }
+     */
+    public static MemorySegment io_uring_register_buf_ring$address() {
+        return io_uring_register_buf_ring.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int io_uring_register_buf_ring(struct io_uring *ring, struct io_uring_buf_reg *reg, unsigned int flags)
+     * }
+     */
+    public static int io_uring_register_buf_ring(MemorySegment ring, MemorySegment reg, int flags) {
+        var mh$ = io_uring_register_buf_ring.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("io_uring_register_buf_ring", ring, reg, flags);
+            }
+            return (int)mh$.invokeExact(ring, reg, flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class io_uring_unregister_buf_ring {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            liburing.C_INT,
+            liburing.C_POINTER,
+            liburing.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("io_uring_unregister_buf_ring");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int io_uring_unregister_buf_ring(struct io_uring *ring, int bgid)
+     * }
+     */
+    public static FunctionDescriptor io_uring_unregister_buf_ring$descriptor() {
+        return io_uring_unregister_buf_ring.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int io_uring_unregister_buf_ring(struct io_uring *ring, int bgid)
+     * }
+     */
+    public static MethodHandle io_uring_unregister_buf_ring$handle() {
+        return io_uring_unregister_buf_ring.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int io_uring_unregister_buf_ring(struct io_uring *ring, int bgid)
+     * }
+     */
+    public static MemorySegment io_uring_unregister_buf_ring$address() {
+        return io_uring_unregister_buf_ring.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int io_uring_unregister_buf_ring(struct io_uring *ring, int bgid)
+     * }
+     */
+    public static int io_uring_unregister_buf_ring(MemorySegment ring, int bgid) {
+        var mh$ = io_uring_unregister_buf_ring.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("io_uring_unregister_buf_ring", ring, bgid);
+            }
+            return (int)mh$.invokeExact(ring, bgid);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

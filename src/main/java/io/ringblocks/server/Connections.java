@@ -36,6 +36,12 @@ final class Connections
     final int[] sendHead;
     final int[] sendTail;
     final boolean[] sending;
+    /** In the worker's ready list: new bytes or a freed slot, to be parsed in this duty cycle. */
+    final boolean[] ready;
+    final int[] nextReady;
+    /** In the worker's list of connections whose queued responses go out at the end of the duty cycle. */
+    final boolean[] sendReady;
+    final int[] nextSendReady;
     /** When the send in flight was submitted (each partial send restarts it): how long the client has not read. */
     final long[] sendSince;
     final boolean[] closeAfterSend;
@@ -66,6 +72,10 @@ final class Connections
         sendHead = new int[capacity];
         sendTail = new int[capacity];
         sending = new boolean[capacity];
+        ready = new boolean[capacity];
+        nextReady = new int[capacity];
+        sendReady = new boolean[capacity];
+        nextSendReady = new int[capacity];
         sendSince = new long[capacity];
         closeAfterSend = new boolean[capacity];
         bodyState = new int[capacity];
@@ -103,6 +113,10 @@ final class Connections
         sendHead[c] = -1;
         sendTail[c] = -1;
         sending[c] = false;
+        ready[c] = false;
+        nextReady[c] = -1;
+        sendReady[c] = false;
+        nextSendReady[c] = -1;
         closeAfterSend[c] = false;
         bodyState[c] = BODY_NONE;
         bodyRequest[c] = -1;

@@ -5,11 +5,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.zip.CRC32C;
 
+import org.agrona.concurrent.UnsafeBuffer;
+
 import io.ringblocks.protocol.Flags;
 import io.ringblocks.protocol.Opcode;
 import io.ringblocks.protocol.RangeBody;
 import io.ringblocks.protocol.RequestValidator;
 import io.ringblocks.protocol.ResponseHeader;
+import io.ringblocks.protocol.ResponseHeaderEncoder;
 import io.ringblocks.protocol.Status;
 import io.ringblocks.storage.BlockIndex;
 import io.ringblocks.storage.BuddyAllocator;
@@ -19,6 +22,7 @@ import io.ringblocks.storage.ReadEpochs;
 import io.ringblocks.storage.Scrubber;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 
 /**
@@ -39,7 +43,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private static final int SMALL_RESPONSE = 64;
     private static final int PAGE = 4096;
 
-    private final Worker w;
+    private final WorkerContext ctx;
+    private final Responder responder;
+    private final ServerStats stats;
+    private final UnsafeBuffer memory;
+    private final Ring ring;
+    private final ResponseHeaderEncoder encoder = new ResponseHeaderEncoder();
     private final Requests reqs;
     private final IoArena arena;
     private final Store store;
@@ -62,19 +71,23 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private int stalledHead = -1;
     private int stalledTail = -1;
 
-    Operations(final Worker worker)
+    Operations(final WorkerContext ctx, final Responder responder)
     {
-        w = worker;
-        reqs = worker.reqs;
-        arena = worker.arena;
-        store = worker.store;
-        client = store.client(worker.id);
+        this.ctx = ctx;
+        this.responder = responder;
+        stats = ctx.stats;
+        memory = ctx.memory;
+        ring = ctx.ring();
+        reqs = ctx.reqs;
+        arena = ctx.arena;
+        store = ctx.store;
+        client = store.client(ctx.id);
         reader = store.index().reader();
         epochs = new ReadEpochs(client.link());
         readFd = store.readFd();
         maxBlockSize = store.config().maxBlockSize();
         // Room for 64 more connections' receive buffers, or a sixteenth of the arena, whichever is smaller.
-        reserve = Math.min(64L * worker.config.recvBufferSize(), worker.config.arenaSize() / 16);
+        reserve = Math.min(64L * ctx.config.recvBufferSize(), ctx.config.arenaSize() / 16);
         smallClass = IoArena.classFor(Math.max(PAGE, reqs.capacity * SMALL_RESPONSE));
         smallBase = arena.allocate(smallClass);
         if (smallBase == IoArena.NONE)
@@ -96,6 +109,20 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         return smallBase + (long)r * SMALL_RESPONSE;
     }
 
+    /** Answers a status with an empty body from the request's small response area. */
+    void respondStatus(final int r, final int status)
+    {
+        final long at = smallResponse(r);
+        encoder.wrap(memory, (int)at).encode(reqs.opcode[r], status, reqs.requestId[r], 0);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH, status);
+    }
+
+    /** Writes a response header at {@code at} for a body of {@code bodyLength} that follows it. */
+    private void header(final int r, final long at, final int status, final int bodyLength)
+    {
+        encoder.wrap(memory, (int)at).encode(reqs.opcode[r], status, reqs.requestId[r], bodyLength);
+    }
+
     /**
      * Starts a request whose whole body is in the receive buffer at arena offset {@code body}.
      *
@@ -104,14 +131,14 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     boolean start(final int r, final long body, final int bodyLength)
     {
         final int opcode = reqs.opcode[r];
-        w.stats.bytesIn[Opcode.isValid(opcode) ? opcode : Opcode.NONE] += bodyLength + 16;
+        stats.bytesIn[Opcode.isValid(opcode) ? opcode : Opcode.NONE] += bodyLength + 16;
         switch (opcode)
         {
-            case Opcode.PING -> w.respondStatus(r, Status.OK);
+            case Opcode.PING -> respondStatus(r, Status.OK);
             case Opcode.STATS -> stats(r);
             case Opcode.HEAD, Opcode.GET, Opcode.DELETE ->
             {
-                reqs.hashes.putBytes(r * 32, w.memory, (int)body, 32);
+                reqs.hashes.putBytes(r * 32, memory, (int)body, 32);
                 if (opcode == Opcode.HEAD)
                 {
                     head(r);
@@ -124,8 +151,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                 else
                 {
                     final boolean ranged = (reqs.flags[r] & Flags.RANGE) != 0;
-                    reqs.rangeOffset[r] = ranged ? RangeBody.offset(w.memory, (int)body) : 0;
-                    reqs.rangeLength[r] = ranged ? RangeBody.length(w.memory, (int)body) : 0;
+                    reqs.rangeOffset[r] = ranged ? RangeBody.offset(memory, (int)body) : 0;
+                    reqs.rangeLength[r] = ranged ? RangeBody.length(memory, (int)body) : 0;
                     get(r);
                 }
             }
@@ -139,20 +166,23 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                 }
                 if (prefix > 0)
                 {
-                    reqs.expected.putBytes(r * 32, w.memory, (int)body, 32);
+                    reqs.expected.putBytes(r * 32, memory, (int)body, 32);
                 }
-                w.memory.putBytes((int)reqs.buffer[r], w.memory, (int)(body + prefix), payload);
+                memory.putBytes((int)reqs.buffer[r], memory, (int)(body + prefix), payload);
                 reqs.payloadLength[r] = payload;
                 startPut(r);
             }
-            default -> w.respondStatus(r, Status.UNKNOWN_OPCODE);
+            default -> respondStatus(r, Status.UNKNOWN_OPCODE);
         }
         return true;
     }
 
     /**
-     * Starts a PUT whose body is larger than the receive buffer: the {@code received} body bytes at {@code body}
-     * are moved into place and the connection switches to receiving the rest straight into the block buffer.
+     * Starts a PUT whose body is larger than the receive buffer: takes its block buffer and moves the
+     * {@code received} body bytes at {@code body} into place (the expected hash of a VERIFY_HASH PUT first). The
+     * connection then receives the rest straight into {@link #expectedHashAddress} and {@link #payloadAddress}.
+     *
+     * @return false when no buffer could be had: nothing was consumed, retry later.
      */
     boolean startLargePut(final int r, final long body, final int received, final int bodyLength)
     {
@@ -162,34 +192,31 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             return false;
         }
-        w.stats.bytesIn[Opcode.PUT] += bodyLength + 16;
+        stats.bytesIn[Opcode.PUT] += bodyLength + 16;
         reqs.payloadLength[r] = payload;
-        final int c = reqs.connection[r];
-        final Connections conns = w.conns;
         final int hashPart = Math.min(prefix, received);
         if (hashPart > 0)
         {
-            reqs.expected.putBytes(r * 32, w.memory, (int)body, hashPart);
+            reqs.expected.putBytes(r * 32, memory, (int)body, hashPart);
         }
         final int payloadPart = received - hashPart;
         if (payloadPart > 0)
         {
-            w.memory.putBytes((int)reqs.buffer[r], w.memory, (int)(body + hashPart), payloadPart);
-        }
-        conns.bodyRequest[c] = r;
-        if (hashPart < prefix)
-        {
-            conns.bodyState[c] = Connections.BODY_EXPECTED_HASH;
-            conns.bodyTarget[c] = reqs.expected.addressOffset() + r * 32L + hashPart;
-            conns.bodyRemaining[c] = prefix - hashPart;
-        }
-        else
-        {
-            conns.bodyState[c] = Connections.BODY_PAYLOAD;
-            conns.bodyTarget[c] = arena.address(reqs.buffer[r] + payloadPart);
-            conns.bodyRemaining[c] = payload - payloadPart;
+            memory.putBytes((int)reqs.buffer[r], memory, (int)(body + hashPart), payloadPart);
         }
         return true;
+    }
+
+    /** @return the absolute address of byte {@code at} of request {@code r}'s expected hash. */
+    long expectedHashAddress(final int r, final int at)
+    {
+        return reqs.expected.addressOffset() + r * 32L + at;
+    }
+
+    /** @return the absolute address of byte {@code at} of request {@code r}'s payload buffer. */
+    long payloadAddress(final int r, final int at)
+    {
+        return arena.address(reqs.buffer[r] + at);
     }
 
     private boolean takeBuffer(final int r, final int bytes)
@@ -202,7 +229,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         reqs.buffer[r] = buffer;
         reqs.bufferClass[r] = cls;
-        w.conns.bufferBytes[reqs.connection[r]] += BuddyAllocator.blockSize(cls);
+        responder.chargeBuffer(r, BuddyAllocator.blockSize(cls));
         return true;
     }
 
@@ -212,11 +239,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             arena.free(reqs.buffer[r], reqs.bufferClass[r]);
             reqs.buffer[r] = IoArena.NONE;
-            final int c = reqs.connection[r];
-            if (w.conns.generation[c] == reqs.connectionGeneration[r])
-            {
-                w.conns.bufferBytes[c] -= BuddyAllocator.blockSize(reqs.bufferClass[r]);
-            }
+            responder.chargeBuffer(r, -BuddyAllocator.blockSize(reqs.bufferClass[r]));
         }
         if (reqs.readTag[r] >= 0)
         {
@@ -259,14 +282,14 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     {
         if (!lookup(r))
         {
-            w.respondStatus(r, Status.NOT_FOUND);
+            respondStatus(r, Status.NOT_FOUND);
             return;
         }
         final long at = smallResponse(r);
-        w.header(r, at, Status.OK, 4);
-        w.memory.putInt((int)at + ResponseHeader.HEADER_LENGTH, reader.length(),
+        header(r, at, Status.OK, 4);
+        memory.putInt((int)at + ResponseHeader.HEADER_LENGTH, reader.length(),
             java.nio.ByteOrder.LITTLE_ENDIAN);
-        w.respond(r, at, ResponseHeader.HEADER_LENGTH + 4, Status.OK);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + 4, Status.OK);
     }
 
     // ---------------------------------------------------------------- GET
@@ -275,13 +298,13 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     {
         if (!lookup(r))
         {
-            w.respondStatus(r, Status.NOT_FOUND);
+            respondStatus(r, Status.NOT_FOUND);
             return;
         }
         if (reader.corrupt())
         {
-            w.stats.corruptReads++; // already flagged and logged: no need to read it again
-            w.respondStatus(r, Status.CORRUPT);
+            stats.corruptReads++; // already flagged and logged: no need to read it again
+            respondStatus(r, Status.CORRUPT);
             return;
         }
         final int blockLength = reader.length();
@@ -292,7 +315,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             final int verdict = RangeBody.check(reqs.rangeOffset[r], reqs.rangeLength[r], blockLength);
             if (verdict != Status.OK)
             {
-                w.respondStatus(r, verdict);
+                respondStatus(r, verdict);
                 return;
             }
             offset = reqs.rangeOffset[r];
@@ -321,7 +344,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void submitRead(final int r)
     {
         final int done = reqs.ioDone[r];
-        w.ring.prepReadFixed(readFd, arena.address(reqs.buffer[r] + PAGE + done), reqs.ioLength[r] - done,
+        ring.prepReadFixed(readFd, arena.address(reqs.buffer[r] + PAGE + done), reqs.ioLength[r] - done,
             reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_READ, reqs.generation[r]));
     }
 
@@ -338,17 +361,17 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (res <= 0)
         {
-            w.stats.ioErrors++;
-            w.errors.onError("worker " + w.id, "block read at " + reqs.blockOffset[r] + " failed: " +
+            stats.ioErrors++;
+            ctx.errors.onError(ctx.name, "block read at " + reqs.blockOffset[r] + " failed: " +
                 (res == 0 ? "unexpected end of file" : Errno.describe(res)));
             releaseBuffers(r);
-            w.respondStatus(r, Status.INTERNAL_ERROR);
+            respondStatus(r, Status.INTERNAL_ERROR);
             return;
         }
         reqs.ioDone[r] += res;
         if (reqs.ioDone[r] < reqs.ioLength[r])
         {
-            w.stats.shortIo++;
+            stats.shortIo++;
             submitRead(r);
             return;
         }
@@ -361,8 +384,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         epochs.end(reqs.readTag[r]);
         reqs.readTag[r] = -1;
-        w.header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
-        w.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
+        header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
+        responder.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
     }
 
     /**
@@ -384,8 +407,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             stall(r, Requests.WAIT_SPACE);
             return;
         }
-        w.stats.corruptReads++;
-        Scrubber.report("worker " + w.id, reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
+        stats.corruptReads++;
+        Scrubber.report(ctx.name, reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
             store.dataPath());
         published = true;
         reqs.state[r] = Requests.WAIT_ACK;
@@ -412,19 +435,19 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.hashes.putBytes(r * 32, digest);
         if ((reqs.flags[r] & Flags.VERIFY_HASH) != 0 && !sameHash(r))
         {
-            w.respondStatus(r, Status.HASH_MISMATCH);
+            respondStatus(r, Status.HASH_MISMATCH);
             return;
         }
         if (lookup(r))
         {
             if (!reader.corrupt())
             {
-                w.stats.dedupHits++;
+                stats.dedupHits++;
                 respondHash(r);
                 return;
             }
             // The stored copy is known bad: write this one, whose OCCUPY replaces the flagged entry (heal).
-            w.stats.corruptHeals++;
+            stats.corruptHeals++;
         }
         reqs.blockClass[r] = BuddyAllocator.sizeClassFor(payload, maxBlockSize);
         allocateAndWrite(r);
@@ -452,14 +475,14 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (offset == Store.NO_SPACE)
         {
-            w.respondStatus(r, Status.NO_SPACE);
+            respondStatus(r, Status.NO_SPACE);
             return;
         }
         final int payload = reqs.payloadLength[r];
         final int padded = (payload + PAGE - 1) & ~(PAGE - 1);
         if (padded > payload)
         {
-            w.memory.setMemory((int)(reqs.buffer[r] + payload), padded - payload, (byte)0);
+            memory.setMemory((int)(reqs.buffer[r] + payload), padded - payload, (byte)0);
         }
         reqs.blockOffset[r] = offset;
         reqs.ioLength[r] = padded;
@@ -471,7 +494,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void submitWrite(final int r)
     {
         final int done = reqs.ioDone[r];
-        w.ring.prepWriteFixed(store.writeFd(reqs.ioLength[r]), arena.address(reqs.buffer[r] + done),
+        ring.prepWriteFixed(store.writeFd(reqs.ioLength[r]), arena.address(reqs.buffer[r] + done),
             reqs.ioLength[r] - done,
             reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_WRITE, reqs.generation[r]));
     }
@@ -489,22 +512,22 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (res <= 0)
         {
-            w.stats.ioErrors++;
+            stats.ioErrors++;
             store.release(reqs.blockOffset[r], reqs.blockClass[r]);
             if (res == -Errno.ENOSPC)
             {
-                w.respondStatus(r, Status.NO_SPACE);
+                respondStatus(r, Status.NO_SPACE);
                 return;
             }
-            w.errors.onError("worker " + w.id, "block write at " + reqs.blockOffset[r] + " failed: " +
+            ctx.errors.onError(ctx.name, "block write at " + reqs.blockOffset[r] + " failed: " +
                 Errno.describe(res));
-            w.respondStatus(r, Status.INTERNAL_ERROR);
+            respondStatus(r, Status.INTERNAL_ERROR);
             return;
         }
         reqs.ioDone[r] += res;
         if (reqs.ioDone[r] < reqs.ioLength[r])
         {
-            w.stats.shortIo++;
+            stats.shortIo++;
             submitWrite(r);
             return;
         }
@@ -515,9 +538,9 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void respondHash(final int r)
     {
         final long at = smallResponse(r);
-        w.header(r, at, Status.OK, 32);
-        w.memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, reqs.hashes, r * 32, 32);
-        w.respond(r, at, ResponseHeader.HEADER_LENGTH + 32, Status.OK);
+        header(r, at, Status.OK, 32);
+        memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, reqs.hashes, r * 32, 32);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + 32, Status.OK);
     }
 
     // ---------------------------------------------------------------- committer
@@ -556,12 +579,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         final int r = Requests.slotOf(token);
         if (reqs.generation[r] != Requests.generationOf(token) || reqs.state[r] != Requests.WAIT_ACK)
         {
-            w.errors.onError("worker " + w.id, "acknowledgement for a request no longer waiting: " + token);
+            ctx.errors.onError(ctx.name, "acknowledgement for a request no longer waiting: " + token);
             return;
         }
         if (reqs.deltaType[r] == Deltas.MARK_CORRUPT)
         {
-            w.respondStatus(r, Status.CORRUPT); // whatever the result: these bytes were wrong
+            respondStatus(r, Status.CORRUPT); // whatever the result: these bytes were wrong
             return;
         }
         if (reqs.deltaType[r] == Deltas.OCCUPY)
@@ -570,17 +593,17 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             {
                 if (result == Deltas.DUPLICATE)
                 {
-                    w.stats.dedupHits++;
+                    stats.dedupHits++;
                 }
                 respondHash(r);
             }
             else
             {
-                w.respondStatus(r, Status.INTERNAL_ERROR);
+                respondStatus(r, Status.INTERNAL_ERROR);
             }
             return;
         }
-        w.respondStatus(r, result == Deltas.DELETED ? Status.OK :
+        respondStatus(r, result == Deltas.DELETED ? Status.OK :
             result == Deltas.NOT_FOUND ? Status.NOT_FOUND : Status.INTERNAL_ERROR);
     }
 
@@ -588,7 +611,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private void stall(final int r, final int state)
     {
-        w.stats.stalls++;
+        stats.stalls++;
         reqs.state[r] = state;
         reqs.next[r] = -1;
         if (stalledTail < 0)
@@ -621,7 +644,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            final long stallsBefore = w.stats.stalls;
+            final long stallsBefore = stats.stalls;
             if (reqs.state[r] == Requests.WAIT_PUBLISH)
             {
                 publishOrStall(r);
@@ -635,7 +658,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             {
                 allocateAndWrite(r);
             }
-            if (w.stats.stalls == stallsBefore)
+            if (stats.stalls == stallsBefore)
             {
                 work++;
             }
@@ -661,7 +684,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                 store.release(reqs.blockOffset[r], reqs.blockClass[r]);
             }
             releaseBuffers(r);
-            w.respondStatus(r, Status.SHUTTING_DOWN);
+            respondStatus(r, Status.SHUTTING_DOWN);
             r = next;
         }
     }
@@ -670,17 +693,17 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private void stats(final int r)
     {
-        final String text = w.statsText();
+        final String text = responder.statsText();
         final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (!takeBuffer(r, ResponseHeader.HEADER_LENGTH + bytes.length))
         {
-            w.respondStatus(r, Status.BUSY);
+            respondStatus(r, Status.BUSY);
             return;
         }
         final long at = reqs.buffer[r];
-        w.header(r, at, Status.OK, bytes.length);
-        w.memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, bytes);
-        w.respond(r, at, ResponseHeader.HEADER_LENGTH + bytes.length, Status.OK);
+        header(r, at, Status.OK, bytes.length);
+        memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, bytes);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + bytes.length, Status.OK);
     }
 
     @Override

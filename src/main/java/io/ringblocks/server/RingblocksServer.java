@@ -170,6 +170,7 @@ public final class RingblocksServer implements AutoCloseable
         long shed = 0;
         long partialBodies = 0;
         long shortIo = 0;
+        long sends = 0;
         long ioErrors = 0;
         long corruptReads = 0;
         long corruptHeals = 0;
@@ -195,6 +196,7 @@ public final class RingblocksServer implements AutoCloseable
             shed += s.shedConnections;
             partialBodies += s.partialBodyBytes;
             shortIo += s.shortIo;
+            sends += s.sends;
             ioErrors += s.ioErrors;
             corruptReads += s.corruptReads;
             corruptHeals += s.corruptHeals;
@@ -235,6 +237,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "connections_shed_no_fd", shed);
         line(sb, "partial_body_bytes", partialBodies);
         line(sb, "short_io", shortIo);
+        line(sb, "sends", sends);
         line(sb, "io_errors", ioErrors);
         line(sb, "corrupt_reads", corruptReads);
         line(sb, "corrupt_heals", corruptHeals);

@@ -30,6 +30,8 @@ final class ServerStats
     volatile long lingers;
     volatile long lingersCut;
     volatile long shortIo;
+    /** SEND/SENDMSG submissions: fewer than responses when pipelined responses leave together. */
+    volatile long sends;
     volatile long ioErrors;
     volatile long corruptReads;
     volatile long corruptHeals;

@@ -31,7 +31,7 @@ import io.ringblocks.uring.Wakeup;
  * <p>
  * This class owns connection I/O (framing, receive, send queue, close); {@link Operations} runs the requests.
  */
-final class Worker implements Runnable, ConnectionTimeouts.Expiry
+final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
 {
     static final int OP_ACCEPT = 1;
     static final int OP_WAKE = 2;
@@ -46,10 +46,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
 
     final int id;
     final ServerConfig config;
-    final Store store;
     final ErrorHandler errors;
     final Wakeup wakeup;
-    final ServerStats stats = new ServerStats();
+    private final WorkerContext ctx;
+    final ServerStats stats;
     final Connections conns;
     final Requests reqs;
     final IoArena arena;
@@ -78,6 +78,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
     private long acceptBackoffUntil;
     private int starvedHead = -1;
     private int starvedTail = -1;
+    private int readyHead = -1;
+    private int readyTail = -1;
+    private int sendReadyHead = -1;
+    private int sendReadyTail = -1;
+    private final SendVectors vectors;
     final ConnectionTimeouts timeouts;
     /** Arena budget of PUT bodies still arriving: stalled uploads cannot take the memory complete requests need. */
     final PartialBodies bodies;
@@ -97,15 +102,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
     {
         this.id = id;
         this.config = config;
-        this.store = store;
         this.wakeup = wakeup;
         this.listenFd = listenFd;
         this.connectionCount = connectionCount;
         this.errors = errors;
+        ctx = new WorkerContext(id, config, store, errors, Math.min(65536, Math.max(1024, config.maxInFlight() * 64)));
+        stats = ctx.stats;
+        reqs = ctx.reqs;
+        arena = ctx.arena;
+        memory = ctx.memory;
         conns = new Connections(config.maxConnections());
-        reqs = new Requests(Math.min(65536, Math.max(1024, config.maxInFlight() * 64)));
-        arena = new IoArena(config.arenaSize());
-        memory = arena.buffer();
         maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
         recvClass = IoArena.classFor(config.recvBufferSize());
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
@@ -114,6 +120,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
         linger = new Linger(this);
         drain = new StopDrain(this);
+        vectors = new SendVectors(conns.capacity);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -144,10 +151,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         try
         {
             ring = new Ring(config.ringEntries());
+            ctx.ring(ring);
             arena.register(ring);
             rejectFrame = arena.allocate(0);
             encoder.wrap(memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
-            ops = new Operations(this);
+            ops = new Operations(ctx, this);
             reserve = new DescriptorReserve(id);
             listenPort = LibC.localPort(listenFd);
             ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
@@ -188,10 +196,12 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             {
                 work += reapAndHandle();
                 work += ops.pollAcks();
+                work += serveReady();
                 work += ops.retryStalled();
                 work += serveStarved();
                 work += serveBodyWaiters();
                 work += timeouts.sweep(now, this);
+                flushSends();
                 ops.endIteration();
                 if (acceptBackoffUntil != 0 && System.nanoTime() >= acceptBackoffUntil && !stopping)
                 {
@@ -241,7 +251,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             return;
         }
         wakeup.prepareToSleep();
-        if (ops.hasAcks() || stopRequested != stopping)
+        if (ops.hasAcks() || stopRequested != stopping || readyHead >= 0 || sendReadyHead >= 0)
         {
             ring.submitAndGetEvents();
         }
@@ -501,11 +511,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         timeouts.activity(c, now);
         switch (conns.bodyState[c])
         {
-            case Connections.BODY_NONE ->
-            {
-                conns.filled[c] += res;
-                parse(c);
-            }
+            case Connections.BODY_NONE -> conns.filled[c] += res; // parsed from the ready list
             case Connections.BODY_DISCARD ->
             {
                 conns.bodyRemaining[c] -= res;
@@ -521,7 +527,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
                 timeouts.framing(c, false, now);
             }
         }
-        maybePostRecv(c);
+        resume(c);
     }
 
     private void onBodyBytes(final int c, final int res)
@@ -536,7 +542,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         if (conns.bodyState[c] == Connections.BODY_EXPECTED_HASH)
         {
             conns.bodyState[c] = Connections.BODY_PAYLOAD;
-            conns.bodyTarget[c] = arena.address(reqs.buffer[r]);
+            conns.bodyTarget[c] = ops.payloadAddress(r, 0);
             conns.bodyRemaining[c] = reqs.payloadLength[r];
             return;
         }
@@ -669,6 +675,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
                 starve(c);
                 break;
             }
+            receiveBody(c, r, received, bodyLength);
             pos = conns.filled[c];
             break;
         }
@@ -682,6 +689,30 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             conns.filled[c] = rest;
         }
         timeouts.framing(c, pos > 0, now);
+    }
+
+    /**
+     * The connection receives the rest of large PUT {@code r} straight into place: what is missing of a
+     * VERIFY_HASH PUT's expected hash first, then the payload.
+     */
+    private void receiveBody(final int c, final int r, final int received, final int bodyLength)
+    {
+        final int prefix = bodyLength - reqs.payloadLength[r];
+        final int hashPart = Math.min(prefix, received);
+        conns.bodyRequest[c] = r;
+        if (hashPart < prefix)
+        {
+            conns.bodyState[c] = Connections.BODY_EXPECTED_HASH;
+            conns.bodyTarget[c] = ops.expectedHashAddress(r, hashPart);
+            conns.bodyRemaining[c] = prefix - hashPart;
+        }
+        else
+        {
+            final int payloadPart = received - hashPart;
+            conns.bodyState[c] = Connections.BODY_PAYLOAD;
+            conns.bodyTarget[c] = ops.payloadAddress(r, payloadPart);
+            conns.bodyRemaining[c] = reqs.payloadLength[r] - payloadPart;
+        }
     }
 
     /** A frame that breaks framing: answer with opcode 0 / request id 0 and close after sending it. */
@@ -774,22 +805,24 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
 
     // ---------------------------------------------------------------- respond and send
 
-    /** Answers a status with an empty body from the request's small response area. */
+    /** Answers a status with an empty body (protocol errors, refusals while stopping). */
     void respondStatus(final int r, final int status)
     {
-        final long at = ops.smallResponse(r);
-        encoder.wrap(memory, (int)at).encode(reqs.opcode[r], status, reqs.requestId[r], 0);
-        respond(r, at, ResponseHeader.HEADER_LENGTH, status);
+        ops.respondStatus(r, status);
     }
 
-    /** Writes a response header at {@code at} for a body of {@code bodyLength} that follows it. */
-    void header(final int r, final long at, final int status, final int bodyLength)
+    @Override
+    public void chargeBuffer(final int r, final long bytes)
     {
-        encoder.wrap(memory, (int)at).encode(reqs.opcode[r], status, reqs.requestId[r], bodyLength);
+        final int c = reqs.connection[r];
+        if (conns.generation[c] == reqs.connectionGeneration[r])
+        {
+            conns.bufferBytes[c] += bytes;
+        }
     }
 
-    /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response. */
-    void respond(final int r, final long at, final int length, final int status)
+    @Override
+    public void respond(final int r, final long at, final int length, final int status)
     {
         final int c = reqs.connection[r];
         final int op = Opcode.isValid(reqs.opcode[r]) ? reqs.opcode[r] : Opcode.NONE;
@@ -819,17 +852,78 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         conns.sendTail[c] = r;
         if (!conns.sending[c])
         {
-            startSend(c);
+            markSendReady(c);
         }
     }
 
+    /** Queues {@code c} to send at the end of the duty cycle, together with whatever else it answers meanwhile. */
+    private void markSendReady(final int c)
+    {
+        if (conns.sendReady[c])
+        {
+            return;
+        }
+        conns.sendReady[c] = true;
+        conns.nextSendReady[c] = -1;
+        if (sendReadyTail < 0)
+        {
+            sendReadyHead = c;
+        }
+        else
+        {
+            conns.nextSendReady[sendReadyTail] = c;
+        }
+        sendReadyTail = c;
+    }
+
+    /** End of the duty cycle: every connection with responses ready and no send in flight sends them now. */
+    private void flushSends()
+    {
+        int c = sendReadyHead;
+        sendReadyHead = -1;
+        sendReadyTail = -1;
+        while (c >= 0)
+        {
+            final int next = conns.nextSendReady[c];
+            conns.sendReady[c] = false;
+            if (!conns.sending[c] && conns.sendHead[c] >= 0 && conns.state[c] != Connections.CLOSED)
+            {
+                startSend(c);
+            }
+            c = next;
+        }
+    }
+
+    /**
+     * Sends the connection's queued responses, the first from where a short send left it: one SEND for a single
+     * response, one SENDMSG over at most {@link SendVectors#MAX_IOVECS} responses (and about
+     * {@link SendVectors#MAX_BYTES}) otherwise. GET bodies go straight from their read buffers.
+     */
     private void startSend(final int c)
     {
-        final int r = conns.sendHead[c];
+        int r = conns.sendHead[c];
         conns.sending[c] = true;
         timeouts.sendStarted(c, now);
-        ring.prepSend(conns.fd[c], arena.address(reqs.response[r] + reqs.responseSent[r]),
-            reqs.responseLength[r] - reqs.responseSent[r], 0, UserData.pack(c, OP_SEND, conns.generation[c]));
+        stats.sends++;
+        final long ud = UserData.pack(c, OP_SEND, conns.generation[c]);
+        final long first = arena.address(reqs.response[r] + reqs.responseSent[r]);
+        final int firstLength = reqs.responseLength[r] - reqs.responseSent[r];
+        if (reqs.next[r] < 0)
+        {
+            ring.prepSend(conns.fd[c], first, firstLength, 0, ud);
+            return;
+        }
+        vectors.set(c, 0, first, firstLength);
+        long bytes = firstLength;
+        int count = 1;
+        r = reqs.next[r];
+        while (r >= 0 && count < SendVectors.MAX_IOVECS && bytes < SendVectors.MAX_BYTES)
+        {
+            vectors.set(c, count++, arena.address(reqs.response[r]), reqs.responseLength[r]);
+            bytes += reqs.responseLength[r];
+            r = reqs.next[r];
+        }
+        ring.prepSendmsg(conns.fd[c], vectors.seal(c, count), 0, ud);
     }
 
     private void onSend(final int c, final int gen, final int res)
@@ -839,7 +933,6 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             return;
         }
         conns.sending[c] = false;
-        final int r = conns.sendHead[c];
         if (res < 0)
         {
             if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
@@ -850,27 +943,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
             beginClose(c, true); // drops the queued responses once the connection is CLOSING
             return;
         }
-        reqs.responseSent[r] += res;
-        if (reqs.responseSent[r] < reqs.responseLength[r])
+        if (consumeSent(c, res))
         {
             stats.shortIo++;
-            startSend(c);
-            return;
-        }
-        conns.sendHead[c] = reqs.next[r];
-        if (conns.sendHead[c] < 0)
-        {
-            conns.sendTail[c] = -1;
-        }
-        // finishRequest may parse buffered frames whose responses start the next send themselves.
-        finishRequest(r);
-        if (conns.sending[c])
-        {
-            return;
         }
         if (conns.sendHead[c] >= 0)
         {
-            startSend(c);
+            markSendReady(c); // with whatever else this connection answers in this duty cycle
         }
         else if (conns.closeAfterSend[c] && conns.state[c] == Connections.OPEN)
         {
@@ -880,6 +959,35 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         {
             tryFinishClose(c);
         }
+    }
+
+    /**
+     * Finishes the queued responses the {@code sent} bytes completed, in order; a response sent in part keeps its
+     * place with its progress. Finishing a request may parse buffered frames, whose responses join the queue.
+     *
+     * @return true when the send ended inside a response (a short send).
+     */
+    private boolean consumeSent(final int c, final int sent)
+    {
+        int left = sent;
+        while (left > 0)
+        {
+            final int r = conns.sendHead[c];
+            final int remaining = reqs.responseLength[r] - reqs.responseSent[r];
+            if (left < remaining)
+            {
+                reqs.responseSent[r] += left;
+                return true;
+            }
+            left -= remaining;
+            conns.sendHead[c] = reqs.next[r];
+            if (conns.sendHead[c] < 0)
+            {
+                conns.sendTail[c] = -1;
+            }
+            finishRequest(r);
+        }
+        return false;
     }
 
     /**
@@ -931,16 +1039,60 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         conns.inFlight[c]--;
         if (conns.state[c] == Connections.OPEN)
         {
-            if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
-            {
-                parse(c);
-            }
-            maybePostRecv(c);
+            resume(c); // a freed slot may let buffered frames through
         }
         else
         {
             tryFinishClose(c);
         }
+    }
+
+    /**
+     * Puts {@code c} on the ready list: it has new bytes or a freed request slot. The duty cycle resumes it after
+     * the completions are handled, so no completion handler ever parses (and answers) from inside another one.
+     */
+    private void resume(final int c)
+    {
+        if (conns.ready[c])
+        {
+            return;
+        }
+        conns.ready[c] = true;
+        conns.nextReady[c] = -1;
+        if (readyTail < 0)
+        {
+            readyHead = c;
+        }
+        else
+        {
+            conns.nextReady[readyTail] = c;
+        }
+        readyTail = c;
+    }
+
+    /** Parses what the ready connections received and posts their next receive. */
+    private int serveReady()
+    {
+        int c = readyHead;
+        readyHead = -1;
+        readyTail = -1;
+        int work = 0;
+        while (c >= 0)
+        {
+            final int next = conns.nextReady[c];
+            conns.ready[c] = false;
+            if (conns.state[c] == Connections.OPEN)
+            {
+                if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+                {
+                    parse(c);
+                }
+                maybePostRecv(c);
+                work++;
+            }
+            c = next;
+        }
+        return work;
     }
 
     // ---------------------------------------------------------------- close
@@ -1042,6 +1194,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         {
             reserve.close();
         }
+        vectors.close();
         if (ring != null)
         {
             ring.close();
@@ -1055,7 +1208,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry
         statsText = source;
     }
 
-    String statsText()
+    @Override
+    public String statsText()
     {
         return statsText.get();
     }

@@ -299,6 +299,17 @@ public final class Ring implements AutoCloseable
     }
 
     /**
+     * io_uring_prep_sendmsg (liburing.h:490): one send of every iovec the {@code msghdr} at {@code msghdrAddr}
+     * names; the header and its iovecs must stay untouched until the completion arrives.
+     */
+    public void prepSendmsg(final int fd, final long msghdrAddr, final int msgFlags, final long userData)
+    {
+        final long sqe = nextSqe();
+        Sqe.rw(sqes, sqe, Sqe.OP_SENDMSG, fd, msghdrAddr, 1, 0, userData);
+        Sqe.opFlags(sqes, sqe, msgFlags | MSG_NOSIGNAL);
+    }
+
+    /**
      * io_uring_prep_multishot_accept (liburing.h:595) with no peer address: one SQE yields a CQE per accepted
      * connection, each flagged {@link #CQE_F_MORE} while the request stays armed.
      */

@@ -102,6 +102,7 @@ final class Sqe
     static final int OP_READ = liburing.IORING_OP_READ();
     static final int OP_WRITE = liburing.IORING_OP_WRITE();
     static final int OP_SEND = liburing.IORING_OP_SEND();
+    static final int OP_SENDMSG = liburing.IORING_OP_SENDMSG();
     static final int OP_RECV = liburing.IORING_OP_RECV();
     static final int OP_SHUTDOWN = liburing.IORING_OP_SHUTDOWN();
 }

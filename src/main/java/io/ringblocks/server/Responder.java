@@ -1,0 +1,18 @@
+package io.ringblocks.server;
+
+/**
+ * What the operations need from connection I/O: a place for a request's response, and the accounting of the
+ * arena memory a request holds against its connection's budget (so a client that never reads cannot pin more
+ * than its share).
+ */
+interface Responder
+{
+    /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response, with its status. */
+    void respond(int r, long at, int length, int status);
+
+    /** Request {@code r} took ({@code bytes > 0}) or gave back ({@code bytes < 0}) arena memory. */
+    void chargeBuffer(int r, long bytes);
+
+    /** The server-wide STATS text. */
+    String statsText();
+}
