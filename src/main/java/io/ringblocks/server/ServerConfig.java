@@ -1,135 +1,436 @@
 package io.ringblocks.server;
 
-import java.nio.file.Path;
+import java.util.Objects;
 
+import io.ringblocks.storage.ConfigChecks;
 import io.ringblocks.storage.StoreConfig;
 
 /**
- * Server settings; {@link #defaults()} are the embedded defaults {@code make run} uses.
- *
- * @param host                 IPv4 address to listen on.
- * @param port                 TCP port (0: ephemeral, for tests).
- * @param workers              worker threads, one ring each.
- * @param maxConnections       server-wide connection limit; further connections get BUSY and are closed.
- * @param maxInFlight          requests in flight per connection before the server stops reading from it.
- * @param recvBufferSize       per-connection receive buffer (frames larger than it are read straight into a block
- *                             buffer).
- * @param arenaSize            registered I/O memory per worker.
- * @param ringEntries          SQ entries per worker ring.
- * @param shutdownTimeoutMillis how long graceful shutdown waits for in-flight requests.
- * @param sendTimeoutMillis    a connection whose response has not moved for this long (the client stopped
- *                             reading) is closed, so that it cannot keep the worker's I/O buffers forever.
- * @param requestTimeoutMillis a frame whose first bytes arrived this long ago and that is still incomplete while the
- *                             server waits for the rest closes its connection (stalled uploads, slowloris).
- * @param idleTimeoutMillis    a connection with nothing in flight or partly received and no traffic for this long
- *                             is closed; 0 disables it.
- * @param store                storage settings.
+ * Server settings. Built with {@link #builder(StoreConfig)}; every default and limit is one of the constants below
+ * (the defaults are what {@code make run} uses: {@code tools/ringblocks-server} takes its flag defaults from them),
+ * and {@link Builder#conclude()} checks every field in one place.
+ * <pre>{@code
+ * ServerConfig config = ServerConfig.builder(StoreConfig.builder(dir).conclude()).port(0).workers(2).conclude();
+ * }</pre>
  */
-public record ServerConfig(
-    String host,
-    int port,
-    int workers,
-    int maxConnections,
-    int maxInFlight,
-    int recvBufferSize,
-    long arenaSize,
-    int ringEntries,
-    long shutdownTimeoutMillis,
-    long sendTimeoutMillis,
-    long requestTimeoutMillis,
-    long idleTimeoutMillis,
-    StoreConfig store)
+public final class ServerConfig
 {
+    /** Default {@link #host()}. */
     public static final String DEFAULT_HOST = "127.0.0.1";
+    /** Default {@link #port()}. */
     public static final int DEFAULT_PORT = 10100;
+    /** Largest {@link #port()}; 0 asks for an ephemeral port (tests). */
+    public static final int MAX_PORT = 65535;
+    /** Largest {@link #workers()}; the default is one per available processor, at most this many. */
+    public static final int MAX_WORKERS = 256;
+    /** Default {@link #maxConnections()}. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+    /** Largest {@link #maxConnections()}: every worker keeps a slot table of this many connections. */
+    public static final int MAX_MAX_CONNECTIONS = 1 << 20;
+    /** Default {@link #maxInFlight()}. */
+    public static final int DEFAULT_MAX_IN_FLIGHT = 64;
+    /** Largest {@link #maxInFlight()}. */
+    public static final int MAX_MAX_IN_FLIGHT = 4096;
+    /** Default {@link #recvBufferSize()}: 16 KiB. */
+    public static final int DEFAULT_RECV_BUFFER_SIZE = 16384;
+    /** Smallest {@link #recvBufferSize()}: 4 KiB. */
+    public static final int MIN_RECV_BUFFER_SIZE = 4096;
+    /** Largest {@link #recvBufferSize()}: the I/O arena's largest buffer, 2 MiB. */
+    public static final int MAX_RECV_BUFFER_SIZE = IoArena.MAX_BUFFER;
+    /** Default {@link #arenaSize()}: 16 MiB. */
+    public static final long DEFAULT_ARENA_SIZE = 16L << 20;
+    /** Smallest {@link #arenaSize()}, and the unit it is a multiple of: the arena's largest buffer, 2 MiB. */
+    public static final long MIN_ARENA_SIZE = IoArena.MAX_BUFFER;
+    /** Largest {@link #arenaSize()}: 1 GiB (the arena is addressed with int offsets). */
+    public static final long MAX_ARENA_SIZE = 1L << 30;
+    /** Default {@link #ringEntries()}. */
+    public static final int DEFAULT_RING_ENTRIES = 1024;
+    /** Largest {@link #ringEntries()}: io_uring's limit. */
+    public static final int MAX_RING_ENTRIES = 32768;
+    /** Default {@link #shutdownTimeoutMillis()}: 10 s. */
+    public static final long DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 10_000L;
+    /** Default {@link #sendTimeoutMillis()}: 30 s. */
+    public static final long DEFAULT_SEND_TIMEOUT_MILLIS = 30_000L;
+    /** Default {@link #requestTimeoutMillis()}: 30 s. */
+    public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 30_000L;
+    /** Default {@link #idleTimeoutMillis()}: 5 min. */
+    public static final long DEFAULT_IDLE_TIMEOUT_MILLIS = 300_000L;
+    /** Longest of each timeout: a day, which is as good as never. */
+    public static final long MAX_TIMEOUT_MILLIS = 86_400_000L;
 
-    public ServerConfig
+    private final String host;
+    private final int port;
+    private final int workers;
+    private final int maxConnections;
+    private final int maxInFlight;
+    private final int recvBufferSize;
+    private final long arenaSize;
+    private final int ringEntries;
+    private final long shutdownTimeoutMillis;
+    private final long sendTimeoutMillis;
+    private final long requestTimeoutMillis;
+    private final long idleTimeoutMillis;
+    private final StoreConfig store;
+
+    private ServerConfig(final Builder b)
     {
-        if (workers < 1 || workers > 256)
-        {
-            throw new IllegalArgumentException("workers must be in 1..256: " + workers);
-        }
-        if (maxConnections < 1)
-        {
-            throw new IllegalArgumentException("max connections must be >= 1: " + maxConnections);
-        }
-        if (maxInFlight < 1 || maxInFlight > 4096)
-        {
-            throw new IllegalArgumentException("max in-flight per connection must be in 1..4096: " + maxInFlight);
-        }
-        if (recvBufferSize < 4096 || Integer.bitCount(recvBufferSize) != 1 || recvBufferSize > IoArena.MAX_BUFFER)
-        {
-            throw new IllegalArgumentException("receive buffer must be a power of two in 4 KiB..2 MiB: " +
-                recvBufferSize);
-        }
-        if (sendTimeoutMillis < 1)
-        {
-            throw new IllegalArgumentException("send timeout must be >= 1 ms: " + sendTimeoutMillis);
-        }
-        if (requestTimeoutMillis < 1)
-        {
-            throw new IllegalArgumentException("request timeout must be >= 1 ms: " + requestTimeoutMillis);
-        }
-        if (idleTimeoutMillis < 0)
-        {
-            throw new IllegalArgumentException("idle timeout must be >= 0 ms (0: off): " + idleTimeoutMillis);
-        }
-        if (port < 0 || port > 65535)
-        {
-            throw new IllegalArgumentException("port must be in 0..65535: " + port);
-        }
+        host = b.host;
+        port = b.port;
+        workers = b.workers;
+        maxConnections = b.maxConnections;
+        maxInFlight = b.maxInFlight;
+        recvBufferSize = b.recvBufferSize;
+        arenaSize = b.arenaSize;
+        ringEntries = b.ringEntries;
+        shutdownTimeoutMillis = b.shutdownTimeoutMillis;
+        sendTimeoutMillis = b.sendTimeoutMillis;
+        requestTimeoutMillis = b.requestTimeoutMillis;
+        idleTimeoutMillis = b.idleTimeoutMillis;
+        store = b.store;
     }
 
     /**
-     * 127.0.0.1:10100, ./data, one worker per processor, 1 GiB store, sync durability, O_DIRECT, 30 s send and request
-     * timeouts, 5 min idle timeout.
+     * @param store the storage settings, required.
+     * @return a builder holding the defaults.
      */
-    public static ServerConfig defaults()
+    public static Builder builder(final StoreConfig store)
     {
-        return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), 4096, 64,
-            16384, 16L << 20, 1024, 10_000L, 30_000L, 30_000L, 300_000L,
-            StoreConfig.defaults(Path.of("data"), 1L << 30, true, true));
+        return new Builder(store);
     }
 
-    public ServerConfig withPort(final int newPort)
+    /** @return the default worker count: one per available processor, at most {@value #MAX_WORKERS}. */
+    public static int defaultWorkers()
     {
-        return new ServerConfig(host, newPort, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+        return Math.min(Runtime.getRuntime().availableProcessors(), MAX_WORKERS);
     }
 
-    public ServerConfig withStore(final StoreConfig newStore)
+    /** @return a builder preset with these settings, to derive a variant. */
+    public Builder toBuilder()
     {
-        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, newStore);
+        return new Builder(store)
+            .host(host)
+            .port(port)
+            .workers(workers)
+            .maxConnections(maxConnections)
+            .maxInFlight(maxInFlight)
+            .recvBufferSize(recvBufferSize)
+            .arenaSize(arenaSize)
+            .ringEntries(ringEntries)
+            .shutdownTimeoutMillis(shutdownTimeoutMillis)
+            .sendTimeoutMillis(sendTimeoutMillis)
+            .requestTimeoutMillis(requestTimeoutMillis)
+            .idleTimeoutMillis(idleTimeoutMillis);
     }
 
-    public ServerConfig withWorkers(final int n)
+    /** @return the IPv4 address to listen on. */
+    public String host()
     {
-        return new ServerConfig(host, port, n, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+        return host;
     }
 
-    public ServerConfig withSendTimeoutMillis(final long millis)
+    /** @return the TCP port (0: ephemeral, for tests). */
+    public int port()
     {
-        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, millis, requestTimeoutMillis, idleTimeoutMillis, store);
+        return port;
     }
 
-    public ServerConfig withMaxConnections(final int n)
+    /** @return worker threads, one ring each. */
+    public int workers()
     {
-        return new ServerConfig(host, port, workers, n, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+        return workers;
     }
 
-    public ServerConfig withTimeouts(final long requestMillis, final long idleMillis)
+    /** @return the server-wide connection limit; further connections get BUSY and are closed. */
+    public int maxConnections()
     {
-        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestMillis, idleMillis, store);
+        return maxConnections;
     }
 
-    public ServerConfig withArenaSize(final long bytes)
+    /** @return requests in flight per connection before the server stops reading from it. */
+    public int maxInFlight()
     {
-        return new ServerConfig(host, port, workers, maxConnections, maxInFlight, recvBufferSize, bytes,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+        return maxInFlight;
+    }
+
+    /**
+     * @return the per-connection receive buffer (frames larger than it are read straight into a block buffer).
+     */
+    public int recvBufferSize()
+    {
+        return recvBufferSize;
+    }
+
+    /** @return registered I/O memory per worker. */
+    public long arenaSize()
+    {
+        return arenaSize;
+    }
+
+    /** @return SQ entries per worker ring. */
+    public int ringEntries()
+    {
+        return ringEntries;
+    }
+
+    /** @return how long graceful shutdown waits for in-flight requests. */
+    public long shutdownTimeoutMillis()
+    {
+        return shutdownTimeoutMillis;
+    }
+
+    /**
+     * @return how long a response may stand still (the client stopped reading) before its connection is closed, so
+     * that it cannot keep the worker's I/O buffers forever.
+     */
+    public long sendTimeoutMillis()
+    {
+        return sendTimeoutMillis;
+    }
+
+    /**
+     * @return how long ago a frame's first bytes may have arrived while it is still incomplete and the server waits
+     * for the rest, before its connection is closed (stalled uploads, slowloris).
+     */
+    public long requestTimeoutMillis()
+    {
+        return requestTimeoutMillis;
+    }
+
+    /**
+     * @return how long a connection with nothing in flight or partly received may go without traffic before it is
+     * closed; 0 disables it.
+     */
+    public long idleTimeoutMillis()
+    {
+        return idleTimeoutMillis;
+    }
+
+    /** @return the storage settings. */
+    public StoreConfig store()
+    {
+        return store;
+    }
+
+    @Override
+    public boolean equals(final Object o)
+    {
+        return o instanceof ServerConfig that &&
+            host.equals(that.host) &&
+            port == that.port &&
+            workers == that.workers &&
+            maxConnections == that.maxConnections &&
+            maxInFlight == that.maxInFlight &&
+            recvBufferSize == that.recvBufferSize &&
+            arenaSize == that.arenaSize &&
+            ringEntries == that.ringEntries &&
+            shutdownTimeoutMillis == that.shutdownTimeoutMillis &&
+            sendTimeoutMillis == that.sendTimeoutMillis &&
+            requestTimeoutMillis == that.requestTimeoutMillis &&
+            idleTimeoutMillis == that.idleTimeoutMillis &&
+            store.equals(that.store);
+    }
+
+    @Override
+    public int hashCode()
+    {
+        return Objects.hash(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize, ringEntries,
+            shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "ServerConfig[host=" + host +
+            ", port=" + port +
+            ", workers=" + workers +
+            ", maxConnections=" + maxConnections +
+            ", maxInFlight=" + maxInFlight +
+            ", recvBufferSize=" + recvBufferSize +
+            ", arenaSize=" + arenaSize +
+            ", ringEntries=" + ringEntries +
+            ", shutdownTimeoutMillis=" + shutdownTimeoutMillis +
+            ", sendTimeoutMillis=" + sendTimeoutMillis +
+            ", requestTimeoutMillis=" + requestTimeoutMillis +
+            ", idleTimeoutMillis=" + idleTimeoutMillis +
+            ", store=" + store + "]";
+    }
+
+    /** Mutable builder; setters only record, {@link #conclude()} checks every field. */
+    public static final class Builder
+    {
+        private StoreConfig store;
+        private String host = DEFAULT_HOST;
+        private int port = DEFAULT_PORT;
+        private int workers = defaultWorkers();
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+        private int recvBufferSize = DEFAULT_RECV_BUFFER_SIZE;
+        private long arenaSize = DEFAULT_ARENA_SIZE;
+        private int ringEntries = DEFAULT_RING_ENTRIES;
+        private long shutdownTimeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
+        private long sendTimeoutMillis = DEFAULT_SEND_TIMEOUT_MILLIS;
+        private long requestTimeoutMillis = DEFAULT_REQUEST_TIMEOUT_MILLIS;
+        private long idleTimeoutMillis = DEFAULT_IDLE_TIMEOUT_MILLIS;
+
+        private Builder(final StoreConfig store)
+        {
+            this.store = store;
+        }
+
+        /**
+         * @param settings the storage settings, required.
+         * @return this builder.
+         */
+        public Builder store(final StoreConfig settings)
+        {
+            store = settings;
+            return this;
+        }
+
+        /**
+         * @param address an IPv4 address or a name resolving to one (checked when the server starts).
+         * @return this builder.
+         */
+        public Builder host(final String address)
+        {
+            host = address;
+            return this;
+        }
+
+        /**
+         * @param tcpPort 0..{@value ServerConfig#MAX_PORT}; 0 picks an ephemeral port.
+         * @return this builder.
+         */
+        public Builder port(final int tcpPort)
+        {
+            port = tcpPort;
+            return this;
+        }
+
+        /**
+         * @param threads 1..{@value ServerConfig#MAX_WORKERS}.
+         * @return this builder.
+         */
+        public Builder workers(final int threads)
+        {
+            workers = threads;
+            return this;
+        }
+
+        /**
+         * @param connections 1..{@value ServerConfig#MAX_MAX_CONNECTIONS}.
+         * @return this builder.
+         */
+        public Builder maxConnections(final int connections)
+        {
+            maxConnections = connections;
+            return this;
+        }
+
+        /**
+         * @param requests 1..{@value ServerConfig#MAX_MAX_IN_FLIGHT}.
+         * @return this builder.
+         */
+        public Builder maxInFlight(final int requests)
+        {
+            maxInFlight = requests;
+            return this;
+        }
+
+        /**
+         * @param bytes a power of two in
+         *              {@value ServerConfig#MIN_RECV_BUFFER_SIZE}..{@value ServerConfig#MAX_RECV_BUFFER_SIZE}.
+         * @return this builder.
+         */
+        public Builder recvBufferSize(final int bytes)
+        {
+            recvBufferSize = bytes;
+            return this;
+        }
+
+        /**
+         * @param bytes a multiple of {@value ServerConfig#MIN_ARENA_SIZE} up to {@value ServerConfig#MAX_ARENA_SIZE}.
+         * @return this builder.
+         */
+        public Builder arenaSize(final long bytes)
+        {
+            arenaSize = bytes;
+            return this;
+        }
+
+        /**
+         * @param entries 1..{@value ServerConfig#MAX_RING_ENTRIES}.
+         * @return this builder.
+         */
+        public Builder ringEntries(final int entries)
+        {
+            ringEntries = entries;
+            return this;
+        }
+
+        /**
+         * @param millis 0..{@value ServerConfig#MAX_TIMEOUT_MILLIS}.
+         * @return this builder.
+         */
+        public Builder shutdownTimeoutMillis(final long millis)
+        {
+            shutdownTimeoutMillis = millis;
+            return this;
+        }
+
+        /**
+         * @param millis 1..{@value ServerConfig#MAX_TIMEOUT_MILLIS}.
+         * @return this builder.
+         */
+        public Builder sendTimeoutMillis(final long millis)
+        {
+            sendTimeoutMillis = millis;
+            return this;
+        }
+
+        /**
+         * @param millis 1..{@value ServerConfig#MAX_TIMEOUT_MILLIS}.
+         * @return this builder.
+         */
+        public Builder requestTimeoutMillis(final long millis)
+        {
+            requestTimeoutMillis = millis;
+            return this;
+        }
+
+        /**
+         * @param millis 0 (off)..{@value ServerConfig#MAX_TIMEOUT_MILLIS}.
+         * @return this builder.
+         */
+        public Builder idleTimeoutMillis(final long millis)
+        {
+            idleTimeoutMillis = millis;
+            return this;
+        }
+
+        /**
+         * @return the settings.
+         * @throws IllegalArgumentException naming the first field outside its range, the range and the value.
+         */
+        public ServerConfig conclude()
+        {
+            ConfigChecks.required("store", store);
+            if (ConfigChecks.required("host", host).isBlank())
+            {
+                throw new IllegalArgumentException("host must be an IPv4 address or a name: '" + host + "'");
+            }
+            ConfigChecks.inRange("port", port, 0, MAX_PORT);
+            ConfigChecks.inRange("workers", workers, 1, MAX_WORKERS);
+            ConfigChecks.inRange("maxConnections", maxConnections, 1, MAX_MAX_CONNECTIONS);
+            ConfigChecks.inRange("maxInFlight", maxInFlight, 1, MAX_MAX_IN_FLIGHT);
+            ConfigChecks.powerOfTwo("recvBufferSize", recvBufferSize, MIN_RECV_BUFFER_SIZE, MAX_RECV_BUFFER_SIZE);
+            ConfigChecks.multipleOf("arenaSize", arenaSize, MIN_ARENA_SIZE, MIN_ARENA_SIZE, MAX_ARENA_SIZE);
+            ConfigChecks.inRange("ringEntries", ringEntries, 1, MAX_RING_ENTRIES);
+            ConfigChecks.inRange("shutdownTimeoutMillis", shutdownTimeoutMillis, 0, MAX_TIMEOUT_MILLIS);
+            ConfigChecks.inRange("sendTimeoutMillis", sendTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);
+            ConfigChecks.inRange("requestTimeoutMillis", requestTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);
+            ConfigChecks.inRange("idleTimeoutMillis", idleTimeoutMillis, 0, MAX_TIMEOUT_MILLIS);
+            return new ServerConfig(this);
+        }
     }
 }

@@ -17,67 +17,73 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code tools/ringblocks-server}: starts the server. Bad flags, an unusable data directory or a busy port end in
- * one error line and a non-zero exit; SIGTERM/SIGINT shut down gracefully and exit 0.
+ * one error line and a non-zero exit; SIGTERM/SIGINT shut down gracefully and exit 0. The flags' defaults come from
+ * the configuration classes' constants ({@link Defaults}), and their limits from the configuration builders.
  */
 @Command(name = "ringblocks-server", mixinStandardHelpOptions = true, version = "ringblocks 0.1.0",
-    description = "Content-addressed block store server on io_uring.", sortOptions = false)
+    description = "Content-addressed block store server on io_uring.", sortOptions = false,
+    defaultValueProvider = ServerMain.Defaults.class)
 public final class ServerMain implements Callable<Integer>
 {
+    /** Default {@code --data}, relative to the working directory. */
+    static final String DEFAULT_DATA = "data";
+
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "IPv4 address and port (default: ${DEFAULT-VALUE})")
-    String listen = ServerConfig.DEFAULT_HOST + ":" + ServerConfig.DEFAULT_PORT;
+    String listen;
 
     @Option(names = "--data", paramLabel = "DIR", description = "data directory (default: ${DEFAULT-VALUE})")
-    Path data = Path.of("data");
+    Path data;
 
-    @Option(names = "--workers", paramLabel = "N", description = "worker threads, one io_uring each (default: processors)")
-    int workers = Runtime.getRuntime().availableProcessors();
+    @Option(names = "--workers", paramLabel = "N", description = "worker threads, one io_uring each (default: processors, at most " + ServerConfig.MAX_WORKERS + ")")
+    Integer workers;
 
     @Option(names = "--max-size", paramLabel = "SIZE", description = "store capacity, e.g. 512m, 10g (default: ${DEFAULT-VALUE})")
-    String maxSize = "1g";
+    String maxSize;
 
     @Option(names = "--sync", paramLabel = "MODE", description = "sync (each batch's blocks and log record flushed before its acks) or relaxed (flushed every --sync-interval; default: ${DEFAULT-VALUE})")
-    String sync = "sync";
+    String sync;
 
     @Option(names = "--max-connections", paramLabel = "N", description = "connection limit (default: ${DEFAULT-VALUE})")
-    int maxConnections = 4096;
+    int maxConnections;
 
     @Option(names = "--direct-io", paramLabel = "on|off", description = "O_DIRECT data file (default: ${DEFAULT-VALUE})")
-    String directIo = "on";
+    String directIo;
 
     @Option(names = "--read-cache", paramLabel = "on|off", description = "serve reads through the page cache (default: ${DEFAULT-VALUE})")
-    String readCache = "on";
+    String readCache;
 
     @Option(names = "--max-block-size", paramLabel = "SIZE", description = "largest block, a power of two (default: ${DEFAULT-VALUE})")
-    String maxBlockSize = "1m";
+    String maxBlockSize;
 
     @Option(names = "--max-in-flight", paramLabel = "N", description = "requests in flight per connection (default: ${DEFAULT-VALUE})")
-    int maxInFlight = 64;
+    int maxInFlight;
 
     @Option(names = "--arena-size", paramLabel = "SIZE", description = "registered I/O memory per worker (default: ${DEFAULT-VALUE})")
-    String arenaSize = "16m";
+    String arenaSize;
 
     @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response has not moved for this long: the client stopped reading (default: ${DEFAULT-VALUE})")
-    String sendTimeout = "30s";
+    String sendTimeout;
 
     @Option(names = "--scrub-rate", paramLabel = "SIZE", description = "bytes per second the background scrubber re-verifies stored blocks at, e.g. 10m; 0 = off (default: ${DEFAULT-VALUE})")
-    String scrubRate = "0";
+    String scrubRate;
+
     @Option(names = "--request-timeout", paramLabel = "DURATION", description = "close a connection whose frame started arriving this long ago and is still incomplete: a stalled upload or a slowloris client (default: ${DEFAULT-VALUE})")
-    String requestTimeout = "30s";
+    String requestTimeout;
 
     @Option(names = "--idle-timeout", paramLabel = "DURATION", description = "close a connection with nothing in flight and no traffic for this long; 0 or off disables (default: ${DEFAULT-VALUE})")
-    String idleTimeout = "5m";
+    String idleTimeout;
 
     @Option(names = "--sync-interval", paramLabel = "DURATION", description = "relaxed mode: how often the data file and the write-ahead log are flushed (default: ${DEFAULT-VALUE})")
-    String syncInterval = "1s";
+    String syncInterval;
 
     @Option(names = "--wal-size", paramLabel = "SIZE", description = "size of a new write-ahead log, wal.log (default: ${DEFAULT-VALUE}; an existing log keeps its size)")
-    String walSize = "64m";
+    String walSize;
 
     @Option(names = "--checkpoint-interval", paramLabel = "DURATION", description = "longest time logged index changes wait before a checkpoint applies them to LMDB (default: ${DEFAULT-VALUE})")
-    String checkpointInterval = "1s";
+    String checkpointInterval;
 
     @Option(names = "--overlay-slots", paramLabel = "N", description = "slots (64 bytes each) of each of the two in-memory tables holding changes not yet checkpointed, a power of two (default: ${DEFAULT-VALUE})")
-    int overlaySlots = JournalConfig.DEFAULTS.overlaySlots();
+    int overlaySlots;
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -121,48 +127,98 @@ public final class ServerMain implements Callable<Integer>
             case "relaxed" -> false;
             default -> throw new IllegalArgumentException("--sync must be sync or relaxed, got '" + sync + "'");
         };
-        final boolean direct = switch (directIo)
+        final boolean direct = onOff("--direct-io", directIo);
+        final boolean cached = onOff("--read-cache", readCache);
+        final long blockSize = Sizes.parse(maxBlockSize);
+        final long scrub = "0".equals(scrubRate.trim()) ? 0 : Sizes.parse(scrubRate);
+        final long idleMillis = "off".equals(idleTimeout) ? 0 : millis("--idle-timeout", idleTimeout);
+        try
+        {
+            final JournalConfig journal = JournalConfig.builder()
+                .logSize(Sizes.parse(walSize))
+                .overlaySlots(overlaySlots)
+                .syncIntervalNanos(Sizes.durationNanos(syncInterval))
+                .checkpointIntervalNanos(Sizes.durationNanos(checkpointInterval))
+                .conclude();
+            final StoreConfig store = StoreConfig.builder(data.toAbsolutePath())
+                .maxSize(Sizes.parse(maxSize))
+                .durable(durable)
+                .directIo(direct)
+                .readCache(cached)
+                .maxBlockSize((int)Math.min(blockSize, Integer.MAX_VALUE))
+                .scrubRate(scrub)
+                .journal(journal)
+                .conclude();
+            final ServerConfig.Builder server = ServerConfig.builder(store)
+                .host(listen.substring(0, colon))
+                .port(port)
+                .maxConnections(maxConnections)
+                .maxInFlight(maxInFlight)
+                .arenaSize(Sizes.parse(arenaSize))
+                .sendTimeoutMillis(millis("--send-timeout", sendTimeout))
+                .requestTimeoutMillis(millis("--request-timeout", requestTimeout))
+                .idleTimeoutMillis(idleMillis);
+            if (workers != null)
+            {
+                server.workers(workers);
+            }
+            return server.conclude();
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalArgumentException(withFlag(e.getMessage()), e);
+        }
+    }
+
+    private static boolean onOff(final String flag, final String value)
+    {
+        return switch (value)
         {
             case "on" -> true;
             case "off" -> false;
-            default -> throw new IllegalArgumentException("--direct-io must be on or off, got '" + directIo + "'");
+            default -> throw new IllegalArgumentException(flag + " must be on or off, got '" + value + "'");
         };
-        if (!"on".equals(readCache) && !"off".equals(readCache))
+    }
+
+    /** Whole milliseconds: what the configuration counts in; a non-zero duration must not round to zero. */
+    private static long millis(final String flag, final String text)
+    {
+        final long nanos = Sizes.durationNanos(text);
+        if (nanos > 0 && nanos < 1_000_000L)
         {
-            throw new IllegalArgumentException("--read-cache must be on or off, got '" + readCache + "'");
+            throw new IllegalArgumentException(flag + " counts whole milliseconds, got '" + text + "'");
         }
-        final long blockSize = Sizes.parse(maxBlockSize);
-        if (blockSize < 4096 || blockSize > (1 << 20) || Long.bitCount(blockSize) != 1)
+        return nanos / 1_000_000L;
+    }
+
+    /**
+     * A builder's message names a configuration field ("maxBlockSize must be ..."); prefixed with the flag that set
+     * it and the text given there, the user sees what to change.
+     */
+    private String withFlag(final String message)
+    {
+        final String field = message.substring(0, Math.max(0, message.indexOf(' ')));
+        final String flag = switch (field)
         {
-            throw new IllegalArgumentException("--max-block-size must be a power of two from 4k to 1m: " + maxBlockSize);
-        }
-        final long capacity = Sizes.parse(maxSize);
-        final long growStep = Math.max(blockSize, Math.min(64L << 20, capacity / blockSize * blockSize));
-        final JournalConfig journal = new JournalConfig(Sizes.parse(walSize), overlaySlots,
-            Sizes.durationNanos(syncInterval), Sizes.durationNanos(checkpointInterval));
-        final StoreConfig store = new StoreConfig(data.toAbsolutePath(), capacity, durable, direct,
-            "on".equals(readCache), (int)blockSize,
-            growStep / blockSize * blockSize, 64L << 30, journal.maxBatchFor(4096), 20_000L, 1 << 20, 1 << 20,
-            StoreConfig.DEFAULT_LIMBO_CAPACITY, StoreConfig.DEFAULT_ACK_BACKLOG_CAPACITY,
-            "0".equals(scrubRate.trim()) ? 0 : Sizes.parse(scrubRate), journal);
-        final long sendTimeoutMillis = Sizes.durationNanos(sendTimeout) / 1_000_000L;
-        if (sendTimeoutMillis < 1)
-        {
-            throw new IllegalArgumentException("--send-timeout must be at least 1ms, got '" + sendTimeout + "'");
-        }
-        final long requestTimeoutMillis = Sizes.durationNanos(requestTimeout) / 1_000_000L;
-        if (requestTimeoutMillis < 1)
-        {
-            throw new IllegalArgumentException("--request-timeout must be at least 1ms, got '" + requestTimeout + "'");
-        }
-        final long idleTimeoutNanos = "off".equals(idleTimeout) ? 0 : Sizes.durationNanos(idleTimeout);
-        final long idleTimeoutMillis = idleTimeoutNanos / 1_000_000L;
-        if (idleTimeoutNanos > 0 && idleTimeoutMillis < 1)
-        {
-            throw new IllegalArgumentException("--idle-timeout must be 0, off or at least 1ms, got '" + idleTimeout + "'");
-        }
-        return new ServerConfig(listen.substring(0, colon), port, workers, maxConnections, maxInFlight, 16384,
-            Sizes.parse(arenaSize), 1024, 10_000L, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+            case "host", "port" -> "--listen " + listen;
+            case "dir" -> "--data " + data;
+            case "workers" -> "--workers " + workers;
+            case "maxConnections" -> "--max-connections " + maxConnections;
+            case "maxInFlight" -> "--max-in-flight " + maxInFlight;
+            case "arenaSize" -> "--arena-size " + arenaSize;
+            case "sendTimeoutMillis" -> "--send-timeout " + sendTimeout;
+            case "requestTimeoutMillis" -> "--request-timeout " + requestTimeout;
+            case "idleTimeoutMillis" -> "--idle-timeout " + idleTimeout;
+            case "maxSize" -> "--max-size " + maxSize;
+            case "maxBlockSize" -> "--max-block-size " + maxBlockSize;
+            case "scrubRate" -> "--scrub-rate " + scrubRate;
+            case "logSize" -> "--wal-size " + walSize;
+            case "overlaySlots" -> "--overlay-slots " + overlaySlots;
+            case "syncIntervalNanos" -> "--sync-interval " + syncInterval;
+            case "checkpointIntervalNanos" -> "--checkpoint-interval " + checkpointInterval;
+            default -> null;
+        };
+        return flag == null ? message : flag + ": " + message;
     }
 
     @Override
@@ -224,6 +280,46 @@ public final class ServerMain implements Callable<Integer>
         if (!Files.isWritable(dir))
         {
             throw new IllegalArgumentException("data directory is not writable: " + dir);
+        }
+    }
+
+    /**
+     * The flags' defaults, each taken from the constant the configuration builders default to, so that
+     * {@code --help}, the README's table and the builders cannot drift apart; {@code --workers} has none (the
+     * builder's default depends on the machine).
+     */
+    static final class Defaults implements CommandLine.IDefaultValueProvider
+    {
+        @Override
+        public String defaultValue(final CommandLine.Model.ArgSpec argument)
+        {
+            if (!(argument instanceof CommandLine.Model.OptionSpec option))
+            {
+                return null;
+            }
+            return switch (option.longestName())
+            {
+                case "--listen" -> ServerConfig.DEFAULT_HOST + ":" + ServerConfig.DEFAULT_PORT;
+                case "--data" -> DEFAULT_DATA;
+                case "--max-size" -> Sizes.format(StoreConfig.DEFAULT_MAX_SIZE);
+                case "--sync" -> StoreConfig.DEFAULT_DURABLE ? "sync" : "relaxed";
+                case "--max-connections" -> Integer.toString(ServerConfig.DEFAULT_MAX_CONNECTIONS);
+                case "--direct-io" -> StoreConfig.DEFAULT_DIRECT_IO ? "on" : "off";
+                case "--read-cache" -> StoreConfig.DEFAULT_READ_CACHE ? "on" : "off";
+                case "--max-block-size" -> Sizes.format(StoreConfig.DEFAULT_MAX_BLOCK_SIZE);
+                case "--max-in-flight" -> Integer.toString(ServerConfig.DEFAULT_MAX_IN_FLIGHT);
+                case "--arena-size" -> Sizes.format(ServerConfig.DEFAULT_ARENA_SIZE);
+                case "--send-timeout" -> Sizes.formatNanos(ServerConfig.DEFAULT_SEND_TIMEOUT_MILLIS * 1_000_000L);
+                case "--scrub-rate" -> Sizes.format(StoreConfig.DEFAULT_SCRUB_RATE);
+                case "--request-timeout" ->
+                    Sizes.formatNanos(ServerConfig.DEFAULT_REQUEST_TIMEOUT_MILLIS * 1_000_000L);
+                case "--idle-timeout" -> Sizes.formatNanos(ServerConfig.DEFAULT_IDLE_TIMEOUT_MILLIS * 1_000_000L);
+                case "--sync-interval" -> Sizes.formatNanos(JournalConfig.DEFAULT_SYNC_INTERVAL_NANOS);
+                case "--wal-size" -> Sizes.format(JournalConfig.DEFAULT_LOG_SIZE);
+                case "--checkpoint-interval" -> Sizes.formatNanos(JournalConfig.DEFAULT_CHECKPOINT_INTERVAL_NANOS);
+                case "--overlay-slots" -> Integer.toString(JournalConfig.DEFAULT_OVERLAY_SLOTS);
+                default -> null;
+            };
         }
     }
 }

@@ -93,4 +93,43 @@ public final class Sizes
             throw new IllegalArgumentException("not a duration: '" + text + "' (use e.g. 500ms, 5s, 1m)");
         }
     }
+
+    /**
+     * @return {@code bytes} in the largest binary unit that divides it ({@code 1g}, {@code 64m}, {@code 4k},
+     * {@code 1000}), which {@link #parse} reads back; {@code 0} stays {@code 0}.
+     */
+    public static String format(final long bytes)
+    {
+        final char[] units = {'t', 'g', 'm', 'k'};
+        for (int i = 0; i < units.length; i++)
+        {
+            final int shift = 40 - 10 * i;
+            if (bytes != 0 && bytes % (1L << shift) == 0)
+            {
+                return (bytes >> shift) + String.valueOf(units[i]);
+            }
+        }
+        return Long.toString(bytes);
+    }
+
+    /**
+     * @return {@code nanos} as the largest of {@code m}, {@code s} and {@code ms} that holds it exactly (fractions
+     * of a millisecond as a decimal), which {@link #durationNanos} reads back; {@code 0} stays {@code 0}.
+     */
+    public static String formatNanos(final long nanos)
+    {
+        if (nanos == 0)
+        {
+            return "0";
+        }
+        if (nanos % 60_000_000_000L == 0)
+        {
+            return nanos / 60_000_000_000L + "m";
+        }
+        if (nanos % 1_000_000_000L == 0)
+        {
+            return nanos / 1_000_000_000L + "s";
+        }
+        return java.math.BigDecimal.valueOf(nanos, 6).stripTrailingZeros().toPlainString() + "ms";
+    }
 }

@@ -67,8 +67,8 @@ public class CommitterBenchmark
     {
         dir = Files.createTempDirectory("ringblocks-committer-bench");
         wakeup = new Wakeup();
-        store = Store.open(StoreConfig.defaults(dir, 1L << 30, mode.equals("sync"), true), new Wakeup[]{wakeup},
-            new ErrorHandler());
+        store = Store.open(StoreConfig.builder(dir).maxSize(1L << 30).durable(mode.equals("sync")).directIo(true)
+            .conclude(), new Wakeup[]{wakeup}, new ErrorHandler());
         client = store.client(0);
         hash = new UnsafeBuffer(ByteBuffer.allocateDirect(32));
     }

@@ -47,8 +47,8 @@ public class IndexLookupBenchmark
         {
             dir = Files.createTempDirectory("ringblocks-lookup-bench");
             wakeup = new Wakeup();
-            store = Store.open(StoreConfig.defaults(dir, 1L << 30, false, false), new Wakeup[]{wakeup},
-                new ErrorHandler());
+            store = Store.open(StoreConfig.builder(dir).maxSize(1L << 30).durable(false).directIo(false).conclude(),
+                new Wakeup[]{wakeup}, new ErrorHandler());
             keys = new UnsafeBuffer(ByteBuffer.allocateDirect(KEYS * 32));
             final SplittableRandom random = new SplittableRandom(3);
             for (int i = 0; i < KEYS * 4; i++)

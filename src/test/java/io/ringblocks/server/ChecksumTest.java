@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.ringblocks.storage.BlockIndex;
+import io.ringblocks.storage.StoreConfig;
 
 import static io.ringblocks.server.ServerOperationsTest.DELETE;
 import static io.ringblocks.server.ServerOperationsTest.GET;
@@ -62,7 +63,8 @@ class ChecksumTest
     private RingblocksServer start(final long scrubRate)
     {
         final ServerConfig base = ServerHarness.config(dir);
-        return RingblocksServer.start(base.withStore(base.store().withScrubRate(scrubRate)));
+        final StoreConfig store = base.store().toBuilder().scrubRate(scrubRate).conclude();
+        return RingblocksServer.start(base.toBuilder().store(store).conclude());
     }
 
     /** Where the index says the block lives and its recorded CRC32C and flag. */

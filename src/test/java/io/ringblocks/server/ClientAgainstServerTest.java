@@ -165,7 +165,7 @@ class ClientAgainstServerTest
             new Random(8).nextBytes(block);
             final Hash hash = client.put(block);
             server.close();
-            server = RingblocksServer.start(first.withPort(port));
+            server = RingblocksServer.start(first.toBuilder().port(port).conclude());
             // The first call after the restart may see the old connection die; later ones reconnect.
             byte[] back = null;
             for (int attempt = 0; attempt < 5 && back == null; attempt++)

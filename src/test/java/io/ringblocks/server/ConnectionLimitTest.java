@@ -32,7 +32,8 @@ class ConnectionLimitTest
     @Test
     void shouldRefuseAConnectionOverTheLimitWithBusyThenClose() throws Exception
     {
-        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir).withMaxConnections(1));
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().maxConnections(1).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config);
             BlockClient first = BlockClient.connect("127.0.0.1", server.port()))
         {
             first.ping(); // the only connection the server takes
@@ -53,7 +54,8 @@ class ConnectionLimitTest
     void shouldFailRequestsOnARefusedConnectionWithTheRetryableBusyException() throws Exception
     {
         final Random random = new Random(14);
-        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir).withMaxConnections(1)))
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().maxConnections(1).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
         {
             final ClientOptions options = ClientOptions.builder().host("127.0.0.1").port(server.port())
                 .reconnectAttempts(1).build();

@@ -43,8 +43,8 @@ class DiskFullTest
     private static StoreConfig store(final Path data)
     {
         // The production growth step (64 MiB) and a --max-size far beyond the filesystem.
-        return new StoreConfig(data, 1L << 30, true, true, true, 1 << 20, 64L << 20, 1L << 30, 4096, 20_000L,
-            1 << 20, 1 << 20);
+        return StoreConfig.builder(data).maxSize(1L << 30).growStep(64L << 20).indexMapSize(1L << 30).maxBatch(4096)
+            .conclude();
     }
 
     /** PUTs distinct blocks until {@code limit} NO_SPACE answers in a row; any other failure fails the test. */
@@ -101,7 +101,8 @@ class DiskFullTest
     {
         try (SmallFilesystem fs = SmallFilesystem.tmpfs(dir, 16))
         {
-            final ServerConfig config = ServerHarness.config(dir).withStore(store(fs.path().resolve("data")));
+            final ServerConfig config = ServerHarness.config(dir).toBuilder().store(store(fs.path().resolve("data")))
+                .conclude();
             try (RingblocksServer server = RingblocksServer.start(config); RawClient c = new RawClient(server.port()))
             {
                 final List<byte[]> stored = new ArrayList<>();
@@ -120,7 +121,8 @@ class DiskFullTest
     {
         try (SmallFilesystem fs = SmallFilesystem.tmpfs(dir, 64))
         {
-            final ServerConfig config = ServerHarness.config(dir).withStore(store(fs.path().resolve("data")));
+            final ServerConfig config = ServerHarness.config(dir).toBuilder().store(store(fs.path().resolve("data")))
+                .conclude();
             try (RingblocksServer server = RingblocksServer.start(config); RawClient c = new RawClient(server.port()))
             {
                 final List<byte[]> stored = new ArrayList<>();
@@ -145,7 +147,7 @@ class DiskFullTest
             final Path filler = fs.path().resolve("another-program");
             final Path lastByte = fs.path().resolve("another-program-2");
             fs.filler(filler, 20L << 20);
-            final ServerConfig config = ServerHarness.config(dir).withStore(store(data));
+            final ServerConfig config = ServerHarness.config(dir).toBuilder().store(store(data)).conclude();
             final Random random = new Random(100);
             final List<byte[]> stored = new ArrayList<>();
             try (RingblocksServer server = RingblocksServer.start(config); RawClient c = new RawClient(server.port()))
@@ -233,7 +235,8 @@ class DiskFullTest
     {
         try (SmallFilesystem fs = SmallFilesystem.tmpfs(dir, 16))
         {
-            final ServerConfig config = ServerHarness.config(dir).withStore(store(fs.path().resolve("data")));
+            final ServerConfig config = ServerHarness.config(dir).toBuilder().store(store(fs.path().resolve("data")))
+                .conclude();
             try (RingblocksServer server = RingblocksServer.start(config); RawClient c = new RawClient(server.port()))
             {
                 fill(c, new Random(16), new ArrayList<>(), 5); // every chunk of the file holds blocks

@@ -247,7 +247,7 @@ class ServerConcurrencyTest
     @Test
     void shouldAnswerEveryRequestOfConnectionsThatStarvedForBuffers() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withWorkers(1);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             final byte[] big = random(new Random(31), 1 << 20);
@@ -320,7 +320,8 @@ class ServerConcurrencyTest
     @Test
     void shouldCloseClientsThatStopReadingOnceTheirResponsesStallForTheSendTimeout() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withSendTimeoutMillis(400);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).sendTimeoutMillis(400)
+            .conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             final byte[] big = random(new Random(41), 1 << 20);
@@ -413,7 +414,7 @@ class ServerConcurrencyTest
     @Test
     void shouldRefuseConnectionsOverTheLimitCleanly() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withMaxConnections(8);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().maxConnections(8).conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             final List<RawClient> clients = new ArrayList<>();
@@ -455,7 +456,8 @@ class ServerConcurrencyTest
     @Test
     void shouldAnswerNoSpaceWhenTheStoreIsFullAndKeepServing() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withStore(ServerHarness.store(dir, 4L << 20));
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().store(ServerHarness.store(dir, 4L << 20))
+            .conclude();
         try (RingblocksServer server = RingblocksServer.start(config); RawClient c = new RawClient(server.port()))
         {
             final Random random = new Random(4);

@@ -15,13 +15,14 @@ final class ServerHarness
     static StoreConfig store(final Path dir, final long maxSize)
     {
         // A small write-ahead log: created (zeroed) for every test server.
-        return new StoreConfig(dir, maxSize, true, true, true, 1 << 20, 8L << 20, 1L << 30, 4096, 20_000L, 1 << 20,
-            1 << 20).withJournal(new JournalConfig(2L << 20, 1 << 14, 1_000_000_000L, 1_000_000_000L));
+        return StoreConfig.builder(dir).maxSize(maxSize).growStep(8L << 20).indexMapSize(1L << 30).maxBatch(4096)
+            .journal(JournalConfig.builder().logSize(2L << 20).overlaySlots(1 << 14).conclude()).conclude();
     }
 
     static ServerConfig config(final Path dir)
     {
-        return new ServerConfig("127.0.0.1", 0, 2, 512, 64, 16384, 32L << 20, 512, 5_000L, 30_000L, 30_000L, 300_000L,
-            store(dir, 256L << 20));
+        return ServerConfig.builder(store(dir, 256L << 20)).host("127.0.0.1").port(0).workers(2).maxConnections(512)
+            .maxInFlight(64).recvBufferSize(16384).arenaSize(32L << 20).ringEntries(512).shutdownTimeoutMillis(5_000L)
+            .sendTimeoutMillis(30_000L).requestTimeoutMillis(30_000L).idleTimeoutMillis(300_000L).conclude();
     }
 }

@@ -84,7 +84,7 @@ class ShutdownAnswersTest
         assertEquals(count + 1, answers.size(), "every request sent got an answer before the connection closed");
         assertEquals(SHUTTING_DOWN, answers.get((long)count + 1), "the PUT whose body was arriving");
         // OK means stored, SHUTTING_DOWN means not executed.
-        try (RingblocksServer again = RingblocksServer.start(config.withPort(0));
+        try (RingblocksServer again = RingblocksServer.start(config.toBuilder().port(0).conclude());
             RawClient c = new RawClient(again.port()))
         {
             for (int i = 1; i <= count + 1; i++)

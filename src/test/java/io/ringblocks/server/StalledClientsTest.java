@@ -35,7 +35,7 @@ class StalledClientsTest
     @Test
     void shouldAnswerFreshClientsWhileTwoHundredUploadsStallMidBody() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withArenaSize(16L * MIB);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB).conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             final List<RawClient> stalled = new ArrayList<>();
@@ -76,8 +76,8 @@ class StalledClientsTest
     @Test
     void shouldCloseStalledUploadsOnceTheRequestTimeoutPasses() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withArenaSize(16L * MIB)
-            .withTimeouts(300, 300_000);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB)
+            .requestTimeoutMillis(300).idleTimeoutMillis(300_000).conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             final List<RawClient> stalled = new ArrayList<>();
@@ -116,7 +116,8 @@ class StalledClientsTest
     @Test
     void shouldCloseASlowlorisClientButNotOneThatSendsWholeFramesSlowly() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withTimeouts(500, 300_000);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).requestTimeoutMillis(500)
+            .idleTimeoutMillis(300_000).conclude();
         try (RingblocksServer server = RingblocksServer.start(config);
              RawClient slowloris = new RawClient(server.port());
              RawClient patient = new RawClient(server.port()))
@@ -147,7 +148,8 @@ class StalledClientsTest
     @Test
     void shouldCloseAnIdleConnectionButNotABusyOne() throws Exception
     {
-        final ServerConfig config = ServerHarness.config(dir).withWorkers(1).withTimeouts(30_000, 400);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).requestTimeoutMillis(30_000)
+            .idleTimeoutMillis(400).conclude();
         try (RingblocksServer server = RingblocksServer.start(config);
              RawClient idle = new RawClient(server.port());
              RawClient busy = new RawClient(server.port()))

@@ -325,16 +325,12 @@ class CommitterBoundsTest
     @Test
     void shouldRejectALimboThatCannotTakeOneBatch()
     {
-        final StoreConfig d = StoreConfig.defaults(dir, 1L << 30, true, true);
-        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new StoreConfig(
-            d.dir(), d.maxSize(), d.durable(), d.directIo(), d.readCache(), d.maxBlockSize(), d.growStep(),
-            d.indexMapSize(), d.maxBatch(), d.debounceNanos(), d.deltaRingCapacity(), d.ackRingCapacity(),
-            d.maxBatch() - 1, 1024, 0));
-        assertTrue(e.getMessage().contains("limbo capacity"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new StoreConfig(
-            d.dir(), d.maxSize(), d.durable(), d.directIo(), d.readCache(), d.maxBlockSize(), d.growStep(),
-            d.indexMapSize(), d.maxBatch(), d.debounceNanos(), d.deltaRingCapacity(), d.ackRingCapacity(),
-            d.maxBatch(), 0, 0));
+        final StoreConfig d = StoreConfig.builder(dir).maxSize(1L << 30).conclude();
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> d.toBuilder().limboCapacity(d.maxBatch() - 1).ackBacklogCapacity(1024).conclude());
+        assertTrue(e.getMessage().contains("limboCapacity"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+            () -> d.toBuilder().limboCapacity(d.maxBatch()).ackBacklogCapacity(0).conclude());
         assertEquals(StoreConfig.DEFAULT_LIMBO_CAPACITY, d.limboCapacity());
     }
 }

@@ -57,23 +57,28 @@ public final class CrashChild
     {
         if (profile == Profile.SCRIPT)
         {
-            return new StoreConfig(dir, 64L << 20, durable, true, true, 64 << 10, 1L << 20, 1L << 30, 1024, 20_000L,
-                1 << 20, 1 << 20).withJournal(new JournalConfig(JournalConfig.MIN_LOG_SIZE, 1 << 14, HOUR, HOUR));
+            return StoreConfig.builder(dir).maxSize(64L << 20).durable(durable).maxBlockSize(64 << 10)
+                .growStep(1L << 20).indexMapSize(1L << 30).maxBatch(1024)
+                .journal(JournalConfig.builder().logSize(JournalConfig.MIN_LOG_SIZE).overlaySlots(1 << 14)
+                    .syncIntervalNanos(HOUR).checkpointIntervalNanos(HOUR).conclude())
+                .conclude();
         }
         final StoreConfig c = StoreTest.config(dir, 1L << 30, 16L << 20);
         final int ring = tinyRings ? 1024 : c.deltaRingCapacity();
         final JournalConfig journal = switch (profile)
         {
             // Relaxed mode flushes every 100 ms, so kills land before and after periodic flushes.
-            case MIXED -> new JournalConfig(2L << 20, 1 << 14, 100_000_000L, 1_000_000_000L);
-            case CHECKPOINTING -> new JournalConfig(2L << 20, JournalConfig.MIN_OVERLAY_SLOTS, 100_000_000L,
-                1_000_000L);
-            case BIG_LOG -> new JournalConfig(128L << 20, 1 << 16, HOUR, HOUR);
+            case MIXED -> JournalConfig.builder().logSize(2L << 20).overlaySlots(1 << 14)
+                .syncIntervalNanos(100_000_000L).checkpointIntervalNanos(1_000_000_000L).conclude();
+            case CHECKPOINTING -> JournalConfig.builder().logSize(2L << 20)
+                .overlaySlots(JournalConfig.MIN_OVERLAY_SLOTS).syncIntervalNanos(100_000_000L)
+                .checkpointIntervalNanos(1_000_000L).conclude();
+            case BIG_LOG -> JournalConfig.builder().logSize(128L << 20).overlaySlots(1 << 16)
+                .syncIntervalNanos(HOUR).checkpointIntervalNanos(HOUR).conclude();
             case SCRIPT -> throw new AssertionError();
         };
-        return new StoreConfig(c.dir(), c.maxSize(), durable, c.directIo(), c.readCache(), c.maxBlockSize(),
-            c.growStep(), c.indexMapSize(), journal.maxBatchFor(c.maxBatch()), c.debounceNanos(), ring, ring)
-            .withJournal(journal);
+        return c.toBuilder().durable(durable).maxBatch(journal.maxBatchFor(c.maxBatch())).deltaRingCapacity(ring)
+            .ackRingCapacity(ring).journal(journal).conclude();
     }
 
     public static void main(final String[] args) throws Exception

@@ -35,9 +35,9 @@ public final class RecoveryBenchmark
         final int blocks = args.length > 1 ? Integer.parseInt(args[1]) : 1_000_000;
         final long logSize = (args.length > 2 ? Long.parseLong(args[2]) : 64) << 20;
         final boolean full = args.length > 3 && "full".equals(args[3]);
-        final JournalConfig journal = new JournalConfig(logSize, 1 << 16, 1_000_000_000L, 1_000_000_000L);
-        final StoreConfig config = new StoreConfig(dir, 64L << 30, true, true, true, 1 << 20, 64L << 20, 16L << 30,
-            4096, 20_000L, 1 << 20, 1 << 20).withJournal(journal);
+        final JournalConfig journal = JournalConfig.builder().logSize(logSize).overlaySlots(1 << 16).conclude();
+        final StoreConfig config = StoreConfig.builder(dir).maxSize(64L << 30).growStep(64L << 20)
+            .indexMapSize(16L << 30).maxBatch(4096).journal(journal).conclude();
         try (Wakeup w = new Wakeup(); Store store = Store.open(config, new Wakeup[]{w}, new ErrorHandler()))
         {
             System.out.println("created " + dir);

@@ -35,8 +35,8 @@ class StoreIdentityTest
 
     static StoreConfig config(final Path dir, final int maxBlockSize)
     {
-        return new StoreConfig(dir, 64L << 20, true, true, true, maxBlockSize, 8L << 20, 1L << 30, 1024, 20_000L,
-            1 << 20, 1 << 20).withJournal(TestJournal.SMALL);
+        return StoreConfig.builder(dir).maxSize(64L << 20).maxBlockSize(maxBlockSize).growStep(8L << 20)
+            .indexMapSize(1L << 30).maxBatch(1024).journal(TestJournal.SMALL).conclude();
     }
 
     /** Opens a store, puts {@code count} random blocks of up to {@code maxLength} bytes, closes it cleanly. */

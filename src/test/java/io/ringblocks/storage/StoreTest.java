@@ -34,8 +34,8 @@ class StoreTest
 
     static StoreConfig config(final Path dir, final long maxSize, final long growStep)
     {
-        return new StoreConfig(dir, maxSize, true, true, true, 1 << 20, growStep, 1L << 30, 1024, 20_000L,
-            1 << 20, 1 << 20).withJournal(TestJournal.SMALL);
+        return StoreConfig.builder(dir).maxSize(maxSize).growStep(growStep).indexMapSize(1L << 30).maxBatch(1024)
+            .journal(TestJournal.SMALL).conclude();
     }
 
     /**

@@ -16,7 +16,7 @@ import org.agrona.concurrent.SleepingIdleStrategy;
 final class TestJournal
 {
     /** A small log (created, zeroed, for every test store) and small overlay tables. */
-    static final JournalConfig SMALL = new JournalConfig(2L << 20, 1 << 14, 1_000_000_000L, 1_000_000_000L);
+    static final JournalConfig SMALL = JournalConfig.builder().logSize(2L << 20).overlaySlots(1 << 14).conclude();
     private static final List<AutoCloseable> OPEN = new ArrayList<>();
     private static final byte[] STORE_ID = new byte[16];
 

@@ -162,9 +162,10 @@ class WalDamageTest
         absent.removeAll(expected.keySet());
         final String what = at < 0 ? "undamaged" : (flip != 0 ? "byte flipped" : "log cut") + " at " + at +
             " (record " + records.get(intact).sequence() + " starts at " + records.get(intact).start() + ")";
-        final StoreConfig config = new StoreConfig(copy, templateConfig.maxSize(), true, true, true,
-            templateConfig.maxBlockSize(), templateConfig.growStep(), 1L << 30, 64, 0L, 1 << 16, 1 << 16)
-            .withJournal(templateConfig.journal());
+        final StoreConfig config = StoreConfig.builder(copy).maxSize(templateConfig.maxSize()).durable(true)
+            .directIo(true).readCache(true).maxBlockSize(templateConfig.maxBlockSize())
+            .growStep(templateConfig.growStep()).indexMapSize(1L << 30).maxBatch(64).debounceNanos(0L)
+            .deltaRingCapacity(1 << 16).ackRingCapacity(1 << 16).journal(templateConfig.journal()).conclude();
         final Set<String> found;
         try
         {

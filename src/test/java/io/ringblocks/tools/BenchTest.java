@@ -29,8 +29,8 @@ class BenchTest
 
     private RingblocksServer start()
     {
-        return RingblocksServer.start(ServerConfig.defaults().withPort(0).withWorkers(2)
-            .withStore(StoreConfig.defaults(dir.resolve("data"), 256L << 20, true, true)));
+        return RingblocksServer.start(ServerConfig.builder(StoreConfig.builder(dir.resolve("data")).maxSize(256L << 20)
+            .conclude()).port(0).workers(2).conclude());
     }
 
     private static String bench(final String... args)

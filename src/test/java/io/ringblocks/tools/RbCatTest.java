@@ -27,8 +27,8 @@ class RbCatTest
 
     private RingblocksServer start()
     {
-        return RingblocksServer.start(ServerConfig.defaults().withPort(0).withWorkers(1)
-            .withStore(StoreConfig.defaults(dir.resolve("data"), 64L << 20, true, true)));
+        return RingblocksServer.start(ServerConfig.builder(StoreConfig.builder(dir.resolve("data")).maxSize(64L << 20)
+            .conclude()).port(0).workers(1).conclude());
     }
 
     private static String[] run(final int port, final String input, final int expectedExit, final String... flags)

@@ -99,8 +99,8 @@ class RedisBenchTest
     void shouldRunEachWorkloadAgainstRingblocksThenRedisWhenGivenBoth() throws Exception
     {
         try (FakeRedis redis = new FakeRedis(FakeRedis.Mode.NORMAL);
-            RingblocksServer server = RingblocksServer.start(ServerConfig.defaults().withPort(0).withWorkers(1)
-                .withStore(StoreConfig.defaults(dir.resolve("data"), 64L << 20, true, true))))
+            RingblocksServer server = RingblocksServer.start(ServerConfig.builder(
+                StoreConfig.builder(dir.resolve("data")).maxSize(64L << 20).conclude()).port(0).workers(1).conclude()))
         {
             final Run run = bench("--server", "127.0.0.1:" + server.port(), "--redis", "127.0.0.1:" + redis.port(),
                 "--json", "-size", "4k", "-blocks", "10", "-mix", "0:1:0", "-concurrency", "1,2", "-requests", "100");

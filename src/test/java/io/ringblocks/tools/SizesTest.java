@@ -44,4 +44,28 @@ class SizesTest
             assertThrows(IllegalArgumentException.class, () -> Sizes.durationNanos(bad), bad);
         }
     }
+
+    @Test
+    void shouldFormatSizesAndDurationsSoThatTheyParseBack()
+    {
+        assertEquals("1g", Sizes.format(1L << 30));
+        assertEquals("64m", Sizes.format(64L << 20));
+        assertEquals("4k", Sizes.format(4096));
+        assertEquals("2t", Sizes.format(2L << 40));
+        assertEquals("1000", Sizes.format(1000));
+        assertEquals("0", Sizes.format(0));
+        assertEquals("5m", Sizes.formatNanos(300_000_000_000L));
+        assertEquals("30s", Sizes.formatNanos(30_000_000_000L));
+        assertEquals("1500ms", Sizes.formatNanos(1_500_000_000L));
+        assertEquals("0.02ms", Sizes.formatNanos(20_000L));
+        assertEquals("0", Sizes.formatNanos(0));
+        for (final long bytes : new long[]{1L << 30, 3L << 20, 12288, 1000})
+        {
+            assertEquals(bytes, Sizes.parse(Sizes.format(bytes)));
+        }
+        for (final long nanos : new long[]{0, 20_000L, 1_500_000_000L, 30_000_000_000L, 300_000_000_000L})
+        {
+            assertEquals(nanos, Sizes.durationNanos(Sizes.formatNanos(nanos)));
+        }
+    }
 }
