@@ -83,9 +83,9 @@ final class Linger
         discarded[c] = 0;
         deadline[c] = System.nanoTime() + TIMEOUT_NANOS;
         w.beginClose(c, false);
-        if (LibC.shutdown(conns.fd[c], LibC.SHUT_WR) < 0)
+        if (!w.ensureRecvBuffer(c) || LibC.shutdown(conns.fd[c], LibC.SHUT_WR) < 0)
         {
-            end(c); // the peer is gone already: nothing to wait for
+            end(c); // the peer is gone already (or no memory to read into): nothing to wait for
             return;
         }
         w.stats.lingers++;

@@ -171,6 +171,8 @@ public final class RingblocksServer implements AutoCloseable
         long partialBodies = 0;
         long shortIo = 0;
         long sends = 0;
+        long recvBuffersHeld = 0;
+        long providedBuffers = 0;
         long ioErrors = 0;
         long corruptReads = 0;
         long corruptHeals = 0;
@@ -197,6 +199,8 @@ public final class RingblocksServer implements AutoCloseable
             partialBodies += s.partialBodyBytes;
             shortIo += s.shortIo;
             sends += s.sends;
+            recvBuffersHeld += s.recvBuffersHeld;
+            providedBuffers += s.providedBuffers;
             ioErrors += s.ioErrors;
             corruptReads += s.corruptReads;
             corruptHeals += s.corruptHeals;
@@ -238,6 +242,8 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "partial_body_bytes", partialBodies);
         line(sb, "short_io", shortIo);
         line(sb, "sends", sends);
+        line(sb, "recv_buffers_held", recvBuffersHeld);
+        line(sb, "recv_provided_buffer_workers", providedBuffers);
         line(sb, "io_errors", ioErrors);
         line(sb, "corrupt_reads", corruptReads);
         line(sb, "corrupt_heals", corruptHeals);

@@ -32,6 +32,10 @@ final class ServerStats
     volatile long shortIo;
     /** SEND/SENDMSG submissions: fewer than responses when pipelined responses leave together. */
     volatile long sends;
+    /** Connections holding a receive buffer of their own (with provided buffers: only those with partial frames). */
+    volatile long recvBuffersHeld;
+    /** 1 when receives take provided buffers (an idle connection holds no receive memory), else 0. */
+    volatile long providedBuffers;
     volatile long ioErrors;
     volatile long corruptReads;
     volatile long corruptHeals;

@@ -125,7 +125,7 @@ final class StopDrain
             w.tryFinishClose(c);
             return;
         }
-        if (skip[c] == 0 && !answerBuffered(c))
+        if (!w.ensureRecvBuffer(c) || skip[c] == 0 && !answerBuffered(c))
         {
             end(c);
             return;

@@ -16,6 +16,7 @@ import io.ringblocks.protocol.Status;
 import io.ringblocks.storage.BuddyAllocator;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
+import io.ringblocks.uring.BufferRing;
 import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.uring.Errno;
 import io.ringblocks.uring.LibC;
@@ -43,6 +44,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     static final int OP_IGNORE = 8;
 
     private static final System.Logger LOG = System.getLogger("ringblocks");
+    /** Provided receive buffers per worker: enough for this many connections receiving in one duty cycle. */
+    static final int PROVIDED_BUFFERS = 128;
+    static final int PROVIDED_BUFFER_SIZE = 16 << 10;
+    private static final int PROVIDED_GROUP = 1;
 
     final int id;
     final ServerConfig config;
@@ -83,6 +88,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     private int sendReadyHead = -1;
     private int sendReadyTail = -1;
     private final SendVectors vectors;
+    /** Receive buffers the kernel picks only when bytes arrive; null where unsupported (every connection then owns one). */
+    private BufferRing provided;
     final ConnectionTimeouts timeouts;
     /** Arena budget of PUT bodies still arriving: stalled uploads cannot take the memory complete requests need. */
     final PartialBodies bodies;
@@ -153,6 +160,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             ring = new Ring(config.ringEntries());
             ctx.ring(ring);
             arena.register(ring);
+            provided = registerProvidedBuffers();
+            stats.providedBuffers = provided != null ? 1 : 0;
             rejectFrame = arena.allocate(0);
             encoder.wrap(memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
             ops = new Operations(ctx, this);
@@ -314,7 +323,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
                     wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
                 }
             }
-            case OP_RECV -> onRecv(slot, gen, res);
+            case OP_RECV -> onRecv(slot, gen, res, flags);
             case OP_SEND -> onSend(slot, gen, res);
             case OP_CLOSE -> onClosed(slot, gen, res);
             case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
@@ -369,8 +378,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             reject(res);
             return;
         }
-        final long recv = arena.allocate(recvClass);
-        final int c = recv == IoArena.NONE ? -1 : conns.open(res, recv);
+        // With provided buffers an idle connection holds no receive memory; its buffer is taken when bytes arrive.
+        final long recv = provided != null ? IoArena.NONE : arena.allocate(recvClass);
+        final int c = provided == null && recv == IoArena.NONE ? -1 : conns.open(res, recv);
+        if (c >= 0 && recv != IoArena.NONE)
+        {
+            stats.recvBuffersHeld++;
+        }
         if (c < 0)
         {
             if (recv != IoArena.NONE)
@@ -424,9 +438,21 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
 
     private void postRecv(final int c)
     {
+        final int state = conns.bodyState[c];
+        if (provided != null && conns.filled[c] == 0 &&
+            (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
+        {
+            releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
+            conns.recvPosted[c] = true;
+            timeouts.readResumed(c, now);
+            final int most = state == Connections.BODY_DISCARD ?
+                Math.min(provided.bufferSize(), conns.bodyRemaining[c]) : provided.bufferSize();
+            ring.prepRecvSelect(conns.fd[c], most, provided.group(), UserData.pack(c, OP_RECV, conns.generation[c]));
+            return;
+        }
         final long target;
         final int length;
-        switch (conns.bodyState[c])
+        switch (state)
         {
             case Connections.BODY_NONE ->
             {
@@ -456,6 +482,79 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         ring.prepRecv(conns.fd[c], arena.address(target), length, 0, UserData.pack(c, OP_RECV, conns.generation[c]));
     }
 
+    /**
+     * Copies {@code res} bytes a receive put into provided buffer {@code bid} to where the connection keeps
+     * received bytes: its own buffer (taken now if it has none), after what it holds; discarded bodies are dropped.
+     *
+     * @return false when there was no arena memory to keep them.
+     */
+    private boolean absorb(final int c, final int bid, final int res)
+    {
+        final boolean reading = conns.state[c] == Connections.OPEN || drain.active(c);
+        if (!reading || conns.bodyState[c] == Connections.BODY_DISCARD)
+        {
+            return true;
+        }
+        if (!ensureRecvBuffer(c))
+        {
+            return false;
+        }
+        memory.putBytes((int)(conns.recvBuffer[c] + conns.filled[c]), memory,
+            (int)(provided.address(bid) - arena.address(0)), res);
+        return true;
+    }
+
+    /** Gives the connection a receive buffer of its own if it has none. @return false when the arena is full. */
+    boolean ensureRecvBuffer(final int c)
+    {
+        if (conns.recvBuffer[c] != IoArena.NONE)
+        {
+            return true;
+        }
+        final long buffer = arena.allocate(recvClass);
+        if (buffer == IoArena.NONE)
+        {
+            return false;
+        }
+        conns.recvBuffer[c] = buffer;
+        stats.recvBuffersHeld++;
+        return true;
+    }
+
+    private void releaseRecvBuffer(final int c)
+    {
+        if (conns.recvBuffer[c] != IoArena.NONE)
+        {
+            arena.free(conns.recvBuffer[c], recvClass);
+            conns.recvBuffer[c] = IoArena.NONE;
+            stats.recvBuffersHeld--;
+        }
+    }
+
+    /**
+     * Registers {@link #PROVIDED_BUFFERS} receive buffers of up to 16 KiB, carved from the arena, as this ring's
+     * provided-buffer group. @return null where the kernel has none (before 5.19) or the arena is too small.
+     */
+    private BufferRing registerProvidedBuffers()
+    {
+        final int size = Math.min(PROVIDED_BUFFER_SIZE, config.recvBufferSize());
+        final int cls = IoArena.classFor(PROVIDED_BUFFERS * size);
+        final long region = arena.allocate(cls);
+        if (region == IoArena.NONE)
+        {
+            return null;
+        }
+        final BufferRing ring = BufferRing.register(this.ring, PROVIDED_GROUP, PROVIDED_BUFFERS,
+            arena.address(region), size);
+        if (ring == null)
+        {
+            arena.free(region, cls);
+            LOG.log(System.Logger.Level.INFO, "worker " + id + ": no provided-buffer rings on this kernel; " +
+                "every connection keeps a " + config.recvBufferSize() + "-byte receive buffer");
+        }
+        return ring;
+    }
+
     /** Posts a receive unless the connection is throttled, closing or already receiving. */
     void maybePostRecv(final int c)
     {
@@ -477,8 +576,37 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         postRecv(c);
     }
 
-    private void onRecv(final int c, final int gen, final int res)
+    private void onRecv(final int c, final int gen, final int res, final int flags)
     {
+        if ((flags & BufferRing.CQE_F_BUFFER) != 0)
+        {
+            final int bid = BufferRing.bufferId(flags);
+            final boolean kept = conns.generation[c] != gen || res <= 0 || absorb(c, bid, res);
+            provided.recycle(bid);
+            if (!kept)
+            {
+                // The bytes could not be kept: the stream has a hole, so the connection cannot go on.
+                conns.recvPosted[c] = false;
+                stats.ioErrors++;
+                errors.onError("worker " + id, "no arena memory for " + res + " received bytes: closing connection " + c);
+                beginClose(c, true);
+                return;
+            }
+        }
+        else if (res == -Errno.ENOBUFS && conns.generation[c] == gen && conns.state[c] == Connections.OPEN)
+        {
+            // Every provided buffer is in use: this connection receives into a buffer of its own for now.
+            conns.recvPosted[c] = false;
+            if (ensureRecvBuffer(c))
+            {
+                postRecv(c);
+            }
+            else
+            {
+                starve(c); // retried with the starved, once arena memory is free again
+            }
+            return;
+        }
         if (conns.generation[c] != gen)
         {
             return;
@@ -1139,7 +1267,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         {
             errors.onError("worker " + id, "close failed: " + Errno.describe(res));
         }
-        arena.free(conns.recvBuffer[c], recvClass);
+        releaseRecvBuffer(c);
         bodies.release(c);
         conns.free(c);
         connectionCount.decrementAndGet();
@@ -1195,6 +1323,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             reserve.close();
         }
         vectors.close();
+        if (provided != null)
+        {
+            provided.close();
+        }
         if (ring != null)
         {
             ring.close();

@@ -290,6 +290,18 @@ public final class Ring implements AutoCloseable
         Sqe.opFlags(sqes, sqe, msgFlags);
     }
 
+    /**
+     * io_uring_prep_recv with IOSQE_BUFFER_SELECT: receives up to {@code len} bytes into a buffer the kernel takes
+     * from provided-buffer group {@code group} only when data is there ({@link BufferRing}).
+     */
+    public void prepRecvSelect(final int fd, final int len, final int group, final long userData)
+    {
+        final long sqe = nextSqe();
+        Sqe.rw(sqes, sqe, Sqe.OP_RECV, fd, 0, len, 0, userData);
+        Sqe.flags(sqes, sqe, BufferRing.SQE_BUFFER_SELECT);
+        Sqe.bufIndex(sqes, sqe, group); // buf_group shares the union with buf_index
+    }
+
     /** io_uring_prep_send (liburing.h:733); MSG_NOSIGNAL is always added so a dead peer is -EPIPE, not SIGPIPE. */
     public void prepSend(final int fd, final long addr, final int len, final int msgFlags, final long userData)
     {
@@ -563,6 +575,28 @@ public final class Ring implements AutoCloseable
             if (rc < 0)
             {
                 throw new RingException("io_uring_register_buffers(" + count + " x " + size + ")", rc);
+            }
+        }
+    }
+
+    /** io_uring_register_buf_ring(ring, reg, 0). @return 0 or -errno ({@link BufferRing#register} decides). */
+    int registerBufRing(final MemorySegment reg)
+    {
+        checkOwner();
+        return liburing.io_uring_register_buf_ring(ring, reg, 0);
+    }
+
+    /** io_uring_unregister_buf_ring; a failure is reported, never thrown (it runs while closing). */
+    void unregisterBufRing(final int group)
+    {
+        if (!closed)
+        {
+            checkOwner();
+            final int rc = liburing.io_uring_unregister_buf_ring(ring, group);
+            if (rc < 0)
+            {
+                System.getLogger("ringblocks").log(System.Logger.Level.WARNING,
+                    "io_uring_unregister_buf_ring(" + group + ") failed: " + Errno.describe(rc));
             }
         }
     }
