@@ -36,6 +36,11 @@ final class Connections
     final int[] sendHead;
     final int[] sendTail;
     final boolean[] sending;
+    /** A provided buffer whose bytes this connection could not take yet (no arena memory), or -1; and its length. */
+    final int[] heldBid;
+    final int[] heldLength;
+    /** The last buffer-select receive found no provided buffer: the next receive goes into the connection's own. */
+    final boolean[] ownRecv;
     /** In the worker's ready list: new bytes or a freed slot, to be parsed in this duty cycle. */
     final boolean[] ready;
     final int[] nextReady;
@@ -72,6 +77,9 @@ final class Connections
         sendHead = new int[capacity];
         sendTail = new int[capacity];
         sending = new boolean[capacity];
+        heldBid = new int[capacity];
+        heldLength = new int[capacity];
+        ownRecv = new boolean[capacity];
         ready = new boolean[capacity];
         nextReady = new int[capacity];
         sendReady = new boolean[capacity];
@@ -113,6 +121,9 @@ final class Connections
         sendHead[c] = -1;
         sendTail[c] = -1;
         sending[c] = false;
+        heldBid[c] = -1;
+        heldLength[c] = 0;
+        ownRecv[c] = false;
         ready[c] = false;
         nextReady[c] = -1;
         sendReady[c] = false;

@@ -81,7 +81,8 @@ final class StopDrain
             conns.bodyRequest[c] = -1;
             w.respondStatus(r, Status.SHUTTING_DOWN); // no receive writes into its buffer any more
         }
-        if (res == 0 || res < 0 && res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN)
+        if (res == 0 || res < 0 && res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN &&
+            res != -Errno.ENOBUFS)
         {
             answerBuffered(c); // the peer finished sending (or the socket broke): answer what is here, stop reading
             end(c);

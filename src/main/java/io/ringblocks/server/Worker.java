@@ -47,6 +47,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     /** Provided receive buffers per worker: enough for this many connections receiving in one duty cycle. */
     static final int PROVIDED_BUFFERS = 128;
     static final int PROVIDED_BUFFER_SIZE = 16 << 10;
+    /** Fewer than this would run dry at once: such a worker gives every connection a buffer of its own instead. */
+    static final int MIN_PROVIDED_BUFFERS = 16;
     private static final int PROVIDED_GROUP = 1;
 
     final int id;
@@ -160,11 +162,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             ring = new Ring(config.ringEntries());
             ctx.ring(ring);
             arena.register(ring);
-            provided = registerProvidedBuffers();
-            stats.providedBuffers = provided != null ? 1 : 0;
             rejectFrame = arena.allocate(0);
             encoder.wrap(memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
             ops = new Operations(ctx, this);
+            provided = registerProvidedBuffers(); // after what the worker cannot start without
+            stats.providedBuffers = provided != null ? 1 : 0;
             reserve = new DescriptorReserve(id);
             listenPort = LibC.localPort(listenFd);
             ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
@@ -439,7 +441,9 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     private void postRecv(final int c)
     {
         final int state = conns.bodyState[c];
-        if (provided != null && conns.filled[c] == 0 &&
+        final boolean own = conns.ownRecv[c];
+        conns.ownRecv[c] = false;
+        if (provided != null && !own && conns.filled[c] == 0 &&
             (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
         {
             releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
@@ -504,6 +508,31 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         return true;
     }
 
+    /**
+     * Moves the bytes a connection kept in a provided buffer (for lack of arena memory) into a buffer of its own.
+     *
+     * @return false while there is still no memory: the connection stays starved.
+     */
+    private boolean takeHeld(final int c)
+    {
+        final int bid = conns.heldBid[c];
+        if (bid < 0)
+        {
+            return true;
+        }
+        if (!ensureRecvBuffer(c))
+        {
+            return false;
+        }
+        memory.putBytes((int)(conns.recvBuffer[c] + conns.filled[c]), memory,
+            (int)(provided.address(bid) - arena.address(0)), conns.heldLength[c]);
+        conns.filled[c] += conns.heldLength[c];
+        conns.heldBid[c] = -1;
+        conns.heldLength[c] = 0;
+        provided.recycle(bid);
+        return true;
+    }
+
     /** Gives the connection a receive buffer of its own if it has none. @return false when the arena is full. */
     boolean ensureRecvBuffer(final int c)
     {
@@ -532,20 +561,25 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     }
 
     /**
-     * Registers {@link #PROVIDED_BUFFERS} receive buffers of up to 16 KiB, carved from the arena, as this ring's
-     * provided-buffer group. @return null where the kernel has none (before 5.19) or the arena is too small.
+     * Registers up to {@link #PROVIDED_BUFFERS} receive buffers of up to 16 KiB, carved from at most a quarter of the
+     * arena, as this ring's provided-buffer group. @return null where the kernel has none (before 5.19) or the
+     * arena is too small.
      */
     private BufferRing registerProvidedBuffers()
     {
         final int size = Math.min(PROVIDED_BUFFER_SIZE, config.recvBufferSize());
-        final int cls = IoArena.classFor(PROVIDED_BUFFERS * size);
-        final long region = arena.allocate(cls);
+        // At most a quarter of the arena: the rest is for block buffers and the receive buffers of busy connections.
+        final long most = Math.min(PROVIDED_BUFFERS, config.arenaSize() / 4 / size);
+        final int count = most < MIN_PROVIDED_BUFFERS ? 0 : Integer.highestOneBit((int)most);
+        final int cls = IoArena.classFor(Math.max(1, count * size));
+        final long region = count == 0 ? IoArena.NONE : arena.allocate(cls);
         if (region == IoArena.NONE)
         {
+            LOG.log(System.Logger.Level.INFO, "worker " + id + ": arena too small for provided receive buffers; " +
+                "every connection keeps a " + config.recvBufferSize() + "-byte receive buffer");
             return null;
         }
-        final BufferRing ring = BufferRing.register(this.ring, PROVIDED_GROUP, PROVIDED_BUFFERS,
-            arena.address(region), size);
+        final BufferRing ring = BufferRing.register(this.ring, PROVIDED_GROUP, count, arena.address(region), size);
         if (ring == null)
         {
             arena.free(region, cls);
@@ -558,7 +592,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     /** Posts a receive unless the connection is throttled, closing or already receiving. */
     void maybePostRecv(final int c)
     {
-        if (conns.state[c] != Connections.OPEN || conns.recvPosted[c] || conns.closeAfterSend[c])
+        if (conns.state[c] != Connections.OPEN || conns.recvPosted[c] || conns.closeAfterSend[c] ||
+            conns.heldBid[c] >= 0)
         {
             return;
         }
@@ -581,29 +616,39 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         if ((flags & BufferRing.CQE_F_BUFFER) != 0)
         {
             final int bid = BufferRing.bufferId(flags);
+            if (conns.generation[c] == gen && res > 0 && conns.state[c] == Connections.OPEN &&
+                conns.bodyState[c] == Connections.BODY_NONE && !ensureRecvBuffer(c))
+            {
+                // No arena memory for the bytes: the connection keeps the provided buffer and waits with the
+                // starved until memory is free (takeHeld); nothing is lost and nothing else is read from it.
+                conns.recvPosted[c] = false;
+                conns.heldBid[c] = bid;
+                conns.heldLength[c] = res;
+                timeouts.activity(c, now);
+                starve(c);
+                return;
+            }
             final boolean kept = conns.generation[c] != gen || res <= 0 || absorb(c, bid, res);
             provided.recycle(bid);
             if (!kept)
             {
-                // The bytes could not be kept: the stream has a hole, so the connection cannot go on.
-                conns.recvPosted[c] = false;
-                stats.ioErrors++;
-                errors.onError("worker " + id, "no arena memory for " + res + " received bytes: closing connection " + c);
-                beginClose(c, true);
+                // Stopping, and no memory to answer what arrived: end as if the socket broke.
+                onRecv(c, gen, -Errno.ENOMEM, 0);
                 return;
             }
         }
         else if (res == -Errno.ENOBUFS && conns.generation[c] == gen && conns.state[c] == Connections.OPEN)
         {
-            // Every provided buffer is in use: this connection receives into a buffer of its own for now.
+            // Every provided buffer is in use: this connection receives into a buffer of its own this time.
             conns.recvPosted[c] = false;
             if (ensureRecvBuffer(c))
             {
+                conns.ownRecv[c] = true;
                 postRecv(c);
             }
             else
             {
-                starve(c); // retried with the starved, once arena memory is free again
+                starve(c); // retried with the starved, once a provided buffer or arena memory is free again
             }
             return;
         }
@@ -895,7 +940,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         {
             final int next = conns.nextStarved[c];
             conns.starved[c] = false;
-            if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+            if (conns.state[c] == Connections.OPEN && !takeHeld(c))
+            {
+                starve(c); // still no arena memory for what it received
+            }
+            else if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
             {
                 parse(c);
                 maybePostRecv(c);
@@ -1016,7 +1065,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             conns.sendReady[c] = false;
             if (!conns.sending[c] && conns.sendHead[c] >= 0 && conns.state[c] != Connections.CLOSED)
             {
-                startSend(c);
+                try
+                {
+                    startSend(c);
+                }
+                catch (final RuntimeException e)
+                {
+                    // One connection's fault must not strand the rest of the list.
+                    errors.onError("worker " + id + " send on connection " + c, e);
+                    beginClose(c, true);
+                }
             }
             c = next;
         }
@@ -1030,15 +1088,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     private void startSend(final int c)
     {
         int r = conns.sendHead[c];
-        conns.sending[c] = true;
-        timeouts.sendStarted(c, now);
-        stats.sends++;
         final long ud = UserData.pack(c, OP_SEND, conns.generation[c]);
         final long first = arena.address(reqs.response[r] + reqs.responseSent[r]);
         final int firstLength = reqs.responseLength[r] - reqs.responseSent[r];
         if (reqs.next[r] < 0)
         {
             ring.prepSend(conns.fd[c], first, firstLength, 0, ud);
+            sendStarted(c);
             return;
         }
         vectors.set(c, 0, first, firstLength);
@@ -1052,6 +1108,15 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             r = reqs.next[r];
         }
         ring.prepSendmsg(conns.fd[c], vectors.seal(c, count), 0, ud);
+        sendStarted(c);
+    }
+
+    /** Only once its SQE exists: a connection marked sending without one would never send again. */
+    private void sendStarted(final int c)
+    {
+        conns.sending[c] = true;
+        timeouts.sendStarted(c, now);
+        stats.sends++;
     }
 
     private void onSend(final int c, final int gen, final int res)
@@ -1211,11 +1276,20 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             conns.ready[c] = false;
             if (conns.state[c] == Connections.OPEN)
             {
-                if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+                try
                 {
-                    parse(c);
+                    if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+                    {
+                        parse(c);
+                    }
+                    maybePostRecv(c);
                 }
-                maybePostRecv(c);
+                catch (final RuntimeException e)
+                {
+                    // One connection's fault must not strand the rest of the list.
+                    errors.onError("worker " + id + " connection " + c, e);
+                    beginClose(c, true);
+                }
                 work++;
             }
             c = next;
@@ -1268,6 +1342,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             errors.onError("worker " + id, "close failed: " + Errno.describe(res));
         }
         releaseRecvBuffer(c);
+        if (conns.heldBid[c] >= 0)
+        {
+            provided.recycle(conns.heldBid[c]);
+            conns.heldBid[c] = -1;
+        }
         bodies.release(c);
         conns.free(c);
         connectionCount.decrementAndGet();

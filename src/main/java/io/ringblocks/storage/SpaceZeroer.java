@@ -137,7 +137,15 @@ final class SpaceZeroer implements Agent
         {
             return 0;
         }
-        finishSlice(dataFile.zero(claimFrom, claimEnd - claimFrom));
+        int rc = -Errno.EIO;
+        try
+        {
+            rc = dataFile.zero(claimFrom, claimEnd - claimFrom);
+        }
+        finally
+        {
+            finishSlice(rc); // a claim left standing would refuse every later handover
+        }
         return 1;
     }
 
