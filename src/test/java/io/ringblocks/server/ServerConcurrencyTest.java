@@ -341,6 +341,8 @@ class ServerConcurrencyTest
                 {
                     Thread.onSpinWait();
                 }
+                // The greedy GETs found the arena used up (they wait for space) before the polite client came.
+                assertTrue(Long.parseLong(stat(server, "stalls")) > 0, "the arena never ran out: nothing was tested");
                 try (RawClient polite = new RawClient(server.port()))
                 {
                     final byte[] block = random(new Random(42), 900_000);
@@ -351,8 +353,6 @@ class ServerConcurrencyTest
                     assertArrayEquals(big, polite.call(GET, 0, 8, sha256(big)).body());
                     assertTrue(System.nanoTime() - start < 15_000_000_000L, "the polite client waited too long");
                 }
-                assertTrue(Long.parseLong(stat(server, "starvations")) > 0,
-                    "the arena never ran out: the test did not test starvation");
                 assertTrue(Long.parseLong(stat(server, "send_timeouts")) > 0, "no connection was timed out");
                 int closed = 0;
                 for (final RawClient c : greedy)

@@ -1,0 +1,280 @@
+package io.ringblocks.server;
+
+import io.ringblocks.protocol.Opcode;
+import io.ringblocks.uring.Errno;
+import io.ringblocks.uring.Ring;
+import io.ringblocks.uring.UserData;
+
+/**
+ * The sending half of connection I/O: each connection's responses queue up in order (an intrusive list through
+ * the request table), and at the end of the duty cycle every connection with responses ready and no send in flight
+ * sends them — one SEND for one response, one SENDMSG over up to {@link SendVectors#MAX_IOVECS} otherwise. A
+ * completion finishes the responses its bytes covered; a short send resumes inside the response it ended in.
+ */
+final class Sender implements AutoCloseable
+{
+    /** What the sender asks of the rest of connection I/O. */
+    interface Events
+    {
+        /** Releases a request whose response was sent or dropped. */
+        void finishRequest(int r);
+
+        /** Stops reading from {@code c}; {@code broken}: the socket is unusable, queued responses are dropped. */
+        void beginClose(int c, boolean broken);
+
+        /** Closes {@code c} if nothing holds it open any more. */
+        void tryFinishClose(int c);
+
+        /** The error frame that must be {@code c}'s last is out: close it lingeringly. */
+        void lingerBegin(int c);
+    }
+
+    private final WorkerContext ctx;
+    private final ServerStats stats;
+    private final Requests reqs;
+    private final IoArena arena;
+    private final Connections conns;
+    private final ConnectionTimeouts timeouts;
+    private final SendVectors vectors;
+    private final Events events;
+    private Ring ring;
+    private int sendReadyHead = -1;
+    private int sendReadyTail = -1;
+    /** The duty cycle's clock, for the send timeout. */
+    private long now;
+
+    Sender(final WorkerContext ctx, final Connections conns, final ConnectionTimeouts timeouts, final Events events)
+    {
+        this.ctx = ctx;
+        this.stats = ctx.stats;
+        this.reqs = ctx.reqs;
+        this.arena = ctx.arena;
+        this.conns = conns;
+        this.timeouts = timeouts;
+        this.events = events;
+        vectors = new SendVectors(conns.capacity);
+    }
+
+    /** Worker thread, once its ring exists. */
+    void start()
+    {
+        ring = ctx.ring();
+    }
+
+    /** Start of a duty cycle: its clock. */
+    void cycle(final long nanos)
+    {
+        now = nanos;
+    }
+
+    /** @return true while connections wait for the end of the cycle to send. */
+    boolean hasReady()
+    {
+        return sendReadyHead >= 0;
+    }
+
+    /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response, sent at the end of the cycle. */
+    void respond(final int r, final long at, final int length, final int status)
+    {
+        final int c = reqs.connection[r];
+        final int op = Opcode.isValid(reqs.opcode[r]) ? reqs.opcode[r] : Opcode.NONE;
+        stats.requests[op]++;
+        stats.statuses[status]++;
+        stats.bytesOut[op] += length;
+        if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
+            conns.fd[c] < 0 || conns.closeAfterSend[c])
+        {
+            // After a connection-level error frame nothing may follow it (the client already failed the request).
+            events.finishRequest(r);
+            return;
+        }
+        reqs.state[r] = Requests.RESPONDING;
+        reqs.response[r] = at;
+        reqs.responseLength[r] = length;
+        reqs.responseSent[r] = 0;
+        reqs.next[r] = -1;
+        if (conns.sendTail[c] < 0)
+        {
+            conns.sendHead[c] = r;
+        }
+        else
+        {
+            reqs.next[conns.sendTail[c]] = r;
+        }
+        conns.sendTail[c] = r;
+        if (!conns.sending[c])
+        {
+            markSendReady(c);
+        }
+    }
+
+    /** Queues {@code c} to send at the end of the duty cycle, together with whatever else it answers meanwhile. */
+    private void markSendReady(final int c)
+    {
+        if (conns.sendReady[c])
+        {
+            return;
+        }
+        conns.sendReady[c] = true;
+        conns.nextSendReady[c] = -1;
+        if (sendReadyTail < 0)
+        {
+            sendReadyHead = c;
+        }
+        else
+        {
+            conns.nextSendReady[sendReadyTail] = c;
+        }
+        sendReadyTail = c;
+    }
+
+    /** End of the duty cycle: every connection with responses ready and no send in flight sends them now. */
+    void flush()
+    {
+        int c = sendReadyHead;
+        sendReadyHead = -1;
+        sendReadyTail = -1;
+        while (c >= 0)
+        {
+            final int next = conns.nextSendReady[c];
+            conns.sendReady[c] = false;
+            if (!conns.sending[c] && conns.sendHead[c] >= 0 && conns.state[c] != Connections.CLOSED)
+            {
+                try
+                {
+                    startSend(c);
+                }
+                catch (final RuntimeException e)
+                {
+                    // One connection's fault must not strand the rest of the list.
+                    ctx.errors.onError(ctx.name + " send on connection " + c, e);
+                    events.beginClose(c, true);
+                }
+            }
+            c = next;
+        }
+    }
+
+    /**
+     * Sends the connection's queued responses, the first from where a short send left it: one SEND for a single
+     * response, one SENDMSG over at most {@link SendVectors#MAX_IOVECS} responses (and about
+     * {@link SendVectors#MAX_BYTES}) otherwise. GET bodies go straight from their read buffers.
+     */
+    private void startSend(final int c)
+    {
+        int r = conns.sendHead[c];
+        final long ud = UserData.pack(c, Worker.OP_SEND, conns.generation[c]);
+        final long first = arena.address(reqs.response[r] + reqs.responseSent[r]);
+        final int firstLength = reqs.responseLength[r] - reqs.responseSent[r];
+        if (reqs.next[r] < 0)
+        {
+            ring.prepSend(conns.fd[c], first, firstLength, 0, ud);
+            sendStarted(c);
+            return;
+        }
+        vectors.set(c, 0, first, firstLength);
+        long bytes = firstLength;
+        int count = 1;
+        r = reqs.next[r];
+        while (r >= 0 && count < SendVectors.MAX_IOVECS && bytes < SendVectors.MAX_BYTES)
+        {
+            vectors.set(c, count++, arena.address(reqs.response[r]), reqs.responseLength[r]);
+            bytes += reqs.responseLength[r];
+            r = reqs.next[r];
+        }
+        ring.prepSendmsg(conns.fd[c], vectors.seal(c, count), 0, ud);
+        sendStarted(c);
+    }
+
+    /** Only once its SQE exists: a connection marked sending without one would never send again. */
+    private void sendStarted(final int c)
+    {
+        conns.sending[c] = true;
+        timeouts.sendStarted(c, now);
+        stats.sends++;
+    }
+
+    void onSend(final int c, final int gen, final int res)
+    {
+        if (conns.generation[c] != gen)
+        {
+            return;
+        }
+        conns.sending[c] = false;
+        if (res < 0)
+        {
+            if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+            {
+                startSend(c);
+                return;
+            }
+            events.beginClose(c, true); // drops the queued responses once the connection is CLOSING
+            return;
+        }
+        if (consumeSent(c, res))
+        {
+            stats.shortIo++;
+        }
+        if (conns.sendHead[c] >= 0)
+        {
+            markSendReady(c); // with whatever else this connection answers in this duty cycle
+        }
+        else if (conns.closeAfterSend[c] && conns.state[c] == Connections.OPEN)
+        {
+            events.lingerBegin(c); // the error frame is out: the client reads it, then end-of-stream
+        }
+        else
+        {
+            events.tryFinishClose(c);
+        }
+    }
+
+    /**
+     * Finishes the queued responses the {@code sent} bytes completed, in order; a response sent in part keeps its
+     * place with its progress. Finishing a request may parse buffered frames, whose responses join the queue.
+     *
+     * @return true when the send ended inside a response (a short send).
+     */
+    private boolean consumeSent(final int c, final int sent)
+    {
+        int left = sent;
+        while (left > 0)
+        {
+            final int r = conns.sendHead[c];
+            final int remaining = reqs.responseLength[r] - reqs.responseSent[r];
+            if (left < remaining)
+            {
+                reqs.responseSent[r] += left;
+                return true;
+            }
+            left -= remaining;
+            conns.sendHead[c] = reqs.next[r];
+            if (conns.sendHead[c] < 0)
+            {
+                conns.sendTail[c] = -1;
+            }
+            events.finishRequest(r);
+        }
+        return false;
+    }
+
+    /** Finishes every queued response unsent (the socket is broken). */
+    void dropQueue(final int c)
+    {
+        int r = conns.sendHead[c];
+        conns.sendHead[c] = -1;
+        conns.sendTail[c] = -1;
+        while (r >= 0)
+        {
+            final int next = reqs.next[r];
+            events.finishRequest(r);
+            r = next;
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        vectors.close();
+    }
+}
