@@ -41,12 +41,6 @@ final class Connections
     final int[] heldLength;
     /** The last buffer-select receive found no provided buffer: the next receive goes into the connection's own. */
     final boolean[] ownRecv;
-    /** In the worker's ready list: new bytes or a freed slot, to be parsed in this duty cycle. */
-    final boolean[] ready;
-    final int[] nextReady;
-    /** In the worker's list of connections whose queued responses go out at the end of the duty cycle. */
-    final boolean[] sendReady;
-    final int[] nextSendReady;
     /** When the send in flight was submitted (each partial send restarts it): how long the client has not read. */
     final long[] sendSince;
     final boolean[] closeAfterSend;
@@ -54,9 +48,6 @@ final class Connections
     final int[] bodyRequest;
     final long[] bodyTarget;
     final int[] bodyRemaining;
-    final int[] nextStarved;
-    /** In the worker's starved list (kept apart from parseBlocked, which parse() clears). */
-    final boolean[] starved;
     /** Bytes of I/O arena held by this connection's requests: bounds what a client that never reads can pin. */
     final long[] bufferBytes;
     private final int[] freeList;
@@ -80,18 +71,12 @@ final class Connections
         heldBid = new int[capacity];
         heldLength = new int[capacity];
         ownRecv = new boolean[capacity];
-        ready = new boolean[capacity];
-        nextReady = new int[capacity];
-        sendReady = new boolean[capacity];
-        nextSendReady = new int[capacity];
         sendSince = new long[capacity];
         closeAfterSend = new boolean[capacity];
         bodyState = new int[capacity];
         bodyRequest = new int[capacity];
         bodyTarget = new long[capacity];
         bodyRemaining = new int[capacity];
-        nextStarved = new int[capacity];
-        starved = new boolean[capacity];
         bufferBytes = new long[capacity];
         Arrays.fill(fd, -1);
         freeList = new int[capacity];
@@ -124,15 +109,9 @@ final class Connections
         heldBid[c] = -1;
         heldLength[c] = 0;
         ownRecv[c] = false;
-        ready[c] = false;
-        nextReady[c] = -1;
-        sendReady[c] = false;
-        nextSendReady[c] = -1;
         closeAfterSend[c] = false;
         bodyState[c] = BODY_NONE;
         bodyRequest[c] = -1;
-        nextStarved[c] = -1;
-        starved[c] = false;
         bufferBytes[c] = 0;
         open++;
         return c;

@@ -58,10 +58,10 @@ final class Receiver implements AutoCloseable, Framing.Host
     private Operations ops;
     /** Receive buffers the kernel picks only when bytes arrive; null where unsupported (every connection owns one). */
     private BufferRing provided;
-    private int starvedHead = -1;
-    private int starvedTail = -1;
-    private int readyHead = -1;
-    private int readyTail = -1;
+    /** Connections with new bytes or a freed request slot, resumed in this duty cycle. */
+    private final IndexList ready;
+    /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
+    private final IndexList starved;
     /** The duty cycle's clock, for the timeouts. */
     private long now;
 
@@ -80,6 +80,8 @@ final class Receiver implements AutoCloseable, Framing.Host
         this.events = events;
         recvClass = IoArena.classFor(config.recvBufferSize());
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
+        ready = new IndexList(conns.capacity);
+        starved = new IndexList(conns.capacity);
         framing = new Framing(ctx, conns, timeouts, bodies, maxBufferBytesPerConnection, this);
     }
 
@@ -123,12 +125,12 @@ final class Receiver implements AutoCloseable, Framing.Host
 
     boolean hasReady()
     {
-        return readyHead >= 0;
+        return !ready.isEmpty();
     }
 
     boolean hasStarved()
     {
-        return starvedHead >= 0;
+        return !starved.isEmpty();
     }
 
     void postRecv(final int c)
@@ -435,34 +437,19 @@ final class Receiver implements AutoCloseable, Framing.Host
     public void starve(final int c)
     {
         conns.parseBlocked[c] = true;
-        if (conns.starved[c])
+        if (starved.add(c))
         {
-            return;
+            stats.starvations++;
         }
-        stats.starvations++;
-        conns.starved[c] = true;
-        conns.nextStarved[c] = -1;
-        if (starvedTail < 0)
-        {
-            starvedHead = c;
-        }
-        else
-        {
-            conns.nextStarved[starvedTail] = c;
-        }
-        starvedTail = c;
     }
 
     int serveStarved()
     {
-        int c = starvedHead;
-        starvedHead = -1;
-        starvedTail = -1;
+        int c = starved.takeAll();
         int work = 0;
         while (c >= 0)
         {
-            final int next = conns.nextStarved[c];
-            conns.starved[c] = false;
+            final int next = starved.leave(c);
             if (conns.state[c] == Connections.OPEN && !takeHeld(c))
             {
                 starve(c); // still no arena memory for what it received
@@ -471,7 +458,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             {
                 framing.parse(c);
                 maybePostRecv(c);
-                if (!conns.starved[c])
+                if (!starved.contains(c))
                 {
                     work++; // only progress counts, so a worker short of slots still sleeps between retries
                 }
@@ -493,7 +480,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             {
                 framing.parse(c);
                 maybePostRecv(c);
-                if (!bodies.isWaiting(c) && !conns.starved[c])
+                if (!bodies.isWaiting(c) && !starved.contains(c))
                 {
                     work++; // only progress counts: a connection that waits again must not keep the worker awake
                 }
@@ -509,34 +496,17 @@ final class Receiver implements AutoCloseable, Framing.Host
      */
     void resume(final int c)
     {
-        if (conns.ready[c])
-        {
-            return;
-        }
-        conns.ready[c] = true;
-        conns.nextReady[c] = -1;
-        if (readyTail < 0)
-        {
-            readyHead = c;
-        }
-        else
-        {
-            conns.nextReady[readyTail] = c;
-        }
-        readyTail = c;
+        ready.add(c);
     }
 
     /** Parses what the ready connections received and posts their next receive. */
     int serveReady()
     {
-        int c = readyHead;
-        readyHead = -1;
-        readyTail = -1;
+        int c = ready.takeAll();
         int work = 0;
         while (c >= 0)
         {
-            final int next = conns.nextReady[c];
-            conns.ready[c] = false;
+            final int next = ready.leave(c);
             if (conns.state[c] == Connections.OPEN)
             {
                 try

@@ -38,8 +38,8 @@ final class Sender implements AutoCloseable
     private final SendVectors vectors;
     private final Events events;
     private Ring ring;
-    private int sendReadyHead = -1;
-    private int sendReadyTail = -1;
+    /** Connections with responses to send at the end of this duty cycle. */
+    private final IndexList ready;
     /** The duty cycle's clock, for the send timeout. */
     private long now;
 
@@ -53,6 +53,7 @@ final class Sender implements AutoCloseable
         this.timeouts = timeouts;
         this.events = events;
         vectors = new SendVectors(conns.capacity);
+        ready = new IndexList(conns.capacity);
     }
 
     /** Worker thread, once its ring exists. */
@@ -70,7 +71,7 @@ final class Sender implements AutoCloseable
     /** @return true while connections wait for the end of the cycle to send. */
     boolean hasReady()
     {
-        return sendReadyHead >= 0;
+        return !ready.isEmpty();
     }
 
     /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response, sent at the end of the cycle. */
@@ -111,33 +112,16 @@ final class Sender implements AutoCloseable
     /** Queues {@code c} to send at the end of the duty cycle, together with whatever else it answers meanwhile. */
     private void markSendReady(final int c)
     {
-        if (conns.sendReady[c])
-        {
-            return;
-        }
-        conns.sendReady[c] = true;
-        conns.nextSendReady[c] = -1;
-        if (sendReadyTail < 0)
-        {
-            sendReadyHead = c;
-        }
-        else
-        {
-            conns.nextSendReady[sendReadyTail] = c;
-        }
-        sendReadyTail = c;
+        ready.add(c);
     }
 
     /** End of the duty cycle: every connection with responses ready and no send in flight sends them now. */
     void flush()
     {
-        int c = sendReadyHead;
-        sendReadyHead = -1;
-        sendReadyTail = -1;
+        int c = ready.takeAll();
         while (c >= 0)
         {
-            final int next = conns.nextSendReady[c];
-            conns.sendReady[c] = false;
+            final int next = ready.leave(c);
             if (!conns.sending[c] && conns.sendHead[c] >= 0 && conns.state[c] != Connections.CLOSED)
             {
                 try
