@@ -474,14 +474,22 @@ public final class Overlay implements AutoCloseable
         {
             final int current = openPhase();
             hash.boundsCheck(hashOffset, KEY_LENGTH);
+            final int active = current & ACTIVE_MASK;
+            final boolean frozen = (current & OTHER_MASK) == OTHER_FROZEN;
+            // Empty tables (no writes since the last checkpoint) answer without touching them: a probe is a cache
+            // and TLB miss in a table of megabytes. The counts, like the slots, were written before the epoch that
+            // published them, and readers look after pinning an epoch.
+            if ((active == 0 ? entries0 : entries1) == 0 && (!frozen || (active == 0 ? entries1 : entries0) == 0))
+            {
+                return MISS;
+            }
             final long k0 = hash.getLong(hashOffset);
             final long k1 = hash.getLong(hashOffset + 8);
             final long k2 = hash.getLong(hashOffset + 16);
             final long k3 = hash.getLong(hashOffset + 24);
             final int home = home(k0);
-            final int active = current & ACTIVE_MASK;
             final int result = find(active == 0 ? table0 : table1, home, k0, k1, k2, k3);
-            if (result != MISS || (current & OTHER_MASK) != OTHER_FROZEN)
+            if (result != MISS || !frozen)
             {
                 return result;
             }
