@@ -39,7 +39,7 @@ final class Framing
     private final Host host;
     private final RequestHeader header = new RequestHeader();
     private Operations ops;
-    private long now;
+    private long now = System.nanoTime();
 
     Framing(final WorkerContext ctx, final Connections conns, final ConnectionTimeouts timeouts,
         final PartialBodies bodies, final long maxBufferBytesPerConnection, final Host host)

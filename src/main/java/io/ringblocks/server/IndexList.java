@@ -58,6 +58,22 @@ final class IndexList
         return first;
     }
 
+    /**
+     * A pass ended early (a fault): puts the indexes it had not visited yet, from {@code i} on, back at the end of
+     * the list, so none of them is left marked as listed while in no list (never to be added again).
+     */
+    void requeue(final int i)
+    {
+        int at = i;
+        while (at >= 0)
+        {
+            final int after = next[at];
+            member[at] = false;
+            add(at);
+            at = after;
+        }
+    }
+
     /** Takes {@code i}, the current index of a pass, out of the list. @return the index after it, -1 at the end. */
     int leave(final int i)
     {

@@ -63,7 +63,7 @@ final class Receiver implements AutoCloseable, Framing.Host
     /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
     private final IndexList starved;
     /** The duty cycle's clock, for the timeouts. */
-    private long now;
+    private long now = System.nanoTime();
 
     Receiver(final WorkerContext ctx, final Connections conns, final ConnectionTimeouts timeouts,
         final PartialBodies bodies, final Events events)
@@ -446,24 +446,43 @@ final class Receiver implements AutoCloseable, Framing.Host
     int serveStarved()
     {
         int c = starved.takeAll();
+        int next = -1;
         int work = 0;
-        while (c >= 0)
+        try
         {
-            final int next = starved.leave(c);
-            if (conns.state[c] == Connections.OPEN && !takeHeld(c))
+            while (c >= 0)
             {
-                starve(c); // still no arena memory for what it received
-            }
-            else if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
-            {
-                framing.parse(c);
-                maybePostRecv(c);
-                if (!starved.contains(c))
+                next = starved.leave(c);
+                try
                 {
-                    work++; // only progress counts, so a worker short of slots still sleeps between retries
+                    if (conns.state[c] == Connections.OPEN && !takeHeld(c))
+                    {
+                        starve(c); // still no arena memory for what it received
+                    }
+                    else if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+                    {
+                        framing.parse(c);
+                        maybePostRecv(c);
+                        if (!starved.contains(c))
+                        {
+                            work++; // only progress counts, so a worker short of slots still sleeps between retries
+                        }
+                    }
                 }
+                catch (final RuntimeException e)
+                {
+                    ctx.errors.onError(ctx.name + " connection " + c, e);
+                    events.beginClose(c, true);
+                }
+                c = next;
             }
-            c = next;
+        }
+        finally
+        {
+            if (c >= 0)
+            {
+                starved.requeue(next); // a fault escaped: the ones not visited yet stay listed
+            }
         }
         return work;
     }
@@ -503,29 +522,40 @@ final class Receiver implements AutoCloseable, Framing.Host
     int serveReady()
     {
         int c = ready.takeAll();
+        int next = -1;
         int work = 0;
-        while (c >= 0)
+        try
         {
-            final int next = ready.leave(c);
-            if (conns.state[c] == Connections.OPEN)
+            while (c >= 0)
             {
-                try
+                next = ready.leave(c);
+                if (conns.state[c] == Connections.OPEN)
                 {
-                    if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+                    try
                     {
-                        framing.parse(c);
+                        if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+                        {
+                            framing.parse(c);
+                        }
+                        maybePostRecv(c);
                     }
-                    maybePostRecv(c);
+                    catch (final RuntimeException e)
+                    {
+                        // One connection's fault must not strand the rest of the list.
+                        ctx.errors.onError(ctx.name + " connection " + c, e);
+                        events.beginClose(c, true);
+                    }
+                    work++;
                 }
-                catch (final RuntimeException e)
-                {
-                    // One connection's fault must not strand the rest of the list.
-                    ctx.errors.onError(ctx.name + " connection " + c, e);
-                    events.beginClose(c, true);
-                }
-                work++;
+                c = next;
             }
-            c = next;
+        }
+        finally
+        {
+            if (c >= 0)
+            {
+                ready.requeue(next); // a fault escaped (from the close above): the rest stay listed
+            }
         }
         return work;
     }

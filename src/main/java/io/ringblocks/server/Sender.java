@@ -41,7 +41,7 @@ final class Sender implements AutoCloseable
     /** Connections with responses to send at the end of this duty cycle. */
     private final IndexList ready;
     /** The duty cycle's clock, for the send timeout. */
-    private long now;
+    private long now = System.nanoTime();
 
     Sender(final WorkerContext ctx, final Connections conns, final ConnectionTimeouts timeouts, final Events events)
     {
@@ -119,23 +119,34 @@ final class Sender implements AutoCloseable
     void flush()
     {
         int c = ready.takeAll();
-        while (c >= 0)
+        int next = -1;
+        try
         {
-            final int next = ready.leave(c);
-            if (!conns.sending[c] && conns.sendHead[c] >= 0 && conns.state[c] != Connections.CLOSED)
+            while (c >= 0)
             {
-                try
+                next = ready.leave(c);
+                if (!conns.sending[c] && conns.sendHead[c] >= 0 && conns.state[c] != Connections.CLOSED)
                 {
-                    startSend(c);
+                    try
+                    {
+                        startSend(c);
+                    }
+                    catch (final RuntimeException e)
+                    {
+                        // One connection's fault must not strand the rest of the list.
+                        ctx.errors.onError(ctx.name + " send on connection " + c, e);
+                        events.beginClose(c, true);
+                    }
                 }
-                catch (final RuntimeException e)
-                {
-                    // One connection's fault must not strand the rest of the list.
-                    ctx.errors.onError(ctx.name + " send on connection " + c, e);
-                    events.beginClose(c, true);
-                }
+                c = next;
             }
-            c = next;
+        }
+        finally
+        {
+            if (c >= 0)
+            {
+                ready.requeue(next); // a fault escaped (from the close above): the rest stay listed
+            }
         }
     }
 

@@ -241,10 +241,10 @@ public final class Overlay implements AutoCloseable
         table.putInt(at + LENGTH_OFFSET, length);
         table.putInt(at + CRC_OFFSET, crc);
         table.putInt(at + WORD_OFFSET, classAndFlags | state << STATE_SHIFT);
-        table.putLongRelease(at + SEQUENCE_OFFSET, sequence + 2);
-
         if (fresh)
         {
+            // Counted before the slot is published: a reader that sees the slot (a dedup hit acknowledges a PUT
+            // before any epoch moves) must also see a count that lets its later lookups probe the table.
             if (active == 0)
             {
                 entries0 = entries + 1;
@@ -254,6 +254,7 @@ public final class Overlay implements AutoCloseable
                 entries1 = entries + 1;
             }
         }
+        table.putLongRelease(at + SEQUENCE_OFFSET, sequence + 2);
     }
 
     /** The writer's probe: nobody else writes, so no seqlock. @return the slot holding the key, or the empty one. */

@@ -54,4 +54,38 @@ class IndexListTest
         }
         assertEquals(expected.stream().filter(x -> x % 2 == 0).toList(), again, "re-added ones wait for the next pass");
     }
+
+    @Property(tries = 200)
+    void shouldPutBackWhatAnInterruptedPassHadNotVisited(
+        @ForAll @Size(min = 1, max = 32) final List<@IntRange(max = 31) Integer> adds,
+        @ForAll @IntRange(max = 31) final int stopAfter)
+    {
+        final IndexList list = new IndexList(32);
+        final List<Integer> order = new ArrayList<>();
+        for (final int i : adds)
+        {
+            if (list.add(i))
+            {
+                order.add(i);
+            }
+        }
+        final int visited = Math.min(stopAfter, order.size());
+        int i = list.takeAll();
+        for (int k = 0; k < visited; k++)
+        {
+            i = list.leave(i);
+        }
+        list.requeue(i);
+        final List<Integer> rest = new ArrayList<>();
+        for (int j = list.takeAll(); j >= 0; )
+        {
+            rest.add(j);
+            j = list.leave(j);
+        }
+        assertEquals(order.subList(visited, order.size()), rest);
+        for (final int j : order)
+        {
+            assertTrue(list.add(j), "nothing stays marked as listed: " + j);
+        }
+    }
 }
