@@ -21,10 +21,12 @@ import io.ringblocks.uring.Wakeup;
 /**
  * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on its own
  * SO_REUSEPORT listener, recv and send on its connections, READ_FIXED/WRITE_FIXED on the data file, and the eventfd read
- * through which the committer wakes it. The duty cycle drains completions first, then acknowledgements, then
- * retries whatever waited for space; idle, it sleeps in submit-and-wait until a CQE or a wakeup arrives.
+ * through which the committer wakes it. The duty cycle drains completions first (handlers only record what
+ * happened), then acknowledgements, resumes the ready connections, retries whatever waited for space or slots,
+ * sweeps timeouts and sends what the cycle answered; idle, it sleeps in submit-and-wait until a CQE or a wakeup.
  * <p>
- * This class owns connection I/O (framing, receive, send queue, close); {@link Operations} runs the requests.
+ * This class owns the thread, accept, close and shutdown of connection I/O; {@link Receiver} (with {@link Framing})
+ * and {@link Sender} the two directions; {@link Operations} runs the requests.
  */
 final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
 {
@@ -38,12 +40,6 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     static final int OP_IGNORE = 8;
 
     private static final System.Logger LOG = System.getLogger("ringblocks");
-    /** Provided receive buffers per worker: enough for this many connections receiving in one duty cycle. */
-    static final int PROVIDED_BUFFERS = 128;
-    static final int PROVIDED_BUFFER_SIZE = 16 << 10;
-    /** Fewer than this would run dry at once: such a worker gives every connection a buffer of its own instead. */
-    static final int MIN_PROVIDED_BUFFERS = 16;
-    private static final int PROVIDED_GROUP = 1;
 
     final int id;
     final ServerConfig config;
