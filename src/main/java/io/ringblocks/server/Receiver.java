@@ -335,6 +335,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         else if (res == -Errno.ENOBUFS && conns.generation[c] == gen && conns.state[c] == Connections.OPEN)
         {
             // Every provided buffer is in use: this connection receives into a buffer of its own this time.
+            stats.recvProvidedExhausted++;
             conns.recvPosted[c] = false;
             if (ensureRecvBuffer(c))
             {

@@ -173,6 +173,7 @@ public final class RingblocksServer implements AutoCloseable
         long sends = 0;
         long recvBuffersHeld = 0;
         long providedBuffers = 0;
+        long providedExhausted = 0;
         long ioErrors = 0;
         long corruptReads = 0;
         long corruptHeals = 0;
@@ -201,6 +202,7 @@ public final class RingblocksServer implements AutoCloseable
             sends += s.sends;
             recvBuffersHeld += s.recvBuffersHeld;
             providedBuffers += s.providedBuffers;
+            providedExhausted += s.recvProvidedExhausted;
             ioErrors += s.ioErrors;
             corruptReads += s.corruptReads;
             corruptHeals += s.corruptHeals;
@@ -244,6 +246,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "sends", sends);
         line(sb, "recv_buffers_held", recvBuffersHeld);
         line(sb, "recv_provided_buffer_workers", providedBuffers);
+        line(sb, "recv_provided_exhausted", providedExhausted);
         line(sb, "io_errors", ioErrors);
         line(sb, "corrupt_reads", corruptReads);
         line(sb, "corrupt_heals", corruptHeals);

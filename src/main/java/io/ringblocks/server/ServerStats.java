@@ -34,6 +34,8 @@ final class ServerStats
     volatile long sends;
     /** Connections holding a receive buffer of their own (with provided buffers: only those with partial frames). */
     volatile long recvBuffersHeld;
+    /** Buffer-select receives that found every provided buffer in use (-ENOBUFS) and fell back to an own buffer. */
+    volatile long recvProvidedExhausted;
     /** 1 when receives take provided buffers (an idle connection holds no receive memory), else 0. */
     volatile long providedBuffers;
     volatile long ioErrors;
