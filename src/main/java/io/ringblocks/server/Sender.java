@@ -226,7 +226,8 @@ final class Sender implements AutoCloseable
 
     /**
      * Finishes the queued responses the {@code sent} bytes completed, in order; a response sent in part keeps its
-     * place with its progress. Finishing a request may parse buffered frames, whose responses join the queue.
+     * place with its progress. Finishing a request puts its connection on the ready list (a freed slot may let
+     * buffered frames through); their responses join the queue later in the cycle.
      *
      * @return true when the send ended inside a response (a short send).
      */
