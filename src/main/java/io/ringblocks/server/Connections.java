@@ -88,7 +88,7 @@ final class Connections
     }
 
     /** @return a fresh slot for {@code socket}, or -1 when all are taken. */
-    int open(final int socket, final long recvBufferOffset)
+    int open(final int socket)
     {
         if (freeCount == 0)
         {
@@ -98,7 +98,7 @@ final class Connections
         state[c] = OPEN;
         fd[c] = socket;
         generation[c] = (generation[c] + 1) & 0xFF_FFFF;
-        recvBuffer[c] = recvBufferOffset;
+        recvBuffer[c] = IoArena.NONE; // taken when bytes arrive (Receiver)
         filled[c] = 0;
         recvPosted[c] = false;
         parseBlocked[c] = false;

@@ -25,14 +25,8 @@ final class Receiver implements AutoCloseable, Framing.Host
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
     /** What the receiver asks of the rest of connection I/O. */
-    interface Events
+    interface Events extends ConnectionEvents
     {
-        void beginClose(int c, boolean broken);
-
-        void tryFinishClose(int c);
-
-        void finishRequest(int r);
-
         /** @return true while {@code c} is being drained by a stop ({@link StopDrain}). */
         boolean draining(int c);
 

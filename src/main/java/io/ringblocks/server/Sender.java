@@ -14,17 +14,8 @@ import io.ringblocks.uring.UserData;
 final class Sender implements AutoCloseable
 {
     /** What the sender asks of the rest of connection I/O. */
-    interface Events
+    interface Events extends ConnectionEvents
     {
-        /** Releases a request whose response was sent or dropped. */
-        void finishRequest(int r);
-
-        /** Stops reading from {@code c}; {@code broken}: the socket is unusable, queued responses are dropped. */
-        void beginClose(int c, boolean broken);
-
-        /** Closes {@code c} if nothing holds it open any more. */
-        void tryFinishClose(int c);
-
         /** The error frame that must be {@code c}'s last is out: close it lingeringly. */
         void lingerBegin(int c);
     }

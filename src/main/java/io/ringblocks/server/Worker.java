@@ -28,7 +28,7 @@ import io.ringblocks.uring.Wakeup;
  * This class owns the thread, accept, close and shutdown of connection I/O; {@link Receiver} (with {@link Framing})
  * and {@link Sender} the two directions; {@link Operations} runs the requests.
  */
-final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
+final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Sender.Events, Receiver.Events
 {
     static final int OP_ACCEPT = 1;
     static final int OP_WAKE = 2;
@@ -106,64 +106,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
         linger = new Linger(this);
         drain = new StopDrain(this);
-        sender = new Sender(ctx, conns, timeouts, new Sender.Events()
-        {
-            @Override
-            public void finishRequest(final int r)
-            {
-                Worker.this.finishRequest(r);
-            }
-
-            @Override
-            public void beginClose(final int c, final boolean broken)
-            {
-                Worker.this.beginClose(c, broken);
-            }
-
-            @Override
-            public void tryFinishClose(final int c)
-            {
-                Worker.this.tryFinishClose(c);
-            }
-
-            @Override
-            public void lingerBegin(final int c)
-            {
-                linger.begin(c);
-            }
-        });
-        receiver = new Receiver(ctx, conns, timeouts, bodies, new Receiver.Events()
-        {
-            @Override
-            public void beginClose(final int c, final boolean broken)
-            {
-                Worker.this.beginClose(c, broken);
-            }
-
-            @Override
-            public void tryFinishClose(final int c)
-            {
-                Worker.this.tryFinishClose(c);
-            }
-
-            @Override
-            public void finishRequest(final int r)
-            {
-                Worker.this.finishRequest(r);
-            }
-
-            @Override
-            public boolean draining(final int c)
-            {
-                return drain.active(c);
-            }
-
-            @Override
-            public void drained(final int c, final int res)
-            {
-                drain.afterRecv(c, res);
-            }
-        });
+        sender = new Sender(ctx, conns, timeouts, this);
+        receiver = new Receiver(ctx, conns, timeouts, bodies, this);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -417,7 +361,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
             return;
         }
         // With provided buffers an idle connection holds no receive memory; its buffer is taken when bytes arrive.
-        final int c = conns.open(res, IoArena.NONE);
+        final int c = conns.open(res);
         if (c < 0 || !receiver.opened(c))
         {
             if (c >= 0)
@@ -485,6 +429,24 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         }
     }
 
+    @Override
+    public void lingerBegin(final int c)
+    {
+        linger.begin(c);
+    }
+
+    @Override
+    public boolean draining(final int c)
+    {
+        return drain.active(c);
+    }
+
+    @Override
+    public void drained(final int c, final int res)
+    {
+        drain.afterRecv(c, res);
+    }
+
     /** For {@link Linger} and {@link StopDrain}: gives {@code c} a receive buffer of its own if it has none. */
     boolean ensureRecvBuffer(final int c)
     {
@@ -521,7 +483,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
     }
 
     /** Releases a request's buffers and slot; resumes a connection that was throttled on it. */
-    void finishRequest(final int r)
+    @Override
+    public void finishRequest(final int r)
     {
         ops.releaseBuffers(r);
         final int c = reqs.connection[r];
@@ -547,7 +510,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
      * Stops reading from {@code c}. With {@code broken} the socket is unusable, so queued responses are dropped;
      * otherwise in-flight requests still get their answers before the fd is closed.
      */
-    void beginClose(final int c, final boolean broken)
+    @Override
+    public void beginClose(final int c, final boolean broken)
     {
         if (conns.state[c] == Connections.OPEN)
         {
@@ -564,7 +528,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder
         tryFinishClose(c);
     }
 
-    void tryFinishClose(final int c)
+    @Override
+    public void tryFinishClose(final int c)
     {
         if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
             conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c) || drain.holds(c))

@@ -53,26 +53,10 @@ public final class DataFile implements AutoCloseable
         final boolean bufferSmallWrites)
     {
         this.path = path;
-        final int base = LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC;
-        int opened = wantDirect ? LibC.open(path.toString(), base | LibC.O_DIRECT, 0644) : -Errno.EINVAL;
-        boolean isDirect = wantDirect && opened >= 0;
-        if (wantDirect && opened == -Errno.EINVAL)
-        {
-            LOG.log(System.Logger.Level.WARNING, "the filesystem of " + path +
-                " refuses O_DIRECT (-EINVAL): using buffered I/O for the data file");
-        }
-        if (opened < 0)
-        {
-            opened = LibC.open(path.toString(), base, 0644);
-            isDirect = false;
-        }
-        if (opened < 0)
-        {
-            throw new IllegalStateException("cannot open data file " + path + ": " + Errno.describe(opened));
-        }
-        fd = opened;
-        direct = isDirect;
-        if (bufferSmallWrites && isDirect)
+        final Opened opened = open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644, wantDirect, "data file");
+        fd = opened.fd();
+        direct = opened.direct();
+        if (bufferSmallWrites && direct)
         {
             // Small writes and all reads share one buffered descriptor; the kernel writes back and invalidates
             // cached pages around every O_DIRECT write, so the two kinds of write never see each other's stale bytes.
@@ -86,7 +70,7 @@ public final class DataFile implements AutoCloseable
             readFd = bfd;
             smallWriteFd = bfd;
         }
-        else if (readCache && isDirect)
+        else if (readCache && direct)
         {
             // Direct writes invalidate the cached pages they cover, so buffered reads never see stale bytes.
             final int rfd = LibC.open(path.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
@@ -121,6 +105,39 @@ public final class DataFile implements AutoCloseable
     public int fd()
     {
         return fd;
+    }
+
+    /** A descriptor and whether it has O_DIRECT. */
+    record Opened(int fd, boolean direct)
+    {
+    }
+
+    /**
+     * Opens {@code path} with O_DIRECT when wanted, falling back (with one warning) to buffered I/O on a filesystem
+     * that refuses it (tmpfs: -EINVAL); the write-ahead log opens its file the same way.
+     *
+     * @param what names the file in messages ("data file", "write-ahead log").
+     * @throws IllegalStateException when the file cannot be opened at all.
+     */
+    static Opened open(final Path path, final int flags, final int mode, final boolean wantDirect, final String what)
+    {
+        int opened = wantDirect ? LibC.open(path.toString(), flags | LibC.O_DIRECT, mode) : -Errno.EINVAL;
+        boolean isDirect = wantDirect && opened >= 0;
+        if (wantDirect && opened == -Errno.EINVAL)
+        {
+            LOG.log(System.Logger.Level.WARNING, "the filesystem of " + path +
+                " refuses O_DIRECT (-EINVAL): using buffered I/O for the " + what);
+        }
+        if (opened < 0)
+        {
+            opened = LibC.open(path.toString(), flags, mode);
+            isDirect = false;
+        }
+        if (opened < 0)
+        {
+            throw new IllegalStateException("cannot open " + what + " " + path + ": " + Errno.describe(opened));
+        }
+        return new Opened(opened, isDirect);
     }
 
     /** @return the descriptor block reads use: buffered when the read cache is on, else {@link #fd()}. */

@@ -43,7 +43,6 @@ public final class WriteAheadLog implements AutoCloseable
     public static final int PUT = 1;
     public static final int DELETE = 2;
 
-    private static final System.Logger LOG = System.getLogger("ringblocks");
     private static final int MAX_WRITE_RETRIES = 1000;
 
     private final Path file;
@@ -101,24 +100,9 @@ public final class WriteAheadLog implements AutoCloseable
         final long logSize = WalHeader.read(file, storeId16);
         WalHeader.restoreSize(file, logSize);
 
-        final int base = LibC.O_RDWR | LibC.O_CLOEXEC;
-        int opened = wantDirect ? LibC.open(file.toString(), base | LibC.O_DIRECT, 0) : -Errno.EINVAL;
-        boolean isDirect = wantDirect && opened >= 0;
-        if (wantDirect && opened == -Errno.EINVAL)
-        {
-            LOG.log(System.Logger.Level.WARNING, "the filesystem of " + file +
-                " refuses O_DIRECT (-EINVAL): using buffered I/O for the write-ahead log");
-        }
-        if (opened < 0)
-        {
-            opened = LibC.open(file.toString(), base, 0);
-            isDirect = false;
-        }
-        if (opened < 0)
-        {
-            throw new IllegalStateException("cannot open write-ahead log " + file + ": " + Errno.describe(opened));
-        }
-        return new WriteAheadLog(file, opened, isDirect, logSize, created);
+        final DataFile.Opened opened = DataFile.open(file, LibC.O_RDWR | LibC.O_CLOEXEC, 0, wantDirect,
+            "write-ahead log");
+        return new WriteAheadLog(file, opened.fd(), opened.direct(), logSize, created);
     }
 
     /** @return true when this open created the file. */

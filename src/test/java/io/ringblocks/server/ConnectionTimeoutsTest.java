@@ -19,7 +19,7 @@ class ConnectionTimeoutsTest
 
     private int open(final ConnectionTimeouts t, final long now)
     {
-        final int c = conns.open(100, 0);
+        final int c = conns.open(100);
         t.opened(c, now);
         conns.recvPosted[c] = true;
         return c;
