@@ -26,7 +26,9 @@ import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 
 /**
- * The requests of one worker: PUT (hash → dedup lookup → allocate → WRITE_FIXED → OCCUPY delta → ack), GET
+ * The requests of one worker: PUT (hash → dedup lookup → allocate → WRITE_FIXED → OCCUPY delta → ack; a small
+ * block in sync mode goes unwritten in a WRITE_OCCUPY delta instead, and the committer writes it next to its log
+ * record while the buffer stays with the request until the ack), GET
  * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
  * send), HEAD, DELETE (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or
  * allocates per request (STATS excepted).
@@ -68,6 +70,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private long pinEpoch;
     private long pinTag;
     private boolean published;
+    private int buffersLent;
     private int stalledHead = -1;
     private int stalledTail = -1;
 
@@ -487,6 +490,13 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.blockOffset[r] = offset;
         reqs.ioLength[r] = padded;
         reqs.ioDone[r] = 0;
+        if (store.committerWrites(padded))
+        {
+            // The committer writes it next to the batch's log record, one thread hand-off less per PUT.
+            reqs.deltaType[r] = Deltas.WRITE_OCCUPY;
+            publishOrStall(r);
+            return;
+        }
         reqs.state[r] = Requests.WRITING;
         submitWrite(r);
     }
@@ -551,6 +561,10 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         final boolean ok = type == Deltas.OCCUPY ?
             client.publishOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
                 reqs.blockClass[r], reqs.crc[r]) :
+            type == Deltas.WRITE_OCCUPY ?
+            client.publishWriteOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r],
+                reqs.payloadLength[r], reqs.blockClass[r], reqs.crc[r], arena.address(reqs.buffer[r]),
+                reqs.ioLength[r]) :
             type == Deltas.MARK_CORRUPT ? client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * 32,
                 reqs.blockOffset[r]) :
             client.publishFree(reqs.token(r), reqs.hashes, r * 32);
@@ -560,7 +574,20 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             return;
         }
         published = true;
+        if (type == Deltas.WRITE_OCCUPY)
+        {
+            buffersLent++;
+        }
         reqs.state[r] = Requests.WAIT_ACK;
+    }
+
+    /**
+     * @return request buffers the committer may still be writing from (WRITE_OCCUPY published, not yet
+     * acknowledged): the arena must stay mapped while there are any.
+     */
+    int buffersLent()
+    {
+        return buffersLent;
     }
 
     int pollAcks()
@@ -587,7 +614,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             respondStatus(r, Status.CORRUPT); // whatever the result: these bytes were wrong
             return;
         }
-        if (reqs.deltaType[r] == Deltas.OCCUPY)
+        if (reqs.deltaType[r] == Deltas.WRITE_OCCUPY)
+        {
+            buffersLent--;
+        }
+        if (reqs.deltaType[r] == Deltas.OCCUPY || reqs.deltaType[r] == Deltas.WRITE_OCCUPY)
         {
             if (result == Deltas.STORED || result == Deltas.DUPLICATE)
             {
@@ -679,7 +710,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            if (reqs.state[r] == Requests.WAIT_PUBLISH && reqs.deltaType[r] == Deltas.OCCUPY)
+            if (reqs.state[r] == Requests.WAIT_PUBLISH &&
+                (reqs.deltaType[r] == Deltas.OCCUPY || reqs.deltaType[r] == Deltas.WRITE_OCCUPY))
             {
                 store.release(reqs.blockOffset[r], reqs.blockClass[r]);
             }

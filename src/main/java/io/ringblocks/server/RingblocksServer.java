@@ -266,6 +266,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "committer_last_batch", committer.lastBatch());
         line(sb, "committer_commit_us_total", committer.commitNanosTotal() / 1000);
         line(sb, "committer_data_sync_us_total", committer.dataSyncNanosTotal() / 1000);
+        line(sb, "committer_block_writes", committer.blocksWritten());
         line(sb, "committer_limbo_blocks", committer.limboBlocks());
         line(sb, "committer_limbo_capacity", committer.limboCapacity());
         line(sb, "committer_backlogged_acks", committer.backloggedAcks());

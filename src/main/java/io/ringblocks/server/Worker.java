@@ -611,6 +611,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             ring.close();
         }
+        if (ops != null && ops.buffersLent() > 0)
+        {
+            // Stopped by the deadline with blocks the committer has yet to write from this arena: it must stay
+            // mapped (the committer's final drain writes them); the process is going away anyway.
+            errors.onError("worker " + id, ops.buffersLent() + " request buffers still lent to the committer: " +
+                "the I/O arena is left mapped");
+            return;
+        }
         arena.close();
     }
 

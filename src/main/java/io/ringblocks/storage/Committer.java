@@ -15,9 +15,10 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 
 /**
- * The only writer of the index. Workers publish deltas (OCCUPY a written block, FREE a hash) into one
- * {@link ManyToOneRingBuffer}; each duty cycle drains what is pending (bounded by {@code maxBatch}), waits at most
- * {@code debounceNanos} for stragglers, resolves the whole batch against the index as it stands and hands its
+ * The only writer of the index. Workers publish deltas (OCCUPY a written block, WRITE_OCCUPY a block for this
+ * thread to write — see {@link BlockWriter} —, FREE a hash) into one {@link ManyToOneRingBuffer}; each duty cycle
+ * drains what is pending (bounded by {@code maxBatch}), waits at most {@code debounceNanos} for stragglers (in sync
+ * mode not after a batch of one), resolves the whole batch against the index as it stands and hands its
  * changes to the {@link IndexJournal}: one write-ahead-log record and, in sync mode, one flush for the batch (group
  * commit), after which the changes are visible in the overlay. Only then is each delta acknowledged, through its
  * worker's {@link WorkerLink} ring, and that worker's ring woken. Workers never wait on this thread, and this thread
@@ -62,6 +63,7 @@ public final class Committer implements Agent, MessageHandler
     private final NanoClock clock;
     private final ErrorHandler errors;
     private final AtomicLong epoch = new AtomicLong(1);
+    private final boolean durable;
 
     // The batch being assembled, struct-of-arrays.
     private final int[] type;
@@ -71,6 +73,8 @@ public final class Committer implements Agent, MessageHandler
     private final int[] length;
     private final int[] sizeClass;
     private final int[] crc;
+    private final long[] bufferAddress;
+    private final int[] ioLength;
     private final long[] replacedOffset;
     private final int[] replacedClass;
     private final int[] result;
@@ -83,6 +87,7 @@ public final class Committer implements Agent, MessageHandler
     private final DeltaAdmission admission;
 
     private Housekeeping housekeeping;
+    private BlockWriter blockWriter;
     private volatile Thread thread;
     private volatile boolean sleeping;
     private boolean closing;
@@ -127,6 +132,7 @@ public final class Committer implements Agent, MessageHandler
             throw new IllegalArgumentException("maxBatch must be > 0 and debounce >= 0");
         }
         this.journal = journal;
+        this.durable = journal.durable();
         this.workers = workers.clone();
         this.space = space;
         this.maxBatch = maxBatch;
@@ -143,6 +149,8 @@ public final class Committer implements Agent, MessageHandler
         length = new int[maxBatch];
         sizeClass = new int[maxBatch];
         crc = new int[maxBatch];
+        bufferAddress = new long[maxBatch];
+        ioLength = new int[maxBatch];
         replacedOffset = new long[maxBatch];
         replacedClass = new int[maxBatch];
         result = new int[maxBatch];
@@ -165,6 +173,27 @@ public final class Committer implements Agent, MessageHandler
     public void housekeeping(final Housekeeping chores)
     {
         this.housekeeping = chores;
+    }
+
+    /**
+     * Lets workers hand small blocks over unwritten ({@link Deltas#WRITE_OCCUPY}): the committer writes them
+     * through {@code dataFd} next to the batch's log record (see {@link BlockWriter}). Call before it starts.
+     */
+    public void writeBlocksThrough(final int dataFd)
+    {
+        blockWriter = new BlockWriter(dataFd, maxBatch);
+    }
+
+    /** @return whether workers may publish {@link Deltas#WRITE_OCCUPY}. */
+    public boolean writesBlocks()
+    {
+        return blockWriter != null;
+    }
+
+    /** @return blocks this committer wrote itself. */
+    public long blocksWritten()
+    {
+        return blockWriter == null ? 0 : blockWriter.writes();
     }
 
     /** @return the ring workers publish deltas into. */
@@ -207,9 +236,11 @@ public final class Committer implements Agent, MessageHandler
         {
             work += deltas.controlledRead(admission, maxBatch - pending);
         }
-        // Held back, no straggler can join the batch: no point in waiting for the debounce.
+        // Held back, no straggler can join the batch: no point in waiting for the debounce. Nor in sync mode when the
+        // last batch was a single delta: one writer at a time (a client waiting for each PUT) has no straggler to
+        // wait for, and concurrent writers are grouped anyway by what arrives while a batch is being flushed.
         if (pending > 0 && (pending == maxBatch || admission.heldBack() || journalFull ||
-            clock.nanoTime() - firstPendingNanos >= debounceNanos))
+            lastBatch == 1 && durable || clock.nanoTime() - firstPendingNanos >= debounceNanos))
         {
             // The batch is taken before anything can throw: were it still pending when the agent runner calls
             // doWork() again, a second commit would answer its OCCUPYs DUPLICATE and free blocks the index holds.
@@ -243,12 +274,19 @@ public final class Committer implements Agent, MessageHandler
         worker[i] = buffer.getInt(index + Deltas.WORKER_OFFSET, Deltas.ORDER);
         token[i] = buffer.getLong(index + Deltas.TOKEN_OFFSET, Deltas.ORDER);
         hashes.putBytes(i * BlockIndex.KEY_LENGTH, buffer, index + Deltas.HASH_OFFSET, BlockIndex.KEY_LENGTH);
-        if (msgTypeId == Deltas.OCCUPY)
+        bufferAddress[i] = 0;
+        if (msgTypeId == Deltas.OCCUPY || msgTypeId == Deltas.WRITE_OCCUPY)
         {
+            type[i] = Deltas.OCCUPY;
             blockOffset[i] = buffer.getLong(index + Deltas.BLOCK_OFFSET_OFFSET, Deltas.ORDER);
             length[i] = buffer.getInt(index + Deltas.LENGTH_OFFSET, Deltas.ORDER);
             sizeClass[i] = buffer.getInt(index + Deltas.CLASS_OFFSET, Deltas.ORDER);
             crc[i] = buffer.getInt(index + Deltas.CRC_OFFSET, Deltas.ORDER);
+            if (msgTypeId == Deltas.WRITE_OCCUPY)
+            {
+                bufferAddress[i] = buffer.getLong(index + Deltas.BUFFER_ADDRESS_OFFSET, Deltas.ORDER);
+                ioLength[i] = buffer.getInt(index + Deltas.IO_LENGTH_OFFSET, Deltas.ORDER);
+            }
         }
         else if (msgTypeId == Deltas.MARK_CORRUPT)
         {
@@ -262,6 +300,10 @@ public final class Committer implements Agent, MessageHandler
         final long start = System.nanoTime();
         final long commitEpoch = epoch.get();
         journal.beginBatch();
+        if (blockWriter != null)
+        {
+            blockWriter.clear();
+        }
         boolean wroteBlocks = false;
         int freedCount = 0;
         for (int i = 0; i < count; i++)
@@ -285,6 +327,11 @@ public final class Committer implements Agent, MessageHandler
                     freedCount++;
                 }
                 journal.stagePut(hashes, at, blockOffset[i], length[i], sizeClass[i], crc[i], 0);
+                if (bufferAddress[i] != 0)
+                {
+                    // A duplicate is never written: only what the index will reference is.
+                    blockWriter.add(bufferAddress[i], ioLength[i], blockOffset[i]);
+                }
                 result[i] = Deltas.STORED;
                 wroteBlocks = true;
             }
@@ -305,7 +352,7 @@ public final class Committer implements Agent, MessageHandler
                 freedCount++;
             }
         }
-        final int rc = journal.commit(wroteBlocks);
+        final int rc = journal.commit(wroteBlocks, blockWriter);
         if (rc < 0)
         {
             for (int i = 0; i < count; i++)
@@ -504,8 +551,18 @@ public final class Committer implements Agent, MessageHandler
         {
             errors.onError("committer", "the final checkpoint did not complete: the log is replayed at the next start");
         }
-        journal.finalSync();
-        journal.close();
+        try
+        {
+            journal.finalSync();
+            journal.close();
+        }
+        finally
+        {
+            if (blockWriter != null)
+            {
+                blockWriter.close();
+            }
+        }
     }
 
     public long batches()

@@ -59,19 +59,63 @@ public final class CommitterClient implements MessageHandler
         final int sizeClass,
         final int crc)
     {
-        final int claim = claim(Deltas.OCCUPY, Deltas.OCCUPY_LENGTH, token, hash, hashOffset);
+        final int claim = claimOccupy(Deltas.OCCUPY, Deltas.OCCUPY_LENGTH, token, hash, hashOffset, blockOffset,
+            length, sizeClass, crc);
+        if (claim <= 0)
+        {
+            return false;
+        }
+        deltas.commit(claim);
+        published++;
+        return true;
+    }
+
+    /**
+     * Asks the committer to write a block and index it (sync mode, blocks the store says {@code committerWrites}):
+     * the block's {@code ioLength} bytes (zero-padded to a multiple of 4 KiB) stay at {@code bufferAddress},
+     * untouched and mapped, until this delta is acknowledged.
+     *
+     * @return false when the delta ring is full (retry later).
+     */
+    public boolean publishWriteOccupy(
+        final long token,
+        final DirectBuffer hash,
+        final int hashOffset,
+        final long blockOffset,
+        final int length,
+        final int sizeClass,
+        final int crc,
+        final long bufferAddress,
+        final int ioLength)
+    {
+        final int claim = claimOccupy(Deltas.WRITE_OCCUPY, Deltas.WRITE_OCCUPY_LENGTH, token, hash, hashOffset,
+            blockOffset, length, sizeClass, crc);
         if (claim <= 0)
         {
             return false;
         }
         final MutableDirectBuffer b = deltas.buffer();
-        b.putLong(claim + Deltas.BLOCK_OFFSET_OFFSET, blockOffset, Deltas.ORDER);
-        b.putInt(claim + Deltas.LENGTH_OFFSET, length, Deltas.ORDER);
-        b.putInt(claim + Deltas.CLASS_OFFSET, sizeClass, Deltas.ORDER);
-        b.putInt(claim + Deltas.CRC_OFFSET, crc, Deltas.ORDER);
+        b.putLong(claim + Deltas.BUFFER_ADDRESS_OFFSET, bufferAddress, Deltas.ORDER);
+        b.putInt(claim + Deltas.IO_LENGTH_OFFSET, ioLength, Deltas.ORDER);
         deltas.commit(claim);
         published++;
         return true;
+    }
+
+    /** Claims an OCCUPY-shaped delta and writes the fields both kinds share; {@code <= 0} when the ring is full. */
+    private int claimOccupy(final int type, final int messageLength, final long token, final DirectBuffer hash,
+        final int hashOffset, final long blockOffset, final int length, final int sizeClass, final int crc)
+    {
+        final int claim = claim(type, messageLength, token, hash, hashOffset);
+        if (claim > 0)
+        {
+            final MutableDirectBuffer b = deltas.buffer();
+            b.putLong(claim + Deltas.BLOCK_OFFSET_OFFSET, blockOffset, Deltas.ORDER);
+            b.putInt(claim + Deltas.LENGTH_OFFSET, length, Deltas.ORDER);
+            b.putInt(claim + Deltas.CLASS_OFFSET, sizeClass, Deltas.ORDER);
+            b.putInt(claim + Deltas.CRC_OFFSET, crc, Deltas.ORDER);
+        }
+        return claim;
     }
 
     /**

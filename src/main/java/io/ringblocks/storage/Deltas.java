@@ -11,6 +11,13 @@ import java.nio.ByteOrder;
  *  | worker |     token      |      SHA-256 hash      |  file offset  | length  |  class  | crc32c  |
  *  |  i32   |      i64       |        32 bytes        |      i64      |   i32   |   i32   |   i32   |
  *  +--------+----------------+------------------------+---------------+---------+---------+---------+
+ * worker → committer, msgTypeId WRITE_OCCUPY (76 bytes): OCCUPY of a block the committer writes (sync mode,
+ * small blocks; see {@code BlockWriter}), followed by where its bytes are until the acknowledgement:
+ *  64                72          76
+ *  +-----------------+-----------+
+ *  | buffer address  | io length |
+ *  |       i64       |    i32    |
+ *  +-----------------+-----------+
  * worker → committer, msgTypeId FREE (44 bytes): worker, token, hash as above.
  * worker or scrubber → committer, msgTypeId MARK_CORRUPT (52 bytes): worker, token ({@link #NO_ACK} from the
  * scrubber), hash, file offset as above.
@@ -32,6 +39,7 @@ public final class Deltas
     public static final int FREE = 2;
     public static final int ACK = 3;
     public static final int MARK_CORRUPT = 4;
+    public static final int WRITE_OCCUPY = 5;
 
     public static final int WORKER_OFFSET = 0;
     public static final int TOKEN_OFFSET = 4;
@@ -41,6 +49,9 @@ public final class Deltas
     public static final int CLASS_OFFSET = 56;
     public static final int CRC_OFFSET = 60;
     public static final int OCCUPY_LENGTH = 64;
+    public static final int BUFFER_ADDRESS_OFFSET = 64;
+    public static final int IO_LENGTH_OFFSET = 72;
+    public static final int WRITE_OCCUPY_LENGTH = 76;
     public static final int FREE_LENGTH = 44;
     public static final int MARK_CORRUPT_LENGTH = 52;
     /** Token of a delta nobody waits for (MARK_CORRUPT): the committer sends no acknowledgement. */

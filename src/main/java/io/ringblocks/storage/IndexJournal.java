@@ -14,8 +14,9 @@ import io.ringblocks.uring.Errno;
  * pinned reader's LMDB snapshot holds the checkpoint before the table stops being searched, the second so that no
  * reader is still inside the table when it is cleared.
  * <p>
- * <b>Which flush covers what.</b> A batch's blocks were written O_DIRECT before their deltas were published, and its
- * log record is written O_DIRECT next (sync mode); then one {@code fdatasync} — of the data file when the batch stored blocks
+ * <b>Which flush covers what.</b> A batch's blocks were written O_DIRECT before their deltas were published, or are
+ * written by the committer ({@link BlockWriter}) while its log record is written O_DIRECT (sync mode), and complete
+ * before the flush; then one {@code fdatasync} — of the data file when the batch stored blocks
  * (it also commits any extent conversion of the data file), of the log otherwise. The flush a filesystem sends to the
  * device covers every write completed before it, so when both files are O_DIRECT on the same device, that one flush
  * makes the blocks and the record durable. Otherwise (a buffered fallback, or the log on another device) the other
@@ -223,9 +224,11 @@ final class IndexJournal
      * Logs the staged changes as one record, makes it durable (sync mode) and publishes the changes to readers.
      *
      * @param wroteBlocks the batch stored blocks, so the data file needs the flush.
+     * @param blocks      blocks of the batch still to be written (null or empty: none), written while the record
+     *                    is, and complete before the flush.
      * @return 0, or -errno when the changes were not logged (the batch fails; nothing of it is visible).
      */
-    int commit(final boolean wroteBlocks)
+    int commit(final boolean wroteBlocks, final BlockWriter blocks)
     {
         try
         {
@@ -239,21 +242,26 @@ final class IndexJournal
             {
                 return -Errno.EIO;
             }
-            log.begin();
-            final DirectBuffer keys = staged.keys();
-            for (int i = 0; i < changes; i++)
+            int rc = blocks == null ? 0 : blocks.start();
+            if (rc < 0)
             {
-                if (staged.isLive(i))
-                {
-                    log.addPut(keys, BatchEffects.keyOffset(i), staged.offset(i), staged.length(i),
-                        staged.sizeClass(i), staged.crc(i), staged.flags(i));
-                }
-                else
-                {
-                    log.addDelete(keys, BatchEffects.keyOffset(i));
-                }
+                // The committer's ring failed: what it took is unknown, so this ends logging as a failed write does.
+                failed = true;
+                errors.onError("committer", "block writes could not be started (" + Errno.describe(rc) +
+                    "): no more writes are accepted; restart the server");
+                return rc;
             }
-            int rc = log.append(durableSequence, openSequence);
+            final int blocksRc;
+            try
+            {
+                rc = append();
+            }
+            finally
+            {
+                // Whatever the append did (or threw), the workers' buffers must not be given back, nor the next
+                // batch's writes started, while the kernel still writes these.
+                blocksRc = blocks == null ? 0 : blocks.await();
+            }
             if (rc < 0)
             {
                 // Part of the record may have reached the disk; a retry of another size could land elsewhere and
@@ -262,6 +270,16 @@ final class IndexJournal
                 errors.onError("committer", "write-ahead log append failed (" + Errno.describe(rc) + "): no more " +
                     "writes are accepted; restart the server, whose recovery verifies what was logged");
                 return rc;
+            }
+            if (blocksRc < 0)
+            {
+                // The record is written and names blocks that are not all on the device. Unflushed, it is newer than
+                // the last flush every later record could name, so a restart verifies its blocks; stopping here
+                // keeps it so. Like a failed append, this ends logging until a restart.
+                failed = true;
+                errors.onError("committer", "block write failed (" + Errno.describe(blocksRc) + "): no more " +
+                    "writes are accepted; restart the server, whose recovery verifies what was logged");
+                return blocksRc;
             }
             if (durable)
             {
@@ -276,6 +294,7 @@ final class IndexJournal
                 }
                 durableSequence = log.lastSequence();
             }
+            final DirectBuffer keys = staged.keys();
             for (int i = 0; i < changes; i++)
             {
                 if (staged.isLive(i))
@@ -296,6 +315,27 @@ final class IndexJournal
         }
     }
 
+    /** Writes the staged changes as one log record. @return 0 or -errno. */
+    private int append()
+    {
+        log.begin();
+        final DirectBuffer keys = staged.keys();
+        final int changes = staged.size();
+        for (int i = 0; i < changes; i++)
+        {
+            if (staged.isLive(i))
+            {
+                log.addPut(keys, BatchEffects.keyOffset(i), staged.offset(i), staged.length(i),
+                    staged.sizeClass(i), staged.crc(i), staged.flags(i));
+            }
+            else
+            {
+                log.addDelete(keys, BatchEffects.keyOffset(i));
+            }
+        }
+        return log.append(durableSequence, openSequence);
+    }
+
     private int flush(final boolean wroteBlocks)
     {
         final long start = System.nanoTime();
@@ -312,6 +352,12 @@ final class IndexJournal
         }
         flushNanosTotal += System.nanoTime() - start;
         return rc;
+    }
+
+    /** @return true in sync mode (a flush per batch). */
+    boolean durable()
+    {
+        return durable;
     }
 
     long flushNanosTotal()

@@ -161,6 +161,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
                 config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(), new SystemNanoClock(),
                 errors);
             committer.housekeeping(this);
+            if (config.durable())
+            {
+                // Small blocks are written by the committer next to their log record (BlockWriter).
+                committer.writeBlocksThrough(dataFile.writeFd(0));
+            }
             zeroer = new SpaceZeroer(dataFile, config.durable(), allocatorFileSize(), errors, new SystemNanoClock(),
                 committer::wake);
             reserve();
@@ -433,6 +438,17 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public StoreConfig config()
     {
         return config;
+    }
+
+    /**
+     * @return whether a block written as {@code ioLength} bytes is handed to the committer unwritten
+     * ({@link CommitterClient#publishWriteOccupy}) rather than written by its worker: small blocks in sync mode,
+     * whose latency is the device's round trip; large ones are written by the workers, overlapping the
+     * committer's flushes.
+     */
+    public boolean committerWrites(final int ioLength)
+    {
+        return ioLength < DataFile.DIRECT_WRITE_MIN && committer.writesBlocks();
     }
 
     /** @return the descriptor a block of {@code blockSize} bytes is written through ({@link DataFile#writeFd}). */
