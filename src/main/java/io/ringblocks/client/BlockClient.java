@@ -1,10 +1,5 @@
 package io.ringblocks.client;
 
-import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.Map;
-import java.util.OptionalInt;
-
 /**
  * A blocking client over one TCP connection. Thread-safe: it is a thin layer over an {@link AsyncBlockClient},
  * so concurrent callers share the connection by pipelining rather than by taking turns; for more throughput than
@@ -17,7 +12,7 @@ import java.util.OptionalInt;
  * }
  * }</pre>
  */
-public final class BlockClient implements BlockOperations
+public final class BlockClient extends BlockingOperations
 {
     private final AsyncBlockClient async;
 
@@ -62,85 +57,11 @@ public final class BlockClient implements BlockOperations
 
     /** {@inheritDoc} */
     @Override
-    public Hash put(final byte[] data)
+    AsyncBlockOperations asyncOperations()
     {
-        Blocking.checkThread();
-        return Blocking.await(async.put(data));
+        return async;
     }
 
-    /** {@inheritDoc} */
-    @Override
-    public Hash put(final ByteBuffer data)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.put(data));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public Hash put(final byte[] data, final Hash expected)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.put(data, expected));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public byte[] get(final Hash hash)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.get(hash));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public int get(final Hash hash, final ByteBuffer destination)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.get(hash, destination));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public byte[] getRange(final Hash hash, final long offset, final int length)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.getRange(hash, offset, length));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public OptionalInt head(final Hash hash)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.head(hash));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public boolean delete(final Hash hash)
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.delete(hash));
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public Map<String, Long> stats()
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.stats());
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    public Duration ping()
-    {
-        Blocking.checkThread();
-        return Blocking.await(async.ping());
-    }
-
-    /** {@inheritDoc} */
     @Override
     public void close()
     {

@@ -319,7 +319,7 @@ final class Connection
     }
 
     /** Marks the library's own threads, see {@link #isClientThread()}; daemon so they never keep a JVM alive. */
-    private static final class ClientThread extends Thread
+    static final class ClientThread extends Thread
     {
         ClientThread(final Runnable task, final String name)
         {

@@ -9,14 +9,14 @@ package io.ringblocks.client;
  * {@link CorruptBlockException},
  * {@link ServerErrorException}), client-side checks ({@link IntegrityException}, {@link ProtocolException},
  * {@link BufferTooSmallException}) and transport failures ({@link ConnectionLostException},
- * {@link RequestTimeoutException}). A plain {@code RingblocksException} is only thrown when a blocking call is
+ * {@link RequestTimeoutException}), and a cluster's {@link ClusterException}. A plain {@code RingblocksException} is only thrown when a blocking call is
  * interrupted.
  */
 public sealed class RingblocksException extends RuntimeException
     permits NotFoundException, HashMismatchException, BlockTooLargeException, NoSpaceException,
     BadRequestException, BadRangeException, ServerBusyException, CorruptBlockException, ServerErrorException,
     IntegrityException,
-    ProtocolException, BufferTooSmallException, ConnectionLostException, RequestTimeoutException
+    ProtocolException, BufferTooSmallException, ConnectionLostException, RequestTimeoutException, ClusterException
 {
     /** The server's status code, or {@link StatusCode#NONE}. */
     private final int status;

@@ -8,6 +8,11 @@
  * styles). All are thread-safe and configured by {@link io.ringblocks.client.ClientOptions}. Blocks are addressed
  * by {@link io.ringblocks.client.Hash}, the SHA-256 of their content; full GETs are verified against it by default.
  * Failures are unchecked subclasses of {@link io.ringblocks.client.RingblocksException}.
+ * <p>
+ * {@link io.ringblocks.client.ClusterClient} offers the same operations over a cluster of servers: blocks placed
+ * by weighted rendezvous hashing ({@link io.ringblocks.client.Placement}) over a
+ * {@link io.ringblocks.client.MemberList}, replicated on several owners, with fallback and read repair
+ * (docs/cluster.md).
  * <pre>{@code
  * ClientOptions options = ClientOptions.builder().host("127.0.0.1").port(10100).build();
  * try (BlockClientPool pool = BlockClientPool.connect(options))

@@ -1,0 +1,96 @@
+package io.ringblocks.client;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * The blocking operations written once over the asynchronous ones: each call refuses to run on a client thread
+ * (it would wait for itself) and waits for its future, rethrowing the failure unwrapped ({@link Blocking}).
+ */
+abstract class BlockingOperations implements BlockOperations
+{
+    /** @return the asynchronous operations these block on. */
+    abstract AsyncBlockOperations asyncOperations();
+
+    /** {@inheritDoc} */
+    @Override
+    public Hash put(final byte[] data)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().put(data));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Hash put(final ByteBuffer data)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().put(data));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Hash put(final byte[] data, final Hash expected)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().put(data, expected));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public byte[] get(final Hash hash)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().get(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public int get(final Hash hash, final ByteBuffer destination)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().get(hash, destination));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public byte[] getRange(final Hash hash, final long offset, final int length)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().getRange(hash, offset, length));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public OptionalInt head(final Hash hash)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().head(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public boolean delete(final Hash hash)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().delete(hash));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Map<String, Long> stats()
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().stats());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Duration ping()
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().ping());
+    }
+}

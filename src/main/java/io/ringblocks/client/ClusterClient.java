@@ -1,0 +1,560 @@
+package io.ringblocks.client;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A client of a sharded, replicated ringblocks cluster: each block is owned by the first {@link
+ * ClusterOptions#replicas()} members of its {@link Placement} (weighted rendezvous hashing), and this client keeps
+ * one {@link BlockClientPool} per member. Content addressing makes this safe without coordination: a PUT can be
+ * repeated anywhere, and a GET is checked against its hash.
+ * <ul>
+ *   <li>PUT goes to every owner in parallel (VERIFY_HASH) and succeeds once {@link ClusterOptions#writeQuorum()}
+ *   of them stored the block; the others keep going in the background.</li>
+ *   <li>GET asks the owners in order, skipping members marked down, then the owners under the previous member list
+ *   during a migration; on NOT_FOUND, CORRUPT, a hash mismatch, a timeout or a lost connection it asks the next.
+ *   The bytes are verified against the hash (unless {@link ClientOptions#verifyGets()} is off), and owners that
+ *   answered without the block get a copy in the background (read repair). HEAD and ranged GETs walk the same
+ *   way, without repair.</li>
+ *   <li>DELETE must reach every owner, current and previous; otherwise it fails with a {@link ClusterException}
+ *   naming the member, so a repair cannot bring the block back unnoticed.</li>
+ *   <li>A member whose connection is lost or times out is marked down for {@link ClusterOptions#downInterval()}
+ *   and skipped ({@link #members()} shows it); unconnected members are reconnected in the background.</li>
+ * </ul>
+ * Blocking operations are on this object, the same ones returning futures on {@link #async()}. Thread-safe.
+ */
+public final class ClusterClient extends BlockingOperations
+{
+    private final ClusterOptions options;
+    private final MembershipSource membership;
+    private final ConcurrentHashMap<String, ClusterNode> nodes = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService executor;
+    private final AsyncBlockOperations async = new AsyncView();
+    private final AtomicLong readRepairs = new AtomicLong();
+    private final AtomicLong readRepairFailures = new AtomicLong();
+    private volatile Placement placement;
+    private volatile Placement previousPlacement;
+    private volatile boolean closed;
+
+    private ClusterClient(final ClusterOptions options)
+    {
+        this.options = options;
+        this.membership = options.membership();
+        final AtomicInteger threads = new AtomicInteger();
+        executor = Executors.newScheduledThreadPool(2,
+            task -> new Connection.ClientThread(task, "ringblocks-cluster-" + threads.incrementAndGet()));
+    }
+
+    /**
+     * Connects to every member of the current list in parallel (each within the connect timeout); members that
+     * cannot be reached are marked down and retried in the background, so a cluster with members down still
+     * starts.
+     */
+    public static ClusterClient connect(final ClusterOptions options)
+    {
+        Objects.requireNonNull(options, "options");
+        final ClusterClient client = new ClusterClient(options);
+        // One virtual thread per member: unreachable members each take a connect timeout, all at the same time.
+        try (ExecutorService connecting = Executors.newVirtualThreadPerTaskExecutor())
+        {
+            for (final Member m : options.membership().current().members())
+            {
+                connecting.execute(client.node(m)::connect);
+            }
+        }
+        final long period = Math.max(10, options.downInterval().toMillis() / 4);
+        client.executor.scheduleWithFixedDelay(client::reconnectDown, period, period, TimeUnit.MILLISECONDS);
+        return client;
+    }
+
+    /** @return the futures-returning face of this client. */
+    public AsyncBlockOperations async()
+    {
+        return async;
+    }
+
+    public ClusterOptions options()
+    {
+        return options;
+    }
+
+    /** @return the health of each current member, in list order. */
+    public List<MemberState> members()
+    {
+        final List<MemberState> states = new ArrayList<>();
+        for (final Member m : membership.current().members())
+        {
+            states.add(node(m).state());
+        }
+        return states;
+    }
+
+    /** @return blocks copied to owners that missed them, found by GETs, so far. */
+    public long readRepairs()
+    {
+        return readRepairs.get();
+    }
+
+    /** @return read repairs that failed (the owner stays without the block until a repair pass). */
+    public long readRepairFailures()
+    {
+        return readRepairFailures.get();
+    }
+
+    /** @return the current placement (cached per member list). */
+    public Placement placement()
+    {
+        final MemberList current = membership.current();
+        Placement p = placement;
+        if (p == null || !p.members().equals(current))
+        {
+            p = new Placement(current);
+            placement = p;
+        }
+        return p;
+    }
+
+    private Placement previousPlacement()
+    {
+        final Optional<MemberList> previous = membership.previous();
+        if (previous.isEmpty())
+        {
+            return null;
+        }
+        Placement p = previousPlacement;
+        if (p == null || !p.members().equals(previous.get()))
+        {
+            p = new Placement(previous.get());
+            previousPlacement = p;
+        }
+        return p;
+    }
+
+    private ClusterNode node(final Member member)
+    {
+        return nodes.computeIfAbsent(member.address(),
+            a -> new ClusterNode(member, options.client(), options.downInterval().toNanos()));
+    }
+
+    private void reconnectDown()
+    {
+        for (final ClusterNode node : nodes.values())
+        {
+            if (!closed && node.wantsConnect())
+            {
+                Thread.ofVirtual().name("ringblocks-cluster-connect").start(node::connect);
+            }
+        }
+    }
+
+    /** The owners of {@code hash} under the current list. */
+    private List<ClusterNode> owners(final Hash hash)
+    {
+        final Placement p = placement();
+        final int[] owners = p.owners(hash, options.replicas());
+        final List<ClusterNode> list = new ArrayList<>(owners.length);
+        for (final int o : owners)
+        {
+            list.add(node(p.members().get(o)));
+        }
+        return list;
+    }
+
+    /** Current owners, then previous owners not among them; usable members before down ones within each. */
+    private List<ClusterNode> readCandidates(final Hash hash, final List<Boolean> current)
+    {
+        final List<ClusterNode> owners = owners(hash);
+        final List<ClusterNode> all = new ArrayList<>(owners);
+        final Placement previous = previousPlacement();
+        if (previous != null)
+        {
+            for (final int o : previous.owners(hash, options.replicas()))
+            {
+                final ClusterNode n = node(previous.members().get(o));
+                if (!all.contains(n))
+                {
+                    all.add(n);
+                }
+            }
+        }
+        final List<ClusterNode> ordered = new ArrayList<>(all.size());
+        for (int pass = 0; pass < 2; pass++)
+        {
+            for (final ClusterNode n : all)
+            {
+                if (n.usable() == (pass == 0))
+                {
+                    ordered.add(n);
+                    current.add(owners.contains(n));
+                }
+            }
+        }
+        return ordered;
+    }
+
+    private static boolean[] flags(final List<Boolean> list)
+    {
+        final boolean[] flags = new boolean[list.size()];
+        for (int i = 0; i < flags.length; i++)
+        {
+            flags[i] = list.get(i);
+        }
+        return flags;
+    }
+
+    private void checkOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("cluster client closed");
+        }
+    }
+
+    private void checkPayload(final int length)
+    {
+        if (length < 1 || length > options.client().maxBlockSize())
+        {
+            throw new IllegalArgumentException("block must be 1.." + options.client().maxBlockSize() + " bytes: " +
+                length);
+        }
+    }
+
+    // ---------------------------------------------------------------- operations (futures)
+
+    private CompletableFuture<Hash> putAsync(final byte[] data, final Hash hash)
+    {
+        checkOpen();
+        final List<ClusterNode> owners = owners(hash);
+        final QuorumWrite<Hash> write = new QuorumWrite<>("PUT " + hash, owners.size(),
+            Math.min(options.writeQuorum(), owners.size()), hash);
+        for (final ClusterNode node : owners)
+        {
+            if (!node.usable())
+            {
+                write.failed(node.address(), new ConnectionLostException("member " + node.address() +
+                    " is marked down: " + node.state().lastError(), null));
+                continue;
+            }
+            final CompletableFuture<Hash> stored;
+            try
+            {
+                stored = node.async().put(data, hash);
+            }
+            catch (final RuntimeException e)
+            {
+                write.failed(node.address(), e);
+                continue;
+            }
+            stored.whenComplete((h, failure) ->
+            {
+                node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                if (failure == null)
+                {
+                    write.succeeded();
+                }
+                else
+                {
+                    write.failed(node.address(), failure);
+                }
+            });
+        }
+        return write.future();
+    }
+
+    private CompletableFuture<byte[]> getAsync(final Hash hash)
+    {
+        checkOpen();
+        Objects.requireNonNull(hash, "hash");
+        final List<Boolean> current = new ArrayList<>();
+        final List<ClusterNode> candidates = readCandidates(hash, current);
+        return new ReadWalk<byte[]>("GET " + hash, candidates, flags(current), (ops, i) -> ops.get(hash), null,
+            (data, missed) -> repair(hash, data, missed), executor).start();
+    }
+
+    /** Copies a block found elsewhere to owners that answered without it, off the caller's path. */
+    private void repair(final Hash hash, final byte[] data, final List<ClusterNode> missed)
+    {
+        for (final ClusterNode node : missed)
+        {
+            executor.execute(() ->
+            {
+                try
+                {
+                    node.async().put(data, hash).whenComplete((h, failure) ->
+                    {
+                        node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                        (failure == null ? readRepairs : readRepairFailures).incrementAndGet();
+                    });
+                }
+                catch (final RuntimeException e)
+                {
+                    readRepairFailures.incrementAndGet();
+                }
+            });
+        }
+    }
+
+    private <T> CompletableFuture<T> walk(final String what, final Hash hash,
+        final java.util.function.Function<AsyncBlockOperations, CompletableFuture<T>> request,
+        final java.util.function.Predicate<T> isMiss)
+    {
+        checkOpen();
+        Objects.requireNonNull(hash, "hash");
+        final List<Boolean> current = new ArrayList<>();
+        final List<ClusterNode> candidates = readCandidates(hash, current);
+        return new ReadWalk<T>(what + " " + hash, candidates, flags(current), (ops, i) -> request.apply(ops), isMiss,
+            null, executor).start();
+    }
+
+    private CompletableFuture<Boolean> deleteAsync(final Hash hash)
+    {
+        checkOpen();
+        Objects.requireNonNull(hash, "hash");
+        final List<ClusterNode> targets = new ArrayList<>(owners(hash));
+        final Placement previous = previousPlacement();
+        if (previous != null)
+        {
+            for (final int o : previous.owners(hash, options.replicas()))
+            {
+                final ClusterNode n = node(previous.members().get(o));
+                if (!targets.contains(n))
+                {
+                    targets.add(n);
+                }
+            }
+        }
+        final AtomicInteger removed = new AtomicInteger();
+        final QuorumWrite<Boolean> write = new QuorumWrite<>("DELETE " + hash + " (it took effect on the members " +
+            "not listed)", targets.size(), targets.size(), Boolean.TRUE);
+        for (final ClusterNode node : targets)
+        {
+            final CompletableFuture<Boolean> done;
+            try
+            {
+                done = node.async().delete(hash);
+            }
+            catch (final RuntimeException e)
+            {
+                write.failed(node.address(), e);
+                continue;
+            }
+            done.whenComplete((r, failure) ->
+            {
+                node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                if (failure == null)
+                {
+                    if (r)
+                    {
+                        removed.incrementAndGet();
+                    }
+                    write.succeeded();
+                }
+                else
+                {
+                    write.failed(node.address(), failure);
+                }
+            });
+        }
+        return write.future().thenApply(all -> removed.get() > 0);
+    }
+
+    private CompletableFuture<Map<String, Long>> statsAsync()
+    {
+        checkOpen();
+        final List<Member> members = membership.current().members();
+        final List<CompletableFuture<Map<String, Long>>> each = new ArrayList<>();
+        for (final Member m : members)
+        {
+            final ClusterNode node = node(m);
+            each.add(node.usable() ? node.async().stats().exceptionally(f -> Map.of()) :
+                CompletableFuture.completedFuture(Map.of()));
+        }
+        return CompletableFuture.allOf(each.toArray(new CompletableFuture[0])).thenApply(v ->
+        {
+            final Map<String, Long> all = new LinkedHashMap<>();
+            for (int i = 0; i < members.size(); i++)
+            {
+                final Map<String, Long> s = each.get(i).join();
+                final String prefix = members.get(i).address() + "/";
+                all.put(prefix + "member_up", s.isEmpty() ? 0L : 1L);
+                for (final Map.Entry<String, Long> e : s.entrySet())
+                {
+                    all.put(prefix + e.getKey(), e.getValue());
+                }
+            }
+            return java.util.Collections.unmodifiableMap(all);
+        });
+    }
+
+    private CompletableFuture<Duration> pingAsync()
+    {
+        checkOpen();
+        final List<Member> members = membership.current().members();
+        final QuorumWrite<Boolean> all = new QuorumWrite<>("PING", members.size(), members.size(), Boolean.TRUE);
+        final long start = System.nanoTime();
+        for (final Member m : members)
+        {
+            final ClusterNode node = node(m);
+            try
+            {
+                node.async().ping().whenComplete((d, failure) ->
+                {
+                    node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                    if (failure == null)
+                    {
+                        all.succeeded();
+                    }
+                    else
+                    {
+                        all.failed(node.address(), failure);
+                    }
+                });
+            }
+            catch (final RuntimeException e)
+            {
+                all.failed(node.address(), e);
+            }
+        }
+        return all.future().thenApply(ok -> Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    // ---------------------------------------------------------------- blocking operations (BlockingOperations)
+
+    /**
+     * Every current member's metrics, each name prefixed with the member's {@code host:port/}, plus
+     * {@code host:port/member_up} (0 for a member that is down or did not answer).
+     */
+    @Override
+    public Map<String, Long> stats()
+    {
+        return super.stats();
+    }
+
+    /** Pings every current member at once; returns when all answered, or fails naming those that did not. */
+    @Override
+    public Duration ping()
+    {
+        return super.ping();
+    }
+
+    @Override
+    AsyncBlockOperations asyncOperations()
+    {
+        return async;
+    }
+
+    @Override
+    public void close()
+    {
+        closed = true;
+        executor.shutdownNow();
+        for (final ClusterNode node : nodes.values())
+        {
+            node.close();
+        }
+    }
+
+    /** The futures-returning operations; see the class comment for what each does across members. */
+    private final class AsyncView implements AsyncBlockOperations
+    {
+        @Override
+        public CompletableFuture<Hash> put(final byte[] data)
+        {
+            Objects.requireNonNull(data, "data");
+            checkPayload(data.length);
+            return putAsync(data, Hash.of(data));
+        }
+
+        @Override
+        public CompletableFuture<Hash> put(final ByteBuffer data)
+        {
+            Objects.requireNonNull(data, "data");
+            final byte[] copy = new byte[data.remaining()];
+            data.duplicate().get(copy);
+            return put(copy);
+        }
+
+        @Override
+        public CompletableFuture<Hash> put(final byte[] data, final Hash expected)
+        {
+            Objects.requireNonNull(data, "data");
+            Objects.requireNonNull(expected, "expected");
+            checkPayload(data.length);
+            return putAsync(data, expected);
+        }
+
+        @Override
+        public CompletableFuture<byte[]> get(final Hash hash)
+        {
+            return getAsync(hash);
+        }
+
+        @Override
+        public CompletableFuture<Integer> get(final Hash hash, final ByteBuffer destination)
+        {
+            Objects.requireNonNull(destination, "destination");
+            return getAsync(hash).thenApply(data ->
+            {
+                if (data.length > destination.remaining())
+                {
+                    throw new BufferTooSmallException("GET " + hash + ": block of " + data.length +
+                        " bytes does not fit " + destination.remaining(), data.length, destination.remaining());
+                }
+                destination.put(data);
+                return data.length;
+            });
+        }
+
+        @Override
+        public CompletableFuture<byte[]> getRange(final Hash hash, final long offset, final int length)
+        {
+            return walk("GET range of", hash, ops -> ops.getRange(hash, offset, length), null);
+        }
+
+        @Override
+        public CompletableFuture<OptionalInt> head(final Hash hash)
+        {
+            return walk("HEAD", hash, ops -> ops.head(hash), OptionalInt::isEmpty)
+                .thenApply(v -> v == null ? OptionalInt.empty() : v);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> delete(final Hash hash)
+        {
+            return deleteAsync(hash);
+        }
+
+        @Override
+        public CompletableFuture<Map<String, Long>> stats()
+        {
+            return statsAsync();
+        }
+
+        @Override
+        public CompletableFuture<Duration> ping()
+        {
+            return pingAsync();
+        }
+
+        @Override
+        public void close()
+        {
+            ClusterClient.this.close();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package io.ringblocks.client;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link ClusterClient}, built with {@link #builder()}; {@link Builder#build()} validates them all.
+ * <pre>{@code
+ * ClusterOptions options = ClusterOptions.builder()
+ *     .members(MemberList.parse("10.0.0.1:10100,10.0.0.2:10100,10.0.0.3:10100=2"))
+ *     .replicas(2)
+ *     .build();
+ * }</pre>
+ */
+public final class ClusterOptions
+{
+    /** Default {@link #replicas()}: two copies of every block. */
+    public static final int DEFAULT_REPLICAS = 2;
+    /** Most replicas accepted. */
+    public static final int MAX_REPLICAS = 16;
+    /** Default {@link #downInterval()}: how long a failed member is skipped. */
+    public static final Duration DEFAULT_DOWN_INTERVAL = Duration.ofSeconds(5);
+
+    private final MembershipSource membership;
+    private final int replicas;
+    private final int writeQuorum;
+    private final Duration downInterval;
+    private final ClientOptions client;
+
+    private ClusterOptions(final Builder b)
+    {
+        membership = b.membership;
+        replicas = b.replicas;
+        writeQuorum = b.writeQuorum == 0 ? b.replicas : b.writeQuorum;
+        downInterval = b.downInterval;
+        client = b.client;
+    }
+
+    public static Builder builder()
+    {
+        return new Builder();
+    }
+
+    public MembershipSource membership()
+    {
+        return membership;
+    }
+
+    /** @return R: how many members own each block. */
+    public int replicas()
+    {
+        return replicas;
+    }
+
+    /** @return W: how many owners must have stored a block before a PUT succeeds ({@code 1..R}, R by default). */
+    public int writeQuorum()
+    {
+        return writeQuorum;
+    }
+
+    /** @return how long a member is skipped after a lost connection, a timeout or a refused connect. */
+    public Duration downInterval()
+    {
+        return downInterval;
+    }
+
+    /** @return the per-member connection settings (host and port are taken from each member). */
+    public ClientOptions client()
+    {
+        return client;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "ClusterOptions{members=" + membership.current() + ", replicas=" + replicas + ", writeQuorum=" +
+            writeQuorum + ", downInterval=" + downInterval + ", client=" + client + "}";
+    }
+
+    /** Collects settings; {@link #build()} checks them together. */
+    public static final class Builder
+    {
+        private MembershipSource membership;
+        private int replicas = DEFAULT_REPLICAS;
+        private int writeQuorum;
+        private Duration downInterval = DEFAULT_DOWN_INTERVAL;
+        private ClientOptions client = ClientOptions.builder().port(1).poolSize(2).build();
+
+        private Builder()
+        {
+        }
+
+        /** A fixed member list, no migration in progress. */
+        public Builder members(final MemberList members)
+        {
+            return membership(MembershipSource.of(members));
+        }
+
+        public Builder membership(final MembershipSource source)
+        {
+            this.membership = Objects.requireNonNull(source, "membership");
+            return this;
+        }
+
+        /** @param replicas R, 1..{@value #MAX_REPLICAS} (more than the members: every member owns everything). */
+        public Builder replicas(final int replicas)
+        {
+            if (replicas < 1 || replicas > MAX_REPLICAS)
+            {
+                throw new IllegalArgumentException("replicas must be 1.." + MAX_REPLICAS + ": " + replicas);
+            }
+            this.replicas = replicas;
+            return this;
+        }
+
+        /**
+         * @param writeQuorum W, 1..R: below R a PUT succeeds on fewer copies (degraded writes), which a repair
+         *                    pass completes later.
+         */
+        public Builder writeQuorum(final int writeQuorum)
+        {
+            if (writeQuorum < 1)
+            {
+                throw new IllegalArgumentException("writeQuorum must be >= 1: " + writeQuorum);
+            }
+            this.writeQuorum = writeQuorum;
+            return this;
+        }
+
+        public Builder downInterval(final Duration interval)
+        {
+            Objects.requireNonNull(interval, "downInterval");
+            if (interval.isNegative() || interval.isZero())
+            {
+                throw new IllegalArgumentException("downInterval must be positive: " + interval);
+            }
+            this.downInterval = interval;
+            return this;
+        }
+
+        /** Connection settings for every member (pool size, timeouts, verification); host and port are ignored. */
+        public Builder client(final ClientOptions options)
+        {
+            this.client = Objects.requireNonNull(options, "client");
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException without members, or with a write quorum above the replicas.
+         */
+        public ClusterOptions build()
+        {
+            if (membership == null)
+            {
+                throw new IllegalStateException("members are required");
+            }
+            if (writeQuorum > replicas)
+            {
+                throw new IllegalStateException("writeQuorum (" + writeQuorum + ") must not exceed replicas (" +
+                    replicas + ")");
+            }
+            return new ClusterOptions(this);
+        }
+    }
+}
