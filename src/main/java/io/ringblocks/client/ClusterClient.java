@@ -33,8 +33,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   way, without repair.</li>
  *   <li>DELETE must reach every owner, current and previous; otherwise it fails with a {@link ClusterException}
  *   naming the member, so a repair cannot bring the block back unnoticed.</li>
- *   <li>A member whose connection is lost or times out is marked down for {@link ClusterOptions#downInterval()}
- *   and skipped ({@link #members()} shows it); unconnected members are reconnected in the background.</li>
+ *   <li>A member whose connection is lost or times out is marked down and skipped (GETs ask it last) until a
+ *   background probe, once per {@link ClusterOptions#downInterval()}, reaches it again; unconnected members are
+ *   connected the same way. {@link #members()} shows each member's state.</li>
  * </ul>
  * Blocking operations are on this object, the same ones returning futures on {@link #async()}. Thread-safe.
  */
@@ -43,7 +44,10 @@ public final class ClusterClient extends BlockingOperations
     private final ClusterOptions options;
     private final MembershipSource membership;
     private final ConcurrentHashMap<String, ClusterNode> nodes = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService executor;
+    /** The background probe's timer. */
+    private final ScheduledExecutorService timer;
+    /** Where fallback steps, repairs, fan-out sends and probes run: they may block on a reconnect. */
+    private final ExecutorService executor;
     private final AsyncBlockOperations async = new AsyncView();
     private final AtomicLong readRepairs = new AtomicLong();
     private final AtomicLong readRepairFailures = new AtomicLong();
@@ -55,15 +59,15 @@ public final class ClusterClient extends BlockingOperations
     {
         this.options = options;
         this.membership = options.membership();
-        final AtomicInteger threads = new AtomicInteger();
-        executor = Executors.newScheduledThreadPool(2,
-            task -> new Connection.ClientThread(task, "ringblocks-cluster-" + threads.incrementAndGet()));
+        timer = Executors.newSingleThreadScheduledExecutor(
+            task -> new Connection.ClientThread(task, "ringblocks-cluster-timer"));
+        executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("ringblocks-cluster-", 0).factory());
     }
 
     /**
-     * Connects to every member of the current list in parallel (each within the connect timeout); members that
-     * cannot be reached are marked down and retried in the background, so a cluster with members down still
-     * starts.
+     * Connects to every member of the current list (and of the previous one, during a migration) in parallel, each
+     * within the connect timeout; members that cannot be reached are marked down and probed in the background, so a
+     * cluster with members down still starts.
      */
     public static ClusterClient connect(final ClusterOptions options)
     {
@@ -76,9 +80,13 @@ public final class ClusterClient extends BlockingOperations
             {
                 connecting.execute(client.node(m)::connect);
             }
+            for (final Member m : options.membership().previous().map(MemberList::members).orElse(List.of()))
+            {
+                connecting.execute(client.node(m)::connect);
+            }
         }
         final long period = Math.max(10, options.downInterval().toMillis() / 4);
-        client.executor.scheduleWithFixedDelay(client::reconnectDown, period, period, TimeUnit.MILLISECONDS);
+        client.timer.scheduleWithFixedDelay(client::probeDown, period, period, TimeUnit.MILLISECONDS);
         return client;
     }
 
@@ -151,13 +159,13 @@ public final class ClusterClient extends BlockingOperations
             a -> new ClusterNode(member, options.client(), options.downInterval().toNanos()));
     }
 
-    private void reconnectDown()
+    private void probeDown()
     {
         for (final ClusterNode node : nodes.values())
         {
-            if (!closed && node.wantsConnect())
+            if (!closed && node.wantsProbe())
             {
-                Thread.ofVirtual().name("ringblocks-cluster-connect").start(node::connect);
+                executor.execute(node::probe);
             }
         }
     }
@@ -175,7 +183,10 @@ public final class ClusterClient extends BlockingOperations
         return list;
     }
 
-    /** Current owners, then previous owners not among them; usable members before down ones within each. */
+    /**
+     * Usable members first (current owners in score order, then previous owners not among them), then the members
+     * that are down or not connected, in the same order: asked only when no usable one had the block.
+     */
     private List<ClusterNode> readCandidates(final Hash hash, final List<Boolean> current)
     {
         final List<ClusterNode> owners = owners(hash);
@@ -217,12 +228,9 @@ public final class ClusterClient extends BlockingOperations
         return flags;
     }
 
-    private void checkOpen()
+    private <T> CompletableFuture<T> closedFuture()
     {
-        if (closed)
-        {
-            throw new IllegalStateException("cluster client closed");
-        }
+        return CompletableFuture.failedFuture(new IllegalStateException("cluster client closed"));
     }
 
     private void checkPayload(final int length)
@@ -238,7 +246,10 @@ public final class ClusterClient extends BlockingOperations
 
     private CompletableFuture<Hash> putAsync(final byte[] data, final Hash hash)
     {
-        checkOpen();
+        if (closed)
+        {
+            return closedFuture();
+        }
         final List<ClusterNode> owners = owners(hash);
         final QuorumWrite<Hash> write = new QuorumWrite<>("PUT " + hash, owners.size(),
             Math.min(options.writeQuorum(), owners.size()), hash);
@@ -250,36 +261,57 @@ public final class ClusterClient extends BlockingOperations
                     " is marked down: " + node.state().lastError(), null));
                 continue;
             }
-            final CompletableFuture<Hash> stored;
-            try
-            {
-                stored = node.async().put(data, hash);
-            }
-            catch (final RuntimeException e)
-            {
-                write.failed(node.address(), e);
-                continue;
-            }
-            stored.whenComplete((h, failure) ->
-            {
-                node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
-                if (failure == null)
-                {
-                    write.succeeded();
-                }
-                else
-                {
-                    write.failed(node.address(), failure);
-                }
-            });
+            // Each owner on its own thread: one whose connection must be re-established holds up nobody else.
+            send(node, write, () -> node.async().put(data, hash));
         }
         return write.future();
     }
 
+    /** Sends one member's part of a fan-out from the executor; its answer counts into {@code write}. */
+    private <T, R> void send(final ClusterNode node, final QuorumWrite<R> write,
+        final java.util.function.Supplier<CompletableFuture<T>> request)
+    {
+        try
+        {
+            executor.execute(() ->
+            {
+                final CompletableFuture<T> answer;
+                try
+                {
+                    answer = request.get();
+                }
+                catch (final RuntimeException e)
+                {
+                    write.failed(node.address(), e);
+                    return;
+                }
+                answer.whenComplete((v, failure) ->
+                {
+                    node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                    if (failure == null)
+                    {
+                        write.succeeded();
+                    }
+                    else
+                    {
+                        write.failed(node.address(), failure);
+                    }
+                });
+            });
+        }
+        catch (final java.util.concurrent.RejectedExecutionException e)
+        {
+            write.failed(node.address(), new IllegalStateException("cluster client closed"));
+        }
+    }
+
     private CompletableFuture<byte[]> getAsync(final Hash hash)
     {
-        checkOpen();
         Objects.requireNonNull(hash, "hash");
+        if (closed)
+        {
+            return closedFuture();
+        }
         final List<Boolean> current = new ArrayList<>();
         final List<ClusterNode> candidates = readCandidates(hash, current);
         return new ReadWalk<byte[]>("GET " + hash, candidates, flags(current), (ops, i) -> ops.get(hash), null,
@@ -291,6 +323,10 @@ public final class ClusterClient extends BlockingOperations
     {
         for (final ClusterNode node : missed)
         {
+            if (closed)
+            {
+                return;
+            }
             executor.execute(() ->
             {
                 try
@@ -313,8 +349,11 @@ public final class ClusterClient extends BlockingOperations
         final java.util.function.Function<AsyncBlockOperations, CompletableFuture<T>> request,
         final java.util.function.Predicate<T> isMiss)
     {
-        checkOpen();
         Objects.requireNonNull(hash, "hash");
+        if (closed)
+        {
+            return closedFuture();
+        }
         final List<Boolean> current = new ArrayList<>();
         final List<ClusterNode> candidates = readCandidates(hash, current);
         return new ReadWalk<T>(what + " " + hash, candidates, flags(current), (ops, i) -> request.apply(ops), isMiss,
@@ -323,8 +362,11 @@ public final class ClusterClient extends BlockingOperations
 
     private CompletableFuture<Boolean> deleteAsync(final Hash hash)
     {
-        checkOpen();
         Objects.requireNonNull(hash, "hash");
+        if (closed)
+        {
+            return closedFuture();
+        }
         final List<ClusterNode> targets = new ArrayList<>(owners(hash));
         final Placement previous = previousPlacement();
         if (previous != null)
@@ -339,50 +381,35 @@ public final class ClusterClient extends BlockingOperations
             }
         }
         final AtomicInteger removed = new AtomicInteger();
-        final QuorumWrite<Boolean> write = new QuorumWrite<>("DELETE " + hash + " (it took effect on the members " +
-            "not listed)", targets.size(), targets.size(), Boolean.TRUE);
+        final QuorumWrite<Boolean> write = new QuorumWrite<>("DELETE " + hash + " (members not listed may have " +
+            "deleted it)", targets.size(), targets.size(), Boolean.TRUE);
         for (final ClusterNode node : targets)
         {
-            final CompletableFuture<Boolean> done;
-            try
+            send(node, write, () -> node.async().delete(hash).thenApply(r ->
             {
-                done = node.async().delete(hash);
-            }
-            catch (final RuntimeException e)
-            {
-                write.failed(node.address(), e);
-                continue;
-            }
-            done.whenComplete((r, failure) ->
-            {
-                node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
-                if (failure == null)
+                if (r)
                 {
-                    if (r)
-                    {
-                        removed.incrementAndGet();
-                    }
-                    write.succeeded();
+                    removed.incrementAndGet();
                 }
-                else
-                {
-                    write.failed(node.address(), failure);
-                }
-            });
+                return r;
+            }));
         }
         return write.future().thenApply(all -> removed.get() > 0);
     }
 
     private CompletableFuture<Map<String, Long>> statsAsync()
     {
-        checkOpen();
+        if (closed)
+        {
+            return closedFuture();
+        }
         final List<Member> members = membership.current().members();
         final List<CompletableFuture<Map<String, Long>>> each = new ArrayList<>();
         for (final Member m : members)
         {
             final ClusterNode node = node(m);
-            each.add(node.usable() ? node.async().stats().exceptionally(f -> Map.of()) :
-                CompletableFuture.completedFuture(Map.of()));
+            each.add(node.usable() ? node.async().stats().exceptionally(f -> null) :
+                CompletableFuture.completedFuture(null));
         }
         return CompletableFuture.allOf(each.toArray(new CompletableFuture[0])).thenApply(v ->
         {
@@ -391,10 +418,13 @@ public final class ClusterClient extends BlockingOperations
             {
                 final Map<String, Long> s = each.get(i).join();
                 final String prefix = members.get(i).address() + "/";
-                all.put(prefix + "member_up", s.isEmpty() ? 0L : 1L);
-                for (final Map.Entry<String, Long> e : s.entrySet())
+                all.put(prefix + "member_up", s == null ? 0L : 1L);
+                if (s != null)
                 {
-                    all.put(prefix + e.getKey(), e.getValue());
+                    for (final Map.Entry<String, Long> e : s.entrySet())
+                    {
+                        all.put(prefix + e.getKey(), e.getValue());
+                    }
                 }
             }
             return java.util.Collections.unmodifiableMap(all);
@@ -403,32 +433,17 @@ public final class ClusterClient extends BlockingOperations
 
     private CompletableFuture<Duration> pingAsync()
     {
-        checkOpen();
+        if (closed)
+        {
+            return closedFuture();
+        }
         final List<Member> members = membership.current().members();
         final QuorumWrite<Boolean> all = new QuorumWrite<>("PING", members.size(), members.size(), Boolean.TRUE);
         final long start = System.nanoTime();
         for (final Member m : members)
         {
             final ClusterNode node = node(m);
-            try
-            {
-                node.async().ping().whenComplete((d, failure) ->
-                {
-                    node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
-                    if (failure == null)
-                    {
-                        all.succeeded();
-                    }
-                    else
-                    {
-                        all.failed(node.address(), failure);
-                    }
-                });
-            }
-            catch (final RuntimeException e)
-            {
-                all.failed(node.address(), e);
-            }
+            send(node, all, () -> node.async().ping());
         }
         return all.future().thenApply(ok -> Duration.ofNanos(System.nanoTime() - start));
     }
@@ -458,15 +473,20 @@ public final class ClusterClient extends BlockingOperations
         return async;
     }
 
+    /**
+     * Closes every member's pool (outstanding requests fail with {@link ConnectionLostException}) and stops the
+     * background probe. Idempotent.
+     */
     @Override
     public void close()
     {
         closed = true;
-        executor.shutdownNow();
+        timer.shutdownNow();
         for (final ClusterNode node : nodes.values())
         {
             node.close();
         }
+        executor.shutdown(); // steps already queued still run and fail fast on the closed pools
     }
 
     /** The futures-returning operations; see the class comment for what each does across members. */
@@ -508,6 +528,10 @@ public final class ClusterClient extends BlockingOperations
         public CompletableFuture<Integer> get(final Hash hash, final ByteBuffer destination)
         {
             Objects.requireNonNull(destination, "destination");
+            if (destination.isReadOnly())
+            {
+                throw new java.nio.ReadOnlyBufferException();
+            }
             return getAsync(hash).thenApply(data ->
             {
                 if (data.length > destination.remaining())
@@ -523,6 +547,10 @@ public final class ClusterClient extends BlockingOperations
         @Override
         public CompletableFuture<byte[]> getRange(final Hash hash, final long offset, final int length)
         {
+            if (offset < 0 || length < 0)
+            {
+                throw new IllegalArgumentException("offset and length must be >= 0: " + offset + ", " + length);
+            }
             return walk("GET range of", hash, ops -> ops.getRange(hash, offset, length), null);
         }
 

@@ -15,10 +15,10 @@ public final class ClusterException extends RingblocksException
     ClusterException(final String message, final Map<String, RingblocksException> failures)
     {
         super(message + ": " + describe(failures), null);
-        this.failures = Map.copyOf(failures);
+        this.failures = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(failures));
     }
 
-    /** @return member address ({@code host:port}) to the failure it gave, for the members that failed. */
+    /** @return member address ({@code host:port}) to the failure it gave, in the order they failed. */
     public Map<String, RingblocksException> failures()
     {
         return failures;

@@ -5,8 +5,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One member as a {@link ClusterClient} sees it: its connection pool (absent until a connect succeeded) and its
- * health. A transport failure (lost connection, timeout, refused connect) marks the member down for the cluster's
- * down interval, during which operations skip it; after that it is tried again, and a success marks it up.
+ * health. A transport failure (lost connection, timeout, refused connect) marks the member down; operations skip it
+ * (GETs ask it last) until the cluster's background probe, once per down interval, connects or pings it
+ * successfully: one probe, never every caller at once reconnecting to a dead member.
  */
 final class ClusterNode implements AutoCloseable
 {
@@ -62,10 +63,10 @@ final class ClusterNode implements AutoCloseable
         }
     }
 
-    /** @return true when the member is connected and not within its down interval. */
+    /** @return true when the member is connected and not marked down. */
     boolean usable()
     {
-        return pool != null && (!down || System.nanoTime() - downUntilNanos >= 0);
+        return pool != null && !down;
     }
 
     /** @return true when it is connected at all (a down member may still be asked as a last resort). */
@@ -74,10 +75,37 @@ final class ClusterNode implements AutoCloseable
         return pool != null;
     }
 
-    /** @return true when not connected and the down interval has passed: time to try connecting again. */
-    boolean wantsConnect()
+    /** @return true when unconnected or down, not being probed, and the down interval has passed. */
+    boolean wantsProbe()
     {
-        return pool == null && !closed && !connecting && (!down || System.nanoTime() - downUntilNanos >= 0);
+        return (pool == null || down) && !closed && !connecting && (!down || System.nanoTime() - downUntilNanos >= 0);
+    }
+
+    /**
+     * Connects an unconnected member, or pings a connected one that is down (its pool reconnects); the outcome
+     * marks it up or down again. Blocking: the cluster runs it on a virtual thread.
+     */
+    void probe()
+    {
+        if (pool == null)
+        {
+            connect();
+            return;
+        }
+        connecting = true;
+        try
+        {
+            pool.ping();
+            markUp();
+        }
+        catch (final RingblocksException e)
+        {
+            markDown(e);
+        }
+        finally
+        {
+            connecting = false;
+        }
     }
 
     AsyncBlockOperations async()
@@ -129,7 +157,7 @@ final class ClusterNode implements AutoCloseable
     MemberState state()
     {
         final boolean up = usable();
-        return new MemberState(address(), up, up ? Instant.EPOCH : Instant.ofEpochMilli(downUntilMillis),
+        return new MemberState(address(), up, pool != null, up ? Instant.EPOCH : Instant.ofEpochMilli(downUntilMillis),
             failures.get(), lastError);
     }
 

@@ -86,7 +86,7 @@ public final class Placement
     private double score(final long k0, final long k1, final int member)
     {
         final long x = mix(mix(k0 ^ seeds[member]) ^ k1);
-        final double u = ((x >>> 11) + 0.5) * 0x1.0p-53; // in (0, 1), never 0 or 1
+        final double u = ((x >>> 12) + 0.5) * 0x1.0p-52; // in (0, 1): 52 bits and a half, exact in a double
         return -weights[member] / Math.log(u);
     }
 

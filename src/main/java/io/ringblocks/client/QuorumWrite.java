@@ -5,8 +5,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One PUT (or DELETE) fanned out to several members: completes when {@code needed} of them succeeded, or fails as
- * soon as that can no longer happen, with a {@link ClusterException} naming each member that failed and how.
+ * One PUT (or DELETE, PING) fanned out to several members: completes when {@code needed} of them succeeded, or, once
+ * every member answered without that, fails with a {@link ClusterException} naming each member that failed and how
+ * (waiting for all, so that the exception describes the final state: no request is still in flight).
  * Answers arrive on the members' client threads; the counts are guarded by this object's lock.
  */
 final class QuorumWrite<T>
@@ -41,31 +42,51 @@ final class QuorumWrite<T>
     void succeeded()
     {
         final boolean done;
+        final RingblocksException fail;
         synchronized (this)
         {
             succeeded++;
             done = succeeded == needed;
+            fail = succeeded + failures.size() == targets && succeeded < needed ? verdict() : null;
         }
         if (done)
         {
             result.complete(value);
         }
+        else if (fail != null)
+        {
+            result.completeExceptionally(fail);
+        }
     }
 
     void failed(final String address, final Throwable failure)
     {
-        final ClusterException fail;
+        final RingblocksException fail;
         synchronized (this)
         {
             failures.put(address, asRingblocks(failure));
-            fail = targets - failures.size() < needed && !result.isDone() ?
-                new ClusterException(what + " succeeded on " + succeeded + " of " + targets + " members, " + needed +
-                    " required", failures) : null;
+            fail = succeeded + failures.size() == targets && succeeded < needed ? verdict() : null;
         }
         if (fail != null)
         {
             result.completeExceptionally(fail);
         }
+    }
+
+    /**
+     * Every member that failed gave the same server answer (HASH_MISMATCH, NO_SPACE, BLOCK_TOO_LARGE...) and none
+     * succeeded: that answer is the outcome, as from one server. Anything else is a cluster failure.
+     */
+    private RingblocksException verdict()
+    {
+        final RingblocksException first = failures.values().iterator().next();
+        boolean same = succeeded == 0 && failures.size() == targets && first.status() != StatusCode.NONE;
+        for (final RingblocksException e : failures.values())
+        {
+            same &= e.getClass() == first.getClass();
+        }
+        return same ? first : new ClusterException(what + " succeeded on " + succeeded + " of " + targets +
+            " members, " + needed + " required", failures);
     }
 
     static RingblocksException asRingblocks(final Throwable failure)

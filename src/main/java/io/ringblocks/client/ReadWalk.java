@@ -79,39 +79,67 @@ final class ReadWalk<T>
             return;
         }
         final ClusterNode node = candidates.get(i);
+        if (!node.connected())
+        {
+            // Never reached: nothing to record (the background probe connects it), just move on.
+            failures.put(node.address(), new ConnectionLostException("member " + node.address() +
+                " is not connected: " + node.state().lastError(), null));
+            attempt(i + 1);
+            return;
+        }
         final CompletableFuture<T> answer;
         try
         {
             answer = request.apply(node.async(), i);
         }
-        catch (final RuntimeException e)
+        catch (final IllegalArgumentException | NullPointerException | IllegalStateException e)
         {
-            onAnswer(i, node, null, e);
+            result.completeExceptionally(e); // the caller's mistake, or a closed client: the same on every member
             return;
         }
-        answer.whenComplete((value, failure) -> onAnswer(i, node, value, failure));
+        answer.whenComplete((value, failure) ->
+        {
+            try
+            {
+                onAnswer(i, node, value, failure);
+            }
+            catch (final RuntimeException | Error e)
+            {
+                result.completeExceptionally(e); // e.g. the executor refused after close: never leave it hanging
+            }
+        });
     }
 
     private void onAnswer(final int i, final ClusterNode node, final T value, final Throwable failure)
     {
         final Throwable f = failure == null ? null : QuorumWrite.asRingblocks(failure);
         node.record(f);
+        if (f instanceof BadRangeException || f instanceof BadRequestException)
+        {
+            result.completeExceptionally(f); // a definite answer about the request, not about this member
+            return;
+        }
         final boolean miss = f == null ? isMiss != null && isMiss.test(value) :
             f instanceof NotFoundException || f instanceof CorruptBlockException || f instanceof IntegrityException;
         if (f == null && !miss)
         {
+            result.complete(value);
             if (onFound != null)
             {
                 onFound.found(value, missed);
             }
-            result.complete(value);
             return;
         }
         if (miss)
         {
             if (current[i])
             {
-                missed.add(node);
+                // A PUT repairs a missing or CORRUPT-flagged copy; one that failed the client's hash check is not
+                // flagged by its server, which would answer the PUT from deduplication.
+                if (!(f instanceof IntegrityException))
+                {
+                    missed.add(node);
+                }
                 currentMisses++;
             }
             if (firstMiss == null && f instanceof NotFoundException nf)

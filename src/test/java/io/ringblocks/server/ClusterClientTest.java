@@ -229,6 +229,40 @@ class ClusterClientTest
     }
 
     @Test
+    void shouldReadFromARemovedMemberUntilTheMigrationEnds()
+    {
+        final MemberList four = start(4);
+        final MemberList three = new MemberList(four.members().subList(0, 3));
+        final List<byte[]> onRemoved = new ArrayList<>();
+        try (ClusterClient before = ClusterClient.connect(options(four).build()))
+        {
+            while (onRemoved.size() < 5)
+            {
+                final byte[] b = blockOwnedBy(before.placement(), 3, true);
+                before.put(b);
+                onRemoved.add(b);
+            }
+        }
+        // The block's other owner under the old list loses its copy: only the removed member still has it.
+        final Placement old = new Placement(four);
+        for (final byte[] b : onRemoved)
+        {
+            try (BlockClient client = direct(four.get(old.owners(Hash.of(b), 2)[1])))
+            {
+                client.delete(Hash.of(b));
+            }
+        }
+        try (ClusterClient cluster = ClusterClient.connect(options(three).membership(
+            MembershipSource.of(three, four)).build()))
+        {
+            for (final byte[] b : onRemoved)
+            {
+                assertArrayEquals(b, cluster.get(Hash.of(b)), "found on the member being removed");
+            }
+        }
+    }
+
+    @Test
     void shouldFindBlocksUnderThePreviousMemberListDuringAMigration()
     {
         final MemberList three = start(3);
