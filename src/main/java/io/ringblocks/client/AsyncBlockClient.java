@@ -221,6 +221,53 @@ public final class AsyncBlockClient implements AsyncBlockOperations
 
     /** {@inheritDoc} */
     @Override
+    public CompletableFuture<java.util.List<Hash>> findMissing(final java.util.Collection<Hash> hashes)
+    {
+        final java.util.List<Hash> all = java.util.List.copyOf(hashes);
+        if (all.isEmpty())
+        {
+            return CompletableFuture.completedFuture(java.util.List.of());
+        }
+        final int chunks = (all.size() + Wire.MAX_FIND_MISSING - 1) / Wire.MAX_FIND_MISSING;
+        @SuppressWarnings("unchecked")
+        final CompletableFuture<java.util.List<Hash>>[] parts = new CompletableFuture[chunks];
+        for (int c = 0; c < chunks; c++)
+        {
+            final int from = c * Wire.MAX_FIND_MISSING;
+            final int to = Math.min(all.size(), from + Wire.MAX_FIND_MISSING);
+            parts[c] = submit(Wire.FIND_MISSING, id -> Wire.findMissing(id, all, from, to), null, 0, 0,
+                Responses.findMissing());
+        }
+        return CompletableFuture.allOf(parts).thenApply(v ->
+        {
+            final java.util.List<Hash> missing = new java.util.ArrayList<>();
+            for (final CompletableFuture<java.util.List<Hash>> part : parts)
+            {
+                missing.addAll(part.join());
+            }
+            return java.util.Collections.unmodifiableList(missing);
+        });
+    }
+
+    /**
+     * Lists stored blocks in ascending hash order, one page at a time: every block whose PUT was acknowledged
+     * before the request, none whose DELETE was.
+     *
+     * @param after the cursor: the previous page's {@link ListPage#next()}, or null for the first page.
+     * @param limit entries per page, 1..{@link ListPage#MAX_LIMIT}.
+     * @return the page.
+     */
+    public CompletableFuture<ListPage> list(final Hash after, final int limit)
+    {
+        if (limit < 1 || limit > Wire.MAX_LIST_LIMIT)
+        {
+            throw new IllegalArgumentException("limit must be 1.." + Wire.MAX_LIST_LIMIT + ": " + limit);
+        }
+        return submit(Wire.LIST, id -> Wire.list(id, after, limit), null, 0, 0, Responses.list());
+    }
+
+    /** {@inheritDoc} */
+    @Override
     public CompletableFuture<Map<String, Long>> stats()
     {
         return submit(Wire.STATS, id -> Wire.empty(Wire.STATS, id), null, 0, 0, Responses.stats());

@@ -100,6 +100,13 @@ public interface AsyncBlockOperations extends AutoCloseable
     CompletableFuture<Boolean> delete(Hash hash);
 
     /**
+     * Which of {@code hashes} are not stored. See {@link BlockOperations#findMissing(java.util.Collection)}.
+     *
+     * @return the missing ones, in the order given.
+     */
+    CompletableFuture<java.util.List<Hash>> findMissing(java.util.Collection<Hash> hashes);
+
+    /**
      * Reads the server's metrics. See {@link BlockOperations#stats()}.
      *
      * @return metric name to value, unmodifiable.

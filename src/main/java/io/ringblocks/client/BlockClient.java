@@ -55,7 +55,18 @@ public final class BlockClient extends BlockingOperations
         return async;
     }
 
-    /** {@inheritDoc} */
+    /**
+     * Lists stored blocks a page at a time, see {@link AsyncBlockClient#list}.
+     *
+     * @param after the previous page's {@link ListPage#next()}, or null for the first page.
+     * @param limit entries per page, 1..{@link ListPage#MAX_LIMIT}.
+     */
+    public ListPage list(final Hash after, final int limit)
+    {
+        Blocking.checkThread();
+        return Blocking.await(async.list(after, limit));
+    }
+
     @Override
     AsyncBlockOperations asyncOperations()
     {

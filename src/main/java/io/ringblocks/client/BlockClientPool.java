@@ -106,7 +106,18 @@ public final class BlockClientPool extends BlockingOperations
         return total;
     }
 
-    /** {@inheritDoc} */
+    /**
+     * Lists stored blocks a page at a time, see {@link AsyncBlockClient#list}.
+     *
+     * @param after the previous page's {@link ListPage#next()}, or null for the first page.
+     * @param limit entries per page, 1..{@link ListPage#MAX_LIMIT}.
+     */
+    public ListPage list(final Hash after, final int limit)
+    {
+        Blocking.checkThread();
+        return Blocking.await(pick().list(after, limit));
+    }
+
     @Override
     AsyncBlockOperations asyncOperations()
     {
@@ -179,6 +190,12 @@ public final class BlockClientPool extends BlockingOperations
         public CompletableFuture<byte[]> getRange(final Hash hash, final long offset, final int length)
         {
             return pick().getRange(hash, offset, length);
+        }
+
+        @Override
+        public CompletableFuture<java.util.List<Hash>> findMissing(final java.util.Collection<Hash> hashes)
+        {
+            return pick().findMissing(hashes);
         }
 
         @Override

@@ -111,6 +111,15 @@ public interface BlockOperations extends AutoCloseable
     boolean delete(Hash hash);
 
     /**
+     * Asks which of many blocks are not stored, without transferring any (a build cache's "find missing blobs"):
+     * sent as FIND_MISSING requests of up to 127 hashes each, pipelined.
+     *
+     * @param hashes the addresses to check; duplicates are answered for each occurrence.
+     * @return the ones that are not stored, in the order given.
+     */
+    java.util.List<Hash> findMissing(java.util.Collection<Hash> hashes);
+
+    /**
      * Reads the server's metrics. Their names and set are not part of the protocol.
      *
      * @return metric name to value, in the server's order; unmodifiable.

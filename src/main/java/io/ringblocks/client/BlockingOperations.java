@@ -80,6 +80,14 @@ abstract class BlockingOperations implements BlockOperations
 
     /** {@inheritDoc} */
     @Override
+    public java.util.List<Hash> findMissing(final java.util.Collection<Hash> hashes)
+    {
+        Blocking.checkThread();
+        return Blocking.await(asyncOperations().findMissing(hashes));
+    }
+
+    /** {@inheritDoc} */
+    @Override
     public Map<String, Long> stats()
     {
         Blocking.checkThread();

@@ -397,6 +397,79 @@ public final class ClusterClient extends BlockingOperations
         return write.future().thenApply(all -> removed.get() > 0);
     }
 
+    /**
+     * A block counts as stored when any of its owners (current or, during a migration, previous) says so; an owner
+     * that cannot be asked confirms nothing, so its blocks count as missing unless another owner has them (for a
+     * build cache, a needless upload is harmless, a block wrongly reported present is not).
+     */
+    private CompletableFuture<List<Hash>> findMissingAsync(final java.util.Collection<Hash> hashes)
+    {
+        final List<Hash> all = List.copyOf(hashes);
+        if (closed)
+        {
+            return closedFuture();
+        }
+        final Map<ClusterNode, List<Hash>> asks = new LinkedHashMap<>();
+        final Placement previous = previousPlacement();
+        for (final Hash h : all)
+        {
+            for (final ClusterNode n : owners(h))
+            {
+                asks.computeIfAbsent(n, k -> new ArrayList<>()).add(h);
+            }
+            if (previous != null)
+            {
+                for (final int o : previous.owners(h, options.replicas()))
+                {
+                    final List<Hash> list = asks.computeIfAbsent(node(previous.members().get(o)), k -> new ArrayList<>());
+                    if (list.isEmpty() || list.get(list.size() - 1) != h)
+                    {
+                        list.add(h);
+                    }
+                }
+            }
+        }
+        final java.util.Set<Hash> present = ConcurrentHashMap.newKeySet();
+        final List<CompletableFuture<Void>> answers = new ArrayList<>();
+        for (final Map.Entry<ClusterNode, List<Hash>> ask : asks.entrySet())
+        {
+            final ClusterNode node = ask.getKey();
+            if (!node.usable())
+            {
+                continue;
+            }
+            answers.add(CompletableFuture.supplyAsync(() -> node.async().findMissing(ask.getValue()), executor)
+                .thenCompose(f -> f).handle((missing, failure) ->
+                {
+                    node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                    if (failure == null)
+                    {
+                        final java.util.Set<Hash> gone = new java.util.HashSet<>(missing);
+                        for (final Hash h : ask.getValue())
+                        {
+                            if (!gone.contains(h))
+                            {
+                                present.add(h);
+                            }
+                        }
+                    }
+                    return null;
+                }));
+        }
+        return CompletableFuture.allOf(answers.toArray(new CompletableFuture[0])).thenApply(v ->
+        {
+            final List<Hash> missing = new ArrayList<>();
+            for (final Hash h : all)
+            {
+                if (!present.contains(h))
+                {
+                    missing.add(h);
+                }
+            }
+            return java.util.Collections.unmodifiableList(missing);
+        });
+    }
+
     private CompletableFuture<Map<String, Long>> statsAsync()
     {
         if (closed)
@@ -565,6 +638,12 @@ public final class ClusterClient extends BlockingOperations
         public CompletableFuture<Boolean> delete(final Hash hash)
         {
             return deleteAsync(hash);
+        }
+
+        @Override
+        public CompletableFuture<List<Hash>> findMissing(final java.util.Collection<Hash> hashes)
+        {
+            return findMissingAsync(hashes);
         }
 
         @Override

@@ -124,6 +124,53 @@ final class Responses
         };
     }
 
+    static Pending.Decoder<ListPage> list()
+    {
+        return (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "LIST");
+            }
+            if (body.length < Wire.LIST_HEADER || (body.length - Wire.LIST_HEADER) % Wire.LIST_ENTRY != 0)
+            {
+                throw new ProtocolException("LIST: response body of " + body.length + " bytes");
+            }
+            final int n = (body.length - Wire.LIST_HEADER) / Wire.LIST_ENTRY;
+            final java.util.List<ListPage.Entry> entries = new java.util.ArrayList<>(n);
+            for (int i = 0; i < n; i++)
+            {
+                final int at = Wire.LIST_HEADER + i * Wire.LIST_ENTRY;
+                entries.add(new ListPage.Entry(Hash.fromBytes(java.util.Arrays.copyOfRange(body, at, at + Hash.LENGTH)),
+                    (int)Wire.getUnsignedInt(body, at + Hash.LENGTH)));
+            }
+            final boolean more = Wire.getUnsignedInt(body, 0) != 0;
+            return new ListPage(java.util.List.copyOf(entries), more,
+                Hash.fromBytes(java.util.Arrays.copyOfRange(body, 4, 4 + Hash.LENGTH)));
+        };
+    }
+
+    static Pending.Decoder<java.util.List<Hash>> findMissing()
+    {
+        return (status, body) ->
+        {
+            if (status != StatusCode.OK)
+            {
+                throw error(status, "FIND_MISSING");
+            }
+            if (body.length % Hash.LENGTH != 0)
+            {
+                throw new ProtocolException("FIND_MISSING: response body of " + body.length + " bytes");
+            }
+            final java.util.List<Hash> missing = new java.util.ArrayList<>(body.length / Hash.LENGTH);
+            for (int at = 0; at < body.length; at += Hash.LENGTH)
+            {
+                missing.add(Hash.fromBytes(java.util.Arrays.copyOfRange(body, at, at + Hash.LENGTH)));
+            }
+            return missing;
+        };
+    }
+
     static Pending.Decoder<Map<String, Long>> stats()
     {
         return (status, body) ->

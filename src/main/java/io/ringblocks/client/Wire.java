@@ -28,11 +28,21 @@ final class Wire
     static final int HEAD = 4;
     static final int DELETE = 5;
     static final int STATS = 6;
+    static final int LIST = 7;
+    static final int FIND_MISSING = 8;
+    /** Most hashes per FIND_MISSING request (protocol-spec, section 5.8). */
+    static final int MAX_FIND_MISSING = 127;
+    /** Most entries per LIST page (protocol-spec, section 5.7). */
+    static final int MAX_LIST_LIMIT = 4096;
+    static final int LIST_HEADER = 36;
+    static final int LIST_ENTRY = 36;
 
     static final int FLAG_VERIFY_HASH = 0x0001;
     static final int FLAG_RANGE = 0x0001;
+    static final int FLAG_FIRST = 0x0001;
 
-    private static final String[] OPCODE_NAMES = {"NONE", "PING", "PUT", "GET", "HEAD", "DELETE", "STATS"};
+    private static final String[] OPCODE_NAMES =
+        {"NONE", "PING", "PUT", "GET", "HEAD", "DELETE", "STATS", "LIST", "FIND_MISSING"};
 
     private Wire()
     {
@@ -78,6 +88,29 @@ final class Wire
         hash.copyTo(frame, HEADER_LENGTH);
         putLong(frame, HEADER_LENGTH + HASH_LENGTH, offset);
         putInt(frame, HEADER_LENGTH + HASH_LENGTH + 8, length);
+        return frame;
+    }
+
+    /** LIST: the cursor ({@code after}, or FIRST when null) and the page size. */
+    static byte[] list(final long requestId, final Hash after, final int limit)
+    {
+        final byte[] frame = header(LIST, after == null ? FLAG_FIRST : 0, requestId, HASH_LENGTH + 4, 0);
+        if (after != null)
+        {
+            after.copyTo(frame, HEADER_LENGTH);
+        }
+        putInt(frame, HEADER_LENGTH + HASH_LENGTH, limit);
+        return frame;
+    }
+
+    /** FIND_MISSING: hashes {@code from} (inclusive) to {@code to} (exclusive) of {@code hashes}. */
+    static byte[] findMissing(final long requestId, final java.util.List<Hash> hashes, final int from, final int to)
+    {
+        final byte[] frame = header(FIND_MISSING, 0, requestId, (to - from) * HASH_LENGTH, 0);
+        for (int i = from; i < to; i++)
+        {
+            hashes.get(i).copyTo(frame, HEADER_LENGTH + (i - from) * HASH_LENGTH);
+        }
         return frame;
     }
 

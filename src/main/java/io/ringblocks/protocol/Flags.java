@@ -12,6 +12,9 @@ public final class Flags
     /** GET: the body is hash(32) + offset u64 + length u32 and the response carries only that range. */
     public static final int RANGE = 0x0001;
 
+    /** LIST: start at the smallest stored hash; the request's cursor is ignored. */
+    public static final int FIRST = 0x0001;
+
     private Flags()
     {
     }
@@ -26,6 +29,7 @@ public final class Flags
         {
             case Opcode.PUT -> VERIFY_HASH;
             case Opcode.GET -> RANGE;
+            case Opcode.LIST -> FIRST;
             default -> 0;
         };
     }

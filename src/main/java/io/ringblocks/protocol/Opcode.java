@@ -15,17 +15,25 @@ public final class Opcode
     public static final int HEAD = 0x04;
     public static final int DELETE = 0x05;
     public static final int STATS = 0x06;
+    /** The stored hashes with their lengths, in hash order, a page at a time from a cursor. */
+    public static final int LIST = 0x07;
+    /** Which of up to {@link Protocol#MAX_FIND_MISSING} hashes are not stored. */
+    public static final int FIND_MISSING = 0x08;
 
-    private static final String[] NAMES = { "NONE", "PING", "PUT", "GET", "HEAD", "DELETE", "STATS" };
+    private static final String[] NAMES =
+        { "NONE", "PING", "PUT", "GET", "HEAD", "DELETE", "STATS", "LIST", "FIND_MISSING" };
 
     private Opcode()
     {
     }
 
-    /** @return true if {@code opcode} is a request this protocol version defines ({@link #PING}..{@link #STATS}). */
+    /**
+     * @return true if {@code opcode} is a request this protocol version defines ({@link #PING}..{@link
+     * #FIND_MISSING}).
+     */
     public static boolean isValid(final int opcode)
     {
-        return opcode >= PING && opcode <= STATS;
+        return opcode >= PING && opcode <= FIND_MISSING;
     }
 
     /**

@@ -18,6 +18,12 @@ public final class Protocol
     /** Length of a block address: a SHA-256 digest. */
     public static final int HASH_LENGTH = 32;
 
+    /**
+     * Most hashes in one FIND_MISSING request: its frame (16 + 127 × 32 = 4080 bytes) fits the smallest receive
+     * buffer a server may be configured with, 4 KiB.
+     */
+    public static final int MAX_FIND_MISSING = 127;
+
     /** The largest fixed part a request body can carry besides a payload (the VERIFY_HASH digest). */
     public static final int MAX_BODY_OVERHEAD = HASH_LENGTH;
 

@@ -59,6 +59,9 @@ public final class RequestValidator
             case Opcode.PUT -> validatePut(flags, bodyLength, maxBlockSize);
             case Opcode.GET ->
                 exactly(bodyLength, Flags.isSet(flags, Flags.RANGE) ? RangeBody.LENGTH : Protocol.HASH_LENGTH);
+            case Opcode.LIST -> exactly(bodyLength, ListBody.REQUEST_LENGTH);
+            case Opcode.FIND_MISSING -> bodyLength >= Protocol.HASH_LENGTH && bodyLength % Protocol.HASH_LENGTH == 0 &&
+                bodyLength <= Protocol.MAX_FIND_MISSING * Protocol.HASH_LENGTH ? Status.OK : Status.BAD_REQUEST;
             default -> exactly(bodyLength, Protocol.HASH_LENGTH); // HEAD, DELETE
         };
     }

@@ -8,7 +8,9 @@ import java.util.zip.CRC32C;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.protocol.Flags;
+import io.ringblocks.protocol.ListBody;
 import io.ringblocks.protocol.Opcode;
+import io.ringblocks.protocol.Protocol;
 import io.ringblocks.protocol.RangeBody;
 import io.ringblocks.protocol.RequestValidator;
 import io.ringblocks.protocol.ResponseHeader;
@@ -43,12 +45,17 @@ import io.ringblocks.uring.UserData;
 final class Operations implements CommitterClient.AckHandler, AutoCloseable
 {
     private static final int SMALL_RESPONSE = 64;
+    /** LISTs a worker lets wait for their checkpoint at once; more are answered BUSY. */
+    private static final int MAX_LISTS_WAITING = 8;
+    /** How long a LIST waits for its checkpoint before it is answered BUSY. */
+    private static final long LIST_WAIT_NANOS = 10_000_000_000L;
     private static final int PAGE = 4096;
 
     private final WorkerContext ctx;
     private final Responder responder;
     private final ServerStats stats;
     private final UnsafeBuffer memory;
+    private final ListPageWriter listPage;
     private final Ring ring;
     private final ResponseHeaderEncoder encoder = new ResponseHeaderEncoder();
     private final Requests reqs;
@@ -71,6 +78,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private long pinTag;
     private boolean published;
     private int buffersLent;
+    private int listsWaiting;
     private int stalledHead = -1;
     private int stalledTail = -1;
 
@@ -80,6 +88,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         this.responder = responder;
         stats = ctx.stats;
         memory = ctx.memory;
+        listPage = new ListPageWriter(memory);
         ring = ctx.ring();
         reqs = ctx.reqs;
         arena = ctx.arena;
@@ -158,6 +167,24 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                     reqs.rangeLength[r] = ranged ? RangeBody.length(memory, (int)body) : 0;
                     get(r);
                 }
+            }
+            case Opcode.LIST ->
+            {
+                if (listsWaiting >= MAX_LISTS_WAITING)
+                {
+                    respondStatus(r, Status.BUSY); // each holds up to a 256 KiB page once its checkpoint is done
+                    return true;
+                }
+                listsWaiting++;
+                reqs.hashes.putBytes(r * 32, memory, (int)body + ListBody.AFTER_OFFSET, 32);
+                reqs.rangeLength[r] = ListBody.effectiveLimit(ListBody.limit(memory, (int)body));
+                reqs.rangeOffset[r] = client.requestCheckpoint(); // the ticket
+                reqs.blockOffset[r] = System.nanoTime(); // when it started waiting
+                list(r);
+            }
+            case Opcode.FIND_MISSING ->
+            {
+                return findMissing(r, body, bodyLength);
             }
             case Opcode.PUT ->
             {
@@ -255,6 +282,18 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private boolean lookup(final int r)
     {
+        return lookup(reqs.hashes, r * 32);
+    }
+
+    private boolean lookup(final org.agrona.DirectBuffer hash, final int hashOffset)
+    {
+        pin();
+        return reader.lookup(hash, hashOffset);
+    }
+
+    /** Pins the committer epoch for this duty cycle's index reads (overlay tables and LMDB snapshots). */
+    private void pin()
+    {
         if (!pinned)
         {
             // Publish the pin before the snapshot exists, so the committer cannot reuse what it may show.
@@ -262,7 +301,6 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             pinTag = epochs.begin(pinEpoch);
             pinned = true;
         }
-        return reader.lookup(reqs.hashes, r * 32);
     }
 
     /** End of a duty cycle: let LMDB move on and drop the snapshot's pin. */
@@ -293,6 +331,83 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         memory.putInt((int)at + ResponseHeader.HEADER_LENGTH, reader.length(),
             java.nio.ByteOrder.LITTLE_ENDIAN);
         responder.respond(r, at, ResponseHeader.HEADER_LENGTH + 4, Status.OK);
+    }
+
+    // ---------------------------------------------------------------- LIST, FIND_MISSING
+
+    /**
+     * LIST reads LMDB (in hash order, which the overlay is not): it first waits, stalled, until a checkpoint has put
+     * every change committed before the request into LMDB, so a listing shows every acknowledged PUT and no
+     * acknowledged DELETE; changes after that are looked up in the overlay as the scan goes.
+     */
+    private void list(final int r)
+    {
+        final boolean late = System.nanoTime() - reqs.blockOffset[r] > LIST_WAIT_NANOS;
+        if (!client.checkpointed(reqs.rangeOffset[r]) && !late)
+        {
+            stall(r, Requests.WAIT_CHECKPOINT);
+            return;
+        }
+        if (late || client.checkpointsFailed())
+        {
+            // No checkpoint in time (a failing checkpointer), or never again (a failed journal): LMDB may lack
+            // acknowledged blocks, and a listing without them would send a repair astray.
+            listDone(r, client.checkpointsFailed() ? Status.INTERNAL_ERROR : Status.BUSY);
+            return;
+        }
+        final int limit = reqs.rangeLength[r];
+        if (!takeBuffer(r, ResponseHeader.HEADER_LENGTH + ListBody.responseLength(limit)))
+        {
+            stall(r, Requests.WAIT_SPACE);
+            return;
+        }
+        pin(); // the scan looks its keys up in the overlay, whose tables are retired by reader epochs
+        final long at = reqs.buffer[r];
+        final int bodyLength;
+        try
+        {
+            bodyLength = listPage.fill(store.index(), reqs.hashes, r * 32, (reqs.flags[r] & Flags.FIRST) != 0,
+                limit, (int)at + ResponseHeader.HEADER_LENGTH);
+        }
+        catch (final RuntimeException e)
+        {
+            ctx.errors.onError(ctx.name, "LIST scan failed: " + e);
+            listDone(r, Status.INTERNAL_ERROR);
+            return;
+        }
+        listsWaiting--;
+        header(r, at, Status.OK, bodyLength);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + bodyLength, Status.OK);
+    }
+
+    private void listDone(final int r, final int status)
+    {
+        listsWaiting--;
+        respondStatus(r, status);
+    }
+
+    /** Answers the hashes of the body that are not stored, in request order; no block is read. */
+    private boolean findMissing(final int r, final long body, final int bodyLength)
+    {
+        if (!takeBuffer(r, ResponseHeader.HEADER_LENGTH + bodyLength))
+        {
+            return false;
+        }
+        final long at = reqs.buffer[r];
+        int missing = 0;
+        for (int i = 0; i < bodyLength; i += Protocol.HASH_LENGTH)
+        {
+            // A copy known to be corrupt counts as missing: a PUT of the content is what repairs it.
+            if (!lookup(memory, (int)body + i) || reader.corrupt())
+            {
+                memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH + missing, memory, (int)body + i,
+                    Protocol.HASH_LENGTH);
+                missing += Protocol.HASH_LENGTH;
+            }
+        }
+        header(r, at, Status.OK, missing);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + missing, Status.OK);
+        return true;
     }
 
     // ---------------------------------------------------------------- GET
@@ -680,6 +795,10 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             {
                 publishOrStall(r);
             }
+            else if (reqs.opcode[r] == Opcode.LIST)
+            {
+                list(r);
+            }
             else if (reqs.opcode[r] == Opcode.GET)
             {
                 releaseBuffers(r);
@@ -714,6 +833,10 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                 (reqs.deltaType[r] == Deltas.OCCUPY || reqs.deltaType[r] == Deltas.WRITE_OCCUPY))
             {
                 store.release(reqs.blockOffset[r], reqs.blockClass[r]);
+            }
+            if (reqs.opcode[r] == Opcode.LIST)
+            {
+                listsWaiting--;
             }
             releaseBuffers(r);
             respondStatus(r, Status.SHUTTING_DOWN);

@@ -19,6 +19,8 @@ final class Requests
     static final int WAIT_ACK = 5;
     static final int READING = 6;
     static final int RESPONDING = 7;
+    /** LIST: waiting until LMDB holds every change committed before it arrived. */
+    static final int WAIT_CHECKPOINT = 8;
 
     final int capacity;
     final int[] state;

@@ -221,7 +221,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "connections_rejected", rejected);
         line(sb, "connections_closed", closedCount);
         line(sb, "in_flight", inFlight);
-        for (int op = Opcode.PING; op <= Opcode.STATS; op++)
+        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
         {
             final String name = Opcode.name(op).toLowerCase(java.util.Locale.ROOT);
             line(sb, "requests_" + name, requests[op]);

@@ -6,7 +6,8 @@ package io.ringblocks.server;
  */
 final class ServerStats
 {
-    static final int OPS = 7;
+    /** Per-opcode counters: index 0 for frames with no valid opcode, then each request opcode. */
+    static final int OPS = io.ringblocks.protocol.Opcode.FIND_MISSING + 1;
     static final int STATUSES = 14;
 
     final long[] requests = new long[OPS];

@@ -290,6 +290,17 @@ public final class BlockIndex implements AutoCloseable
      */
     public int scan(final DirectBuffer after, final int max, final EntryVisitor visitor)
     {
+        return scan(after, max, visitor, null);
+    }
+
+    /**
+     * Like {@link #scan(DirectBuffer, int, EntryVisitor)}, and copies the last key visited (also one the overlay
+     * deleted, which is not passed to the visitor) into {@code lastVisited} when not null: where the next scan
+     * resumes, so that a page of deleted entries still moves on.
+     */
+    public int scan(final DirectBuffer after, final int max, final EntryVisitor visitor,
+        final org.agrona.MutableDirectBuffer lastVisited)
+    {
         int visited = 0;
         final Overlay.Reader changes = overlay == null ? null : overlay.reader();
         try (Txn<DirectBuffer> txn = env.txnRead(); Cursor<DirectBuffer> cursor = blocks.openCursor(txn))
@@ -315,6 +326,10 @@ public final class BlockIndex implements AutoCloseable
                         flags(value));
                 }
                 visited++;
+                if (lastVisited != null)
+                {
+                    lastVisited.putBytes(0, cursor.key(), 0, KEY_LENGTH);
+                }
                 more = visited < max && cursor.next();
             }
         }

@@ -94,6 +94,7 @@ public final class Committer implements Agent, MessageHandler
     private boolean journalFull;
     private final AtomicLong checkpointRequests = new AtomicLong();
     private volatile long checkpointsServed;
+    private volatile boolean checkpointsFailed;
     private long servingTicket;
     private long servingSequence;
     private volatile long journalHeldCycles;
@@ -486,9 +487,49 @@ public final class Committer implements Agent, MessageHandler
         return true;
     }
 
+    /**
+     * Any thread, never blocks: asks for a checkpoint of every change committed so far, like {@link #checkpoint}
+     * without the wait.
+     *
+     * @return a ticket for {@link #checkpointed(long)}.
+     */
+    public long requestCheckpoint()
+    {
+        final long ticket = checkpointRequests.incrementAndGet();
+        final Thread t = thread;
+        if (t != null)
+        {
+            LockSupport.unpark(t);
+        }
+        return ticket;
+    }
+
+    /**
+     * @return true once every change committed before {@code ticket} was requested is in LMDB, or once the journal
+     * failed (then {@link #checkpointsFailed()}: LMDB may lack logged changes that no checkpoint will bring).
+     */
+    public boolean checkpointed(final long ticket)
+    {
+        return checkpointsServed >= ticket;
+    }
+
+    /** @return true when tickets are served without a checkpoint because the journal failed. */
+    public boolean checkpointsFailed()
+    {
+        return checkpointsFailed;
+    }
+
     /** @return whether a {@link #checkpoint} caller waits for changes not yet in LMDB. */
     private boolean checkpointWanted()
     {
+        if (!journal.healthy())
+        {
+            // After a failed append or flush nothing is logged or checkpointed any more: waiting would be forever.
+            checkpointsFailed = true;
+            checkpointsServed = Math.max(checkpointsServed, checkpointRequests.get());
+            servingTicket = 0;
+            return false;
+        }
         if (servingTicket == 0)
         {
             final long wanted = checkpointRequests.get();

@@ -171,6 +171,28 @@ public final class CommitterClient implements MessageHandler
         return claim;
     }
 
+    /**
+     * Asks, without waiting, that every change committed so far reach LMDB (a LIST reads LMDB).
+     *
+     * @return a ticket for {@link #checkpointed(long)}.
+     */
+    public long requestCheckpoint()
+    {
+        return committer.requestCheckpoint();
+    }
+
+    /** @return true once the checkpoint asked for with {@code ticket} is done (or will never be: see below). */
+    public boolean checkpointed(final long ticket)
+    {
+        return committer.checkpointed(ticket);
+    }
+
+    /** @return true when the journal failed, so LMDB may lack acknowledged changes for good. */
+    public boolean checkpointsFailed()
+    {
+        return committer.checkpointsFailed();
+    }
+
     /** Wakes the committer if it parked; call once after a burst of publishes. */
     public void flush()
     {

@@ -88,7 +88,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         final StoreFiles files;
         try
         {
-            files = StoreFiles.open(config, wakeups.length + 16);
+            // Each worker: its reader, and a LIST scan's own transaction; the scrubber and checkpoints on top.
+            files = StoreFiles.open(config, 2 * wakeups.length + 16);
         }
         catch (final RuntimeException e)
         {

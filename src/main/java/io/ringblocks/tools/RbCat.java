@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
 import io.ringblocks.client.BlockClient;
 import io.ringblocks.client.ClientOptions;
 import io.ringblocks.client.Hash;
+import io.ringblocks.client.ListPage;
 import io.ringblocks.client.RingblocksException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,6 +40,8 @@ import picocli.CommandLine.Parameters;
         "  head HASH        print 'OK <length>'",
         "  del HASH         print 'OK'",
         "  stats            print 'name value' lines",
+        "  list             print every stored block, 'HASH LENGTH', in hash order",
+        "  missing HASH...  print the hashes given that are not stored, one per line",
         "  ping             print 'OK <round trip>'",
         "Errors print 'ERR <STATUS> <message>'."})
 public final class RbCat implements Callable<Integer>
@@ -187,9 +190,46 @@ public final class RbCat implements Callable<Integer>
                 }
             }
             case "ping" -> out.println("OK " + client.ping().toNanos() / 1000 + "us");
+            case "list" ->
+            {
+                Hash after = null;
+                ListPage page;
+                do
+                {
+                    page = client.list(after, ListPage.MAX_LIMIT);
+                    for (final ListPage.Entry e : page.entries())
+                    {
+                        out.println(e.hash().toHex() + " " + e.length());
+                    }
+                    if (page.more() && after != null && page.next().toHex().compareTo(after.toHex()) <= 0)
+                    {
+                        out.println("ERR CLIENT the server's LIST cursor did not move past " + after.toHex());
+                        return false;
+                    }
+                    after = page.next();
+                }
+                while (page.more());
+            }
+            case "missing" ->
+            {
+                if (w.length < 2)
+                {
+                    throw new IllegalArgumentException("usage: missing HASH...");
+                }
+                final java.util.List<Hash> hashes = new java.util.ArrayList<>();
+                for (int i = 1; i < w.length; i++)
+                {
+                    hashes.add(Hash.fromHex(w[i]));
+                }
+                for (final Hash h : client.findMissing(hashes))
+                {
+                    out.println(h.toHex());
+                }
+            }
             default ->
             {
-                out.println("ERR CLIENT unknown command '" + w[0] + "' (put, get, head, del, stats, ping)");
+                out.println("ERR CLIENT unknown command '" + w[0] +
+                    "' (put, get, head, del, stats, ping, list, missing)");
                 return false;
             }
         }

@@ -43,6 +43,8 @@ final class FakeServer implements AutoCloseable
     private static final int HEAD = 4;
     private static final int DELETE = 5;
     private static final int STATS = 6;
+    private static final int LIST = 7;
+    private static final int FIND_MISSING = 8;
 
     private final ServerSocket listener;
     private final int maxBlockSize;
@@ -323,11 +325,11 @@ final class FakeServer implements AutoCloseable
     {
         final int opcode = header[1] & 0xFF;
         final int flags = (header[2] & 0xFF) | (header[3] & 0xFF) << 8;
-        if (opcode < 1 || opcode > 6)
+        if (opcode < 1 || opcode > 8)
         {
             return StatusCode.UNKNOWN_OPCODE;
         }
-        final int allowedFlags = opcode == PUT || opcode == GET ? 1 : 0;
+        final int allowedFlags = opcode == PUT || opcode == GET || opcode == LIST ? 1 : 0;
         if ((flags & ~allowedFlags) != 0 || !bodyLengthLegal(opcode, flags, bodyLength))
         {
             return StatusCode.BAD_REQUEST;
@@ -352,11 +354,11 @@ final class FakeServer implements AutoCloseable
         {
             return response(opcode, forced, id, new byte[0]);
         }
-        if (opcode < 1 || opcode > 6)
+        if (opcode < 1 || opcode > 8)
         {
             return response(opcode, StatusCode.UNKNOWN_OPCODE, id, new byte[0]);
         }
-        final int allowedFlags = opcode == PUT || opcode == GET ? 1 : 0;
+        final int allowedFlags = opcode == PUT || opcode == GET || opcode == LIST ? 1 : 0;
         if ((flags & ~allowedFlags) != 0 || !bodyLengthLegal(opcode, flags, body.length))
         {
             return response(opcode, StatusCode.BAD_REQUEST, id, new byte[0]);
@@ -383,6 +385,20 @@ final class FakeServer implements AutoCloseable
                 }
                 blocks.putIfAbsent(HEX.formatHex(hash), payload);
                 return response(opcode, StatusCode.OK, id, hash);
+            }
+            case LIST:
+                return list(flags, id, body);
+            case FIND_MISSING:
+            {
+                final java.io.ByteArrayOutputStream missing = new java.io.ByteArrayOutputStream();
+                for (int at = 0; at < body.length; at += 32)
+                {
+                    if (!blocks.containsKey(HEX.formatHex(body, at, at + 32)))
+                    {
+                        missing.write(body, at, 32);
+                    }
+                }
+                return response(opcode, StatusCode.OK, id, missing.toByteArray());
             }
             default:
                 break;
@@ -424,11 +440,40 @@ final class FakeServer implements AutoCloseable
         }
     }
 
+    /** Spec section 5.7, from its own reading: hex keys sort like the hashes' bytes. */
+    private byte[] list(final int flags, final long id, final byte[] body)
+    {
+        final int raw = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getInt(32);
+        final int limit = raw >= 1 && raw <= 4096 ? raw : 4096;
+        final java.util.NavigableMap<String, byte[]> sorted = new java.util.TreeMap<>(blocks);
+        final java.util.NavigableMap<String, byte[]> tail = flags == 1 ? sorted :
+            sorted.tailMap(HEX.formatHex(body, 0, 32), false);
+        final ByteBuffer out = ByteBuffer.allocate(36 + 36 * Math.min(limit, tail.size())).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] next = Arrays.copyOfRange(body, 0, 32);
+        out.position(36);
+        int visited = 0;
+        for (final Map.Entry<String, byte[]> e : tail.entrySet())
+        {
+            if (visited == limit)
+            {
+                break;
+            }
+            next = HEX.parseHex(e.getKey());
+            out.put(next).putInt(e.getValue().length);
+            visited++;
+        }
+        out.putInt(0, visited == limit ? 1 : 0);
+        out.put(4, next);
+        return response(LIST, StatusCode.OK, id, out.array());
+    }
+
     private boolean bodyLengthLegal(final int opcode, final int flags, final int length)
     {
         return switch (opcode)
         {
             case PING, STATS -> length == 0;
+            case LIST -> length == 36;
+            case FIND_MISSING -> length >= 32 && length <= 127 * 32 && length % 32 == 0;
             case PUT -> length > (flags == 1 ? 32 : 0);
             case GET -> length == (flags == 1 ? 44 : 32);
             default -> length == 32;

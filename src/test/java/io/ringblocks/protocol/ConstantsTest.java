@@ -18,7 +18,7 @@ class ConstantsTest
         assertEquals("DELETE", Opcode.name(Opcode.DELETE));
         assertEquals("STATS", Opcode.name(Opcode.STATS));
         assertEquals("NONE", Opcode.name(Opcode.NONE));
-        assertEquals("OPCODE_7", Opcode.name(7));
+        assertEquals("OPCODE_9", Opcode.name(9));
         assertEquals("OPCODE_-1", Opcode.name(-1));
     }
 
@@ -26,11 +26,11 @@ class ConstantsTest
     void shouldKnowValidOpcodes()
     {
         assertFalse(Opcode.isValid(0));
-        for (int op = 1; op <= 6; op++)
+        for (int op = 1; op <= 8; op++)
         {
             assertTrue(Opcode.isValid(op));
         }
-        assertFalse(Opcode.isValid(7));
+        assertFalse(Opcode.isValid(9));
         assertFalse(Opcode.isValid(0xFF));
     }
 
@@ -64,7 +64,9 @@ class ConstantsTest
     {
         assertEquals(Flags.VERIFY_HASH, Flags.allowed(Opcode.PUT));
         assertEquals(Flags.RANGE, Flags.allowed(Opcode.GET));
-        for (final int op : new int[]{ Opcode.PING, Opcode.HEAD, Opcode.DELETE, Opcode.STATS, 0, 7, 0xFF })
+        assertEquals(Flags.FIRST, Flags.allowed(Opcode.LIST));
+        for (final int op : new int[]{ Opcode.PING, Opcode.HEAD, Opcode.DELETE, Opcode.STATS, Opcode.FIND_MISSING, 0,
+            9, 0xFF })
         {
             assertEquals(0, Flags.allowed(op));
             assertTrue(Flags.isValid(op, 0));

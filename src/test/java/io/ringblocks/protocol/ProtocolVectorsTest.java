@@ -33,7 +33,7 @@ class ProtocolVectorsTest
         vectors.forEach(v -> names.add(v.name()));
         for (final String required : new String[]{
             "ping", "stats", "put-hello", "put-verify-world", "head-hello", "get-hello", "get-range-hello-1-3",
-            "delete-hello", "get-deleted", "delete-deleted", "unknown-opcode-07", "ping-bad-flags",
+            "delete-hello", "get-deleted", "delete-deleted", "unknown-opcode-09", "list-first", "find-missing", "ping-bad-flags",
             "put-verify-mismatch", "put-empty", "get-short-hash", "unsupported-version", "frame-too-large" })
         {
             assertTrue(names.contains(required), required);
@@ -127,6 +127,8 @@ class ProtocolVectorsTest
                 case Opcode.PUT -> assertEquals(Protocol.HASH_LENGTH, response.bodyLength(), v.name());
                 case Opcode.HEAD -> assertEquals(4, response.bodyLength(), v.name());
                 case Opcode.GET -> assertTrue(response.bodyLength() > 0, v.name());
+                case Opcode.LIST -> assertEquals(0, (response.bodyLength() - 36) % 36, v.name());
+                case Opcode.FIND_MISSING -> assertEquals(0, response.bodyLength() % 32, v.name());
                 default -> throw new AssertionError(v.name() + ": OK for opcode " + response.opcode());
             }
         }

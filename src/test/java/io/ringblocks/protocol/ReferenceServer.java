@@ -93,6 +93,20 @@ final class ReferenceServer
                 blocks.putIfAbsent(Hashes.toHex(hash), payload);
                 return response(opcode, Status.OK, requestId, hash);
             }
+            case Opcode.LIST:
+                return list(flags, requestId, in, bodyOffset);
+            case Opcode.FIND_MISSING:
+            {
+                final java.io.ByteArrayOutputStream missing = new java.io.ByteArrayOutputStream();
+                for (int at = 0; at < body.length; at += Protocol.HASH_LENGTH)
+                {
+                    if (!blocks.containsKey(Hashes.toHex(in, bodyOffset + at)))
+                    {
+                        missing.write(body, at, Protocol.HASH_LENGTH);
+                    }
+                }
+                return response(opcode, Status.OK, requestId, missing.toByteArray());
+            }
             default:
                 break;
         }
@@ -128,6 +142,37 @@ final class ReferenceServer
                 return response(opcode, Status.OK, requestId,
                     Arrays.copyOfRange(block, from, from + RangeBody.resolvedLength(offset, length, block.length)));
         }
+    }
+
+    /** Section 5.7: hex keys sort like the hashes' bytes, so a TreeMap of them is hash order. */
+    private byte[] list(final int flags, final long requestId, final UnsafeBuffer in, final int bodyOffset)
+    {
+        final int limit = ListBody.effectiveLimit(ListBody.limit(in, bodyOffset));
+        final java.util.NavigableMap<String, byte[]> sorted = new java.util.TreeMap<>(blocks);
+        final java.util.NavigableMap<String, byte[]> tail = Flags.isSet(flags, Flags.FIRST) ? sorted :
+            sorted.tailMap(Hashes.toHex(in, bodyOffset), false);
+        final java.io.ByteArrayOutputStream entries = new java.io.ByteArrayOutputStream();
+        final byte[] next = new byte[Protocol.HASH_LENGTH];
+        in.getBytes(bodyOffset + ListBody.AFTER_OFFSET, next);
+        int visited = 0;
+        for (final java.util.Map.Entry<String, byte[]> e : tail.entrySet())
+        {
+            if (visited == limit)
+            {
+                break;
+            }
+            final byte[] hash = java.util.HexFormat.of().parseHex(e.getKey());
+            entries.writeBytes(hash);
+            entries.writeBytes(new byte[]{(byte)e.getValue().length, (byte)(e.getValue().length >>> 8),
+                (byte)(e.getValue().length >>> 16), (byte)(e.getValue().length >>> 24)});
+            System.arraycopy(hash, 0, next, 0, hash.length);
+            visited++;
+        }
+        final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(new byte[]{(byte)(visited == limit ? 1 : 0), 0, 0, 0});
+        out.writeBytes(next);
+        out.writeBytes(entries.toByteArray());
+        return response(Opcode.LIST, Status.OK, requestId, out.toByteArray());
     }
 
     private static byte[] response(final int opcode, final int status, final long requestId, final byte[] body)

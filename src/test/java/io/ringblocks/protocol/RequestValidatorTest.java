@@ -42,7 +42,7 @@ class RequestValidatorTest
     @Test
     void shouldRejectUnknownOpcodesBeforeFlagsAndBody()
     {
-        for (final int opcode : new int[]{ 0, 7, 0x80, 0xFF })
+        for (final int opcode : new int[]{ 0, 9, 0x80, 0xFF })
         {
             assertEquals(Status.UNKNOWN_OPCODE, validate(opcode, 0, 0));
             assertEquals(Status.UNKNOWN_OPCODE, validate(opcode, 0xFFFF, 5));

@@ -133,6 +133,10 @@ class ClusterClientTest
             }
             assertArrayEquals(java.util.Arrays.copyOfRange(blocks.get(0), 0, 1),
                 cluster.getRange(Hash.of(blocks.get(0)), 0, 1));
+            final List<Hash> ask = new ArrayList<>();
+            blocks.forEach(b -> ask.add(Hash.of(b)));
+            ask.add(Hash.of(new byte[]{1}));
+            assertEquals(List.of(Hash.of(new byte[]{1})), cluster.findMissing(ask));
             assertThrows(NotFoundException.class, () -> cluster.get(Hash.of(new byte[]{1})));
             assertEquals(OptionalInt.empty(), cluster.head(Hash.of(new byte[]{1})));
             assertTrue(cluster.stats().get(members.get(0).address() + "/member_up") == 1L);

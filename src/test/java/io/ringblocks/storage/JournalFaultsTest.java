@@ -44,6 +44,48 @@ class JournalFaultsTest
         return h;
     }
 
+    /**
+     * A LIST's checkpoint ticket: served once LMDB holds what was committed before it; after a journal failure
+     * served at once, flagged failed (waiting would be forever: nothing is checkpointed any more).
+     */
+    @Test
+    void shouldServeCheckpointTicketsAndReportThemFailedOnceTheJournalFailed() throws Exception
+    {
+        final int[] syncResult = {0};
+        try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
+        {
+            final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
+            final Committer committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{link},
+                (offset, cls) -> { }, () -> syncResult[0], true, 64, 0L, new SystemNanoClock(), new ErrorHandler());
+            final CommitterClient client = new CommitterClient(committer, link);
+            final List<Integer> results = new ArrayList<>();
+            assertTrue(client.publishOccupy(1, hash(1), 0, 4096, 100, 0, 0));
+            committer.doWork();
+            client.pollAcks((token, result) -> results.add(result), 10);
+            assertEquals(List.of(Deltas.STORED), results);
+            assertEquals(0, index.count(), "only in the overlay so far");
+
+            final long ticket = client.requestCheckpoint();
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!client.checkpointed(ticket))
+            {
+                committer.doWork();
+                assertTrue(System.nanoTime() < deadline, "the ticket is served");
+                Thread.sleep(1);
+            }
+            assertTrue(!client.checkpointsFailed());
+            assertEquals(1, index.count(), "LMDB holds what was committed before the ticket");
+
+            syncResult[0] = -Errno.EIO;
+            assertTrue(client.publishOccupy(2, hash(2), 0, 8192, 100, 0, 0));
+            committer.doWork();
+            final long late = client.requestCheckpoint();
+            committer.doWork();
+            assertTrue(client.checkpointed(late), "served without waiting for a checkpoint that never comes");
+            assertTrue(client.checkpointsFailed());
+        }
+    }
+
     /** After a failed flush nothing more is logged, and every later write is answered FAILED at once. */
     @Test
     void shouldAnswerLaterDeltasFailedAfterAFlushFailure() throws Exception

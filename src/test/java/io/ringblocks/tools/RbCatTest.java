@@ -53,12 +53,15 @@ class RbCatTest
         try (RingblocksServer server = start())
         {
             final String[] lines = run(server.port(),
-                "put " + in + "\nhead " + HELLO + "\nget " + HELLO + " " + back + "\nping\ndel " + HELLO + "\n", 0);
+                "put " + in + "\nhead " + HELLO + "\nget " + HELLO + " " + back + "\nping\nlist\nmissing " + HELLO +
+                    " " + "00".repeat(32) + "\ndel " + HELLO + "\n", 0);
             assertEquals(HELLO, lines[0]);
             assertEquals("OK 5", lines[1]);
             assertEquals("OK 5", lines[2]);
             assertTrue(lines[3].startsWith("OK "), lines[3]);
-            assertEquals("OK", lines[4]);
+            assertEquals(HELLO + " 5", lines[4], "list");
+            assertEquals("00".repeat(32), lines[5], "missing");
+            assertEquals("OK", lines[6]);
             assertArrayEquals("hello".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(back));
         }
     }

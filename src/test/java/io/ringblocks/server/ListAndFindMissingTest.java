@@ -1,0 +1,108 @@
+package io.ringblocks.server;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.ringblocks.client.BlockClient;
+import io.ringblocks.client.BlockClientPool;
+import io.ringblocks.client.ClientOptions;
+import io.ringblocks.client.Hash;
+import io.ringblocks.client.ListPage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * LIST pages through every stored block in hash order, including PUTs acknowledged a moment before (they may still
+ * be only in the write-ahead log's overlay: LIST waits for a checkpoint) and none deleted; FIND_MISSING answers
+ * which of many hashes are not stored, across several pipelined requests.
+ */
+@Timeout(60)
+class ListAndFindMissingTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldListEveryStoredBlockOnceInHashOrderAndFindTheMissingOnes()
+    {
+        final Random random = new Random(5);
+        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));
+            BlockClientPool pool = BlockClientPool.connect(ClientOptions.builder().port(server.port()).poolSize(2)
+                .build());
+            BlockClient client = BlockClient.connect("127.0.0.1", server.port()))
+        {
+            final ListPage empty = client.list(null, 10);
+            assertTrue(empty.entries().isEmpty());
+            assertFalse(empty.more());
+
+            final TreeMap<String, Integer> stored = new TreeMap<>();
+            final List<Hash> deleted = new ArrayList<>();
+            for (int i = 0; i < 300; i++)
+            {
+                final byte[] b = new byte[1 + random.nextInt(9000)];
+                random.nextBytes(b);
+                final Hash h = pool.put(b);
+                stored.put(h.toHex(), b.length);
+            }
+            for (final String hex : new ArrayList<>(stored.keySet()).subList(100, 120))
+            {
+                assertTrue(pool.delete(Hash.fromHex(hex)));
+                stored.remove(hex);
+                deleted.add(Hash.fromHex(hex));
+            }
+
+            // Right after the acknowledgements: every PUT listed, no DELETE.
+            final TreeMap<String, Integer> listed = new TreeMap<>();
+            Hash after = null;
+            String previous = "";
+            int pages = 0;
+            while (true)
+            {
+                final ListPage page = client.list(after, 37);
+                pages++;
+                for (final ListPage.Entry e : page.entries())
+                {
+                    assertTrue(e.hash().toHex().compareTo(previous) > 0, "ascending, each once");
+                    previous = e.hash().toHex();
+                    listed.put(e.hash().toHex(), e.length());
+                }
+                assertTrue(page.entries().size() <= 37);
+                if (!page.more())
+                {
+                    break;
+                }
+                after = page.next();
+            }
+            assertEquals(stored, listed);
+            assertEquals(280 / 37 + 1, pages);
+
+            final List<Hash> ask = new ArrayList<>();
+            final List<Hash> expectedMissing = new ArrayList<>();
+            for (final String hex : stored.keySet())
+            {
+                ask.add(Hash.fromHex(hex));
+                if (ask.size() % 3 == 0)
+                {
+                    final byte[] absent = new byte[8];
+                    random.nextBytes(absent);
+                    ask.add(Hash.of(absent));
+                    expectedMissing.add(Hash.of(absent));
+                }
+            }
+            ask.addAll(deleted);
+            expectedMissing.addAll(deleted);
+            assertTrue(ask.size() > 3 * 127, "several requests");
+            assertEquals(expectedMissing, pool.findMissing(ask), "the missing ones, in the order asked");
+            assertEquals(List.of(), client.findMissing(List.of()));
+        }
+    }
+}
