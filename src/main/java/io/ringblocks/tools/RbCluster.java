@@ -1,0 +1,413 @@
+package io.ringblocks.tools;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import io.ringblocks.client.BlockClient;
+import io.ringblocks.client.ClientOptions;
+import io.ringblocks.client.Hash;
+import io.ringblocks.client.ListPage;
+import io.ringblocks.client.Member;
+import io.ringblocks.client.MemberList;
+import io.ringblocks.client.Placement;
+import io.ringblocks.client.RingblocksException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The operator's tool for a ringblocks cluster (docs/cluster.md): {@code status} shows each member's blocks, bytes,
+ * free space and health; {@code repair} walks every member's blocks (LIST) and copies each to those of its owners
+ * that lack it (FIND_MISSING, GET, PUT with VERIFY_HASH); {@code rebalance} does the same after a membership change
+ * and then deletes a block from a member that no longer owns it, only once every owner confirmed its copy. The walk
+ * is resumable ({@code --state}), rate-bounded ({@code --rate}) and can be dry-run.
+ */
+@Command(name = "rbcluster", mixinStandardHelpOptions = true, sortOptions = false,
+    versionProvider = RbCluster.Version.class,
+    description = "Status, repair and rebalance of a ringblocks cluster.",
+    footer = {"", "Actions:",
+        "  status     each member's blocks, bytes, free space and health",
+        "  repair     copy every block to all of its owners that lack it",
+        "  rebalance  repair, then delete blocks from members that no longer own them (after --previous changed)"})
+public final class RbCluster implements Callable<Integer>
+{
+    @Parameters(index = "0", paramLabel = "ACTION", description = "status, repair or rebalance")
+    String action;
+
+    @Option(names = "--members", required = true, paramLabel = "LIST",
+        description = "the member list, host:port[=weight],...")
+    String members;
+
+    @Option(names = "--previous", paramLabel = "LIST",
+        description = "the member list before the change (rebalance; members only here are emptied)")
+    String previous;
+
+    @Option(names = "--replicas", paramLabel = "R", defaultValue = "2", description = "owners per block (default: 2)")
+    int replicas;
+
+    @Option(names = "--rate", paramLabel = "N", defaultValue = "0",
+        description = "most blocks copied or deleted per second, 0 = unbounded (default: 0)")
+    int rate;
+
+    @Option(names = "--dry-run", description = "print what would be copied or deleted, change nothing")
+    boolean dryRun;
+
+    @Option(names = "--state", paramLabel = "FILE",
+        description = "progress file: a rerun resumes each member's walk where it stopped; removed when done")
+    Path state;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, BlockClient> clients = new LinkedHashMap<>();
+    private final Map<String, String> progress = new LinkedHashMap<>();
+    private long copied;
+    private long deleted;
+    private long kept;
+    private long walked;
+    private long lastOperationNanos;
+
+    RbCluster(final PrintStream out, final PrintStream err)
+    {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(final String[] args)
+    {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(final String[] args, final PrintStream out, final PrintStream err)
+    {
+        final CommandLine cli = new CommandLine(new RbCluster(out, err));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setExecutionExceptionHandler((e, c, p) ->
+        {
+            err.println("rbcluster: " + e.getMessage() + (e instanceof IllegalArgumentException ?
+                " (see --help)" : ""));
+            return e instanceof IllegalArgumentException ? 2 : 1;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws IOException
+    {
+        final MemberList current = MemberList.parse(members);
+        final MemberList before = previous == null ? null : MemberList.parse(previous);
+        if (replicas < 1 || rate < 0)
+        {
+            throw new IllegalArgumentException("--replicas must be >= 1 and --rate >= 0");
+        }
+        final List<Member> all = new ArrayList<>(current.members());
+        if (before != null)
+        {
+            for (final Member m : before.members())
+            {
+                if (current.indexOf(m.address()) < 0)
+                {
+                    all.add(m);
+                }
+            }
+        }
+        try
+        {
+            return switch (action)
+            {
+                case "status" -> status(current, all);
+                case "repair", "rebalance" -> walk(current, all, action.equals("rebalance"));
+                default -> throw new IllegalArgumentException("unknown action '" + action +
+                    "' (status, repair, rebalance)");
+            };
+        }
+        finally
+        {
+            clients.values().forEach(BlockClient::close);
+        }
+    }
+
+    // ---------------------------------------------------------------- status
+
+    private int status(final MemberList current, final List<Member> all)
+    {
+        int down = 0;
+        out.printf("%-24s %-8s %12s %16s %16s %16s%n", "member", "health", "blocks", "bytes", "free", "disk free");
+        for (final Member m : all)
+        {
+            final String role = current.indexOf(m.address()) < 0 ? " (leaving)" : "";
+            try
+            {
+                final Map<String, Long> s = client(m).stats();
+                long blocks = 0;
+                for (final Map.Entry<String, Long> e : s.entrySet())
+                {
+                    if (e.getKey().startsWith("store_blocks_"))
+                    {
+                        blocks += e.getValue();
+                    }
+                }
+                final long used = s.getOrDefault("store_used_bytes", 0L);
+                out.printf("%-24s %-8s %12d %16d %16d %16d%s%n", m.address(),
+                    s.getOrDefault("store_low_disk", 0L) == 1 ? "low-disk" : "up", blocks, used,
+                    s.getOrDefault("store_capacity_bytes", 0L) - used, s.getOrDefault("store_disk_free_bytes", 0L),
+                    role);
+            }
+            catch (final RingblocksException e)
+            {
+                down++;
+                out.printf("%-24s %-8s %s%s%n", m.address(), "DOWN", e.getMessage(), role);
+            }
+        }
+        return down == 0 ? 0 : 1;
+    }
+
+    // ---------------------------------------------------------------- repair, rebalance
+
+    private int walk(final MemberList current, final List<Member> all, final boolean rebalance) throws IOException
+    {
+        final Placement placement = new Placement(current);
+        loadState();
+        int failedMembers = 0;
+        for (final Member source : all)
+        {
+            final String at = progress.get(source.address());
+            if ("done".equals(at))
+            {
+                continue;
+            }
+            try
+            {
+                walkMember(source, at == null ? null : Hash.fromHex(at), placement, current, rebalance);
+                progress.put(source.address(), "done");
+                saveState();
+            }
+            catch (final RingblocksException e)
+            {
+                failedMembers++;
+                warn(source.address() + ": " + e.getMessage() + " (rerun to resume)");
+            }
+        }
+        finishProgress();
+        out.printf("%s%s: %d blocks walked, %d copied, %d deleted, %d kept (an owner lacked them)%n",
+            dryRun ? "dry run, " : "", action, walked, copied, deleted, kept);
+        if (failedMembers == 0 && state != null)
+        {
+            Files.deleteIfExists(state);
+        }
+        return failedMembers == 0 ? 0 : 1;
+    }
+
+    private void walkMember(final Member source, final Hash resumeAfter, final Placement placement,
+        final MemberList current, final boolean rebalance) throws IOException
+    {
+        final BlockClient from = client(source);
+        final boolean owner = current.indexOf(source.address()) >= 0;
+        Hash after = resumeAfter;
+        ListPage page;
+        do
+        {
+            page = from.list(after, ListPage.MAX_LIMIT);
+            copyToOwners(source, from, page.entries(), placement, rebalance);
+            walked += page.entries().size();
+            showProgress(source);
+            if (page.more() && after != null && page.next().toHex().compareTo(after.toHex()) <= 0)
+            {
+                throw new IllegalStateException(source.address() + ": LIST cursor did not move past " + after);
+            }
+            after = page.next();
+            progress.put(source.address(), after.toHex());
+            saveState();
+        }
+        while (page.more());
+        if (!owner && rebalance)
+        {
+            out.printf("%s%s: walked (it owns nothing under the new list)%n", progressPrefix(), source.address());
+        }
+    }
+
+    /** One page: each owner's missing blocks are copied; in a rebalance, blocks the source no longer owns go. */
+    private void copyToOwners(final Member source, final BlockClient from, final List<ListPage.Entry> entries,
+        final Placement placement, final boolean rebalance)
+    {
+        final Map<Integer, List<Hash>> byOwner = new LinkedHashMap<>();
+        final List<Hash> notOwned = new ArrayList<>();
+        for (final ListPage.Entry e : entries)
+        {
+            boolean sourceOwns = false;
+            for (final int o : placement.owners(e.hash(), replicas))
+            {
+                if (placement.members().get(o).address().equals(source.address()))
+                {
+                    sourceOwns = true;
+                }
+                else
+                {
+                    byOwner.computeIfAbsent(o, k -> new ArrayList<>()).add(e.hash());
+                }
+            }
+            if (!sourceOwns)
+            {
+                notOwned.add(e.hash());
+            }
+        }
+        final java.util.Set<Hash> unconfirmed = new java.util.HashSet<>();
+        for (final Map.Entry<Integer, List<Hash>> ask : byOwner.entrySet())
+        {
+            final Member target = placement.members().get(ask.getKey());
+            final List<Hash> missing;
+            try
+            {
+                missing = client(target).findMissing(ask.getValue());
+            }
+            catch (final RingblocksException e)
+            {
+                unconfirmed.addAll(ask.getValue()); // cannot tell: nothing it owns is deleted from the source
+                warn(target.address() + ": " + e.getMessage());
+                continue;
+            }
+            for (final Hash h : missing)
+            {
+                if (dryRun)
+                {
+                    out.printf("would copy %s from %s to %s%n", h, source.address(), target.address());
+                    continue;
+                }
+                pace();
+                client(target).put(from.get(h), h);
+                copied++;
+            }
+        }
+        if (!rebalance)
+        {
+            return;
+        }
+        for (final Hash h : notOwned)
+        {
+            if (unconfirmed.contains(h))
+            {
+                kept++;
+                continue;
+            }
+            if (dryRun)
+            {
+                out.printf("would delete %s from %s%n", h, source.address());
+                continue;
+            }
+            pace();
+            if (from.delete(h))
+            {
+                deleted++;
+            }
+        }
+    }
+
+    private BlockClient client(final Member m)
+    {
+        BlockClient c = clients.get(m.address());
+        if (c == null)
+        {
+            c = BlockClient.connect(ClientOptions.builder().host(m.host()).port(m.port())
+                .connectTimeout(Duration.ofSeconds(5)).requestTimeout(Duration.ofSeconds(30)).build());
+            clients.put(m.address(), c);
+        }
+        return c;
+    }
+
+    /** Keeps copies and deletes at most {@code --rate} per second. */
+    private void pace()
+    {
+        if (rate == 0)
+        {
+            return;
+        }
+        final long gap = 1_000_000_000L / rate;
+        final long wait = lastOperationNanos + gap - System.nanoTime();
+        if (wait > 0)
+        {
+            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+        }
+        lastOperationNanos = Math.max(System.nanoTime(), lastOperationNanos + gap);
+    }
+
+    // ---------------------------------------------------------------- progress
+
+    private void showProgress(final Member source)
+    {
+        if (System.console() != null)
+        {
+            err.printf("\r%s: %d walked, %d copied, %d deleted   ", source.address(), walked, copied, deleted);
+            err.flush();
+        }
+    }
+
+    private void warn(final String message)
+    {
+        err.println((System.console() != null ? "\n" : "") + "rbcluster: " + message);
+    }
+
+    private String progressPrefix()
+    {
+        return System.console() != null ? "\r" : "";
+    }
+
+    private void finishProgress()
+    {
+        if (System.console() != null)
+        {
+            err.println();
+        }
+    }
+
+    /** The state file: one line per member, {@code host:port cursor-hex} or {@code host:port done}. */
+    private void loadState() throws IOException
+    {
+        if (state == null || !Files.exists(state))
+        {
+            return;
+        }
+        for (final String line : Files.readAllLines(state, StandardCharsets.UTF_8))
+        {
+            final String[] w = line.trim().split("\\s+");
+            if (w.length == 2)
+            {
+                progress.put(w[0], w[1]);
+            }
+        }
+    }
+
+    private void saveState() throws IOException
+    {
+        if (state == null || dryRun)
+        {
+            return;
+        }
+        final StringBuilder sb = new StringBuilder();
+        progress.forEach((member, at) -> sb.append(member).append(' ').append(at).append('\n'));
+        final Path tmp = state.resolveSibling(state.getFileName() + ".tmp");
+        Files.writeString(tmp, sb, StandardCharsets.UTF_8);
+        Files.move(tmp, state, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The version picocli prints for {@code --version}: the jar's, or "dev" from a class directory. */
+    static final class Version implements CommandLine.IVersionProvider
+    {
+        @Override
+        public String[] getVersion()
+        {
+            final String v = RbCluster.class.getPackage().getImplementationVersion();
+            return new String[]{"rbcluster " + (v == null ? "dev" : v)};
+        }
+    }
+}
