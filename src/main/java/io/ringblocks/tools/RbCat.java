@@ -17,9 +17,13 @@ import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
 import io.ringblocks.client.BlockClient;
+import io.ringblocks.client.BlockOperations;
 import io.ringblocks.client.ClientOptions;
+import io.ringblocks.client.ClusterClient;
+import io.ringblocks.client.ClusterOptions;
 import io.ringblocks.client.Hash;
 import io.ringblocks.client.ListPage;
+import io.ringblocks.client.MemberList;
 import io.ringblocks.client.RingblocksException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,8 +50,16 @@ import picocli.CommandLine.Parameters;
         "Errors print 'ERR <STATUS> <message>'."})
 public final class RbCat implements Callable<Integer>
 {
-    @Parameters(index = "0", paramLabel = "HOST:PORT", description = "server address")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "HOST:PORT", description = "server address")
     String address;
+
+    @Option(names = "--cluster", paramLabel = "LIST",
+        description = "talk to a cluster instead: members host:port[=weight],... (docs/cluster.md)")
+    String cluster;
+
+    @Option(names = "--replicas", paramLabel = "R", defaultValue = "2",
+        description = "with --cluster: owners per block (default: 2)")
+    int replicas;
 
     @Option(names = "--raw", description = "lines are hex request frames; print decoded responses")
     boolean raw;
@@ -82,6 +94,22 @@ public final class RbCat implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
+        if ((address == null) == (cluster == null))
+        {
+            throw new IllegalArgumentException("give either HOST:PORT or --cluster LIST");
+        }
+        if (cluster != null)
+        {
+            if (raw)
+            {
+                throw new IllegalArgumentException("--raw talks to one server, not a --cluster");
+            }
+            try (ClusterClient client = ClusterClient.connect(ClusterOptions.builder()
+                .members(MemberList.parse(cluster)).replicas(replicas).build()))
+            {
+                return commandMode(client);
+            }
+        }
         final int colon = address.lastIndexOf(':');
         if (colon <= 0)
         {
@@ -94,36 +122,41 @@ public final class RbCat implements Callable<Integer>
 
     private int commandMode(final String host, final int port) throws IOException
     {
-        int failures = 0;
         try (BlockClient client = BlockClient.connect(ClientOptions.of(host, port)))
         {
-            String line;
-            while ((line = readLine()) != null)
+            return commandMode(client);
+        }
+    }
+
+    private int commandMode(final BlockOperations client) throws IOException
+    {
+        int failures = 0;
+        String line;
+        while ((line = readLine()) != null)
+        {
+            final String[] words = line.trim().split("\\s+");
+            if (words[0].isEmpty() || words[0].startsWith("#"))
             {
-                final String[] words = line.trim().split("\\s+");
-                if (words[0].isEmpty() || words[0].startsWith("#"))
-                {
-                    continue;
-                }
-                try
-                {
-                    if (!execute(client, words))
-                    {
-                        failures++;
-                    }
-                }
-                catch (final RingblocksException e)
-                {
-                    out.println("ERR " + e.statusName() + " " + e.getMessage());
-                    failures++;
-                }
-                catch (final IOException | IllegalArgumentException e)
-                {
-                    out.println("ERR CLIENT " + e.getMessage());
-                    failures++;
-                }
-                out.flush();
+                continue;
             }
+            try
+            {
+                if (!execute(client, words))
+                {
+                    failures++;
+                }
+            }
+            catch (final RingblocksException e)
+            {
+                out.println("ERR " + e.statusName() + " " + e.getMessage());
+                failures++;
+            }
+            catch (final IOException | IllegalArgumentException e)
+            {
+                out.println("ERR CLIENT " + e.getMessage());
+                failures++;
+            }
+            out.flush();
         }
         return failures == 0 ? 0 : 1;
     }
@@ -144,7 +177,7 @@ public final class RbCat implements Callable<Integer>
         return line.toString(StandardCharsets.UTF_8);
     }
 
-    private boolean execute(final BlockClient client, final String[] w) throws IOException
+    private boolean execute(final BlockOperations client, final String[] w) throws IOException
     {
         switch (w[0])
         {
@@ -192,11 +225,17 @@ public final class RbCat implements Callable<Integer>
             case "ping" -> out.println("OK " + client.ping().toNanos() / 1000 + "us");
             case "list" ->
             {
+                if (!(client instanceof BlockClient one))
+                {
+                    out.println("ERR CLIENT list walks one server: give its HOST:PORT (for a cluster, rbcluster " +
+                        "status)");
+                    return false;
+                }
                 Hash after = null;
                 ListPage page;
                 do
                 {
-                    page = client.list(after, ListPage.MAX_LIMIT);
+                    page = one.list(after, ListPage.MAX_LIMIT);
                     for (final ListPage.Entry e : page.entries())
                     {
                         out.println(e.hash().toHex() + " " + e.length());

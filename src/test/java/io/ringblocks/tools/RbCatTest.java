@@ -67,6 +67,35 @@ class RbCatTest
     }
 
     @Test
+    void shouldTalkToAClusterWithDashDashCluster() throws Exception
+    {
+        final Path in = dir.resolve("hello.txt");
+        Files.writeString(in, "hello");
+        try (RingblocksServer a = start(); RingblocksServer b = RingblocksServer.start(ServerConfig.builder(
+            StoreConfig.builder(dir.resolve("data-b")).maxSize(64L << 20).conclude()).port(0).workers(1).conclude()))
+        {
+            final String members = "127.0.0.1:" + a.port() + ",127.0.0.1:" + b.port();
+            final ByteArrayOutputStream out = new ByteArrayOutputStream();
+            final int exit = RbCat.run(new String[]{"--cluster", members},
+                new ByteArrayInputStream(("put " + in + "\nhead " + HELLO + "\nmissing " + HELLO + "\nlist\n")
+                    .getBytes(StandardCharsets.UTF_8)), new PrintStream(out, true), new PrintStream(out, true));
+            final String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
+            assertEquals(1, exit, "list fails on a cluster: " + out);
+            assertEquals(HELLO, lines[0]);
+            assertEquals("OK 5", lines[1]);
+            assertTrue(lines[2].startsWith("ERR CLIENT list walks one server"), lines[2]);
+            // R = 2 of two members: both hold it.
+            assertEquals("OK 5", run(a.port(), "head " + HELLO + "\n", 0)[0]);
+            assertEquals("OK 5", run(b.port(), "head " + HELLO + "\n", 0)[0]);
+
+            final ByteArrayOutputStream err = new ByteArrayOutputStream();
+            assertEquals(2, RbCat.run(new String[]{}, new ByteArrayInputStream(new byte[0]),
+                new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(err, true)));
+            assertTrue(err.toString(StandardCharsets.UTF_8).contains("either HOST:PORT or --cluster"), err.toString());
+        }
+    }
+
+    @Test
     void shouldPrintCorruptForABlockWhoseBytesRotted() throws Exception
     {
         final Path in = dir.resolve("hello.txt");
