@@ -15,10 +15,13 @@ import java.util.concurrent.Callable;
 
 import io.ringblocks.client.BlockClient;
 import io.ringblocks.client.ClientOptions;
+import io.ringblocks.client.CorruptBlockException;
 import io.ringblocks.client.Hash;
+import io.ringblocks.client.IntegrityException;
 import io.ringblocks.client.ListPage;
 import io.ringblocks.client.Member;
 import io.ringblocks.client.MemberList;
+import io.ringblocks.client.NotFoundException;
 import io.ringblocks.client.Placement;
 import io.ringblocks.client.RingblocksException;
 import picocli.CommandLine;
@@ -75,7 +78,9 @@ public final class RbCluster implements Callable<Integer>
     private long deleted;
     private long kept;
     private long walked;
+    private long unreadable;
     private long lastOperationNanos;
+    private String stateHeader = "";
 
     RbCluster(final PrintStream out, final PrintStream err)
     {
@@ -93,10 +98,15 @@ public final class RbCluster implements Callable<Integer>
         final CommandLine cli = new CommandLine(new RbCluster(out, err));
         cli.setErr(new java.io.PrintWriter(err, true));
         cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setParameterExceptionHandler((e, a) ->
+        {
+            err.println("rbcluster: " + e.getMessage() + " (see --help)");
+            return 2;
+        });
         cli.setExecutionExceptionHandler((e, c, p) ->
         {
-            err.println("rbcluster: " + e.getMessage() + (e instanceof IllegalArgumentException ?
-                " (see --help)" : ""));
+            final String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            err.println("rbcluster: " + message + (e instanceof IllegalArgumentException ? " (see --help)" : ""));
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
         return cli.execute(args);
@@ -111,6 +121,10 @@ public final class RbCluster implements Callable<Integer>
         {
             throw new IllegalArgumentException("--replicas must be >= 1 and --rate >= 0");
         }
+        if (action.equals("rebalance") && before == null)
+        {
+            throw new IllegalArgumentException("rebalance needs --previous: the list before the change");
+        }
         final List<Member> all = new ArrayList<>(current.members());
         if (before != null)
         {
@@ -122,6 +136,7 @@ public final class RbCluster implements Callable<Integer>
                 }
             }
         }
+        refuseAliases(all);
         try
         {
             return switch (action)
@@ -135,6 +150,33 @@ public final class RbCluster implements Callable<Integer>
         finally
         {
             clients.values().forEach(BlockClient::close);
+        }
+    }
+
+    /**
+     * Placement is by the member strings, so one server under two names (a host name and its address) would be two
+     * members: a rebalance could then "move" blocks to the same server and delete them there.
+     */
+    private static void refuseAliases(final List<Member> all)
+    {
+        final Map<String, String> seen = new LinkedHashMap<>();
+        for (final Member m : all)
+        {
+            String resolved;
+            try
+            {
+                resolved = java.net.InetAddress.getByName(m.host()).getHostAddress() + ":" + m.port();
+            }
+            catch (final java.net.UnknownHostException e)
+            {
+                resolved = m.address(); // reported as unreachable when used
+            }
+            final String other = seen.putIfAbsent(resolved, m.address());
+            if (other != null && !other.equals(m.address()))
+            {
+                throw new IllegalArgumentException(other + " and " + m.address() + " are the same server (" +
+                    resolved + "): give every member one name, the same in every list and client");
+            }
         }
     }
 
@@ -178,7 +220,8 @@ public final class RbCluster implements Callable<Integer>
     private int walk(final MemberList current, final List<Member> all, final boolean rebalance) throws IOException
     {
         final Placement placement = new Placement(current);
-        loadState();
+        loadState(current);
+        saveState(); // the walk is recorded from its start, so an early failure leaves it resumable
         int failedMembers = 0;
         for (final Member source : all)
         {
@@ -189,27 +232,39 @@ public final class RbCluster implements Callable<Integer>
             }
             try
             {
-                walkMember(source, at == null ? null : Hash.fromHex(at), placement, current, rebalance);
-                progress.put(source.address(), "done");
-                saveState();
+                if (walkMember(source, at == null ? null : Hash.fromHex(at), placement, current, rebalance))
+                {
+                    progress.put(source.address(), "done");
+                    saveState();
+                }
+                else
+                {
+                    failedMembers++; // stopped at a page an owner could not confirm: the cursor stays before it
+                }
             }
-            catch (final RingblocksException e)
+            catch (final RingblocksException | IllegalStateException e)
             {
                 failedMembers++;
                 warn(source.address() + ": " + e.getMessage() + " (rerun to resume)");
             }
         }
         finishProgress();
-        out.printf("%s%s: %d blocks walked, %d copied, %d deleted, %d kept (an owner lacked them)%n",
-            dryRun ? "dry run, " : "", action, walked, copied, deleted, kept);
-        if (failedMembers == 0 && state != null)
+        out.printf("%s%s: %d blocks walked, %d copied, %d deleted, %d kept (an owner lacked them), %d unreadable%n",
+            dryRun ? "dry run, " : "", action, walked, copied, deleted, kept, unreadable);
+        if (unreadable > 0)
+        {
+            warn(unreadable + " blocks could not be read from the member walked (corrupt or deleted meanwhile) and " +
+                "were skipped, never deleted: a walk of another member that holds them copies them");
+        }
+        if (failedMembers == 0 && state != null && !dryRun)
         {
             Files.deleteIfExists(state);
         }
-        return failedMembers == 0 ? 0 : 1;
+        return failedMembers == 0 && unreadable == 0 ? 0 : 1;
     }
 
-    private void walkMember(final Member source, final Hash resumeAfter, final Placement placement,
+    /** @return false when it stopped at a page that an owner could not confirm (rerun to resume there). */
+    private boolean walkMember(final Member source, final Hash resumeAfter, final Placement placement,
         final MemberList current, final boolean rebalance) throws IOException
     {
         final BlockClient from = client(source);
@@ -219,7 +274,12 @@ public final class RbCluster implements Callable<Integer>
         do
         {
             page = from.list(after, ListPage.MAX_LIMIT);
-            copyToOwners(source, from, page.entries(), placement, rebalance);
+            if (!copyToOwners(source, from, page.entries(), placement, rebalance))
+            {
+                warn(source.address() + ": an owner could not be asked; stopped before " +
+                    (after == null ? "its first page" : after.toHex()) + " (rerun to resume)");
+                return false;
+            }
             walked += page.entries().size();
             showProgress(source);
             if (page.more() && after != null && page.next().toHex().compareTo(after.toHex()) <= 0)
@@ -235,10 +295,15 @@ public final class RbCluster implements Callable<Integer>
         {
             out.printf("%s%s: walked (it owns nothing under the new list)%n", progressPrefix(), source.address());
         }
+        return true;
     }
 
-    /** One page: each owner's missing blocks are copied; in a rebalance, blocks the source no longer owns go. */
-    private void copyToOwners(final Member source, final BlockClient from, final List<ListPage.Entry> entries,
+    /**
+     * One page: each owner's missing blocks are copied; in a rebalance, blocks the source no longer owns go.
+     *
+     * @return false when an owner could not be asked (nothing of the page was deleted).
+     */
+    private boolean copyToOwners(final Member source, final BlockClient from, final List<ListPage.Entry> entries,
         final Placement placement, final boolean rebalance)
     {
         final Map<Integer, List<Hash>> byOwner = new LinkedHashMap<>();
@@ -263,6 +328,7 @@ public final class RbCluster implements Callable<Integer>
             }
         }
         final java.util.Set<Hash> unconfirmed = new java.util.HashSet<>();
+        boolean complete = true;
         for (final Map.Entry<Integer, List<Hash>> ask : byOwner.entrySet())
         {
             final Member target = placement.members().get(ask.getKey());
@@ -275,6 +341,7 @@ public final class RbCluster implements Callable<Integer>
             {
                 unconfirmed.addAll(ask.getValue()); // cannot tell: nothing it owns is deleted from the source
                 warn(target.address() + ": " + e.getMessage());
+                complete = false;
                 continue;
             }
             for (final Hash h : missing)
@@ -285,13 +352,28 @@ public final class RbCluster implements Callable<Integer>
                     continue;
                 }
                 pace();
-                client(target).put(from.get(h), h);
+                final byte[] data;
+                try
+                {
+                    data = from.get(h);
+                }
+                catch (final NotFoundException | CorruptBlockException | IntegrityException e)
+                {
+                    unreadable++;
+                    unconfirmed.add(h); // and never deleted here
+                    continue;
+                }
+                client(target).put(data, h);
                 copied++;
             }
         }
+        if (!complete)
+        {
+            return false;
+        }
         if (!rebalance)
         {
-            return;
+            return true;
         }
         for (final Hash h : notOwned)
         {
@@ -311,6 +393,7 @@ public final class RbCluster implements Callable<Integer>
                 deleted++;
             }
         }
+        return true;
     }
 
     private BlockClient client(final Member m)
@@ -343,9 +426,16 @@ public final class RbCluster implements Callable<Integer>
 
     // ---------------------------------------------------------------- progress
 
+    /** A terminal to draw progress on (on JDK 22+ System.console() exists when redirected too). */
+    private static boolean terminal()
+    {
+        final java.io.Console console = System.console();
+        return console != null && console.isTerminal();
+    }
+
     private void showProgress(final Member source)
     {
-        if (System.console() != null)
+        if (terminal())
         {
             err.printf("\r%s: %d walked, %d copied, %d deleted   ", source.address(), walked, copied, deleted);
             err.flush();
@@ -354,35 +444,50 @@ public final class RbCluster implements Callable<Integer>
 
     private void warn(final String message)
     {
-        err.println((System.console() != null ? "\n" : "") + "rbcluster: " + message);
+        err.println((terminal() ? "\n" : "") + "rbcluster: " + message);
     }
 
     private String progressPrefix()
     {
-        return System.console() != null ? "\r" : "";
+        return terminal() ? "\r" : "";
     }
 
     private void finishProgress()
     {
-        if (System.console() != null)
+        if (terminal())
         {
             err.println();
         }
     }
 
-    /** The state file: one line per member, {@code host:port cursor-hex} or {@code host:port done}. */
-    private void loadState() throws IOException
+    /**
+     * The state file: a header naming the action and the lists (a state from another walk is refused), then one line
+     * per member, {@code host:port cursor-hex} or {@code host:port done}. A dry run neither reads nor writes it.
+     */
+    private void loadState(final MemberList current) throws IOException
     {
-        if (state == null || !Files.exists(state))
+        stateHeader = "# rbcluster " + action + " --members " + current + (previous == null ? "" :
+            " --previous " + MemberList.parse(previous));
+        if (state == null || dryRun || !Files.exists(state))
         {
             return;
         }
-        for (final String line : Files.readAllLines(state, StandardCharsets.UTF_8))
+        final List<String> lines = Files.readAllLines(state, StandardCharsets.UTF_8);
+        if (lines.isEmpty() || !lines.getFirst().equals(stateHeader))
+        {
+            throw new IllegalArgumentException(state + " records another walk (" +
+                (lines.isEmpty() ? "empty" : lines.getFirst()) + "): remove it or give the same action and lists");
+        }
+        for (final String line : lines.subList(1, lines.size()))
         {
             final String[] w = line.trim().split("\\s+");
-            if (w.length == 2)
+            if (w.length == 2 && (w[1].equals("done") || w[1].matches("[0-9a-f]{64}")))
             {
                 progress.put(w[0], w[1]);
+            }
+            else if (!line.isBlank())
+            {
+                throw new IllegalArgumentException(state + ": unreadable line '" + line + "'");
             }
         }
     }
@@ -393,7 +498,7 @@ public final class RbCluster implements Callable<Integer>
         {
             return;
         }
-        final StringBuilder sb = new StringBuilder();
+        final StringBuilder sb = new StringBuilder(stateHeader).append('\n');
         progress.forEach((member, at) -> sb.append(member).append(' ').append(at).append('\n'));
         final Path tmp = state.resolveSibling(state.getFileName() + ".tmp");
         Files.writeString(tmp, sb, StandardCharsets.UTF_8);

@@ -161,5 +161,50 @@ class RbClusterTest
         assertTrue(bad[bad.length - 1].contains("bad member"), String.join("\n", bad));
         final String[] unknown = run(2, "--members", "127.0.0.1:1", "explode");
         assertTrue(String.join("\n", unknown).contains("unknown action"), String.join("\n", unknown));
+        final String[] missing = run(2, "status");
+        assertEquals(1, missing.length, "one line: " + String.join("\n", missing));
+        assertTrue(missing[0].contains("--members") && missing[0].contains("see --help"), missing[0]);
+        final String[] alias = run(2, "--members", "localhost:7000,127.0.0.1:7000", "status");
+        assertTrue(String.join("\n", alias).contains("same server"), String.join("\n", alias));
+        final String[] noPrevious = run(2, "--members", "127.0.0.1:7000", "rebalance");
+        assertTrue(String.join("\n", noPrevious).contains("needs --previous"), String.join("\n", noPrevious));
+    }
+
+    /** An owner that cannot be asked stops the walk at that page, deletes nothing and keeps the cursor. */
+    @Test
+    void shouldStopAtAPageAnOwnerCouldNotConfirmAndResumeThere() throws Exception
+    {
+        final Member a = start();
+        final Member b = start();
+        final MemberList two = new MemberList(List.of(a, b));
+        final List<Hash> hashes = new ArrayList<>();
+        try (ClusterClient cluster = ClusterClient.connect(ClusterOptions.builder().members(two).build()))
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                hashes.add(cluster.put(("block " + i).getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+        final int dead;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0))
+        {
+            dead = probe.getLocalPort();
+        }
+        final MemberList three = new MemberList(List.of(a, b, new Member("127.0.0.1", dead, 1)));
+        final Path state = dir.resolve("walk.state");
+        final String[] dry = run(1, "--members", three.toString(), "--previous", two.toString(), "rebalance",
+            "--dry-run", "--state", state.toString());
+        assertFalse(Files.exists(state), "a dry run writes no state: " + String.join("\n", dry));
+        final String[] out = run(1, "--members", three.toString(), "--previous", two.toString(), "rebalance",
+            "--state", state.toString());
+        assertTrue(String.join("\n", out).contains("could not be asked"), String.join("\n", out));
+        assertTrue(String.join("\n", out).contains(" 0 deleted"), String.join("\n", out));
+        assertTrue(Files.readString(state).startsWith("# rbcluster rebalance"), Files.readString(state));
+        for (final Hash h : hashes)
+        {
+            assertTrue(holds(a, h) && holds(b, h), "nothing deleted while an owner was unreachable");
+        }
+        final String[] other = run(2, "--members", two.toString(), "repair", "--state", state.toString());
+        assertTrue(String.join("\n", other).contains("records another walk"), String.join("\n", other));
     }
 }
