@@ -54,6 +54,22 @@ public final class Ring implements AutoCloseable
     private static final int COOP_FLAGS = liburing.IORING_SETUP_COOP_TASKRUN() |
         liburing.IORING_SETUP_TASKRUN_FLAG() | liburing.IORING_SETUP_SUBMIT_ALL();
 
+    static
+    {
+        // Every downcall a running ring may make is linked now, while descriptors are plentiful: the binding's
+        // holder classes load lazily, loading a class can open a file, and a worker out of descriptors (EMFILE) must
+        // still be able to wait, submit and shut down (DescriptorExhaustionTest saw NoClassDefFoundError there).
+        liburing.io_uring_submit$handle();
+        liburing.io_uring_submit_and_wait$handle();
+        liburing.io_uring_submit_and_wait_timeout$handle();
+        liburing.io_uring_submit_and_get_events$handle();
+        liburing.io_uring_get_events$handle();
+        liburing.io_uring_queue_exit$handle();
+        liburing.io_uring_unregister_buf_ring$handle();
+        liburing.io_uring_unregister_buffers$handle();
+        liburing.io_uring_unregister_files$handle();
+    }
+
     private final Arena arena = Arena.ofShared();
     private final MemorySegment ring;
     private final MemorySegment sq;
