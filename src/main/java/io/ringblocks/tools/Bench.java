@@ -94,11 +94,37 @@ public final class Bench implements Callable<Integer>
     @Option(names = "--json", description = "print JSON lines instead of a table")
     boolean json;
 
+    @Option(names = "--cluster", paramLabel = "LIST", description = "run the workload through the cluster client " +
+        "over these members, host:port[=weight],... (closed loop; docs/cluster.md)")
+    String cluster;
+
+    @Option(names = "--replicas", paramLabel = "R", description = "with --cluster: owners per block (default: " +
+        "${DEFAULT-VALUE})")
+    int replicas = 2;
+
     private Process child;
 
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new Bench()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command with its error handling: bad input is one line and exit 2, never a stack trace. */
+    static CommandLine commandLine()
+    {
+        final CommandLine cli = new CommandLine(new Bench());
+        cli.setParameterExceptionHandler((e, a) ->
+        {
+            e.getCommandLine().getErr().println("rbbench: " + e.getMessage() + " (see --help)");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
+        {
+            commandLine.getErr().println("rbbench: " + e.getMessage() +
+                (e instanceof IllegalArgumentException ? " (see --help)" : ""));
+            return e instanceof IllegalArgumentException ? 2 : 1;
+        });
+        return cli;
     }
 
     @Override
@@ -107,6 +133,10 @@ public final class Bench implements Callable<Integer>
         if (redis != null && mixes.stream().anyMatch(m -> m.split(":").length == 3 && !m.split(":")[2].equals("0")))
         {
             throw new IllegalArgumentException("--redis runs PUTs and GETs only: the mix must have no deletes");
+        }
+        if (cluster != null)
+        {
+            return clusterRuns();
         }
         final List<Target> targets = new ArrayList<>();
         if (server != null || redis == null)
@@ -132,9 +162,7 @@ public final class Bench implements Callable<Integer>
         {
             if (!json)
             {
-                System.out.printf("%-22s %5s %4s %10s %10s %8s %8s %8s %9s %9s %6s %9s %9s%n", "workload", "conns",
-                    "pipe", "ops/s", "MB/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors",
-                    "cli us/op", "srv us/op");
+                header();
             }
             int failures = 0;
             for (final String sizeText : sizes)
@@ -184,6 +212,49 @@ public final class Bench implements Callable<Integer>
                 child.waitFor(30, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /** {@code --cluster}: every workload through {@link ClusterBench}. */
+    private int clusterRuns() throws Exception
+    {
+        if (server != null || redis != null || requests > 0 || rates.stream().anyMatch(r -> r != 0))
+        {
+            throw new IllegalArgumentException("--cluster runs closed-loop, timed workloads only: no --server, " +
+                "--redis, -requests or -rate with it");
+        }
+        final ClusterBench bench = new ClusterBench(io.ringblocks.client.MemberList.parse(cluster), replicas,
+            System.out);
+        if (!json)
+        {
+            header();
+        }
+        int failures = 0;
+        for (final String sizeText : sizes)
+        {
+            final int size = (int)Sizes.parse(sizeText);
+            final int count = (int)Math.max(1, Math.min(blocks, (256L << 20) / size));
+            final byte[][] content = new byte[count][];
+            generate(size, content, new byte[count][]);
+            for (final String mix : mixes)
+            {
+                for (final int conns : concurrency)
+                {
+                    for (final int pipe : pipeline)
+                    {
+                        failures += bench.run(new ClusterBench.Workload(sizeText, size, mix, conns, pipe,
+                            Sizes.durationNanos(warmup), Sizes.durationNanos(duration), json), content);
+                    }
+                }
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
+    /** The table's column names (the rows are printed by the runs, in the same widths). */
+    private static void header()
+    {
+        System.out.printf("%-22s %5s %4s %10s %10s %8s %8s %8s %9s %9s %6s %9s %9s%n", "workload", "conns", "pipe",
+            "ops/s", "MB/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors", "cli us/op", "srv us/op");
     }
 
     private static InetSocketAddress parse(final String hostPort)
@@ -432,7 +503,7 @@ public final class Bench implements Callable<Integer>
         return errors + verifyFailures > 0 ? 1 : 0;
     }
 
-    private static String label(final String mix)
+    static String label(final String mix)
     {
         return switch (mix)
         {
@@ -443,12 +514,12 @@ public final class Bench implements Callable<Integer>
         };
     }
 
-    private static double us(final Histogram h, final double percentile)
+    static double us(final Histogram h, final double percentile)
     {
         return h.getValueAtPercentile(percentile) / 1000.0;
     }
 
-    private static long processCpuNanos()
+    static long processCpuNanos()
     {
         return ((com.sun.management.OperatingSystemMXBean)ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();

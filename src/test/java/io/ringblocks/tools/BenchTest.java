@@ -41,7 +41,7 @@ class BenchTest
         try (PrintStream capture = new PrintStream(out, true, StandardCharsets.UTF_8))
         {
             System.setOut(capture);
-            exit = new CommandLine(new Bench()).execute(args);
+            exit = Bench.commandLine().execute(args);
         }
         finally
         {
@@ -105,5 +105,33 @@ class BenchTest
             }
         }
         throw new AssertionError("no stat " + name);
+    }
+
+    /** --cluster: the workload through the cluster client over two members, every request answered OK. */
+    @Test
+    void shouldRunAWorkloadThroughTheClusterClient()
+    {
+        try (RingblocksServer a = start(); RingblocksServer b = RingblocksServer.start(ServerConfig.builder(
+            StoreConfig.builder(dir.resolve("data-b")).maxSize(256L << 20).conclude()).port(0).workers(1).conclude()))
+        {
+            final String json = bench("--cluster", "127.0.0.1:" + a.port() + ",127.0.0.1:" + b.port(), "-size", "4k",
+                "-mix", "1:2:1", "-blocks", "50", "-concurrency", "4", "-pipeline", "2", "-duration", "1s",
+                "-warmup", "200ms", "--json");
+            assertEquals(0.0, field(json, "errors"), json);
+            assertTrue(field(json, "ops_per_s") > 0, json);
+            assertEquals(2.0, field(json, "members"), json);
+            final String refused = benchExit(2, "--cluster", "127.0.0.1:" + a.port(), "-rate", "100");
+            assertTrue(refused.contains("closed-loop"), refused);
+        }
+    }
+
+    private static String benchExit(final int expected, final String... args)
+    {
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final CommandLine cli = Bench.commandLine();
+        cli.setErr(new java.io.PrintWriter(err, true));
+        final int exit = cli.execute(args);
+        assertEquals(expected, exit, err.toString(StandardCharsets.UTF_8));
+        return err.toString(StandardCharsets.UTF_8);
     }
 }
