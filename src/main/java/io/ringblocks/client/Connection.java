@@ -54,7 +54,7 @@ final class Connection
         this.socket = socket;
         this.in = new BufferedInputStream(socket.getInputStream(), BUFFER_SIZE);
         this.out = new BufferedOutputStream(socket.getOutputStream(), BUFFER_SIZE);
-        this.maxResponseBody = options.maxBlockSize();
+        this.maxResponseBody = Math.max(options.maxBlockSize(), Wire.MAX_LIST_BODY);
         this.permits = permits;
     }
 

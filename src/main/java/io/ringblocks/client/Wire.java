@@ -36,6 +36,8 @@ final class Wire
     static final int MAX_LIST_LIMIT = 4096;
     static final int LIST_HEADER = 36;
     static final int LIST_ENTRY = 36;
+    /** The largest LIST answer: a client accepts bodies up to this even when its maxBlockSize is smaller. */
+    static final int MAX_LIST_BODY = LIST_HEADER + MAX_LIST_LIMIT * LIST_ENTRY;
 
     static final int FLAG_VERIFY_HASH = 0x0001;
     static final int FLAG_RANGE = 0x0001;

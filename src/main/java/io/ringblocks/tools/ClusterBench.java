@@ -54,6 +54,10 @@ final class ClusterBench
         final int put = Integer.parseInt(weights[0]);
         final int get = Integer.parseInt(weights[1]);
         final int del = Integer.parseInt(weights[2]);
+        if (put < 0 || get < 0 || del < 0 || put + get + del == 0)
+        {
+            throw new IllegalArgumentException("-mix weights must be >= 0 with a positive sum, got " + w.mix());
+        }
         final ClusterOptions options = ClusterOptions.builder().members(members).replicas(replicas)
             .client(ClientOptions.builder().port(1).poolSize(Math.max(1, w.connections()))
                 .maxInFlight(Math.max(1, w.pipeline())).maxBlockSize(Math.max(w.size(), 1 << 20))
@@ -113,7 +117,7 @@ final class ClusterBench
                                 cluster.delete(own.removeLast());
                             }
                         }
-                        catch (final RingblocksException e)
+                        catch (final RingblocksException | IllegalStateException e)
                         {
                             errors.incrementAndGet();
                             synchronized (firstError)

@@ -84,6 +84,13 @@ class ListAndFindMissingTest
             }
             assertEquals(stored, listed);
             assertEquals(280 / 37 + 1, pages);
+            // A client configured for small blocks still takes a LIST page larger than its block size.
+            try (BlockClient small = BlockClient.connect(ClientOptions.builder().port(server.port()).maxBlockSize(4096)
+                .build()))
+            {
+                final ListPage big = small.list(null, 200);
+                assertEquals(200, big.entries().size(), "a 7,236-byte page");
+            }
 
             final List<Hash> ask = new ArrayList<>();
             final List<Hash> expectedMissing = new ArrayList<>();

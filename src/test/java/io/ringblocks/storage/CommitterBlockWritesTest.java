@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Blocks handed to the committer unwritten (WRITE_OCCUPY): written through its own ring next to the batch's log
  * record, real kernel io_uring and a real file; the acknowledgement comes only after the bytes are in the file.
  */
+@org.junit.jupiter.api.Timeout(60)
 class CommitterBlockWritesTest
 {
     private static final int BLOCK = 4096;

@@ -155,7 +155,7 @@ class RbClusterTest
     }
 
     @Test
-    void shouldAnswerBadInputWithOneLineAndExitTwo()
+    void shouldAnswerBadInputWithOneLineAndExitTwo() throws Exception
     {
         final String[] bad = run(2, "--members", "nohost", "status");
         assertTrue(bad[bad.length - 1].contains("bad member"), String.join("\n", bad));
@@ -164,8 +164,11 @@ class RbClusterTest
         final String[] missing = run(2, "status");
         assertEquals(1, missing.length, "one line: " + String.join("\n", missing));
         assertTrue(missing[0].contains("--members") && missing[0].contains("see --help"), missing[0]);
-        final String[] alias = run(2, "--members", "localhost:7000,127.0.0.1:7000", "status");
-        assertTrue(String.join("\n", alias).contains("same server"), String.join("\n", alias));
+        if ("127.0.0.1".equals(java.net.InetAddress.getByName("localhost").getHostAddress()))
+        {
+            final String[] alias = run(2, "--members", "localhost:7000,127.0.0.1:7000", "status");
+            assertTrue(String.join("\n", alias).contains("same server"), String.join("\n", alias));
+        }
         final String[] noPrevious = run(2, "--members", "127.0.0.1:7000", "rebalance");
         assertTrue(String.join("\n", noPrevious).contains("needs --previous"), String.join("\n", noPrevious));
     }
