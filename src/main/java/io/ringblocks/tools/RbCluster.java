@@ -281,7 +281,7 @@ public final class RbCluster implements Callable<Integer>
                 return false;
             }
             walked += page.entries().size();
-            showProgress(source);
+            showProgress(source, page.more() ? page.next() : null);
             if (page.more() && after != null && page.next().toHex().compareTo(after.toHex()) <= 0)
             {
                 throw new IllegalStateException(source.address() + ": LIST cursor did not move past " + after);
@@ -433,13 +433,36 @@ public final class RbCluster implements Callable<Integer>
         return console != null && console.isTerminal();
     }
 
-    private void showProgress(final Member source)
+    /**
+     * A progress bar for the member being walked: hashes are uniform, so the cursor's position in hash space is the
+     * share of the member's blocks already walked (also after a resume).
+     *
+     * @param cursor where the walk continues, null when the member is done.
+     */
+    private void showProgress(final Member source, final Hash cursor)
     {
-        if (terminal())
+        if (!terminal())
         {
-            err.printf("\r%s: %d walked, %d copied, %d deleted   ", source.address(), walked, copied, deleted);
-            err.flush();
+            return;
         }
+        final double done = cursor == null ? 1.0 : fraction(cursor);
+        final int width = 30;
+        final int filled = (int)Math.round(done * width);
+        err.printf("\r%s [%s%s] %3.0f%%  %d walked, %d copied, %d deleted   ", source.address(), "#".repeat(filled),
+            ".".repeat(width - filled), done * 100, walked, copied, deleted);
+        err.flush();
+    }
+
+    /** @return the hash's position in hash space, 0..1, from its first 8 bytes read as an unsigned number. */
+    static double fraction(final Hash hash)
+    {
+        final byte[] b = hash.bytes();
+        long prefix = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            prefix = prefix << 8 | (b[i] & 0xFF);
+        }
+        return (prefix >>> 11) * 0x1.0p-53;
     }
 
     private void warn(final String message)

@@ -173,6 +173,14 @@ class RbClusterTest
         assertTrue(String.join("\n", noPrevious).contains("needs --previous"), String.join("\n", noPrevious));
     }
 
+    @Test
+    void shouldPlaceTheProgressBarByTheCursorsPositionInHashSpace()
+    {
+        assertEquals(0.0, RbCluster.fraction(Hash.fromHex("00".repeat(32))));
+        assertEquals(0.5, RbCluster.fraction(Hash.fromHex("80" + "00".repeat(31))), 1e-9);
+        assertTrue(RbCluster.fraction(Hash.fromHex("ff".repeat(32))) > 0.999);
+    }
+
     /** An owner that cannot be asked stops the walk at that page, deletes nothing and keeps the cursor. */
     @Test
     void shouldStopAtAPageAnOwnerCouldNotConfirmAndResumeThere() throws Exception
