@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
  * With {@code --redis} the same workload goes to a Redis server as SET/GET of the blocks under their hex SHA-256
  * ({@link RespWire}): same client, same content, same measurement, for a comparison that only the server changes.
  */
-@Command(name = "rbbench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "rbbench", versionProvider = VersionProvider.class, mixinStandardHelpOptions = true,
+    sortOptions = false,
     description = "Loopback benchmark for ringblocks.")
 public final class Bench implements Callable<Integer>
 {

@@ -35,7 +35,8 @@ import picocli.CommandLine.Parameters;
  * piped) and prints one result per command; with {@code --raw} each line is a hex frame sent as is and the
  * response is printed decoded. The exit code is 1 if any command failed.
  */
-@Command(name = "rbcat", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "rbcat", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+    sortOptions = false,
     description = "Send ringblocks commands read from stdin, one per line.",
     footer = {"", "Commands:",
         "  put FILE         store FILE, print its hash (64 hex)",
@@ -83,6 +84,11 @@ public final class RbCat implements Callable<Integer>
         final CommandLine cli = new CommandLine(new RbCat(in, out));
         cli.setErr(new java.io.PrintWriter(err, true));
         cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setParameterExceptionHandler((e, a) ->
+        {
+            err.println("rbcat: " + e.getMessage() + " (see --help)");
+            return 2;
+        });
         cli.setExecutionExceptionHandler((e, c, p) ->
         {
             err.println("rbcat: " + e.getMessage());

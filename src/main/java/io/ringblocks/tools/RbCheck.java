@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * {@code tools/rbcheck --data DIR [--repair]}: the offline checker (see {@link OfflineCheck}). Exit code 0 when the
  * store is sound (or was repaired), 1 when damage remains or the directory is in use, 2 for bad flags.
  */
-@Command(name = "rbcheck", mixinStandardHelpOptions = true, version = "ringblocks 0.1.0", sortOptions = false,
+@Command(name = "rbcheck", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class, sortOptions = false,
     description = "Checks a stopped store: index file, data file header, store identity, every block against its " +
         "SHA-256, the allocator's invariants. --repair drops the entries whose bytes are lost.")
 public final class RbCheck implements Callable<Integer>

@@ -37,7 +37,7 @@ import picocli.CommandLine.Parameters;
  * is resumable ({@code --state}), rate-bounded ({@code --rate}) and can be dry-run.
  */
 @Command(name = "rbcluster", mixinStandardHelpOptions = true, sortOptions = false,
-    versionProvider = RbCluster.Version.class,
+    versionProvider = VersionProvider.class,
     description = "Status, repair and rebalance of a ringblocks cluster.",
     footer = {"", "Actions:",
         "  status     each member's blocks, bytes, free space and health",
@@ -526,16 +526,5 @@ public final class RbCluster implements Callable<Integer>
         final Path tmp = state.resolveSibling(state.getFileName() + ".tmp");
         Files.writeString(tmp, sb, StandardCharsets.UTF_8);
         Files.move(tmp, state, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** The version picocli prints for {@code --version}: the jar's, or "dev" from a class directory. */
-    static final class Version implements CommandLine.IVersionProvider
-    {
-        @Override
-        public String[] getVersion()
-        {
-            final String v = RbCluster.class.getPackage().getImplementationVersion();
-            return new String[]{"rbcluster " + (v == null ? "dev" : v)};
-        }
     }
 }

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  * one error line and a non-zero exit; SIGTERM/SIGINT shut down gracefully and exit 0. The flags' defaults come from
  * the configuration classes' constants ({@link Defaults}), and their limits from the configuration builders.
  */
-@Command(name = "ringblocks-server", mixinStandardHelpOptions = true, version = "ringblocks 0.1.0",
+@Command(name = "ringblocks-server", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "Content-addressed block store server on io_uring.", sortOptions = false,
     defaultValueProvider = ServerMain.Defaults.class)
 public final class ServerMain implements Callable<Integer>
