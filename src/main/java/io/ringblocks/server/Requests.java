@@ -43,6 +43,8 @@ final class Requests
     final long[] response;
     final int[] responseLength;
     final int[] responseSent;
+    /** When the request's frame was taken, for its latency (LatencyBuckets). */
+    final long[] startNanos;
     final int[] next;
     final int[] deltaType;
     /** CRC32C of the block: computed from a PUT's payload, or the index's value a GET's read is checked against. */
@@ -78,6 +80,7 @@ final class Requests
         response = new long[capacity];
         responseLength = new int[capacity];
         responseSent = new int[capacity];
+        startNanos = new long[capacity];
         next = new int[capacity];
         deltaType = new int[capacity];
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * 32));
@@ -109,6 +112,7 @@ final class Requests
         next[r] = -1;
         ioDone[r] = 0;
         responseSent[r] = 0;
+        startNanos[r] = System.nanoTime();
         return r;
     }
 

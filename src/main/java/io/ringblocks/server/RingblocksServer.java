@@ -228,6 +228,7 @@ public final class RingblocksServer implements AutoCloseable
             line(sb, "bytes_in_" + name, bytesIn[op]);
             line(sb, "bytes_out_" + name, bytesOut[op]);
         }
+        latencyLines(sb);
         for (int st = 0; st < ServerStats.STATUSES; st++)
         {
             line(sb, "status_" + Status.name(st).toLowerCase(java.util.Locale.ROOT), statuses[st]);
@@ -319,6 +320,42 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "direct_io", store.directIo() ? 1 : 0);
         line(sb, "errors", errors.errors());
         return sb.toString();
+    }
+
+    /**
+     * Server-side latency per opcode, from a request's frame taken to its answer sent (all workers, bucket upper
+     * bounds: LatencyBuckets), for opcodes that were asked.
+     */
+    private void latencyLines(final StringBuilder sb)
+    {
+        final long[] merged = new long[ServerStats.OPS * LatencyBuckets.BUCKETS];
+        for (final Worker w : workers)
+        {
+            final long[] l = w.stats.latency;
+            for (int i = 0; i < merged.length; i++)
+            {
+                merged[i] += l[i];
+            }
+        }
+        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
+        {
+            final int at = op * LatencyBuckets.BUCKETS;
+            long total = 0;
+            for (int b = 0; b < LatencyBuckets.BUCKETS; b++)
+            {
+                total += merged[at + b];
+            }
+            if (total == 0)
+            {
+                continue;
+            }
+            final String name = "latency_" + Opcode.name(op).toLowerCase(java.util.Locale.ROOT);
+            line(sb, name + "_count", total);
+            line(sb, name + "_p50_us", LatencyBuckets.percentile(merged, at, total, 50));
+            line(sb, name + "_p99_us", LatencyBuckets.percentile(merged, at, total, 99));
+            line(sb, name + "_p999_us", LatencyBuckets.percentile(merged, at, total, 99.9));
+            line(sb, name + "_max_us", LatencyBuckets.percentile(merged, at, total, 100));
+        }
     }
 
     private static void line(final StringBuilder sb, final String name, final long value)

@@ -14,6 +14,8 @@ final class ServerStats
     final long[] bytesIn = new long[OPS];
     final long[] bytesOut = new long[OPS];
     final long[] statuses = new long[STATUSES];
+    /** Latency buckets, {@link LatencyBuckets#BUCKETS} per opcode, opcode-major: from frame taken to answer sent. */
+    final long[] latency = new long[OPS * LatencyBuckets.BUCKETS];
     volatile long accepted;
     volatile long rejected;
     volatile long closed;

@@ -486,6 +486,9 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     @Override
     public void finishRequest(final int r)
     {
+        final int op = reqs.opcode[r];
+        stats.latency[(op >= 0 && op < ServerStats.OPS ? op : 0) * LatencyBuckets.BUCKETS +
+            LatencyBuckets.bucket((System.nanoTime() - reqs.startNanos[r]) / 1000)]++;
         ops.releaseBuffers(r);
         final int c = reqs.connection[r];
         reqs.release(r);

@@ -55,6 +55,9 @@ class ClientAgainstServerTest
             assertThrows(HashMismatchException.class, () -> client.put(new byte[]{1, 2, 3}, hash));
             final Map<String, Long> stats = client.stats();
             assertTrue(stats.get("requests_put") >= 1);
+            assertTrue(stats.get("latency_put_count") >= 1, "server-side latency per opcode");
+            assertTrue(stats.get("latency_put_p50_us") <= stats.get("latency_put_p99_us"));
+            assertTrue(stats.get("latency_put_p99_us") <= stats.get("latency_put_max_us"));
             assertTrue(client.ping().toNanos() > 0);
             assertTrue(client.delete(hash));
             assertFalse(client.delete(hash));
