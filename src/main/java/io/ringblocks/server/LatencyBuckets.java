@@ -7,7 +7,7 @@ package io.ringblocks.server;
  */
 final class LatencyBuckets
 {
-    /** Buckets per opcode: up to 2^40 µs (12 days); anything longer lands in the last. */
+    /** Buckets per opcode: the last ends at 2^41 − 1 µs (25 days), and anything longer is counted there too. */
     static final int BUCKETS = 8 + (40 - 3 + 1) * 4;
     private static final int MAX_MSB = 40;
 
@@ -42,16 +42,17 @@ final class LatencyBuckets
     /**
      * @param counts     merged counts of one opcode ({@link #BUCKETS} long, from {@code offset}).
      * @param total      their sum.
-     * @param percentile 0 < percentile <= 100.
+     * @param perMille   the percentile in thousandths, 1..1000 (500 = p50, 999 = p99.9, 1000 = max): integers,
+     *                   so that no rounding of a double moves the rank.
      * @return the upper bound of the bucket holding that percentile, 0 when there are no values.
      */
-    static long percentile(final long[] counts, final int offset, final long total, final double percentile)
+    static long percentile(final long[] counts, final int offset, final long total, final int perMille)
     {
         if (total == 0)
         {
             return 0;
         }
-        final long rank = Math.max(1, (long)Math.ceil(percentile / 100.0 * total));
+        final long rank = Math.max(1, (total * perMille + 999) / 1000);
         long seen = 0;
         for (int b = 0; b < BUCKETS; b++)
         {

@@ -351,10 +351,10 @@ public final class RingblocksServer implements AutoCloseable
             }
             final String name = "latency_" + Opcode.name(op).toLowerCase(java.util.Locale.ROOT);
             line(sb, name + "_count", total);
-            line(sb, name + "_p50_us", LatencyBuckets.percentile(merged, at, total, 50));
-            line(sb, name + "_p99_us", LatencyBuckets.percentile(merged, at, total, 99));
-            line(sb, name + "_p999_us", LatencyBuckets.percentile(merged, at, total, 99.9));
-            line(sb, name + "_max_us", LatencyBuckets.percentile(merged, at, total, 100));
+            line(sb, name + "_p50_us", LatencyBuckets.percentile(merged, at, total, 500));
+            line(sb, name + "_p99_us", LatencyBuckets.percentile(merged, at, total, 990));
+            line(sb, name + "_p999_us", LatencyBuckets.percentile(merged, at, total, 999));
+            line(sb, name + "_max_us", LatencyBuckets.percentile(merged, at, total, 1000));
         }
     }
 

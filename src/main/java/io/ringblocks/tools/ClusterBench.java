@@ -16,7 +16,6 @@ import io.ringblocks.client.ClusterClient;
 import io.ringblocks.client.ClusterOptions;
 import io.ringblocks.client.Hash;
 import io.ringblocks.client.MemberList;
-import io.ringblocks.client.RingblocksException;
 
 /**
  * {@code rbbench --cluster}: the workload through {@link ClusterClient} (placement, R copies per PUT, fallback), so
@@ -67,8 +66,10 @@ final class ClusterBench
         {
             final Hash[] hashes = get > 0 ? populate(cluster, content) : new Hash[0];
             final int loops = w.connections() * w.pipeline();
-            final Histogram all = new Histogram(3_600_000_000_000L, 3);
+            // One histogram for all loops: thousands of per-thread ones would take hundreds of MiB.
+            final Histogram all = new org.HdrHistogram.ConcurrentHistogram(3_600_000_000_000L, 3);
             final AtomicLong ops = new AtomicLong();
+            final AtomicLong completedAll = new AtomicLong();
             final AtomicLong bytes = new AtomicLong();
             final AtomicLong errors = new AtomicLong();
             final StringBuilder firstError = new StringBuilder();
@@ -82,7 +83,6 @@ final class ClusterBench
                 final long seed = 17L * t + 3;
                 threads.add(Thread.ofVirtual().name("rbbench-cluster-" + t).start(() ->
                 {
-                    final Histogram mine = new Histogram(3_600_000_000_000L, 3);
                     final SplittableRandom random = new SplittableRandom(seed);
                     final List<Hash> own = new ArrayList<>();
                     long counter = seed << 32;
@@ -94,6 +94,10 @@ final class ClusterBench
                             break;
                         }
                         final int pick = random.nextInt(put + get + del);
+                        if (pick >= put + get && own.isEmpty())
+                        {
+                            continue; // nothing of this loop's to delete yet: not an operation
+                        }
                         long moved = 0;
                         try
                         {
@@ -112,12 +116,12 @@ final class ClusterBench
                             {
                                 moved = cluster.get(hashes[random.nextInt(hashes.length)]).length;
                             }
-                            else if (!own.isEmpty())
+                            else
                             {
                                 cluster.delete(own.removeLast());
                             }
                         }
-                        catch (final RingblocksException | IllegalStateException e)
+                        catch (final RuntimeException e)
                         {
                             errors.incrementAndGet();
                             synchronized (firstError)
@@ -129,16 +133,18 @@ final class ClusterBench
                             }
                         }
                         final long done = System.nanoTime();
-                        if (begin >= measureFrom && done <= end)
+                        completedAll.incrementAndGet();
+                        // Latency of what was sent in the window however late its answer; throughput of what
+                        // was answered in it (as rbbench's own load loop counts).
+                        if (begin >= measureFrom)
                         {
-                            mine.recordValue(Math.max(1, done - begin));
+                            all.recordValue(Math.max(1, done - begin));
+                        }
+                        if (done >= measureFrom && done <= end)
+                        {
                             ops.incrementAndGet();
                             bytes.addAndGet(moved);
                         }
-                    }
-                    synchronized (all)
-                    {
-                        all.add(mine);
                     }
                 }));
             }
@@ -147,7 +153,8 @@ final class ClusterBench
                 t.join();
             }
             final double seconds = w.measureNanos() / 1e9;
-            final double cliPerOp = ops.get() == 0 ? 0 : (Bench.processCpuNanos() - cpuBefore) / 1000.0 / ops.get();
+            final double cliPerOp = completedAll.get() == 0 ? 0 :
+                (Bench.processCpuNanos() - cpuBefore) / 1000.0 / completedAll.get();
             print(w, ops.get() / seconds, bytes.get() / seconds / 1e6, all, errors.get(), cliPerOp);
             if (!firstError.isEmpty() && !w.json())
             {

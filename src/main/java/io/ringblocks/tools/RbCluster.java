@@ -447,9 +447,9 @@ public final class RbCluster implements Callable<Integer>
         }
         final double done = cursor == null ? 1.0 : fraction(cursor);
         final int width = 30;
-        final int filled = (int)Math.round(done * width);
+        final int filled = (int)Math.floor(done * width); // never 100% before the walk ends
         err.printf("\r%s [%s%s] %3.0f%%  %d walked, %d copied, %d deleted   ", source.address(), "#".repeat(filled),
-            ".".repeat(width - filled), done * 100, walked, copied, deleted);
+            ".".repeat(width - filled), Math.floor(done * 100), walked, copied, deleted);
         err.flush();
     }
 

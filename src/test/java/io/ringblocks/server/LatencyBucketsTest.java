@@ -29,13 +29,20 @@ class LatencyBucketsTest
         {
             counts[LatencyBuckets.bucket(i)]++; // 1..100 µs
         }
-        assertEquals(0, LatencyBuckets.percentile(new long[LatencyBuckets.BUCKETS], 0, 0, 50));
-        final long p50 = LatencyBuckets.percentile(counts, 0, 100, 50);
+        assertEquals(0, LatencyBuckets.percentile(new long[LatencyBuckets.BUCKETS], 0, 0, 500));
+        final long p50 = LatencyBuckets.percentile(counts, 0, 100, 500);
         assertTrue(p50 >= 50 && p50 <= 63, "p50 " + p50);
-        final long p99 = LatencyBuckets.percentile(counts, 0, 100, 99);
+        final long p99 = LatencyBuckets.percentile(counts, 0, 100, 990);
         assertTrue(p99 >= 99 && p99 <= 127, "p99 " + p99);
         assertEquals(LatencyBuckets.upperBound(LatencyBuckets.bucket(100)), LatencyBuckets.percentile(counts, 0, 100,
-            100));
+            1000));
+        // 1000 values, 999 of 1 µs and one of 5000 µs: p99.9 is the 999th value, not the max.
+        final long[] tail = new long[LatencyBuckets.BUCKETS];
+        tail[LatencyBuckets.bucket(1)] = 999;
+        tail[LatencyBuckets.bucket(5000)] = 1;
+        assertEquals(1, LatencyBuckets.percentile(tail, 0, 1000, 999));
+        assertEquals(LatencyBuckets.upperBound(LatencyBuckets.bucket(5000)), LatencyBuckets.percentile(tail, 0, 1000,
+            1000));
         assertEquals(LatencyBuckets.BUCKETS - 1, LatencyBuckets.bucket(Long.MAX_VALUE / 2));
     }
 }
