@@ -3,6 +3,10 @@ package io.ringblocks.client;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
@@ -221,16 +225,16 @@ public final class AsyncBlockClient implements AsyncBlockOperations
 
     /** {@inheritDoc} */
     @Override
-    public CompletableFuture<java.util.List<Hash>> findMissing(final java.util.Collection<Hash> hashes)
+    public CompletableFuture<List<Hash>> findMissing(final Collection<Hash> hashes)
     {
-        final java.util.List<Hash> all = java.util.List.copyOf(hashes);
+        final List<Hash> all = List.copyOf(hashes);
         if (all.isEmpty())
         {
-            return CompletableFuture.completedFuture(java.util.List.of());
+            return CompletableFuture.completedFuture(List.of());
         }
         final int chunks = (all.size() + Wire.MAX_FIND_MISSING - 1) / Wire.MAX_FIND_MISSING;
         @SuppressWarnings("unchecked")
-        final CompletableFuture<java.util.List<Hash>>[] parts = new CompletableFuture[chunks];
+        final CompletableFuture<List<Hash>>[] parts = new CompletableFuture[chunks];
         for (int c = 0; c < chunks; c++)
         {
             final int from = c * Wire.MAX_FIND_MISSING;
@@ -240,12 +244,12 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         }
         return CompletableFuture.allOf(parts).thenApply(v ->
         {
-            final java.util.List<Hash> missing = new java.util.ArrayList<>();
-            for (final CompletableFuture<java.util.List<Hash>> part : parts)
+            final List<Hash> missing = new ArrayList<>();
+            for (final CompletableFuture<List<Hash>> part : parts)
             {
                 missing.addAll(part.join());
             }
-            return java.util.Collections.unmodifiableList(missing);
+            return Collections.unmodifiableList(missing);
         });
     }
 

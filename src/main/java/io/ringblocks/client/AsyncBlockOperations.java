@@ -2,6 +2,8 @@ package io.ringblocks.client;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -104,7 +106,7 @@ public interface AsyncBlockOperations extends AutoCloseable
      *
      * @return the missing ones, in the order given.
      */
-    CompletableFuture<java.util.List<Hash>> findMissing(java.util.Collection<Hash> hashes);
+    CompletableFuture<List<Hash>> findMissing(Collection<Hash> hashes);
 
     /**
      * Reads the server's metrics. See {@link BlockOperations#stats()}.

@@ -3,6 +3,7 @@ package io.ringblocks.client;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -193,7 +194,7 @@ public final class BlockClientPool extends BlockingOperations
         }
 
         @Override
-        public CompletableFuture<java.util.List<Hash>> findMissing(final java.util.Collection<Hash> hashes)
+        public CompletableFuture<List<Hash>> findMissing(final Collection<Hash> hashes)
         {
             return pick().findMissing(hashes);
         }

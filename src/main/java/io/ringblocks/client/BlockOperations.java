@@ -2,6 +2,8 @@ package io.ringblocks.client;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -117,7 +119,7 @@ public interface BlockOperations extends AutoCloseable
      * @param hashes the addresses to check; duplicates are answered for each occurrence.
      * @return the ones that are not stored, in the order given.
      */
-    java.util.List<Hash> findMissing(java.util.Collection<Hash> hashes);
+    List<Hash> findMissing(Collection<Hash> hashes);
 
     /**
      * Reads the server's metrics. Their names and set are not part of the protocol.

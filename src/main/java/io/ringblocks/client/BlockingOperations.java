@@ -2,6 +2,8 @@ package io.ringblocks.client;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -80,7 +82,7 @@ abstract class BlockingOperations implements BlockOperations
 
     /** {@inheritDoc} */
     @Override
-    public java.util.List<Hash> findMissing(final java.util.Collection<Hash> hashes)
+    public List<Hash> findMissing(final Collection<Hash> hashes)
     {
         Blocking.checkThread();
         return Blocking.await(asyncOperations().findMissing(hashes));

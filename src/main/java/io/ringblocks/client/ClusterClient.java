@@ -1,22 +1,31 @@
 package io.ringblocks.client;
 
 import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * A client of a sharded, replicated ringblocks cluster: each block is owned by the first {@link
@@ -269,7 +278,7 @@ public final class ClusterClient extends BlockingOperations
 
     /** Sends one member's part of a fan-out from the executor; its answer counts into {@code write}. */
     private <T, R> void send(final ClusterNode node, final QuorumWrite<R> write,
-        final java.util.function.Supplier<CompletableFuture<T>> request)
+        final Supplier<CompletableFuture<T>> request)
     {
         try
         {
@@ -299,7 +308,7 @@ public final class ClusterClient extends BlockingOperations
                 });
             });
         }
-        catch (final java.util.concurrent.RejectedExecutionException e)
+        catch (final RejectedExecutionException e)
         {
             write.failed(node.address(), new IllegalStateException("cluster client closed"));
         }
@@ -346,8 +355,8 @@ public final class ClusterClient extends BlockingOperations
     }
 
     private <T> CompletableFuture<T> walk(final String what, final Hash hash,
-        final java.util.function.Function<AsyncBlockOperations, CompletableFuture<T>> request,
-        final java.util.function.Predicate<T> isMiss)
+        final Function<AsyncBlockOperations, CompletableFuture<T>> request,
+        final Predicate<T> isMiss)
     {
         Objects.requireNonNull(hash, "hash");
         if (closed)
@@ -402,7 +411,7 @@ public final class ClusterClient extends BlockingOperations
      * that cannot be asked confirms nothing, so its blocks count as missing unless another owner has them (for a
      * build cache, a needless upload is harmless, a block wrongly reported present is not).
      */
-    private CompletableFuture<List<Hash>> findMissingAsync(final java.util.Collection<Hash> hashes)
+    private CompletableFuture<List<Hash>> findMissingAsync(final Collection<Hash> hashes)
     {
         final List<Hash> all = List.copyOf(hashes);
         if (closed)
@@ -429,7 +438,7 @@ public final class ClusterClient extends BlockingOperations
                 }
             }
         }
-        final java.util.Set<Hash> present = ConcurrentHashMap.newKeySet();
+        final Set<Hash> present = ConcurrentHashMap.newKeySet();
         final List<CompletableFuture<Void>> answers = new ArrayList<>();
         for (final Map.Entry<ClusterNode, List<Hash>> ask : asks.entrySet())
         {
@@ -444,7 +453,7 @@ public final class ClusterClient extends BlockingOperations
                     node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
                     if (failure == null)
                     {
-                        final java.util.Set<Hash> gone = new java.util.HashSet<>(missing);
+                        final Set<Hash> gone = new HashSet<>(missing);
                         for (final Hash h : ask.getValue())
                         {
                             if (!gone.contains(h))
@@ -466,7 +475,7 @@ public final class ClusterClient extends BlockingOperations
                     missing.add(h);
                 }
             }
-            return java.util.Collections.unmodifiableList(missing);
+            return Collections.unmodifiableList(missing);
         });
     }
 
@@ -500,7 +509,7 @@ public final class ClusterClient extends BlockingOperations
                     }
                 }
             }
-            return java.util.Collections.unmodifiableMap(all);
+            return Collections.unmodifiableMap(all);
         });
     }
 
@@ -603,7 +612,7 @@ public final class ClusterClient extends BlockingOperations
             Objects.requireNonNull(destination, "destination");
             if (destination.isReadOnly())
             {
-                throw new java.nio.ReadOnlyBufferException();
+                throw new ReadOnlyBufferException();
             }
             return getAsync(hash).thenApply(data ->
             {
@@ -641,7 +650,7 @@ public final class ClusterClient extends BlockingOperations
         }
 
         @Override
-        public CompletableFuture<List<Hash>> findMissing(final java.util.Collection<Hash> hashes)
+        public CompletableFuture<List<Hash>> findMissing(final Collection<Hash> hashes)
         {
             return findMissingAsync(hashes);
         }

@@ -1,5 +1,7 @@
 package io.ringblocks.client;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -15,7 +17,7 @@ public final class ClusterException extends RingblocksException
     ClusterException(final String message, final Map<String, RingblocksException> failures)
     {
         super(message + ": " + describe(failures), null);
-        this.failures = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(failures));
+        this.failures = Collections.unmodifiableMap(new LinkedHashMap<>(failures));
     }
 
     /** @return member address ({@code host:port}) to the failure it gave, in the order they failed. */

@@ -3,6 +3,7 @@ package io.ringblocks.client;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * One PUT (or DELETE, PING) fanned out to several members: completes when {@code needed} of them succeeded, or, once
@@ -91,7 +92,7 @@ final class QuorumWrite<T>
 
     static RingblocksException asRingblocks(final Throwable failure)
     {
-        final Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ?
+        final Throwable t = failure instanceof CompletionException && failure.getCause() != null ?
             failure.getCause() : failure;
         return t instanceof RingblocksException r ? r :
             new ConnectionLostException("request failed: " + t, t);

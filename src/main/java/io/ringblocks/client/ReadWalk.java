@@ -1,11 +1,13 @@
 package io.ringblocks.client;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.BiFunction;
+import java.util.function.Predicate;
 
 /**
  * One read (GET, HEAD, ranged GET) walking a block's candidates in order — the current owners, then owners under
@@ -31,11 +33,11 @@ final class ReadWalk<T>
     private final boolean[] current;
     private final int currentOwners;
     private final BiFunction<AsyncBlockOperations, Integer, CompletableFuture<T>> request;
-    private final java.util.function.Predicate<T> isMiss;
+    private final Predicate<T> isMiss;
     private final Executor executor;
     private final CompletableFuture<T> result = new CompletableFuture<>();
     private final Map<String, RingblocksException> failures = new LinkedHashMap<>();
-    private final List<ClusterNode> missed = new java.util.ArrayList<>();
+    private final List<ClusterNode> missed = new ArrayList<>();
     private final Found<T> onFound;
     private RingblocksException firstMiss;
     private int currentMisses;
@@ -48,7 +50,7 @@ final class ReadWalk<T>
      */
     ReadWalk(final String what, final List<ClusterNode> candidates, final boolean[] current,
         final BiFunction<AsyncBlockOperations, Integer, CompletableFuture<T>> request,
-        final java.util.function.Predicate<T> isMiss, final Found<T> onFound, final Executor executor)
+        final Predicate<T> isMiss, final Found<T> onFound, final Executor executor)
     {
         this.what = what;
         this.candidates = candidates;

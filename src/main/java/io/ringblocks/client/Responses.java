@@ -1,8 +1,11 @@
 package io.ringblocks.client;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -137,20 +140,20 @@ final class Responses
                 throw new ProtocolException("LIST: response body of " + body.length + " bytes");
             }
             final int n = (body.length - Wire.LIST_HEADER) / Wire.LIST_ENTRY;
-            final java.util.List<ListPage.Entry> entries = new java.util.ArrayList<>(n);
+            final List<ListPage.Entry> entries = new ArrayList<>(n);
             for (int i = 0; i < n; i++)
             {
                 final int at = Wire.LIST_HEADER + i * Wire.LIST_ENTRY;
-                entries.add(new ListPage.Entry(Hash.fromBytes(java.util.Arrays.copyOfRange(body, at, at + Hash.LENGTH)),
+                entries.add(new ListPage.Entry(Hash.fromBytes(Arrays.copyOfRange(body, at, at + Hash.LENGTH)),
                     (int)Wire.getUnsignedInt(body, at + Hash.LENGTH)));
             }
             final boolean more = Wire.getUnsignedInt(body, 0) != 0;
-            return new ListPage(java.util.List.copyOf(entries), more,
-                Hash.fromBytes(java.util.Arrays.copyOfRange(body, 4, 4 + Hash.LENGTH)));
+            return new ListPage(List.copyOf(entries), more,
+                Hash.fromBytes(Arrays.copyOfRange(body, 4, 4 + Hash.LENGTH)));
         };
     }
 
-    static Pending.Decoder<java.util.List<Hash>> findMissing()
+    static Pending.Decoder<List<Hash>> findMissing()
     {
         return (status, body) ->
         {
@@ -162,10 +165,10 @@ final class Responses
             {
                 throw new ProtocolException("FIND_MISSING: response body of " + body.length + " bytes");
             }
-            final java.util.List<Hash> missing = new java.util.ArrayList<>(body.length / Hash.LENGTH);
+            final List<Hash> missing = new ArrayList<>(body.length / Hash.LENGTH);
             for (int at = 0; at < body.length; at += Hash.LENGTH)
             {
-                missing.add(Hash.fromBytes(java.util.Arrays.copyOfRange(body, at, at + Hash.LENGTH)));
+                missing.add(Hash.fromBytes(Arrays.copyOfRange(body, at, at + Hash.LENGTH)));
             }
             return missing;
         };

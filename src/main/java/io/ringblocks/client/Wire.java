@@ -1,5 +1,7 @@
 package io.ringblocks.client;
 
+import java.util.List;
+
 /**
  * Protocol version 1 framing, written out here instead of borrowed from the server's codecs so that the client
  * library is a standalone plain-JDK artifact. Requests are built as one small header array (the 16-byte frame
@@ -106,7 +108,7 @@ final class Wire
     }
 
     /** FIND_MISSING: hashes {@code from} (inclusive) to {@code to} (exclusive) of {@code hashes}. */
-    static byte[] findMissing(final long requestId, final java.util.List<Hash> hashes, final int from, final int to)
+    static byte[] findMissing(final long requestId, final List<Hash> hashes, final int from, final int to)
     {
         final byte[] frame = header(FIND_MISSING, 0, requestId, (to - from) * HASH_LENGTH, 0);
         for (int i = from; i < to; i++)

@@ -1,5 +1,6 @@
 package io.ringblocks.server;
 
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 import org.agrona.DirectBuffer;
@@ -17,8 +18,8 @@ final class ListPageWriter implements BlockIndex.EntryVisitor
 {
     private final UnsafeBuffer memory;
     /** Direct: LMDB reads the cursor key through its address. */
-    private final UnsafeBuffer after = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(Protocol.HASH_LENGTH));
-    private final UnsafeBuffer lastVisited = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(Protocol.HASH_LENGTH));
+    private final UnsafeBuffer after = new UnsafeBuffer(ByteBuffer.allocateDirect(Protocol.HASH_LENGTH));
+    private final UnsafeBuffer lastVisited = new UnsafeBuffer(ByteBuffer.allocateDirect(Protocol.HASH_LENGTH));
     private int body;
     private int entries;
 

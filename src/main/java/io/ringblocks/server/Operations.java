@@ -1,10 +1,12 @@
 package io.ringblocks.server;
 
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.zip.CRC32C;
 
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.protocol.Flags;
@@ -285,7 +287,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         return lookup(reqs.hashes, r * 32);
     }
 
-    private boolean lookup(final org.agrona.DirectBuffer hash, final int hashOffset)
+    private boolean lookup(final DirectBuffer hash, final int hashOffset)
     {
         pin();
         return reader.lookup(hash, hashOffset);
@@ -329,7 +331,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         final long at = smallResponse(r);
         header(r, at, Status.OK, 4);
         memory.putInt((int)at + ResponseHeader.HEADER_LENGTH, reader.length(),
-            java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteOrder.LITTLE_ENDIAN);
         responder.respond(r, at, ResponseHeader.HEADER_LENGTH + 4, Status.OK);
     }
 

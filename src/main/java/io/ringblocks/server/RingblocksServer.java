@@ -2,6 +2,8 @@ package io.ringblocks.server;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.ringblocks.protocol.Opcode;
@@ -47,7 +49,7 @@ public final class RingblocksServer implements AutoCloseable
             wakeups[i] = new Wakeup();
         }
         listenFds = new int[config.workers()];
-        java.util.Arrays.fill(listenFds, -1);
+        Arrays.fill(listenFds, -1);
         Store opened = null;
         int boundPort = config.port();
         try
@@ -223,7 +225,7 @@ public final class RingblocksServer implements AutoCloseable
         line(sb, "in_flight", inFlight);
         for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
         {
-            final String name = Opcode.name(op).toLowerCase(java.util.Locale.ROOT);
+            final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
             line(sb, "requests_" + name, requests[op]);
             line(sb, "bytes_in_" + name, bytesIn[op]);
             line(sb, "bytes_out_" + name, bytesOut[op]);
@@ -231,7 +233,7 @@ public final class RingblocksServer implements AutoCloseable
         latencyLines(sb);
         for (int st = 0; st < ServerStats.STATUSES; st++)
         {
-            line(sb, "status_" + Status.name(st).toLowerCase(java.util.Locale.ROOT), statuses[st]);
+            line(sb, "status_" + Status.name(st).toLowerCase(Locale.ROOT), statuses[st]);
         }
         line(sb, "protocol_errors", protocolErrors);
         line(sb, "dedup_hits", dedup);
@@ -349,7 +351,7 @@ public final class RingblocksServer implements AutoCloseable
             {
                 continue;
             }
-            final String name = "latency_" + Opcode.name(op).toLowerCase(java.util.Locale.ROOT);
+            final String name = "latency_" + Opcode.name(op).toLowerCase(Locale.ROOT);
             line(sb, name + "_count", total);
             line(sb, name + "_p50_us", LatencyBuckets.percentile(merged, at, total, 500));
             line(sb, name + "_p99_us", LatencyBuckets.percentile(merged, at, total, 990));

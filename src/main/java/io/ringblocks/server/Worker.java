@@ -1,7 +1,10 @@
 package io.ringblocks.server;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -62,7 +65,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private Operations ops;
     private final Linger linger;
     private final StopDrain drain;
-    private java.util.function.Supplier<String> statsText = () -> "";
+    private Supplier<String> statsText = () -> "";
     private long rejectFrame;
     private volatile boolean stopRequested;
     private volatile Throwable failure;
@@ -129,7 +132,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
 
     boolean awaitStopped(final long millis) throws InterruptedException
     {
-        return stopped.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        return stopped.await(millis, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -229,7 +232,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             catch (final RuntimeException e)
             {
                 errors.onError("worker " + id + " io_uring_enter", e);
-                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // no hot loop on a persistent fault
+                LockSupport.parkNanos(1_000_000L); // no hot loop on a persistent fault
             }
         }
     }
@@ -626,7 +629,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     }
 
     /** Where STATS gets its (server-wide) text; set before the worker starts. */
-    void statsText(final java.util.function.Supplier<String> source)
+    void statsText(final Supplier<String> source)
     {
         statsText = source;
     }

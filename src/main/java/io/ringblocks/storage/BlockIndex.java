@@ -1,8 +1,10 @@
 package io.ringblocks.storage;
 
 import java.io.File;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -77,7 +79,7 @@ public final class BlockIndex implements AutoCloseable
     private final Dbi<DirectBuffer> blocks;
     private final Dbi<DirectBuffer> meta;
     private final UnsafeBuffer[] checkpointKeys = {metaKey(WAL_SEQUENCE), metaKey(WAL_POSITION), metaKey(WAL_CRC)};
-    private final UnsafeBuffer checkpointValue = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(8));
+    private final UnsafeBuffer checkpointValue = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
     private Overlay overlay;
 
     /**
@@ -107,7 +109,7 @@ public final class BlockIndex implements AutoCloseable
 
     private void checkSchema(final File dir)
     {
-        final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(SCHEMA_KEY.length));
+        final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(SCHEMA_KEY.length));
         key.putBytes(0, SCHEMA_KEY);
         int version = SCHEMA_VERSION;
         try (Txn<DirectBuffer> txn = env.txnWrite())
@@ -115,7 +117,7 @@ public final class BlockIndex implements AutoCloseable
             final DirectBuffer found = meta.get(txn, key);
             if (found == null)
             {
-                final UnsafeBuffer value = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(4));
+                final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(4));
                 value.putInt(0, SCHEMA_VERSION, ORDER);
                 meta.put(txn, key, value);
                 txn.commit();
@@ -130,7 +132,7 @@ public final class BlockIndex implements AutoCloseable
                 else if (version == UPGRADABLE_SCHEMA_VERSION)
                 {
                     // Written before the log existed: LMDB holds every change, so no checkpoint means no replay.
-                    final UnsafeBuffer value = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(4));
+                    final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(4));
                     value.putInt(0, SCHEMA_VERSION, ORDER);
                     meta.put(txn, key, value);
                     txn.commit();
@@ -299,7 +301,7 @@ public final class BlockIndex implements AutoCloseable
      * resumes, so that a page of deleted entries still moves on.
      */
     public int scan(final DirectBuffer after, final int max, final EntryVisitor visitor,
-        final org.agrona.MutableDirectBuffer lastVisited)
+        final MutableDirectBuffer lastVisited)
     {
         int visited = 0;
         final Overlay.Reader changes = overlay == null ? null : overlay.reader();
@@ -356,7 +358,7 @@ public final class BlockIndex implements AutoCloseable
     public void putMetaLong(final String name, final long value, final boolean flush)
     {
         final UnsafeBuffer key = metaKey(name);
-        final UnsafeBuffer v = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(8));
+        final UnsafeBuffer v = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
         v.putLong(0, value, ORDER);
         try (Txn<DirectBuffer> txn = env.txnWrite())
         {
@@ -402,7 +404,7 @@ public final class BlockIndex implements AutoCloseable
     public void putMetaBytes(final String name, final byte[] value)
     {
         final UnsafeBuffer key = metaKey(name);
-        final UnsafeBuffer v = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(value.length));
+        final UnsafeBuffer v = new UnsafeBuffer(ByteBuffer.allocateDirect(value.length));
         v.putBytes(0, value);
         try (Txn<DirectBuffer> txn = env.txnWrite())
         {
@@ -413,9 +415,9 @@ public final class BlockIndex implements AutoCloseable
     }
 
     /** Removes the blocks entries of {@code hashes} in one transaction (recovery drops blocks it cannot trust). */
-    public void deleteAll(final java.util.List<byte[]> hashes)
+    public void deleteAll(final List<byte[]> hashes)
     {
-        final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(KEY_LENGTH));
+        final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(KEY_LENGTH));
         try (Txn<DirectBuffer> txn = env.txnWrite())
         {
             for (final byte[] hash : hashes)
@@ -431,7 +433,7 @@ public final class BlockIndex implements AutoCloseable
     private static UnsafeBuffer metaKey(final String name)
     {
         final byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
-        final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(bytes.length));
+        final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(bytes.length));
         key.putBytes(0, bytes);
         return key;
     }
@@ -479,7 +481,7 @@ public final class BlockIndex implements AutoCloseable
     {
         private final Txn<DirectBuffer> txn = env.txnRead();
         private final Overlay.Reader changes = overlay == null ? null : overlay.reader();
-        private final UnsafeBuffer key = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(KEY_LENGTH));
+        private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(KEY_LENGTH));
         private boolean active = true;
         private long offset;
         private int length;

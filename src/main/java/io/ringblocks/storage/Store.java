@@ -3,7 +3,11 @@ package io.ringblocks.storage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.CompositeAgent;
 import org.agrona.concurrent.SleepingIdleStrategy;
@@ -227,7 +231,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         final BuddyAllocator rebuilt = new BuddyAllocator(chunk, capacity);
         rebuilt.grow((int)wholeChunks);
         final long fileSize = dataFile.size();
-        final java.util.List<long[]> inTail = new java.util.ArrayList<>();
+        final List<long[]> inTail = new ArrayList<>();
         final int[] largest = {-1};
         final long indexed = index.forEach((hash, offset, length, sizeClass, generation, crc) ->
         {
@@ -273,7 +277,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
      * normally empty and is cut off; growing it instead would fail on the very full disk that left it. Only when
      * indexed blocks do lie in it must it grow to a whole chunk, and if that fails the store refuses to start.
      */
-    private void alignToWholeChunks(final BuddyAllocator into, final long whole, final java.util.List<long[]> inTail)
+    private void alignToWholeChunks(final BuddyAllocator into, final long whole, final List<long[]> inTail)
     {
         if (dataFile.size() != whole)
         {
@@ -309,7 +313,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
     }
 
-    private void markAllocated(final BuddyAllocator into, final org.agrona.DirectBuffer hash, final long offset,
+    private void markAllocated(final BuddyAllocator into, final DirectBuffer hash, final long offset,
         final int sizeClass)
     {
         try
@@ -324,11 +328,11 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         }
     }
 
-    private static String hex(final org.agrona.DirectBuffer hash)
+    private static String hex(final DirectBuffer hash)
     {
         final byte[] h = new byte[BlockIndex.KEY_LENGTH];
         hash.getBytes(0, h);
-        return java.util.HexFormat.of().formatHex(h);
+        return HexFormat.of().formatHex(h);
     }
 
     /**

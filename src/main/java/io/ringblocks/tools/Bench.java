@@ -3,6 +3,7 @@ package io.ringblocks.tools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -20,12 +21,12 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
-
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code tools/rbbench}: loopback throughput and latency of a ringblocks server. Starts its own server (a child
@@ -422,8 +423,8 @@ public final class Bench implements Callable<Integer>
         final long warm = Sizes.durationNanos(warmup);
         final long measure = requests > 0 ? TimeUnit.HOURS.toNanos(1) : Sizes.durationNanos(duration);
         final int clientThreads = Math.max(1, Math.min(threads, conns));
-        final java.util.concurrent.atomic.AtomicLong budget = requests > 0 ?
-            new java.util.concurrent.atomic.AtomicLong(requests) : null;
+        final AtomicLong budget = requests > 0 ?
+            new AtomicLong(requests) : null;
         final LoadGenerator[] generators = new LoadGenerator[clientThreads];
         final Thread[] running = new Thread[clientThreads];
         final LoadGenerator.Window window = new LoadGenerator.Window(clientThreads);
@@ -492,16 +493,25 @@ public final class Bench implements Callable<Integer>
         }
         else
         {
-            System.out.printf(Locale.ROOT, "%-22s %5d %4d %10.0f %10.1f %8.0f %8.0f %8.0f %9.0f %9.0f %6d %9.2f %9s%n",
-                name, conns, pipe, opsPerSecond, mbPerSecond, us(all, 50), us(all, 90), us(all, 99), us(all, 99.9),
-                all.getMaxValue() / 1000.0, errors + verifyFailures, cliPerOp,
-                srvPerOp < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", srvPerOp));
+            row(System.out, name, conns, pipe, opsPerSecond, mbPerSecond, all, errors + verifyFailures, cliPerOp,
+                srvPerOp);
             if (!firstError.isEmpty())
             {
                 System.out.println("#   first error: " + firstError);
             }
         }
         return errors + verifyFailures > 0 ? 1 : 0;
+    }
+
+    /** One table row, in the widths of {@link #header()}; {@code srvPerOp < 0}: unknown. */
+    static void row(final PrintStream out, final String name, final int conns, final int pipe,
+        final double opsPerSecond, final double mbPerSecond, final Histogram h, final long errors,
+        final double cliPerOp, final double srvPerOp)
+    {
+        out.printf(Locale.ROOT, "%-22s %5d %4d %10.0f %10.1f %8.0f %8.0f %8.0f %9.0f %9.0f %6d %9.2f %9s%n", name,
+            conns, pipe, opsPerSecond, mbPerSecond, us(h, 50), us(h, 90), us(h, 99), us(h, 99.9),
+            h.getMaxValue() / 1000.0, errors, cliPerOp,
+            srvPerOp < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", srvPerOp));
     }
 
     static String label(final String mix)

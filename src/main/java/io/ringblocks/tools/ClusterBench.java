@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 import io.ringblocks.client.ClientOptions;
@@ -67,7 +68,7 @@ final class ClusterBench
             final Hash[] hashes = get > 0 ? populate(cluster, content) : new Hash[0];
             final int loops = w.connections() * w.pipeline();
             // One histogram for all loops: thousands of per-thread ones would take hundreds of MiB.
-            final Histogram all = new org.HdrHistogram.ConcurrentHistogram(3_600_000_000_000L, 3);
+            final Histogram all = new ConcurrentHistogram(3_600_000_000_000L, 3);
             final AtomicLong ops = new AtomicLong();
             final AtomicLong completedAll = new AtomicLong();
             final AtomicLong bytes = new AtomicLong();
@@ -195,8 +196,6 @@ final class ClusterBench
                 members.size());
             return;
         }
-        out.printf(Locale.ROOT, "%-22s %5d %4d %10.0f %10.1f %8.0f %8.0f %8.0f %9.0f %9.0f %6d %9.2f %9s%n",
-            name, w.connections(), w.pipeline(), opsPerSecond, mbPerSecond, Bench.us(h, 50), Bench.us(h, 90), Bench.us(h, 99),
-            Bench.us(h, 99.9), h.getMaxValue() / 1000.0, errors, cliPerOp, "n/a");
+        Bench.row(out, name, w.connections(), w.pipeline(), opsPerSecond, mbPerSecond, h, errors, cliPerOp, -1);
     }
 }

@@ -1,20 +1,30 @@
 package io.ringblocks.tools;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 import io.ringblocks.client.BlockClient;
 import io.ringblocks.client.BlockOperations;
@@ -25,10 +35,6 @@ import io.ringblocks.client.Hash;
 import io.ringblocks.client.ListPage;
 import io.ringblocks.client.MemberList;
 import io.ringblocks.client.RingblocksException;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code tools/rbcat HOST:PORT}: a netcat for ringblocks. Reads one command per line from stdin (interactive or
@@ -82,8 +88,8 @@ public final class RbCat implements Callable<Integer>
     static int run(final String[] args, final InputStream in, final PrintStream out, final PrintStream err)
     {
         final CommandLine cli = new CommandLine(new RbCat(in, out));
-        cli.setErr(new java.io.PrintWriter(err, true));
-        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setOut(new PrintWriter(out, true));
         cli.setParameterExceptionHandler((e, a) ->
         {
             err.println("rbcat: " + e.getMessage() + " (see --help)");
@@ -170,7 +176,7 @@ public final class RbCat implements Callable<Integer>
     /** Reads a line byte by byte, so that {@code put -} finds the rest of stdin untouched. */
     private String readLine() throws IOException
     {
-        final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        final ByteArrayOutputStream line = new ByteArrayOutputStream();
         int b;
         while ((b = stdin.read()) >= 0 && b != '\n')
         {
@@ -261,7 +267,7 @@ public final class RbCat implements Callable<Integer>
                 {
                     throw new IllegalArgumentException("usage: missing HASH...");
                 }
-                final java.util.List<Hash> hashes = new java.util.ArrayList<>();
+                final List<Hash> hashes = new ArrayList<>();
                 for (int i = 1; i < w.length; i++)
                 {
                     hashes.add(Hash.fromHex(w[i]));
@@ -296,7 +302,7 @@ public final class RbCat implements Callable<Integer>
         try (Socket socket = new Socket(host, port))
         {
             socket.setSoTimeout(30_000);
-            final java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+            final DataInputStream in = new DataInputStream(socket.getInputStream());
             final BufferedReader lines = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
             String line;
             while ((line = lines.readLine()) != null)

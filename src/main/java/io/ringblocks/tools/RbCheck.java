@@ -1,13 +1,15 @@
 package io.ringblocks.tools;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import io.ringblocks.storage.OfflineCheck;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
+
+import io.ringblocks.storage.OfflineCheck;
 
 /**
  * {@code tools/rbcheck --data DIR [--repair]}: the offline checker (see {@link OfflineCheck}). Exit code 0 when the
@@ -39,8 +41,8 @@ public final class RbCheck implements Callable<Integer>
     static int run(final String[] args, final PrintStream out, final PrintStream err)
     {
         final CommandLine cli = new CommandLine(new RbCheck(out));
-        cli.setErr(new java.io.PrintWriter(err, true));
-        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setOut(new PrintWriter(out, true));
         cli.setParameterExceptionHandler((e, a) ->
         {
             e.getCommandLine().getErr().println("rbcheck: " + e.getMessage() + " (see --help)");

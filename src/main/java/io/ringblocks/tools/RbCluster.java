@@ -1,17 +1,29 @@
 package io.ringblocks.tools;
 
+import java.io.Console;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.locks.LockSupport;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 import io.ringblocks.client.BlockClient;
 import io.ringblocks.client.ClientOptions;
@@ -24,10 +36,6 @@ import io.ringblocks.client.MemberList;
 import io.ringblocks.client.NotFoundException;
 import io.ringblocks.client.Placement;
 import io.ringblocks.client.RingblocksException;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * The operator's tool for a ringblocks cluster (docs/cluster.md): {@code status} shows each member's blocks, bytes,
@@ -96,8 +104,8 @@ public final class RbCluster implements Callable<Integer>
     static int run(final String[] args, final PrintStream out, final PrintStream err)
     {
         final CommandLine cli = new CommandLine(new RbCluster(out, err));
-        cli.setErr(new java.io.PrintWriter(err, true));
-        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setOut(new PrintWriter(out, true));
         cli.setParameterExceptionHandler((e, a) ->
         {
             err.println("rbcluster: " + e.getMessage() + " (see --help)");
@@ -165,9 +173,9 @@ public final class RbCluster implements Callable<Integer>
             String resolved;
             try
             {
-                resolved = java.net.InetAddress.getByName(m.host()).getHostAddress() + ":" + m.port();
+                resolved = InetAddress.getByName(m.host()).getHostAddress() + ":" + m.port();
             }
-            catch (final java.net.UnknownHostException e)
+            catch (final UnknownHostException e)
             {
                 resolved = m.address(); // reported as unreachable when used
             }
@@ -327,7 +335,7 @@ public final class RbCluster implements Callable<Integer>
                 notOwned.add(e.hash());
             }
         }
-        final java.util.Set<Hash> unconfirmed = new java.util.HashSet<>();
+        final Set<Hash> unconfirmed = new HashSet<>();
         boolean complete = true;
         for (final Map.Entry<Integer, List<Hash>> ask : byOwner.entrySet())
         {
@@ -419,7 +427,7 @@ public final class RbCluster implements Callable<Integer>
         final long wait = lastOperationNanos + gap - System.nanoTime();
         if (wait > 0)
         {
-            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+            LockSupport.parkNanos(wait);
         }
         lastOperationNanos = Math.max(System.nanoTime(), lastOperationNanos + gap);
     }
@@ -429,7 +437,7 @@ public final class RbCluster implements Callable<Integer>
     /** A terminal to draw progress on (on JDK 22+ System.console() exists when redirected too). */
     private static boolean terminal()
     {
-        final java.io.Console console = System.console();
+        final Console console = System.console();
         return console != null && console.isTerminal();
     }
 

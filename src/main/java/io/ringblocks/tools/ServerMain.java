@@ -1,19 +1,22 @@
 package io.ringblocks.tools;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.logging.SimpleFormatter;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import io.ringblocks.server.RingblocksServer;
 import io.ringblocks.server.ServerConfig;
 import io.ringblocks.storage.JournalConfig;
 import io.ringblocks.storage.StoreConfig;
 import io.ringblocks.uring.RingException;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * {@code tools/ringblocks-server}: starts the server. Bad flags, an unusable data directory or a busy port end in
@@ -89,7 +92,7 @@ public final class ServerMain implements Callable<Integer>
 
     public static void main(final String[] args)
     {
-        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %5$s%6$s%n");
+        System.setProperty("SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %5$s%6$s%n");
         final CommandLine cli = new CommandLine(new ServerMain());
         cli.setParameterExceptionHandler((e, a) ->
         {
@@ -272,7 +275,7 @@ public final class ServerMain implements Callable<Integer>
         {
             Files.createDirectories(dir);
         }
-        catch (final java.io.IOException e)
+        catch (final IOException e)
         {
             throw new IllegalArgumentException("cannot create data directory " + dir + ": " +
                 e.getClass().getSimpleName() + " " + e.getMessage());

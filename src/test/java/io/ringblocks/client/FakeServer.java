@@ -2,6 +2,7 @@ package io.ringblocks.client;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -20,7 +21,9 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -390,7 +393,7 @@ final class FakeServer implements AutoCloseable
                 return list(flags, id, body);
             case FIND_MISSING:
             {
-                final java.io.ByteArrayOutputStream missing = new java.io.ByteArrayOutputStream();
+                final ByteArrayOutputStream missing = new ByteArrayOutputStream();
                 for (int at = 0; at < body.length; at += 32)
                 {
                     if (!blocks.containsKey(HEX.formatHex(body, at, at + 32)))
@@ -445,8 +448,8 @@ final class FakeServer implements AutoCloseable
     {
         final int raw = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getInt(32);
         final int limit = raw >= 1 && raw <= 4096 ? raw : 4096;
-        final java.util.NavigableMap<String, byte[]> sorted = new java.util.TreeMap<>(blocks);
-        final java.util.NavigableMap<String, byte[]> tail = flags == 1 ? sorted :
+        final NavigableMap<String, byte[]> sorted = new TreeMap<>(blocks);
+        final NavigableMap<String, byte[]> tail = flags == 1 ? sorted :
             sorted.tailMap(HEX.formatHex(body, 0, 32), false);
         final ByteBuffer out = ByteBuffer.allocate(36 + 36 * Math.min(limit, tail.size())).order(ByteOrder.LITTLE_ENDIAN);
         byte[] next = Arrays.copyOfRange(body, 0, 32);

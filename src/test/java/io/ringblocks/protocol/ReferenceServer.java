@@ -1,11 +1,16 @@
 package io.ringblocks.protocol;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -97,7 +102,7 @@ final class ReferenceServer
                 return list(flags, requestId, in, bodyOffset);
             case Opcode.FIND_MISSING:
             {
-                final java.io.ByteArrayOutputStream missing = new java.io.ByteArrayOutputStream();
+                final ByteArrayOutputStream missing = new ByteArrayOutputStream();
                 for (int at = 0; at < body.length; at += Protocol.HASH_LENGTH)
                 {
                     if (!blocks.containsKey(Hashes.toHex(in, bodyOffset + at)))
@@ -121,7 +126,7 @@ final class ReferenceServer
             case Opcode.HEAD:
             {
                 final byte[] out = new byte[4];
-                new UnsafeBuffer(out).putInt(0, block.length, java.nio.ByteOrder.LITTLE_ENDIAN);
+                new UnsafeBuffer(out).putInt(0, block.length, ByteOrder.LITTLE_ENDIAN);
                 return response(opcode, Status.OK, requestId, out);
             }
             case Opcode.DELETE:
@@ -148,27 +153,27 @@ final class ReferenceServer
     private byte[] list(final int flags, final long requestId, final UnsafeBuffer in, final int bodyOffset)
     {
         final int limit = ListBody.effectiveLimit(ListBody.limit(in, bodyOffset));
-        final java.util.NavigableMap<String, byte[]> sorted = new java.util.TreeMap<>(blocks);
-        final java.util.NavigableMap<String, byte[]> tail = Flags.isSet(flags, Flags.FIRST) ? sorted :
+        final NavigableMap<String, byte[]> sorted = new TreeMap<>(blocks);
+        final NavigableMap<String, byte[]> tail = Flags.isSet(flags, Flags.FIRST) ? sorted :
             sorted.tailMap(Hashes.toHex(in, bodyOffset), false);
-        final java.io.ByteArrayOutputStream entries = new java.io.ByteArrayOutputStream();
+        final ByteArrayOutputStream entries = new ByteArrayOutputStream();
         final byte[] next = new byte[Protocol.HASH_LENGTH];
         in.getBytes(bodyOffset + ListBody.AFTER_OFFSET, next);
         int visited = 0;
-        for (final java.util.Map.Entry<String, byte[]> e : tail.entrySet())
+        for (final Map.Entry<String, byte[]> e : tail.entrySet())
         {
             if (visited == limit)
             {
                 break;
             }
-            final byte[] hash = java.util.HexFormat.of().parseHex(e.getKey());
+            final byte[] hash = HexFormat.of().parseHex(e.getKey());
             entries.writeBytes(hash);
             entries.writeBytes(new byte[]{(byte)e.getValue().length, (byte)(e.getValue().length >>> 8),
                 (byte)(e.getValue().length >>> 16), (byte)(e.getValue().length >>> 24)});
             System.arraycopy(hash, 0, next, 0, hash.length);
             visited++;
         }
-        final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(new byte[]{(byte)(visited == limit ? 1 : 0), 0, 0, 0});
         out.writeBytes(next);
         out.writeBytes(entries.toByteArray());

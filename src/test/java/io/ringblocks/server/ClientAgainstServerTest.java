@@ -1,5 +1,6 @@
 package io.ringblocks.server;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,11 +46,11 @@ class ClientAgainstServerTest
         try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));
             BlockClient client = BlockClient.connect("127.0.0.1", server.port()))
         {
-            final byte[] data = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            final byte[] data = "hello".getBytes(StandardCharsets.US_ASCII);
             final Hash hash = client.put(data);
             assertEquals("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", hash.toHex());
             assertArrayEquals(data, client.get(hash));
-            assertArrayEquals("ell".getBytes(java.nio.charset.StandardCharsets.US_ASCII), client.getRange(hash, 1, 3));
+            assertArrayEquals("ell".getBytes(StandardCharsets.US_ASCII), client.getRange(hash, 1, 3));
             assertEquals(OptionalInt.of(5), client.head(hash));
             assertThrows(BadRangeException.class, () -> client.getRange(hash, 5, 1));
             assertThrows(HashMismatchException.class, () -> client.put(new byte[]{1, 2, 3}, hash));

@@ -1,8 +1,10 @@
 package io.ringblocks.server;
 
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.Random;
@@ -131,7 +133,7 @@ class ClusterClientTest
                 assertArrayEquals(b, cluster.get(Hash.of(b)));
                 assertEquals(OptionalInt.of(b.length), cluster.head(Hash.of(b)));
             }
-            assertArrayEquals(java.util.Arrays.copyOfRange(blocks.get(0), 0, 1),
+            assertArrayEquals(Arrays.copyOfRange(blocks.get(0), 0, 1),
                 cluster.getRange(Hash.of(blocks.get(0)), 0, 1));
             final List<Hash> ask = new ArrayList<>();
             blocks.forEach(b -> ask.add(Hash.of(b)));
@@ -212,7 +214,7 @@ class ClusterClientTest
     {
         final MemberList two = start(2);
         final int unused;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0))
+        try (ServerSocket probe = new ServerSocket(0))
         {
             unused = probe.getLocalPort(); // closed again: nobody listens there
         }

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -129,8 +131,8 @@ class JournalFaultsTest
         try (Wakeup wakeup = new Wakeup(); BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
         {
             final WorkerLink link = new WorkerLink(0, 1 << 16, wakeup);
-            final java.util.concurrent.atomic.AtomicInteger syncs = new java.util.concurrent.atomic.AtomicInteger();
-            final java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+            final AtomicInteger syncs = new AtomicInteger();
+            final AtomicBoolean broken = new AtomicBoolean();
             final Committer committer = TestJournal.committer(dir, index, 1 << 16, new WorkerLink[]{link},
                 (offset, cls) -> { }, () ->
                 {

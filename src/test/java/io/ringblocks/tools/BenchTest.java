@@ -2,6 +2,7 @@ package io.ringblocks.tools;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -129,7 +130,7 @@ class BenchTest
     {
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
         final CommandLine cli = Bench.commandLine();
-        cli.setErr(new java.io.PrintWriter(err, true));
+        cli.setErr(new PrintWriter(err, true));
         final int exit = cli.execute(args);
         assertEquals(expected, exit, err.toString(StandardCharsets.UTF_8));
         return err.toString(StandardCharsets.UTF_8);

@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
@@ -41,8 +42,8 @@ class CliHygieneTest
 
     private static Result picocli(final CommandLine cli, final String... args)
     {
-        final java.io.StringWriter out = new java.io.StringWriter();
-        final java.io.StringWriter err = new java.io.StringWriter();
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         final int exit = cli.execute(args);

@@ -3,10 +3,15 @@ package io.ringblocks.tools;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HexFormat;
 
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -106,14 +111,14 @@ class RbCatTest
             final long offset;
             try (io.ringblocks.storage.BlockIndex.Reader reader = server.store().index().reader())
             {
-                assertTrue(reader.lookup(new org.agrona.concurrent.UnsafeBuffer(
-                    java.util.HexFormat.of().parseHex(HELLO)), 0));
+                assertTrue(reader.lookup(new UnsafeBuffer(
+                    HexFormat.of().parseHex(HELLO)), 0));
                 offset = reader.offset();
             }
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
-                dir.resolve("data").resolve("blocks.dat"), java.nio.file.StandardOpenOption.WRITE))
+            try (FileChannel ch = FileChannel.open(
+                dir.resolve("data").resolve("blocks.dat"), StandardOpenOption.WRITE))
             {
-                ch.write(java.nio.ByteBuffer.wrap("J".getBytes(StandardCharsets.US_ASCII)), offset);
+                ch.write(ByteBuffer.wrap("J".getBytes(StandardCharsets.US_ASCII)), offset);
                 ch.force(false);
             }
             final String[] lines = run(server.port(), "get " + HELLO + " " + dir.resolve("x") + "\nhead " + HELLO +

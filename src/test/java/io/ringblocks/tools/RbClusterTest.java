@@ -2,6 +2,8 @@ package io.ringblocks.tools;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -164,7 +166,7 @@ class RbClusterTest
         final String[] missing = run(2, "status");
         assertEquals(1, missing.length, "one line: " + String.join("\n", missing));
         assertTrue(missing[0].contains("--members") && missing[0].contains("see --help"), missing[0]);
-        if ("127.0.0.1".equals(java.net.InetAddress.getByName("localhost").getHostAddress()))
+        if ("127.0.0.1".equals(InetAddress.getByName("localhost").getHostAddress()))
         {
             final String[] alias = run(2, "--members", "localhost:7000,127.0.0.1:7000", "status");
             assertTrue(String.join("\n", alias).contains("same server"), String.join("\n", alias));
@@ -197,7 +199,7 @@ class RbClusterTest
             }
         }
         final int dead;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0))
+        try (ServerSocket probe = new ServerSocket(0))
         {
             dead = probe.getLocalPort();
         }
