@@ -9,7 +9,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN := mvn -B -q -Dstyle.color=never
 JDK = $(shell tools/find-jdk)
 
-.PHONY: build test run bench compare redis microbench bindings deps jdk clean
+.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean
 
 jdk:
 	@tools/find-jdk >/dev/null
@@ -65,6 +65,14 @@ microbench: deps jdk
 	  -Dmdep.outputFile=target/test-classpath.txt
 	$(JDK)/bin/java @tools/jvm.options -cp "target/test-classes:target/classes:$$(cat target/test-classpath.txt)" \
 	  org.openjdk.jmh.Main $(ARGS)
+
+# The disk's own cost of a durable 4 KiB write in the shapes a batch could take (native/bench/durable_floor.c);
+# DIR must be on the data directory's filesystem.
+DIR ?= data
+floor: deps
+	@mkdir -p target "$(DIR)"
+	cc -O2 -o target/durable_floor native/bench/durable_floor.c -luring
+	target/durable_floor "$(DIR)" $(ARGS)
 
 # Regenerates io.ringblocks.ffi from native/liburing_bindings.h and the include list native/liburing.symbols.
 bindings: deps jdk
