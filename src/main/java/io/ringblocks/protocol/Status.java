@@ -23,6 +23,8 @@ public final class Status
     public static final int SHUTTING_DOWN = 12;
     /** The stored copy failed its checksum; nothing of it was sent. A PUT of the same content heals it. */
     public static final int CORRUPT = 13;
+    /** How many statuses there are: each is below this. */
+    public static final int COUNT = CORRUPT + 1;
 
     private static final String[] NAMES =
         {

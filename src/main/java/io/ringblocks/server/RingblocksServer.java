@@ -3,14 +3,9 @@ package io.ringblocks.server;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.ringblocks.protocol.Opcode;
-import io.ringblocks.protocol.Status;
-import io.ringblocks.storage.Committer;
 import io.ringblocks.storage.ErrorHandler;
-import io.ringblocks.storage.Scrubber;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.LibC;
 import io.ringblocks.uring.RingException;
@@ -37,7 +32,9 @@ public final class RingblocksServer implements AutoCloseable
     private final Store store;
     private final Worker[] workers;
     private final Thread[] threads;
+    private final ServerReport report;
     private boolean closed;
+    private volatile boolean closing;
 
     private RingblocksServer(final ServerConfig config)
     {
@@ -76,6 +73,7 @@ public final class RingblocksServer implements AutoCloseable
         store = opened;
         workers = new Worker[config.workers()];
         threads = new Thread[config.workers()];
+        report = new ServerReport(config, store, workers, connections, errors, startedAt);
         try
         {
             for (int i = 0; i < workers.length; i++)
@@ -153,216 +151,43 @@ public final class RingblocksServer implements AutoCloseable
     /** The STATS body: {@code name value} lines, a racy but cheap snapshot of every worker and the store. */
     public String statsText()
     {
-        final StringBuilder sb = new StringBuilder(4096);
-        line(sb, "uptime_ms", System.currentTimeMillis() - startedAt);
-        line(sb, "workers", workers.length);
-        line(sb, "connections", connections.get());
-        long accepted = 0;
-        long rejected = 0;
-        long closedCount = 0;
-        long inFlight = 0;
-        long protocolErrors = 0;
-        long dedup = 0;
-        long stalls = 0;
-        long starvations = 0;
-        long sendTimeouts = 0;
-        long requestTimeouts = 0;
-        long idleTimeouts = 0;
-        long fdExhausted = 0;
-        long shed = 0;
-        long partialBodies = 0;
-        long shortIo = 0;
-        long sends = 0;
-        long recvBuffersHeld = 0;
-        long providedBuffers = 0;
-        long providedExhausted = 0;
-        long ioErrors = 0;
-        long corruptReads = 0;
-        long corruptHeals = 0;
-        final long[] requests = new long[ServerStats.OPS];
-        final long[] bytesIn = new long[ServerStats.OPS];
-        final long[] bytesOut = new long[ServerStats.OPS];
-        final long[] statuses = new long[ServerStats.STATUSES];
-        for (final Worker w : workers)
-        {
-            final ServerStats s = w.stats;
-            accepted += s.accepted;
-            rejected += s.rejected;
-            closedCount += s.closed;
-            inFlight += s.inFlight;
-            protocolErrors += s.protocolErrors;
-            dedup += s.dedupHits;
-            stalls += s.stalls;
-            starvations += s.starvations;
-            sendTimeouts += s.sendTimeouts;
-            requestTimeouts += s.requestTimeouts;
-            idleTimeouts += s.idleTimeouts;
-            fdExhausted += s.acceptFdExhausted;
-            shed += s.shedConnections;
-            partialBodies += s.partialBodyBytes;
-            shortIo += s.shortIo;
-            sends += s.sends;
-            recvBuffersHeld += s.recvBuffersHeld;
-            providedBuffers += s.providedBuffers;
-            providedExhausted += s.recvProvidedExhausted;
-            ioErrors += s.ioErrors;
-            corruptReads += s.corruptReads;
-            corruptHeals += s.corruptHeals;
-            for (int i = 0; i < ServerStats.OPS; i++)
-            {
-                requests[i] += s.requests[i];
-                bytesIn[i] += s.bytesIn[i];
-                bytesOut[i] += s.bytesOut[i];
-            }
-            for (int i = 0; i < ServerStats.STATUSES; i++)
-            {
-                statuses[i] += s.statuses[i];
-            }
-        }
-        line(sb, "connections_accepted", accepted);
-        line(sb, "connections_rejected", rejected);
-        line(sb, "connections_closed", closedCount);
-        line(sb, "in_flight", inFlight);
-        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
-        {
-            final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
-            line(sb, "requests_" + name, requests[op]);
-            line(sb, "bytes_in_" + name, bytesIn[op]);
-            line(sb, "bytes_out_" + name, bytesOut[op]);
-        }
-        latencyLines(sb);
-        for (int st = 0; st < ServerStats.STATUSES; st++)
-        {
-            line(sb, "status_" + Status.name(st).toLowerCase(Locale.ROOT), statuses[st]);
-        }
-        line(sb, "protocol_errors", protocolErrors);
-        line(sb, "dedup_hits", dedup);
-        line(sb, "stalls", stalls);
-        line(sb, "starvations", starvations);
-        line(sb, "send_timeouts", sendTimeouts);
-        line(sb, "request_timeouts", requestTimeouts);
-        line(sb, "idle_timeouts", idleTimeouts);
-        line(sb, "accept_fd_exhausted", fdExhausted);
-        line(sb, "connections_shed_no_fd", shed);
-        line(sb, "partial_body_bytes", partialBodies);
-        line(sb, "short_io", shortIo);
-        line(sb, "sends", sends);
-        line(sb, "recv_buffers_held", recvBuffersHeld);
-        line(sb, "recv_provided_buffer_workers", providedBuffers);
-        line(sb, "recv_provided_exhausted", providedExhausted);
-        line(sb, "io_errors", ioErrors);
-        line(sb, "corrupt_reads", corruptReads);
-        line(sb, "corrupt_heals", corruptHeals);
-        long lingers = 0;
-        long lingersCut = 0;
-        for (final Worker w : workers)
-        {
-            lingers += w.stats.lingers;
-            lingersCut += w.stats.lingersCut;
-        }
-        line(sb, "lingering_closes", lingers);
-        line(sb, "lingering_closes_cut", lingersCut);
-        final Committer committer = store.committer();
-        line(sb, "committer_batches", committer.batches());
-        line(sb, "committer_deltas", committer.deltasCommitted());
-        line(sb, "committer_max_batch", committer.maxBatchSeen());
-        line(sb, "committer_last_batch", committer.lastBatch());
-        line(sb, "committer_commit_us_total", committer.commitNanosTotal() / 1000);
-        line(sb, "committer_data_sync_us_total", committer.dataSyncNanosTotal() / 1000);
-        line(sb, "committer_block_writes", committer.blocksWritten());
-        line(sb, "committer_limbo_blocks", committer.limboBlocks());
-        line(sb, "committer_limbo_capacity", committer.limboCapacity());
-        line(sb, "committer_backlogged_acks", committer.backloggedAcks());
-        line(sb, "committer_backlogged_acks_max_worker", committer.largestAckBacklog());
-        line(sb, "committer_ack_backlog_capacity", committer.ackBacklogCapacity());
-        line(sb, "committer_held_back", committer.heldBackCycles());
-        line(sb, "committer_corrupt_marked", committer.corruptMarked());
-        final long[] journal = new long[Store.JOURNAL_STATS.length];
-        store.journalStats(journal);
-        for (int i = 0; i < journal.length; i++)
-        {
-            line(sb, Store.JOURNAL_STATS[i], journal[i]);
-        }
-        final Scrubber scrubber = store.scrubber();
-        line(sb, "scrub_blocks_verified", scrubber == null ? 0 : scrubber.blocksVerified());
-        line(sb, "scrub_bytes_verified", scrubber == null ? 0 : scrubber.bytesVerified());
-        line(sb, "scrub_corrupt_found", scrubber == null ? 0 : scrubber.corruptFound());
-        line(sb, "scrub_passes", scrubber == null ? 0 : scrubber.passes());
-        for (int k = 0; k < 16; k++)
-        {
-            final long n = committer.batchesOfSizeLog2(k);
-            if (n > 0)
-            {
-                line(sb, "committer_batches_size_ge_" + (1 << k), n);
-            }
-        }
-        final long[] used = new long[32];
-        final long[] free = new long[32];
-        final long[] totals = new long[4];
-        store.allocatorStats(used, free, totals);
-        line(sb, "store_used_bytes", totals[0]);
-        line(sb, "store_free_bytes", totals[1]);
-        line(sb, "store_file_bytes", totals[2]);
-        line(sb, "store_capacity_bytes", totals[3]);
-        line(sb, "store_grow_failures", store.growFailures());
-        line(sb, "store_zeroed_bytes", store.zeroedBytes());
-        line(sb, "store_disk_free_bytes", store.diskFreeBytes());
-        line(sb, "store_low_disk", store.refusingForLowDisk() ? 1 : 0);
-        for (int c = 0; c < 32; c++)
-        {
-            if (used[c] > 0 || free[c] > 0)
-            {
-                line(sb, "store_blocks_" + (4 << c) + "k", used[c]);
-                line(sb, "store_free_blocks_" + (4 << c) + "k", free[c]);
-            }
-        }
-        line(sb, "recovered_blocks", store.recoveredBlocks());
-        line(sb, "recovery_ms", store.recoveryMillis());
-        line(sb, "durable", config.store().durable() ? 1 : 0);
-        line(sb, "direct_io", store.directIo() ? 1 : 0);
-        line(sb, "errors", errors.errors());
-        return sb.toString();
+        final StatsText text = new StatsText();
+        report.report(text);
+        return text.toString();
+    }
+
+    /** Hands every published figure, with its kind and help text, to {@code visitor} (a racy, cheap snapshot). */
+    public void report(final StatsVisitor visitor)
+    {
+        report.report(visitor);
+    }
+
+    /** @return true from the end of recovery until {@link #close()} starts. */
+    public boolean serving()
+    {
+        return !closing;
     }
 
     /**
-     * Server-side latency per opcode, from a request's frame taken to its answer sent (all workers, bucket upper
-     * bounds: LatencyBuckets), for opcodes that were asked.
+     * @return null while every worker, the committer and the checkpointer run (or the server is shutting down, when
+     * they end on purpose), else which of them ended.
      */
-    private void latencyLines(final StringBuilder sb)
+    public String deadThread()
     {
-        final long[] merged = new long[ServerStats.OPS * LatencyBuckets.BUCKETS];
-        for (final Worker w : workers)
+        for (int i = 0; i < threads.length; i++)
         {
-            final long[] l = w.stats.latency;
-            for (int i = 0; i < merged.length; i++)
+            if (!closing && (threads[i] == null || !threads[i].isAlive()))
             {
-                merged[i] += l[i];
+                return "worker " + i + " has stopped";
             }
         }
-        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
-        {
-            final int at = op * LatencyBuckets.BUCKETS;
-            long total = 0;
-            for (int b = 0; b < LatencyBuckets.BUCKETS; b++)
-            {
-                total += merged[at + b];
-            }
-            if (total == 0)
-            {
-                continue;
-            }
-            final String name = "latency_" + Opcode.name(op).toLowerCase(Locale.ROOT);
-            line(sb, name + "_count", total);
-            line(sb, name + "_p50_us", LatencyBuckets.percentile(merged, at, total, 500));
-            line(sb, name + "_p99_us", LatencyBuckets.percentile(merged, at, total, 990));
-            line(sb, name + "_p999_us", LatencyBuckets.percentile(merged, at, total, 999));
-            line(sb, name + "_max_us", LatencyBuckets.percentile(merged, at, total, 1000));
-        }
+        return closing || store.threadsAlive() ? null : "the committer or the checkpointer has stopped";
     }
 
-    private static void line(final StringBuilder sb, final String name, final long value)
+    /** @return why new PUTs would be refused now (low disk, a failed journal), or null when they are accepted. */
+    public String refusingWritesBecause()
     {
-        sb.append(name).append(' ').append(value).append('\n');
+        return store.refusingWritesBecause();
     }
 
     /**
@@ -377,6 +202,7 @@ public final class RingblocksServer implements AutoCloseable
             return;
         }
         closed = true;
+        closing = true;
         for (final Worker worker : workers)
         {
             if (worker != null)

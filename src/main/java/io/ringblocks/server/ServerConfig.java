@@ -55,6 +55,8 @@ public final class ServerConfig
     public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 30_000L;
     /** Default {@link #idleTimeoutMillis()}: 5 min. */
     public static final long DEFAULT_IDLE_TIMEOUT_MILLIS = 300_000L;
+    /** {@link #metricsPort()} when the metrics endpoint is off (the default). */
+    public static final int METRICS_OFF = -1;
     /** Longest of each timeout: a day, which is as good as never. */
     public static final long MAX_TIMEOUT_MILLIS = 86_400_000L;
 
@@ -70,6 +72,8 @@ public final class ServerConfig
     private final long sendTimeoutMillis;
     private final long requestTimeoutMillis;
     private final long idleTimeoutMillis;
+    private final String metricsHost;
+    private final int metricsPort;
     private final StoreConfig store;
 
     private ServerConfig(final Builder b)
@@ -86,6 +90,8 @@ public final class ServerConfig
         sendTimeoutMillis = b.sendTimeoutMillis;
         requestTimeoutMillis = b.requestTimeoutMillis;
         idleTimeoutMillis = b.idleTimeoutMillis;
+        metricsHost = b.metricsHost;
+        metricsPort = b.metricsPort;
         store = b.store;
     }
 
@@ -119,7 +125,8 @@ public final class ServerConfig
             .shutdownTimeoutMillis(shutdownTimeoutMillis)
             .sendTimeoutMillis(sendTimeoutMillis)
             .requestTimeoutMillis(requestTimeoutMillis)
-            .idleTimeoutMillis(idleTimeoutMillis);
+            .idleTimeoutMillis(idleTimeoutMillis)
+            .metricsListen(metricsHost, metricsPort);
     }
 
     /** @return the IPv4 address to listen on. */
@@ -205,6 +212,21 @@ public final class ServerConfig
         return idleTimeoutMillis;
     }
 
+    /** @return the address the HTTP metrics and health endpoint listens on (meaningful unless it is off). */
+    public String metricsHost()
+    {
+        return metricsHost;
+    }
+
+    /**
+     * @return the HTTP metrics and health endpoint's port ({@code /metrics}, {@code /health/live},
+     * {@code /health/ready}), 0 for an ephemeral one, {@link #METRICS_OFF} when there is none.
+     */
+    public int metricsPort()
+    {
+        return metricsPort;
+    }
+
     /** @return the storage settings. */
     public StoreConfig store()
     {
@@ -227,6 +249,8 @@ public final class ServerConfig
             sendTimeoutMillis == that.sendTimeoutMillis &&
             requestTimeoutMillis == that.requestTimeoutMillis &&
             idleTimeoutMillis == that.idleTimeoutMillis &&
+            metricsHost.equals(that.metricsHost) &&
+            metricsPort == that.metricsPort &&
             store.equals(that.store);
     }
 
@@ -234,7 +258,8 @@ public final class ServerConfig
     public int hashCode()
     {
         return Objects.hash(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize, ringEntries,
-            shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, store);
+            shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, metricsHost,
+            metricsPort, store);
     }
 
     @Override
@@ -252,6 +277,8 @@ public final class ServerConfig
             ", sendTimeoutMillis=" + sendTimeoutMillis +
             ", requestTimeoutMillis=" + requestTimeoutMillis +
             ", idleTimeoutMillis=" + idleTimeoutMillis +
+            ", metricsHost=" + metricsHost +
+            ", metricsPort=" + metricsPort +
             ", store=" + store + "]";
     }
 
@@ -271,6 +298,8 @@ public final class ServerConfig
         private long sendTimeoutMillis = DEFAULT_SEND_TIMEOUT_MILLIS;
         private long requestTimeoutMillis = DEFAULT_REQUEST_TIMEOUT_MILLIS;
         private long idleTimeoutMillis = DEFAULT_IDLE_TIMEOUT_MILLIS;
+        private String metricsHost = DEFAULT_HOST;
+        private int metricsPort = METRICS_OFF;
 
         private Builder(final StoreConfig store)
         {
@@ -409,6 +438,18 @@ public final class ServerConfig
         }
 
         /**
+         * @param address where the HTTP metrics and health endpoint listens (a name or an IPv4/IPv6 address).
+         * @param port    its TCP port, 0 for an ephemeral one, {@link #METRICS_OFF} for no endpoint.
+         * @return this builder.
+         */
+        public Builder metricsListen(final String address, final int port)
+        {
+            metricsHost = address;
+            metricsPort = port;
+            return this;
+        }
+
+        /**
          * @return the settings.
          * @throws IllegalArgumentException naming the first field outside its range, the range and the value.
          */
@@ -430,6 +471,11 @@ public final class ServerConfig
             ConfigChecks.inRange("sendTimeoutMillis", sendTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);
             ConfigChecks.inRange("requestTimeoutMillis", requestTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);
             ConfigChecks.inRange("idleTimeoutMillis", idleTimeoutMillis, 0, MAX_TIMEOUT_MILLIS);
+            ConfigChecks.inRange("metricsPort", metricsPort, METRICS_OFF, MAX_PORT);
+            if (ConfigChecks.required("metricsHost", metricsHost).isBlank())
+            {
+                throw new IllegalArgumentException("metricsHost must be an address or a name: '" + metricsHost + "'");
+            }
             return new ServerConfig(this);
         }
     }

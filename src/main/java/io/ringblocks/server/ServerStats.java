@@ -1,5 +1,8 @@
 package io.ringblocks.server;
 
+import io.ringblocks.protocol.Opcode;
+import io.ringblocks.protocol.Status;
+
 /**
  * One worker's counters. Written only by the worker thread; STATS reads them from another thread as a racy
  * snapshot (64-bit array elements are read whole on the 64-bit JVMs ringblocks runs on).
@@ -7,8 +10,8 @@ package io.ringblocks.server;
 final class ServerStats
 {
     /** Per-opcode counters: index 0 for frames with no valid opcode, then each request opcode. */
-    static final int OPS = io.ringblocks.protocol.Opcode.FIND_MISSING + 1;
-    static final int STATUSES = 14;
+    static final int OPS = Opcode.FIND_MISSING + 1;
+    static final int STATUSES = Status.COUNT;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];
@@ -16,6 +19,8 @@ final class ServerStats
     final long[] statuses = new long[STATUSES];
     /** Latency buckets, {@link LatencyBuckets#BUCKETS} per opcode, opcode-major: from frame taken to answer sent. */
     final long[] latency = new long[OPS * LatencyBuckets.BUCKETS];
+    /** Sum of the latencies counted in {@link #latency}, per opcode, in µs. */
+    final long[] latencySumMicros = new long[OPS];
     volatile long accepted;
     volatile long rejected;
     volatile long closed;

@@ -489,9 +489,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     @Override
     public void finishRequest(final int r)
     {
-        final int op = reqs.opcode[r];
-        stats.latency[(op >= 0 && op < ServerStats.OPS ? op : 0) * LatencyBuckets.BUCKETS +
-            LatencyBuckets.bucket((System.nanoTime() - reqs.startNanos[r]) / 1000)]++;
+        final int op = reqs.opcode[r] >= 0 && reqs.opcode[r] < ServerStats.OPS ? reqs.opcode[r] : 0;
+        final long micros = (System.nanoTime() - reqs.startNanos[r]) / 1000;
+        stats.latency[op * LatencyBuckets.BUCKETS + LatencyBuckets.bucket(micros)]++;
+        stats.latencySumMicros[op] += micros;
         ops.releaseBuffers(r);
         final int c = reqs.connection[r];
         reqs.release(r);

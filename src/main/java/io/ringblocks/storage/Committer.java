@@ -170,6 +170,12 @@ public final class Committer implements Agent, MessageHandler
         return journal.healthy() && journal.drained();
     }
 
+    /** @return false once a log append or flush failed: every later change is answered FAILED (any thread). */
+    public boolean journalHealthy()
+    {
+        return journal.healthy();
+    }
+
     /** Sets the chores run each duty cycle; call before the committer starts. */
     public void housekeeping(final Housekeeping chores)
     {

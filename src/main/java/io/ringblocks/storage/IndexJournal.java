@@ -60,7 +60,7 @@ final class IndexJournal
     private long graceEpoch;
     private long lastCheckpointNanos;
     private long lastSyncNanos;
-    private boolean failed;
+    private volatile boolean failed; // read by health checks on other threads
     private long requestedFlush = -1;
     private long requestedFlushNanos;
     private boolean flushOverdue;

@@ -402,12 +402,45 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return committer.checkpoint(timeoutMillis * 1_000_000L);
     }
 
-    /** Names of the figures {@link #journalStats} fills in, in order (STATS lines). */
-    public static final String[] JOURNAL_STATS = {"wal_size_bytes", "wal_used_bytes", "wal_last_sequence",
-        "wal_durable_sequence", "wal_flushes", "wal_flush_us_total", "wal_flush_failures", "overlay_entries",
-        "overlay_frozen_entries",
-        "checkpoints", "checkpoint_sequence", "checkpoint_entries_total", "checkpoint_us_total", "checkpoint_failures",
-        "recovery_wal_records", "recovery_wal_changes", "recovery_wal_dropped_blocks", "recovery_ms"};
+    /** One figure of {@link #journalStats}: its STATS name, whether it can go down (a gauge), and what it means. */
+    public record Figure(String name, boolean gauge, String help)
+    {
+    }
+
+    /** The figures {@link #journalStats} fills in, in order. */
+    public static final List<Figure> JOURNAL_STATS = List.of(
+        new Figure("wal_size_bytes", true, "Size of the write-ahead log file."),
+        new Figure("wal_used_bytes", true, "Bytes of the write-ahead log holding records not yet checkpointed."),
+        new Figure("wal_last_sequence", true, "Sequence number of the newest write-ahead log record."),
+        new Figure("wal_durable_sequence", true, "Newest write-ahead log sequence known flushed to the device."),
+        new Figure("wal_flushes", false, "Flushes of the data file and write-ahead log (per batch or per interval)."),
+        new Figure("wal_flush_us_total", false, "Time spent in those flushes."),
+        new Figure("wal_flush_failures", false, "Periodic (relaxed mode) flushes that failed."),
+        new Figure("overlay_entries", true, "Index changes in the overlay's active table, not yet checkpointed."),
+        new Figure("overlay_frozen_entries", true, "Index changes in the overlay's frozen table being checkpointed."),
+        new Figure("checkpoints", false, "Checkpoints that applied logged changes to LMDB."),
+        new Figure("checkpoint_sequence", true, "Newest write-ahead log sequence applied to LMDB."),
+        new Figure("checkpoint_entries_total", false, "Index changes applied to LMDB by checkpoints."),
+        new Figure("checkpoint_us_total", false, "Time spent checkpointing."),
+        new Figure("checkpoint_failures", false, "Checkpoints that failed."),
+        new Figure("recovery_wal_records", true, "Write-ahead log records replayed when the store opened."),
+        new Figure("recovery_wal_changes", true, "Index changes replayed from the write-ahead log when the store opened."),
+        new Figure("recovery_wal_dropped_blocks", true,
+            "Blocks of replayed records that did not match their hash after a power loss, left unindexed."),
+        new Figure("recovery_wal_ms", true, "Time the write-ahead log replay took when the store opened."));
+
+    /** @return the position of the figure called {@code name} in {@link #JOURNAL_STATS}. */
+    public static int journalStat(final String name)
+    {
+        for (int i = 0; i < JOURNAL_STATS.size(); i++)
+        {
+            if (JOURNAL_STATS.get(i).name().equals(name))
+            {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no such journal figure: " + name);
+    }
 
     /** Fills {@code into} with the write-ahead path's figures named by {@link #JOURNAL_STATS} (racy reads). */
     public void journalStats(final long[] into)
@@ -677,6 +710,35 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     public long diskFreeBytes()
     {
         return disk.usableBytes();
+    }
+
+    /** @return whether the committer's and the checkpointer's threads are still running (health checks). */
+    public boolean threadsAlive()
+    {
+        return alive(runner) && alive(checkpointRunner);
+    }
+
+    private static boolean alive(final AgentRunner r)
+    {
+        final Thread t = r.thread();
+        return !r.isClosed() && t != null && t.isAlive();
+    }
+
+    /**
+     * @return why new PUTs are refused now, or null when they are accepted: the filesystem is below the index's
+     * reserve, or the journal failed (an append or flush error; only a restart recovers).
+     */
+    public String refusingWritesBecause()
+    {
+        if (!committer.journalHealthy())
+        {
+            return "the write-ahead log failed (see the log); restart to recover";
+        }
+        if (disk.refusing())
+        {
+            return "the data directory's filesystem is nearly full (" + disk.usableBytes() + " bytes free)";
+        }
+        return null;
     }
 
     /** @return true while new PUTs are refused because the filesystem is below the index's reserve (STATS). */

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
+import io.ringblocks.metrics.MetricsEndpoint;
 import io.ringblocks.server.RingblocksServer;
 import io.ringblocks.server.ServerConfig;
 import io.ringblocks.storage.JournalConfig;
@@ -88,6 +89,9 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--overlay-slots", paramLabel = "N", description = "slots (64 bytes each) of each of the two in-memory tables holding changes not yet checkpointed, a power of two (default: ${DEFAULT-VALUE})")
     int overlaySlots;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus /metrics and /health/live, /health/ready over HTTP here (default: off)")
+    String metricsListen;
+
     private final CountDownLatch stop = new CountDownLatch(1);
 
     public static void main(final String[] args)
@@ -108,22 +112,31 @@ public final class ServerMain implements Callable<Integer>
         System.exit(cli.execute(args));
     }
 
+    /** A {@code HOST:PORT} option's two halves. */
+    private record HostPort(String host, int port)
+    {
+        static HostPort parse(final String flag, final String text)
+        {
+            final int colon = text.lastIndexOf(':');
+            if (colon <= 0 || colon == text.length() - 1)
+            {
+                throw new IllegalArgumentException(flag + " must be HOST:PORT, got '" + text + "'");
+            }
+            try
+            {
+                return new HostPort(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+            }
+            catch (final NumberFormatException e)
+            {
+                throw new IllegalArgumentException(flag + " port is not a number: '" + text + "'");
+            }
+        }
+    }
+
     ServerConfig config()
     {
-        final int colon = listen.lastIndexOf(':');
-        if (colon <= 0 || colon == listen.length() - 1)
-        {
-            throw new IllegalArgumentException("--listen must be HOST:PORT, got '" + listen + "'");
-        }
-        final int port;
-        try
-        {
-            port = Integer.parseInt(listen.substring(colon + 1));
-        }
-        catch (final NumberFormatException e)
-        {
-            throw new IllegalArgumentException("--listen port is not a number: '" + listen + "'");
-        }
+        final HostPort address = HostPort.parse("--listen", listen);
+        final HostPort metrics = metricsListen == null ? null : HostPort.parse("--metrics-listen", metricsListen);
         final boolean durable = switch (sync)
         {
             case "sync" -> true;
@@ -153,8 +166,8 @@ public final class ServerMain implements Callable<Integer>
                 .journal(journal)
                 .conclude();
             final ServerConfig.Builder server = ServerConfig.builder(store)
-                .host(listen.substring(0, colon))
-                .port(port)
+                .host(address.host())
+                .port(address.port())
                 .maxConnections(maxConnections)
                 .maxInFlight(maxInFlight)
                 .arenaSize(Sizes.parse(arenaSize))
@@ -164,6 +177,10 @@ public final class ServerMain implements Callable<Integer>
             if (workers != null)
             {
                 server.workers(workers);
+            }
+            if (metrics != null)
+            {
+                server.metricsListen(metrics.host(), metrics.port());
             }
             return server.conclude();
         }
@@ -204,6 +221,7 @@ public final class ServerMain implements Callable<Integer>
         final String flag = switch (field)
         {
             case "host", "port" -> "--listen " + listen;
+            case "metricsHost", "metricsPort" -> "--metrics-listen " + metricsListen;
             case "dir" -> "--data " + data;
             case "workers" -> "--workers " + workers;
             case "maxConnections" -> "--max-connections " + maxConnections;
@@ -229,14 +247,35 @@ public final class ServerMain implements Callable<Integer>
     {
         final ServerConfig config = config();
         checkDataDirectory(config.store().dir());
+        final MetricsEndpoint metrics;
+        try
+        {
+            metrics = MetricsEndpoint.startIfConfigured(config); // first: liveness holds during a long recovery
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            throw new IllegalStateException("cannot serve metrics on " + metricsListen + ": " + e.getMessage(), e);
+        }
         final RingblocksServer server;
         try
         {
             server = RingblocksServer.start(config);
         }
-        catch (final RingException e)
+        catch (final RuntimeException e)
         {
-            throw new IllegalStateException("cannot listen on " + listen + ": " + e.getMessage(), e);
+            if (metrics != null)
+            {
+                metrics.close();
+            }
+            if (e instanceof RingException)
+            {
+                throw new IllegalStateException("cannot listen on " + listen + ": " + e.getMessage(), e);
+            }
+            throw e;
+        }
+        if (metrics != null)
+        {
+            metrics.attach(server);
         }
         final sun.misc.SignalHandler onSignal = signal -> stop.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
@@ -256,11 +295,16 @@ public final class ServerMain implements Callable<Integer>
             " scrub-rate=" + config.store().scrubRate() +
             " request-timeout=" + config.requestTimeoutMillis() + "ms" +
             " idle-timeout=" + (config.idleTimeoutMillis() == 0 ? "off" : config.idleTimeoutMillis() + "ms") +
-            " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms");
+            " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms" +
+            (metrics == null ? "" : " metrics=http://" + config.metricsHost() + ":" + metrics.port() + "/metrics"));
         System.out.flush();
         stop.await();
         final long start = System.nanoTime();
-        server.close();
+        server.close(); // the endpoint stays up meanwhile: /health/ready answers 503 while shutting down
+        if (metrics != null)
+        {
+            metrics.close();
+        }
         System.out.println("ringblocks stopped in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         return 0;
     }

@@ -4,7 +4,6 @@ import java.io.BufferedOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -123,9 +122,9 @@ public final class CrashChild
         final boolean putsOnly = profile == Profile.BIG_LOG;
         final List<byte[]> acked = new ArrayList<>();
         final List<byte[]> recent = new ArrayList<>();
-        final int checkpoints = Arrays.asList(Store.JOURNAL_STATS).indexOf("checkpoints");
-        final int checkpointMicros = Arrays.asList(Store.JOURNAL_STATS).indexOf("checkpoint_us_total");
-        final long[] stats = new long[Store.JOURNAL_STATS.length];
+        final int checkpoints = Store.journalStat("checkpoints");
+        final int checkpointMicros = Store.journalStat("checkpoint_us_total");
+        final long[] stats = new long[Store.JOURNAL_STATS.size()];
         for (long op = 0; ; op++)
         {
             if ((op & 15) == 0)
@@ -215,9 +214,9 @@ public final class CrashChild
         {
             throw new IllegalStateException("checkpoint did not complete");
         }
-        final long[] stats = new long[Store.JOURNAL_STATS.length];
+        final long[] stats = new long[Store.JOURNAL_STATS.size()];
         store.journalStats(stats);
-        out.println("CHECKPOINTED " + stats[Arrays.asList(Store.JOURNAL_STATS).indexOf("checkpoint_sequence")]);
+        out.println("CHECKPOINTED " + stats[Store.journalStat("checkpoint_sequence")]);
         for (int i = 0; i < 55; i++)
         {
             if (i % 3 == 2 && acked.size() > 10)

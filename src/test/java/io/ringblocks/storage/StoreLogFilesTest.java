@@ -160,7 +160,7 @@ class StoreLogFilesTest
     private static long putAndDelete(final StoreConfig config, final Random random, final int puts, final int deletes,
         final Map<String, Integer> live, final Set<String> deleted) throws Exception
     {
-        final long[] stats = new long[Store.JOURNAL_STATS.length];
+        final long[] stats = new long[Store.JOURNAL_STATS.size()];
         try (Wakeup wakeup = new Wakeup(); Store store = Store.open(config, new Wakeup[]{wakeup}, new ErrorHandler());
             StoreDriver driver = new StoreDriver(store, wakeup, 0, 16))
         {
@@ -188,7 +188,7 @@ class StoreLogFilesTest
             driver.drain();
             store.journalStats(stats);
         }
-        return stats[List.of(Store.JOURNAL_STATS).indexOf("wal_last_sequence")];
+        return stats[Store.journalStat("wal_last_sequence")];
     }
 
     private static Store open(final StoreConfig config)

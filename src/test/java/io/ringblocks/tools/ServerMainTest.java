@@ -3,6 +3,10 @@ package io.ringblocks.tools;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,7 +64,8 @@ class ServerMainTest
     {
         for (final String[] args : new String[][]{{"--sync", "maybe"}, {"--bogus"}, {"--workers", "x"},
             {"--max-size", "lots"}, {"--listen", "nohost"}, {"--direct-io", "sometimes"}, {"--send-timeout", "soon"},
-            {"--send-timeout", "0s"}, {"--request-timeout", "0"}, {"--idle-timeout", "soon"}})
+            {"--send-timeout", "0s"}, {"--request-timeout", "0"}, {"--idle-timeout", "soon"},
+            {"--metrics-listen", "nohost"}, {"--metrics-listen", "127.0.0.1:99999"}})
         {
             final Process p = launch(dir, args);
             final List<String> lines = output(p);
@@ -96,8 +101,9 @@ class ServerMainTest
     void shouldPrintTheEffectiveConfigurationAndStopGracefullyOnSigterm() throws Exception
     {
         final int port = freePort();
+        final int metricsPort = freePort();
         final Process p = launch(dir, "--listen", "127.0.0.1:" + port, "--data", dir.resolve("data").toString(),
-            "--workers", "2", "--max-size", "64m", "--sync", "relaxed");
+            "--workers", "2", "--max-size", "64m", "--sync", "relaxed", "--metrics-listen", "127.0.0.1:" + metricsPort);
         final BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
         String startup = null;
@@ -119,6 +125,14 @@ class ServerMainTest
             assertEquals(16, response.length);
             assertEquals(0, response[6]); // OK
         }
+        assertTrue(startup.contains("metrics=http://127.0.0.1:" + metricsPort + "/metrics"), startup);
+        final HttpClient http = HttpClient.newHttpClient();
+        final HttpResponse<String> ready = http.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + metricsPort + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ready.statusCode(), ready.body());
+        final HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(metrics.body().contains("ringblocks_requests_total{op=\"ping\"} 1.0"), metrics.body());
         // Process.destroy() would close our end of the pipes; send the signal by hand.
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(20, TimeUnit.SECONDS), "no graceful stop");

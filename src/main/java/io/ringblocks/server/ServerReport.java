@@ -1,0 +1,255 @@
+package io.ringblocks.server;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.ringblocks.protocol.Opcode;
+import io.ringblocks.protocol.Status;
+import io.ringblocks.storage.Committer;
+import io.ringblocks.storage.ErrorHandler;
+import io.ringblocks.storage.Scrubber;
+import io.ringblocks.storage.Store;
+
+/**
+ * Every figure the server publishes, each named, typed and explained once: a racy but cheap snapshot of the workers'
+ * counters (summed), the committer, the write-ahead path and the store, handed to a {@link StatsVisitor}.
+ */
+final class ServerReport
+{
+    /** Size classes of the allocator: 4 KiB << c for c below this. */
+    private static final int SIZE_CLASSES = 32;
+    /** Batch-size histogram of the committer: batches of [2^k, 2^(k+1)) deltas for k below this. */
+    private static final int BATCH_SIZE_CLASSES = 16;
+
+    private final ServerConfig config;
+    private final Store store;
+    private final Worker[] workers;
+    private final AtomicInteger connections;
+    private final ErrorHandler errors;
+    private final long startedAt;
+
+    ServerReport(final ServerConfig config, final Store store, final Worker[] workers,
+        final AtomicInteger connections, final ErrorHandler errors, final long startedAt)
+    {
+        this.config = config;
+        this.store = store;
+        this.workers = workers;
+        this.connections = connections;
+        this.errors = errors;
+        this.startedAt = startedAt;
+    }
+
+    void report(final StatsVisitor v)
+    {
+        v.gauge("uptime_ms", "Time since the server started.", System.currentTimeMillis() - startedAt);
+        v.gauge("workers", "Worker threads, one io_uring each.", workers.length);
+        v.gauge("connections", "Open client connections.", connections.get());
+        workerFigures(v);
+        committerFigures(v);
+        final long[] journal = new long[Store.JOURNAL_STATS.size()];
+        store.journalStats(journal);
+        for (int i = 0; i < journal.length; i++)
+        {
+            final Store.Figure f = Store.JOURNAL_STATS.get(i);
+            if (f.gauge())
+            {
+                v.gauge(f.name(), f.help(), journal[i]);
+            }
+            else
+            {
+                v.counter(f.name(), f.help(), journal[i]);
+            }
+        }
+        final Scrubber scrubber = store.scrubber();
+        v.counter("scrub_blocks_verified", "Blocks the background scrubber re-read and checked.",
+            scrubber == null ? 0 : scrubber.blocksVerified());
+        v.counter("scrub_bytes_verified", "Bytes the background scrubber re-read and checked.",
+            scrubber == null ? 0 : scrubber.bytesVerified());
+        v.counter("scrub_corrupt_found", "Blocks the scrubber found not matching their checksum.",
+            scrubber == null ? 0 : scrubber.corruptFound());
+        v.counter("scrub_passes", "Complete passes of the scrubber over the index.",
+            scrubber == null ? 0 : scrubber.passes());
+        storeFigures(v);
+        v.counter("errors", "Runtime faults logged by any thread.", errors.errors());
+    }
+
+    private void workerFigures(final StatsVisitor v)
+    {
+        final long[] requests = new long[ServerStats.OPS];
+        final long[] bytesIn = new long[ServerStats.OPS];
+        final long[] bytesOut = new long[ServerStats.OPS];
+        final long[] statuses = new long[ServerStats.STATUSES];
+        final long[] latency = new long[ServerStats.OPS * LatencyBuckets.BUCKETS];
+        final long[] latencySum = new long[ServerStats.OPS];
+        for (final Worker w : workers)
+        {
+            final ServerStats s = w.stats;
+            add(requests, s.requests);
+            add(bytesIn, s.bytesIn);
+            add(bytesOut, s.bytesOut);
+            add(statuses, s.statuses);
+            add(latency, s.latency);
+            add(latencySum, s.latencySumMicros);
+        }
+        v.counter("connections_accepted", "Connections accepted.", sum(s -> s.accepted));
+        v.counter("connections_rejected", "Connections refused at the connection limit (answered BUSY).",
+            sum(s -> s.rejected));
+        v.counter("connections_closed", "Connections closed.", sum(s -> s.closed));
+        v.gauge("in_flight", "Requests taken and not yet answered.", sum(s -> s.inFlight));
+        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
+        {
+            final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
+            v.counter("requests", "requests", "Requests received, by opcode.", "op", name, requests[op]);
+            v.counter("bytes_in", "received_bytes", "Bytes of requests received, by opcode.", "op", name,
+                bytesIn[op]);
+            v.counter("bytes_out", "sent_bytes", "Bytes of responses sent, by opcode.", "op", name, bytesOut[op]);
+        }
+        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
+        {
+            final int at = op * LatencyBuckets.BUCKETS;
+            long count = 0;
+            for (int b = 0; b < LatencyBuckets.BUCKETS; b++)
+            {
+                count += latency[at + b];
+            }
+            if (count > 0)
+            {
+                v.latency(Opcode.name(op).toLowerCase(Locale.ROOT), latency, at, count, latencySum[op]);
+            }
+        }
+        for (int st = 0; st < ServerStats.STATUSES; st++)
+        {
+            v.counter("status", "responses", "Responses sent, by status.", "status",
+                Status.name(st).toLowerCase(Locale.ROOT), statuses[st]);
+        }
+        v.counter("protocol_errors", "Frames that broke the protocol (the connection was closed).",
+            sum(s -> s.protocolErrors));
+        v.counter("dedup_hits", "PUTs of content already stored, answered without writing.", sum(s -> s.dedupHits));
+        v.counter("stalls", "Requests that waited for a buffer, space or the committer and were resumed.",
+            sum(s -> s.stalls));
+        v.counter("starvations", "Requests that found no arena memory for their buffer at first.",
+            sum(s -> s.starvations));
+        v.counter("send_timeouts", "Connections closed because their client stopped reading.",
+            sum(s -> s.sendTimeouts));
+        v.counter("request_timeouts", "Connections closed because a frame stayed incomplete too long.",
+            sum(s -> s.requestTimeouts));
+        v.counter("idle_timeouts", "Idle connections closed.", sum(s -> s.idleTimeouts));
+        v.counter("accept_fd_exhausted", "Accepts that failed for lack of file descriptors.",
+            sum(s -> s.acceptFdExhausted));
+        v.counter("connections_shed_no_fd", "Connections shed to free descriptors when none were left.",
+            sum(s -> s.shedConnections));
+        v.gauge("partial_body_bytes", "Bytes held by PUT bodies still arriving.", sum(s -> s.partialBodyBytes));
+        v.counter("short_io", "Short reads and writes resumed.", sum(s -> s.shortIo));
+        v.counter("sends", "Send submissions (fewer than responses when pipelined responses leave together).",
+            sum(s -> s.sends));
+        v.gauge("recv_buffers_held", "Connections holding a receive buffer of their own.",
+            sum(s -> s.recvBuffersHeld));
+        v.gauge("recv_provided_buffer_workers", "Workers receiving into provided buffers.",
+            sum(s -> s.providedBuffers));
+        v.counter("recv_provided_exhausted", "Receives that found every provided buffer in use.",
+            sum(s -> s.recvProvidedExhausted));
+        v.counter("io_errors", "Block reads or writes that failed.", sum(s -> s.ioErrors));
+        v.counter("corrupt_reads", "Reads of a block whose bytes did not match its checksum (answered CORRUPT).",
+            sum(s -> s.corruptReads));
+        v.counter("corrupt_heals", "Corrupt blocks rewritten by a PUT of their content.", sum(s -> s.corruptHeals));
+        v.counter("lingering_closes", "Connections closed lingeringly after a connection-level error.",
+            sum(s -> s.lingers));
+        v.counter("lingering_closes_cut", "Lingering closes cut short at their bound.", sum(s -> s.lingersCut));
+    }
+
+    private void committerFigures(final StatsVisitor v)
+    {
+        final Committer c = store.committer();
+        v.counter("committer_batches", "Batches the committer made durable (group commits).", c.batches());
+        v.counter("committer_deltas", "Index changes the committer made durable.", c.deltasCommitted());
+        v.gauge("committer_max_batch", "Largest batch so far, in changes.", c.maxBatchSeen());
+        v.gauge("committer_last_batch", "Size of the last batch, in changes.", c.lastBatch());
+        v.counter("committer_commit_us_total", "Time the committer spent committing batches.",
+            c.commitNanosTotal() / 1000);
+        v.counter("committer_data_sync_us_total", "Time the committer spent flushing.",
+            c.dataSyncNanosTotal() / 1000);
+        v.counter("committer_block_writes", "Small blocks the committer wrote next to their batch's log record.",
+            c.blocksWritten());
+        v.gauge("committer_limbo_blocks", "Freed blocks waiting until no reader can still see them.",
+            c.limboBlocks());
+        v.gauge("committer_limbo_capacity", "Capacity of that waiting list.", c.limboCapacity());
+        v.gauge("committer_backlogged_acks", "Acknowledgements waiting for room in a worker's queue.",
+            c.backloggedAcks());
+        v.gauge("committer_backlogged_acks_max_worker", "The largest of those backlogs on one worker.",
+            c.largestAckBacklog());
+        v.gauge("committer_ack_backlog_capacity", "Capacity of each worker's acknowledgement backlog.",
+            c.ackBacklogCapacity());
+        v.counter("committer_held_back", "Committer cycles that held changes back for lack of room.",
+            c.heldBackCycles());
+        v.counter("committer_corrupt_marked", "Index entries the committer flagged corrupt.", c.corruptMarked());
+        for (int k = 0; k < BATCH_SIZE_CLASSES; k++)
+        {
+            final long n = c.batchesOfSizeLog2(k);
+            if (n > 0)
+            {
+                v.counter("committer_batches_size_ge", "committer_batches_by_size",
+                    "Batches by size: at least size_ge changes, fewer than twice that.", "size_ge",
+                    Long.toString(1L << k), n);
+            }
+        }
+    }
+
+    private void storeFigures(final StatsVisitor v)
+    {
+        final long[] used = new long[SIZE_CLASSES];
+        final long[] free = new long[SIZE_CLASSES];
+        final long[] totals = new long[4];
+        store.allocatorStats(used, free, totals);
+        v.gauge("store_used_bytes", "Bytes of the data file holding blocks.", totals[0]);
+        v.gauge("store_free_bytes", "Bytes of the data file free for blocks.", totals[1]);
+        v.gauge("store_file_bytes", "Size of the data file.", totals[2]);
+        v.gauge("store_capacity_bytes", "Largest size the data file may grow to (--max-size).", totals[3]);
+        v.counter("store_grow_failures", "Attempts to grow the data file that failed.", store.growFailures());
+        v.counter("store_zeroed_bytes", "Bytes of reserved space zeroed ahead of the allocator.",
+            store.zeroedBytes());
+        v.gauge("store_disk_free_bytes", "Free space of the data directory's filesystem (-1: unknown).",
+            store.diskFreeBytes());
+        v.gauge("store_low_disk", "1 while PUTs are refused because the filesystem is nearly full.",
+            store.refusingForLowDisk() ? 1 : 0);
+        for (int c = 0; c < SIZE_CLASSES; c++)
+        {
+            if (used[c] > 0 || free[c] > 0)
+            {
+                final String size = (4 << c) + "k";
+                v.gauge("store_blocks", "store_blocks", "Stored blocks, by allocation size.", "size", size,
+                    used[c]);
+                v.gauge("store_free_blocks", "store_free_blocks", "Free slots, by allocation size.", "size", size,
+                    free[c]);
+            }
+        }
+        v.gauge("recovered_blocks", "Blocks indexed when the store opened.", store.recoveredBlocks());
+        v.gauge("recovery_ms", "Time opening (recovering) the store took.", store.recoveryMillis());
+        v.gauge("durable", "1 in sync mode (acknowledged writes survive power loss), 0 in relaxed mode.",
+            config.store().durable() ? 1 : 0);
+        v.gauge("direct_io", "1 when the data file is written with O_DIRECT.", store.directIo() ? 1 : 0);
+    }
+
+    /** One worker counter, read from a worker's stats. */
+    private interface Figure
+    {
+        long of(ServerStats stats);
+    }
+
+    private long sum(final Figure figure)
+    {
+        long total = 0;
+        for (final Worker w : workers)
+        {
+            total += figure.of(w.stats);
+        }
+        return total;
+    }
+
+    private static void add(final long[] into, final long[] values)
+    {
+        for (int i = 0; i < into.length; i++)
+        {
+            into[i] += values[i];
+        }
+    }
+}

@@ -1,0 +1,351 @@
+package io.ringblocks.metrics;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.ringblocks.client.BlockClient;
+import io.ringblocks.server.RingblocksServer;
+import io.ringblocks.server.ServerConfig;
+import io.ringblocks.server.StatsVisitor;
+import io.ringblocks.storage.JournalConfig;
+import io.ringblocks.storage.SmallFilesystem;
+import io.ringblocks.storage.StoreConfig;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A live server scraped over HTTP: the exposition parsed line by line (every family with help and type, every
+ * sample of a declared family), every STATS figure present under its Prometheus name, counters that match what
+ * was done, latency histograms that add up, and the health checks through recovery, a full disk and shutdown.
+ */
+class MetricsEndpointTest
+{
+    private static final Pattern SAMPLE =
+        Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*})? (-?[0-9.eE+-]+|NaN|[+-]Inf)");
+    private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    static StoreConfig store(final Path data)
+    {
+        return StoreConfig.builder(data).maxSize(64L << 20).growStep(8L << 20).indexMapSize(1L << 30)
+            .maxBatch(4096).journal(JournalConfig.builder().logSize(2L << 20).overlaySlots(1 << 14).conclude())
+            .conclude();
+    }
+
+    static ServerConfig config(final Path data)
+    {
+        return ServerConfig.builder(store(data)).host("127.0.0.1").port(0).workers(2).arenaSize(16L << 20)
+            .metricsListen("127.0.0.1", 0).conclude();
+    }
+
+    @Test
+    void shouldServeEveryFigureInThePrometheusFormat() throws Exception
+    {
+        final ServerConfig config = config(dir);
+        try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config))
+        {
+            assertNotNull(endpoint);
+            // Before the store is open: alive, not ready, JVM metrics only.
+            assertEquals(200, get(endpoint, "/health/live").statusCode());
+            final HttpResponse<String> recovering = get(endpoint, "/health/ready");
+            assertEquals(503, recovering.statusCode());
+            assertEquals("recovering\n", recovering.body());
+            assertFalse(get(endpoint, "/metrics").body().contains("ringblocks_"));
+
+            try (RingblocksServer server = RingblocksServer.start(config))
+            {
+                endpoint.attach(server);
+                final Random random = new Random(7);
+                try (BlockClient client = BlockClient.connect("127.0.0.1", server.port()))
+                {
+                    for (int i = 0; i < 20; i++)
+                    {
+                        final byte[] block = new byte[1 + random.nextInt(70_000)];
+                        random.nextBytes(block);
+                        client.get(client.put(block));
+                    }
+                }
+                final HttpResponse<String> scrape = get(endpoint, "/metrics");
+                assertEquals(200, scrape.statusCode());
+                final Exposition exposition = Exposition.parse(scrape.body());
+
+                // Every figure of the report is there, under its name and labels, with its type.
+                for (final Expected e : expected(server))
+                {
+                    assertEquals(e.type, exposition.types.get(e.family), e.family + " type");
+                    assertTrue(exposition.samples.containsKey(e.sample), "missing " + e.sample);
+                }
+                assertEquals(20.0, exposition.value("ringblocks_requests_total{op=\"put\"}"));
+                assertEquals(20.0, exposition.value("ringblocks_requests_total{op=\"get\"}"));
+                assertTrue(exposition.value("ringblocks_responses_total{status=\"ok\"}") >= 40.0);
+                assertTrue(exposition.value("ringblocks_committer_commit_seconds_total") > 0);
+                assertTrue(exposition.value("ringblocks_uptime_seconds") > 0);
+                assertTrue(exposition.value("ringblocks_store_used_bytes") > 0);
+                assertEquals(1.0, exposition.value("ringblocks_durable"));
+
+                // The PUT latency histogram: cumulative buckets ending at +Inf = count = the PUTs answered.
+                assertEquals("histogram", exposition.types.get("ringblocks_request_duration_seconds"));
+                final List<Double> buckets = exposition.series("ringblocks_request_duration_seconds_bucket",
+                    "op=\"put\"");
+                assertEquals(PrometheusStats.latencyBounds().length, buckets.size());
+                for (int i = 1; i < buckets.size(); i++)
+                {
+                    assertTrue(buckets.get(i) >= buckets.get(i - 1), "buckets are cumulative");
+                }
+                assertEquals(20.0, buckets.get(buckets.size() - 1));
+                assertEquals(20.0, exposition.value("ringblocks_request_duration_seconds_count{op=\"put\"}"));
+                assertTrue(exposition.value("ringblocks_request_duration_seconds_sum{op=\"put\"}") > 0);
+
+                // The JVM's own metrics ride along.
+                assertEquals("gauge", exposition.types.get("jvm_memory_used_bytes"));
+
+                assertEquals(200, get(endpoint, "/health/live").statusCode());
+                final HttpResponse<String> ready = get(endpoint, "/health/ready");
+                assertEquals(200, ready.statusCode());
+                assertEquals("ok\n", ready.body());
+                assertEquals(404, get(endpoint, "/elsewhere").statusCode());
+
+                server.close();
+                final HttpResponse<String> closing = get(endpoint, "/health/ready");
+                assertEquals(503, closing.statusCode());
+                assertEquals("shutting down\n", closing.body());
+                assertEquals(200, get(endpoint, "/health/live").statusCode());
+            }
+        }
+    }
+
+    @Test
+    void shouldNotBeReadyWhileTheDiskIsFull() throws Exception
+    {
+        try (SmallFilesystem fs = SmallFilesystem.tmpfs(dir, 48))
+        {
+            final Path data = Files.createDirectories(fs.path().resolve("data"));
+            final ServerConfig config = config(data);
+            try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config);
+                RingblocksServer server = RingblocksServer.start(config))
+            {
+                endpoint.attach(server);
+                assertEquals(200, get(endpoint, "/health/ready").statusCode());
+                final Path filler = fs.path().resolve("filler");
+                fs.fill(filler);
+                final HttpResponse<String> full = awaitStatus(endpoint, 503);
+                assertTrue(full.body().contains("nearly full"), full.body());
+                assertEquals(200, get(endpoint, "/health/live").statusCode());
+                Files.delete(filler);
+                awaitStatus(endpoint, 200);
+            }
+        }
+    }
+
+    @Test
+    void shouldRefuseABadMetricsAddress()
+    {
+        final StoreConfig store = store(dir);
+        assertThrows(IllegalArgumentException.class,
+            () -> ServerConfig.builder(store).metricsListen("127.0.0.1", 70_000).conclude());
+        assertThrows(IllegalArgumentException.class,
+            () -> ServerConfig.builder(store).metricsListen(" ", 9464).conclude());
+        assertEquals(ServerConfig.METRICS_OFF, ServerConfig.builder(store).conclude().metricsPort());
+    }
+
+    @Test
+    void shouldFoldLatencyBucketsWithoutCountingAnyValueBelowItsBound()
+    {
+        // One value in every fine bucket: each must land in the first exported bucket whose bound holds it.
+        final long[] fine = new long[StatsVisitor.LATENCY_BUCKETS];
+        java.util.Arrays.fill(fine, 1);
+        final long[] coarse = PrometheusStats.latencyCounts(fine, 0);
+        final double[] bounds = PrometheusStats.latencyBounds();
+        long total = 0;
+        for (final long c : coarse)
+        {
+            total += c;
+        }
+        assertEquals(fine.length, total);
+        for (int b = 0; b < fine.length; b++)
+        {
+            final double largestSeconds = (StatsVisitor.latencyBucketUpperBound(b) + 1) / 1e6;
+            int k = 0;
+            while (bounds[k] < largestSeconds)
+            {
+                k++;
+            }
+            assertTrue(k == 0 || bounds[k - 1] < largestSeconds, "bucket " + b);
+        }
+    }
+
+    private HttpResponse<String> awaitStatus(final MetricsEndpoint endpoint, final int status) throws Exception
+    {
+        final long deadline = System.nanoTime() + 15_000_000_000L;
+        HttpResponse<String> r = get(endpoint, "/health/ready");
+        while (r.statusCode() != status && System.nanoTime() < deadline)
+        {
+            Thread.sleep(50);
+            r = get(endpoint, "/health/ready");
+        }
+        assertEquals(status, r.statusCode(), r.body());
+        return r;
+    }
+
+    private HttpResponse<String> get(final MetricsEndpoint endpoint, final String path) throws Exception
+    {
+        final HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + endpoint.port() + path))
+            .timeout(Duration.ofSeconds(10)).build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** What the report promises: each figure's family, type and one sample name with its labels. */
+    private record Expected(String family, String type, String sample)
+    {
+    }
+
+    private static List<Expected> expected(final RingblocksServer server)
+    {
+        final List<Expected> out = new ArrayList<>();
+        server.report(new StatsVisitor()
+        {
+            @Override
+            public void counter(final String name, final String help, final long value)
+            {
+                final String family = PrometheusStats.name(name) + "_total";
+                out.add(new Expected(family, "counter", family));
+            }
+
+            @Override
+            public void gauge(final String name, final String help, final long value)
+            {
+                out.add(new Expected(PrometheusStats.name(name), "gauge", PrometheusStats.name(name)));
+            }
+
+            @Override
+            public void counter(final String stem, final String family, final String help, final String label,
+                final String labelValue, final long value)
+            {
+                final String name = PrometheusStats.name(family) + "_total";
+                out.add(new Expected(name, "counter", name + "{" + label + "=\"" + labelValue + "\"}"));
+            }
+
+            @Override
+            public void gauge(final String stem, final String family, final String help, final String label,
+                final String labelValue, final long value)
+            {
+                final String name = PrometheusStats.name(family);
+                out.add(new Expected(name, "gauge", name + "{" + label + "=\"" + labelValue + "\"}"));
+            }
+
+            @Override
+            public void latency(final String op, final long[] buckets, final int offset, final long count,
+                final long sumMicros)
+            {
+                out.add(new Expected(PrometheusStats.LATENCY, "histogram",
+                    PrometheusStats.LATENCY + "_count{op=\"" + op + "\"}"));
+            }
+        });
+        assertTrue(out.size() > 100, "the report has " + out.size() + " figures");
+        return out;
+    }
+
+    /** The text exposition format, checked strictly while it is read. */
+    private static final class Exposition
+    {
+        final Map<String, String> types = new HashMap<>();
+        final Map<String, Double> samples = new HashMap<>();
+        final List<String> order = new ArrayList<>();
+
+        static Exposition parse(final String text)
+        {
+            final Exposition e = new Exposition();
+            final Set<String> helped = new HashSet<>();
+            String family = null;
+            for (final String line : text.split("\n"))
+            {
+                if (line.startsWith("# HELP "))
+                {
+                    final String[] parts = line.split(" ", 4);
+                    assertEquals(4, parts.length, line);
+                    assertTrue(helped.add(parts[2]), "one HELP per family: " + line);
+                }
+                else if (line.startsWith("# TYPE "))
+                {
+                    final String[] parts = line.split(" ");
+                    assertEquals(4, parts.length, line);
+                    assertTrue(Set.of("counter", "gauge", "histogram", "summary", "untyped", "info", "stateset",
+                        "gaugehistogram", "unknown").contains(parts[3]), line);
+                    assertTrue(helped.contains(parts[2]), "HELP before TYPE: " + line);
+                    assertEquals(null, e.types.put(parts[2], parts[3]), "one TYPE per family: " + line);
+                    family = parts[2];
+                }
+                else if (!line.isEmpty())
+                {
+                    final Matcher m = SAMPLE.matcher(line);
+                    assertTrue(m.matches(), "not a sample line: " + line);
+                    final String name = m.group(1);
+                    assertNotNull(family, "sample before any TYPE: " + line);
+                    assertTrue(name.startsWith(family.replaceAll("_total$", "")), line + " outside " + family);
+                    final String labels = m.group(2) == null ? "" : m.group(2);
+                    if (!labels.isEmpty())
+                    {
+                        final Matcher l = LABEL.matcher(labels.substring(1, labels.length() - 1));
+                        int end = 0;
+                        while (l.find())
+                        {
+                            end = l.end();
+                        }
+                        assertTrue(end > 0, "labels: " + line);
+                    }
+                    final String key = name + labels;
+                    assertEquals(null, e.samples.put(key, Double.parseDouble(m.group(3).replace("Inf", "Infinity"))),
+                        "duplicate sample: " + line);
+                    e.order.add(key);
+                }
+            }
+            return e;
+        }
+
+        double value(final String sample)
+        {
+            final Double v = samples.get(sample);
+            assertNotNull(v, "missing " + sample);
+            return v;
+        }
+
+        /** @return the values of {@code name}'s samples whose labels start with {@code labelsPrefix}, in order. */
+        List<Double> series(final String name, final String labelsPrefix)
+        {
+            final List<Double> out = new ArrayList<>();
+            for (final String key : order)
+            {
+                if (key.startsWith(name + "{" + labelsPrefix))
+                {
+                    out.add(samples.get(key));
+                }
+            }
+            return out;
+        }
+    }
+}
