@@ -9,7 +9,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN := mvn -B -q -Dstyle.color=never
 JDK = $(shell tools/find-jdk)
 
-.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean
+.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean install-client examples
 
 jdk:
 	@tools/find-jdk >/dev/null
@@ -29,6 +29,14 @@ build: deps jdk
 
 test: deps jdk
 	JAVA_HOME=$(JDK) $(MVN) verify
+
+# The client library alone (client/: no runtime dependencies, with sources and javadoc jars) into ~/.m2, for
+# projects that depend on io.ringblocks:ringblocks-client; `examples` then builds examples/ the way they would.
+install-client: jdk
+	JAVA_HOME=$(JDK) $(MVN) -pl client -am install -DskipTests
+
+examples: install-client
+	JAVA_HOME=$(JDK) $(MVN) -f examples/pom.xml package
 
 run: build
 	tools/ringblocks-server $(ARGS)
@@ -62,7 +70,7 @@ compare: build redis
 # JMH microbenchmarks of the storage engine (src/test/java/io/ringblocks/bench), e.g. ARGS="-f 1 -i 3 Allocator".
 microbench: deps jdk
 	JAVA_HOME=$(JDK) $(MVN) test-compile dependency:build-classpath -Dmdep.includeScope=test \
-	  -Dmdep.outputFile=target/test-classpath.txt
+	  -Dmdep.outputFile=$(CURDIR)/target/test-classpath.txt -pl :ringblocks -am
 	$(JDK)/bin/java @tools/jvm.options -cp "target/test-classes:target/classes:$$(cat target/test-classpath.txt)" \
 	  org.openjdk.jmh.Main $(ARGS)
 
@@ -83,4 +91,4 @@ bindings: deps jdk
 	  --header-class-name liburing -l :liburing.so.2 @target/jextract.args native/liburing_bindings.h
 
 clean:
-	rm -rf target
+	rm -rf target client/target examples/target

@@ -21,14 +21,18 @@ import io.ringblocks.server.ServerConfig;
  * The HTTP side door for operators ({@code --metrics-listen}): {@code /metrics} in the Prometheus text format (every
  * STATS figure, per-opcode latency histograms and the JVM's own metrics), {@code /health/live} (200 while every
  * server thread runs, recovery included) and {@code /health/ready} (200 once recovery is done and the server is
- * {@link #attach attached}, 503 while recovering, while shutting down or while new PUTs are refused: a nearly full
- * disk, a failed log). It starts before the store opens, so that a long recovery is not mistaken for a dead process. Two threads and a queue of 16 scrapes at most: a flood of
- * HTTP requests is turned away, never queued without bound, and never touches the workers.
+ * {@link #attach attached}, 503 while recovering, while shutting down or while new PUTs are refused for lack of
+ * space). A failed write-ahead log fails both checks: only a restart recovers. The endpoint starts before the store
+ * opens, so that a long recovery is not mistaken for a dead process. Two threads, a queue of 16 requests and 32
+ * connections at most: a flood of HTTP requests is turned away (connections closed), never queued without bound,
+ * and never touches the workers.
  */
 public final class MetricsEndpoint implements AutoCloseable
 {
     static final int THREADS = 2;
     static final int QUEUE = 16;
+    /** Open HTTP connections at most: the JDK server's own limit, a system property read once. */
+    static final int MAX_CONNECTIONS = 32;
 
     private final HTTPServer http;
     private final AtomicReference<RingblocksServer> server;
@@ -50,6 +54,10 @@ public final class MetricsEndpoint implements AutoCloseable
         {
             return null;
         }
+        if (System.getProperty("sun.net.httpserver.maxConnections") == null)
+        {
+            System.setProperty("sun.net.httpserver.maxConnections", Integer.toString(MAX_CONNECTIONS));
+        }
         final AtomicReference<RingblocksServer> server = new AtomicReference<>();
         final PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new PrometheusStats(server));
@@ -60,7 +68,7 @@ public final class MetricsEndpoint implements AutoCloseable
                 final Thread t = new Thread(r, "ringblocks-metrics");
                 t.setDaemon(true);
                 return t;
-            }, new ThreadPoolExecutor.DiscardPolicy());
+            }, new ThreadPoolExecutor.AbortPolicy()); // rejected: the JDK server closes that connection at once
         executor.allowCoreThreadTimeOut(true);
         try
         {

@@ -47,12 +47,23 @@ final class PrometheusStats implements MultiCollector
     public MetricSnapshots collect()
     {
         final RingblocksServer s = server.get();
-        if (s == null)
+        if (s == null || !s.serving())
         {
-            return MetricSnapshots.of();
+            return MetricSnapshots.of(); // recovering, or closing: the store's figures are going away
         }
         final Families families = new Families();
-        s.report(families);
+        try
+        {
+            s.report(families);
+        }
+        catch (final IllegalStateException e)
+        {
+            if (s.serving())
+            {
+                throw e;
+            }
+            return MetricSnapshots.of(); // the store closed while this scrape read it
+        }
         final MetricSnapshots.Builder snapshots = MetricSnapshots.builder();
         for (final MetricSnapshot family : families.build())
         {

@@ -4,6 +4,9 @@ import java.nio.ByteOrder;
 
 import org.agrona.DirectBuffer;
 
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 /**
  * The first step of reading a frame: find and judge its length prefix before anything else is read or any
  * buffer is sized from it, so that a hostile or corrupt length can neither make the server allocate nor make it

@@ -4,6 +4,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * Lower-case hex text of 32-byte SHA-256 block addresses, for logs, the spec's test vectors and command-line
  * tooling. Not on the request path, so these may allocate; parsing accepts either case and rejects anything that

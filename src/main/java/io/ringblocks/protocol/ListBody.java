@@ -5,6 +5,8 @@ import java.nio.ByteOrder;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * Layouts of a LIST request and response body.
  * <pre>
@@ -25,20 +27,20 @@ import org.agrona.MutableDirectBuffer;
  */
 public final class ListBody
 {
-    public static final int AFTER_OFFSET = 0;
-    public static final int LIMIT_OFFSET = 32;
+    public static final int AFTER_OFFSET = Protocol.LIST_AFTER_OFFSET;
+    public static final int LIMIT_OFFSET = Protocol.LIST_LIMIT_OFFSET;
     /** Exact body length of a LIST request. */
-    public static final int REQUEST_LENGTH = 36;
+    public static final int REQUEST_LENGTH = Protocol.LIST_REQUEST_LENGTH;
     /** Most entries one LIST answers (a 147,492-byte body). */
-    public static final int MAX_LIMIT = 4096;
+    public static final int MAX_LIMIT = Protocol.MAX_LIST_LIMIT;
 
-    public static final int MORE_OFFSET = 0;
-    public static final int NEXT_OFFSET = 4;
+    public static final int MORE_OFFSET = Protocol.LIST_MORE_OFFSET;
+    public static final int NEXT_OFFSET = Protocol.LIST_NEXT_OFFSET;
     /** Where the entries of a response body start. */
-    public static final int ENTRIES_OFFSET = 36;
-    public static final int ENTRY_LENGTH = 36;
+    public static final int ENTRIES_OFFSET = Protocol.LIST_ENTRIES_OFFSET;
+    public static final int ENTRY_LENGTH = Protocol.LIST_ENTRY_LENGTH;
     /** Offset of the length within an entry. */
-    public static final int ENTRY_LENGTH_OFFSET = 32;
+    public static final int ENTRY_LENGTH_OFFSET = Protocol.LIST_ENTRY_LENGTH_OFFSET;
 
     private ListBody()
     {

@@ -5,6 +5,9 @@ import java.nio.ByteOrder;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 /**
  * Layout of a ranged GET body and the range rule, shared by server and client so both compute the same slice.
  * <pre>
@@ -20,10 +23,10 @@ import org.agrona.MutableDirectBuffer;
 public final class RangeBody
 {
     public static final int HASH_OFFSET = 0;
-    public static final int OFFSET_OFFSET = 32;
-    public static final int LENGTH_OFFSET = 40;
+    public static final int OFFSET_OFFSET = Protocol.RANGE_OFFSET_OFFSET;
+    public static final int LENGTH_OFFSET = Protocol.RANGE_LENGTH_OFFSET;
     /** Exact body length of a ranged GET. */
-    public static final int LENGTH = 44;
+    public static final int LENGTH = Protocol.RANGE_BODY_LENGTH;
 
     private RangeBody()
     {

@@ -4,6 +4,8 @@ import java.nio.ByteOrder;
 
 import org.agrona.DirectBuffer;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * Read-only flyweight over the 16-byte request header, so that the server decodes a request in place in its
  * receive buffer without copying or allocating. All integers are little-endian.
@@ -20,12 +22,12 @@ import org.agrona.DirectBuffer;
  */
 public final class RequestHeader
 {
-    public static final int LENGTH_OFFSET = 0;
-    public static final int VERSION_OFFSET = 4;
-    public static final int OPCODE_OFFSET = 5;
-    public static final int FLAGS_OFFSET = 6;
-    public static final int REQUEST_ID_OFFSET = 8;
-    public static final int HEADER_LENGTH = 16;
+    public static final int LENGTH_OFFSET = Protocol.LENGTH_OFFSET;
+    public static final int VERSION_OFFSET = Protocol.VERSION_OFFSET;
+    public static final int OPCODE_OFFSET = Protocol.OPCODE_OFFSET;
+    public static final int FLAGS_OFFSET = Protocol.FLAGS_OFFSET;
+    public static final int REQUEST_ID_OFFSET = Protocol.REQUEST_ID_OFFSET;
+    public static final int HEADER_LENGTH = Protocol.HEADER_LENGTH;
 
     private DirectBuffer buffer;
     private int offset;

@@ -4,6 +4,8 @@ import java.nio.ByteOrder;
 
 import org.agrona.MutableDirectBuffer;
 
+import io.ringblocks.wire.Protocol;
+
 import static io.ringblocks.protocol.RequestHeader.FLAGS_OFFSET;
 import static io.ringblocks.protocol.RequestHeader.HEADER_LENGTH;
 import static io.ringblocks.protocol.RequestHeader.LENGTH_OFFSET;

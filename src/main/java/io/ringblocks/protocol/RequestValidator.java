@@ -1,5 +1,10 @@
 package io.ringblocks.protocol;
 
+import io.ringblocks.wire.Flags;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 /**
  * Decides, from the header and the body length alone, whether a request is well formed, so that the server
  * answers every malformed request before touching storage, hashing a payload or allocating. Checks run in a

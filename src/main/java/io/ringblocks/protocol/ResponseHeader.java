@@ -4,6 +4,8 @@ import java.nio.ByteOrder;
 
 import org.agrona.DirectBuffer;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * Read-only flyweight over the 16-byte response header, for clients and tests. It has the request's shape with
  * the flags replaced by a status, so one framing loop serves both directions. All integers are little-endian.
@@ -19,12 +21,12 @@ import org.agrona.DirectBuffer;
  */
 public final class ResponseHeader
 {
-    public static final int LENGTH_OFFSET = 0;
-    public static final int VERSION_OFFSET = 4;
-    public static final int OPCODE_OFFSET = 5;
-    public static final int STATUS_OFFSET = 6;
-    public static final int REQUEST_ID_OFFSET = 8;
-    public static final int HEADER_LENGTH = 16;
+    public static final int LENGTH_OFFSET = Protocol.LENGTH_OFFSET;
+    public static final int VERSION_OFFSET = Protocol.VERSION_OFFSET;
+    public static final int OPCODE_OFFSET = Protocol.OPCODE_OFFSET;
+    public static final int STATUS_OFFSET = Protocol.STATUS_OFFSET;
+    public static final int REQUEST_ID_OFFSET = Protocol.REQUEST_ID_OFFSET;
+    public static final int HEADER_LENGTH = Protocol.HEADER_LENGTH;
 
     private DirectBuffer buffer;
     private int offset;

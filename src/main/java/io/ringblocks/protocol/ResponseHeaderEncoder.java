@@ -4,6 +4,9 @@ import java.nio.ByteOrder;
 
 import org.agrona.MutableDirectBuffer;
 
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+
 import static io.ringblocks.protocol.ResponseHeader.HEADER_LENGTH;
 import static io.ringblocks.protocol.ResponseHeader.LENGTH_OFFSET;
 import static io.ringblocks.protocol.ResponseHeader.OPCODE_OFFSET;

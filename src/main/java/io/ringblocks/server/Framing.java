@@ -3,11 +3,11 @@ package io.ringblocks.server;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.protocol.FrameDecoder;
-import io.ringblocks.protocol.Opcode;
-import io.ringblocks.protocol.Protocol;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
 import io.ringblocks.protocol.RequestValidator;
-import io.ringblocks.protocol.Status;
+import io.ringblocks.wire.Status;
 import io.ringblocks.storage.BuddyAllocator;
 
 /**

@@ -7,7 +7,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.protocol.ListBody;
-import io.ringblocks.protocol.Protocol;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.storage.BlockIndex;
 
 /**

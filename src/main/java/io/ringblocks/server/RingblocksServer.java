@@ -170,7 +170,7 @@ public final class RingblocksServer implements AutoCloseable
 
     /**
      * @return null while every worker, the committer and the checkpointer run (or the server is shutting down, when
-     * they end on purpose), else which of them ended.
+     * they end on purpose) and the write-ahead log works, else what ended: only a restart helps (liveness).
      */
     public String deadThread()
     {
@@ -181,7 +181,12 @@ public final class RingblocksServer implements AutoCloseable
                 return "worker " + i + " has stopped";
             }
         }
-        return closing || store.threadsAlive() ? null : "the committer or the checkpointer has stopped";
+        if (!closing && !store.threadsAlive())
+        {
+            return "the committer or the checkpointer has stopped";
+        }
+        // Not a thread, but as final: every change is answered FAILED until a restart replays the log.
+        return store.journalHealthy() ? null : "the write-ahead log failed: restart to recover";
     }
 
     /** @return why new PUTs would be refused now (low disk, a failed journal), or null when they are accepted. */

@@ -1,6 +1,6 @@
 package io.ringblocks.server;
 
-import io.ringblocks.protocol.Opcode;
+import io.ringblocks.wire.Opcode;
 import io.ringblocks.uring.Errno;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;

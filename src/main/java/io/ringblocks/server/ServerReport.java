@@ -3,8 +3,8 @@ package io.ringblocks.server;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.ringblocks.protocol.Opcode;
-import io.ringblocks.protocol.Status;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Status;
 import io.ringblocks.storage.Committer;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Scrubber;
@@ -99,7 +99,7 @@ final class ServerReport
         for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
         {
             final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
-            v.counter("requests", "requests", "Requests received, by opcode.", "op", name, requests[op]);
+            v.counter("requests", "requests", "Requests answered, by opcode.", "op", name, requests[op]);
             v.counter("bytes_in", "received_bytes", "Bytes of requests received, by opcode.", "op", name,
                 bytesIn[op]);
             v.counter("bytes_out", "sent_bytes", "Bytes of responses sent, by opcode.", "op", name, bytesOut[op]);

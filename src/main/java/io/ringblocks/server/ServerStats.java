@@ -1,7 +1,7 @@
 package io.ringblocks.server;
 
-import io.ringblocks.protocol.Opcode;
-import io.ringblocks.protocol.Status;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Status;
 
 /**
  * One worker's counters. Written only by the worker thread; STATS reads them from another thread as a racy

@@ -1,9 +1,9 @@
 package io.ringblocks.server;
 
 import io.ringblocks.protocol.FrameDecoder;
-import io.ringblocks.protocol.Protocol;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
-import io.ringblocks.protocol.Status;
+import io.ringblocks.wire.Status;
 import io.ringblocks.uring.Errno;
 import io.ringblocks.uring.UserData;
 

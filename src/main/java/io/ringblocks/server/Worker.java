@@ -8,10 +8,10 @@ import java.util.function.Supplier;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.protocol.Protocol;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.protocol.ResponseHeaderEncoder;
-import io.ringblocks.protocol.Status;
+import io.ringblocks.wire.Status;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.CompletionBatch;

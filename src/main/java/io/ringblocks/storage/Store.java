@@ -726,7 +726,8 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
 
     /**
      * @return why new PUTs are refused now, or null when they are accepted: the filesystem is below the index's
-     * reserve, or the journal failed (an append or flush error; only a restart recovers).
+     * reserve, the data file could not grow for a PUT (until a DELETE or freed space gives room again), or the
+     * journal failed (an append or flush error; only a restart recovers).
      */
     public String refusingWritesBecause()
     {
@@ -738,7 +739,17 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         {
             return "the data directory's filesystem is nearly full (" + disk.usableBytes() + " bytes free)";
         }
+        if (diskFull)
+        {
+            return "the data file cannot grow: its filesystem is nearly full (" + disk.usableBytes() + " bytes free)";
+        }
         return null;
+    }
+
+    /** @return false once the write-ahead log failed: the store answers FAILED until it is restarted. */
+    public boolean journalHealthy()
+    {
+        return committer.journalHealthy();
     }
 
     /** @return true while new PUTs are refused because the filesystem is below the index's reserve (STATS). */

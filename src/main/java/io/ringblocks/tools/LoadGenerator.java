@@ -21,6 +21,7 @@ import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.RingException;
 import io.ringblocks.uring.Sockets;
 import io.ringblocks.uring.UserData;
+import io.ringblocks.wire.Opcode;
 
 /**
  * The benchmark's load loop: one thread drives many connections through its own io_uring, the way a server
@@ -39,9 +40,9 @@ import io.ringblocks.uring.UserData;
  */
 final class LoadGenerator implements Runnable
 {
-    static final int PUT = 2;
-    static final int GET = 3;
-    static final int DELETE = 5;
+    static final int PUT = Opcode.PUT;
+    static final int GET = Opcode.GET;
+    static final int DELETE = Opcode.DELETE;
 
     private static final int OP_RECV = 1;
     private static final int OP_SEND = 2;

@@ -340,7 +340,7 @@ public final class RbCat implements Callable<Integer>
                 in.readFully(body);
                 final int status = h.getShort(6) & 0xFFFF;
                 out.println("length=" + length + " version=" + head[4] + " opcode=" + (head[5] & 0xFF) +
-                    " status=" + io.ringblocks.protocol.Status.name(status) + " id=" + h.getLong(8) +
+                    " status=" + io.ringblocks.wire.Status.name(status) + " id=" + h.getLong(8) +
                     " body=" + hex.formatHex(body));
                 out.flush();
                 if (status != 0)

@@ -3,11 +3,11 @@ package io.ringblocks.tools;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-import io.ringblocks.protocol.Opcode;
-import io.ringblocks.protocol.Protocol;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
 import io.ringblocks.protocol.ResponseHeader;
-import io.ringblocks.protocol.Status;
+import io.ringblocks.wire.Status;
 
 /**
  * The ringblocks protocol for the load generator (protocol-spec/README.md); little-endian, buffers in that order.

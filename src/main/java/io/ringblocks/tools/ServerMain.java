@@ -89,7 +89,7 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--overlay-slots", paramLabel = "N", description = "slots (64 bytes each) of each of the two in-memory tables holding changes not yet checkpointed, a power of two (default: ${DEFAULT-VALUE})")
     int overlaySlots;
 
-    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus /metrics and /health/live, /health/ready over HTTP here (default: off)")
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus /metrics and /health/live, /health/ready over HTTP here, or off (default: ${DEFAULT-VALUE})")
     String metricsListen;
 
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -97,7 +97,7 @@ public final class ServerMain implements Callable<Integer>
     public static void main(final String[] args)
     {
         System.setProperty("SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %5$s%6$s%n");
-        final CommandLine cli = new CommandLine(new ServerMain());
+        final CommandLine cli = commandLine(new ServerMain());
         cli.setParameterExceptionHandler((e, a) ->
         {
             final PrintWriter err = e.getCommandLine().getErr();
@@ -110,6 +110,15 @@ public final class ServerMain implements Callable<Integer>
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
         System.exit(cli.execute(args));
+    }
+
+    /**
+     * The command line as the launcher parses it: {@code @file} arguments (picocli's default) hold a node's settings,
+     * and a flag given again, on the command line after the file, overrides it (the last one wins).
+     */
+    static CommandLine commandLine(final ServerMain main)
+    {
+        return new CommandLine(main).setOverwrittenOptionsAllowed(true);
     }
 
     /** A {@code HOST:PORT} option's two halves. */
@@ -136,7 +145,7 @@ public final class ServerMain implements Callable<Integer>
     ServerConfig config()
     {
         final HostPort address = HostPort.parse("--listen", listen);
-        final HostPort metrics = metricsListen == null ? null : HostPort.parse("--metrics-listen", metricsListen);
+        final HostPort metrics = "off".equals(metricsListen) ? null : HostPort.parse("--metrics-listen", metricsListen);
         final boolean durable = switch (sync)
         {
             case "sync" -> true;
@@ -365,6 +374,7 @@ public final class ServerMain implements Callable<Integer>
                 case "--wal-size" -> Sizes.format(JournalConfig.DEFAULT_LOG_SIZE);
                 case "--checkpoint-interval" -> Sizes.formatNanos(JournalConfig.DEFAULT_CHECKPOINT_INTERVAL_NANOS);
                 case "--overlay-slots" -> Integer.toString(JournalConfig.DEFAULT_OVERLAY_SLOTS);
+                case "--metrics-listen" -> "off";
                 default -> null;
             };
         }

@@ -135,6 +135,11 @@ class MetricsEndpointTest
                 assertEquals(503, closing.statusCode());
                 assertEquals("shutting down\n", closing.body());
                 assertEquals(200, get(endpoint, "/health/live").statusCode());
+                // The store's figures are gone with it; the JVM's are still served.
+                final HttpResponse<String> after = get(endpoint, "/metrics");
+                assertEquals(200, after.statusCode());
+                assertFalse(after.body().contains("ringblocks_"), after.body());
+                assertTrue(after.body().contains("jvm_memory_used_bytes"));
             }
         }
     }
@@ -176,27 +181,26 @@ class MetricsEndpointTest
     @Test
     void shouldFoldLatencyBucketsWithoutCountingAnyValueBelowItsBound()
     {
-        // One value in every fine bucket: each must land in the first exported bucket whose bound holds it.
-        final long[] fine = new long[StatsVisitor.LATENCY_BUCKETS];
-        java.util.Arrays.fill(fine, 1);
-        final long[] coarse = PrometheusStats.latencyCounts(fine, 0);
+        // One value in one fine bucket at a time: it must land in the first exported bucket whose bound holds every
+        // latency the fine bucket stands for (below its largest whole µs + 1), and nowhere else.
         final double[] bounds = PrometheusStats.latencyBounds();
-        long total = 0;
-        for (final long c : coarse)
+        for (int b = 0; b < StatsVisitor.LATENCY_BUCKETS; b++)
         {
-            total += c;
-        }
-        assertEquals(fine.length, total);
-        for (int b = 0; b < fine.length; b++)
-        {
-            final double largestSeconds = (StatsVisitor.latencyBucketUpperBound(b) + 1) / 1e6;
-            int k = 0;
-            while (bounds[k] < largestSeconds)
+            final long[] fine = new long[StatsVisitor.LATENCY_BUCKETS];
+            fine[b] = 1;
+            final long[] coarse = PrometheusStats.latencyCounts(fine, 0);
+            final double below = (StatsVisitor.latencyBucketUpperBound(b) + 1) / 1e6;
+            int expected = 0;
+            while (bounds[expected] < below)
             {
-                k++;
+                expected++;
             }
-            assertTrue(k == 0 || bounds[k - 1] < largestSeconds, "bucket " + b);
+            for (int k = 0; k < coarse.length; k++)
+            {
+                assertEquals(k == expected ? 1 : 0, coarse[k], "fine bucket " + b + ", exported bucket " + k);
+            }
         }
+        assertEquals(Double.POSITIVE_INFINITY, bounds[bounds.length - 1]);
     }
 
     private HttpResponse<String> awaitStatus(final MetricsEndpoint endpoint, final int status) throws Exception

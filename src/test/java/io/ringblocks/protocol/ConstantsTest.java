@@ -2,6 +2,11 @@ package io.ringblocks.protocol;
 
 import org.junit.jupiter.api.Test;
 
+import io.ringblocks.wire.Flags;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -7,6 +7,10 @@ import net.jqwik.api.constraints.Size;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**

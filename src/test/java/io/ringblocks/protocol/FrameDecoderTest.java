@@ -3,6 +3,9 @@ package io.ringblocks.protocol;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

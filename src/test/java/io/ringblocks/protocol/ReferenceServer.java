@@ -14,6 +14,11 @@ import java.util.TreeMap;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.ringblocks.wire.Flags;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 /**
  * An in-memory model of the server's protocol behaviour built only from the codec classes, so that the spec's
  * vectors are checked byte for byte against an implementation of the README's rules before a real server exists.

@@ -3,6 +3,11 @@ package io.ringblocks.protocol;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import io.ringblocks.wire.Flags;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class RequestValidatorTest

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.ringblocks.protocol.Opcode;
+import io.ringblocks.wire.Opcode;
 import io.ringblocks.storage.StoreConfig;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.ringblocks.protocol.Opcode;
-import io.ringblocks.protocol.Protocol;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

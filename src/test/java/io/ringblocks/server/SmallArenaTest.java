@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.ringblocks.protocol.Opcode;
+import io.ringblocks.wire.Opcode;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -21,8 +21,34 @@ class ServerMainConfigTest
     private static ServerConfig config(final String... args)
     {
         final ServerMain main = new ServerMain();
-        new CommandLine(main).parseArgs(args);
+        ServerMain.commandLine(main).parseArgs(args);
         return main.config();
+    }
+
+    @Test
+    void shouldReadAnArgumentFileAndLetLaterFlagsOverrideIt() throws Exception
+    {
+        final Path file = Files.createTempFile("server", ".args");
+        try
+        {
+            Files.writeString(file, """
+                # a node's settings
+                --listen 0.0.0.0:10200
+                --max-size 10g   --sync relaxed
+                --metrics-listen "127.0.0.1:9464"
+                """);
+            final ServerConfig config = config("@" + file, "--sync", "sync", "--listen", "127.0.0.1:10300");
+            assertEquals("127.0.0.1", config.host());
+            assertEquals(10300, config.port());
+            assertEquals(10L << 30, config.store().maxSize());
+            assertTrue(config.store().durable(), "the later --sync wins");
+            assertEquals("127.0.0.1", config.metricsHost());
+            assertEquals(9464, config.metricsPort());
+        }
+        finally
+        {
+            Files.delete(file);
+        }
     }
 
     @Test

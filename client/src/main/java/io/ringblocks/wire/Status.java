@@ -1,4 +1,4 @@
-package io.ringblocks.protocol;
+package io.ringblocks.wire;
 
 /**
  * Response status codes (u16 at response header offset 6). Plain {@code int} constants so that a response is

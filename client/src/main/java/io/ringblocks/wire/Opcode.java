@@ -1,4 +1,4 @@
-package io.ringblocks.protocol;
+package io.ringblocks.wire;
 
 /**
  * Request opcodes (u8 at header offset 5), echoed in the response so that a client can check what an answer is

@@ -1,4 +1,4 @@
-package io.ringblocks.protocol;
+package io.ringblocks.wire;
 
 /**
  * Request flag bits (u16 at header offset 6). Each opcode defines its own bits; every bit an opcode does not

@@ -465,7 +465,7 @@ public final class ClusterClient extends BlockingOperations
                     return null;
                 }));
         }
-        return CompletableFuture.allOf(answers.toArray(new CompletableFuture[0])).thenApply(v ->
+        return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0])).thenApply(v ->
         {
             final List<Hash> missing = new ArrayList<>();
             for (final Hash h : all)
@@ -493,7 +493,7 @@ public final class ClusterClient extends BlockingOperations
             each.add(node.usable() ? node.async().stats().exceptionally(f -> null) :
                 CompletableFuture.completedFuture(null));
         }
-        return CompletableFuture.allOf(each.toArray(new CompletableFuture[0])).thenApply(v ->
+        return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0])).thenApply(v ->
         {
             final Map<String, Long> all = new LinkedHashMap<>();
             for (int i = 0; i < members.size(); i++)

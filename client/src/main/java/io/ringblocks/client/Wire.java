@@ -2,51 +2,46 @@ package io.ringblocks.client;
 
 import java.util.List;
 
+import io.ringblocks.wire.Flags;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+
 /**
- * Protocol version 1 framing, written out here instead of borrowed from the server's codecs so that the client
- * library is a standalone plain-JDK artifact. Requests are built as one small header array (the 16-byte frame
- * header plus any fixed-size body part: a hash, a range) followed by an optional payload array written as is, so
- * a PUT never copies its block.
- * <pre>
- *  0        4         5        6        8                   16
- * | length | version | opcode | flags  |    request id     |  body
- * |  u32   |  u8 = 1 |   u8   | status |       u64         |  (length - 12 bytes)
- * </pre>
- * All integers are little-endian and unsigned.
+ * Protocol version 1 framing for the client, over the one wire-format definition in {@link io.ringblocks.wire}
+ * (plain JDK, part of this library). Requests are built as one small header array (the 16-byte frame header plus
+ * any fixed-size body part: a hash, a range) followed by an optional payload array written as is, so a PUT never
+ * copies its block. Layout: {@link Protocol}.
  */
 final class Wire
 {
-    static final int VERSION = 1;
-    static final int HEADER_LENGTH = 16;
+    static final int VERSION = Protocol.VERSION;
+    static final int HEADER_LENGTH = Protocol.HEADER_LENGTH;
     /** Bytes of the header counted by the length field (everything after it). */
-    static final int LENGTH_COUNTED_HEADER = 12;
-    static final int HASH_LENGTH = Hash.LENGTH;
-    static final int HEAD_BODY_LENGTH = 4;
+    static final int LENGTH_COUNTED_HEADER = Protocol.MIN_LENGTH;
+    static final int HASH_LENGTH = Protocol.HASH_LENGTH;
+    static final int HEAD_BODY_LENGTH = Protocol.HEAD_BODY_LENGTH;
 
-    static final int NONE = 0;
-    static final int PING = 1;
-    static final int PUT = 2;
-    static final int GET = 3;
-    static final int HEAD = 4;
-    static final int DELETE = 5;
-    static final int STATS = 6;
-    static final int LIST = 7;
-    static final int FIND_MISSING = 8;
+    static final int NONE = Opcode.NONE;
+    static final int PING = Opcode.PING;
+    static final int PUT = Opcode.PUT;
+    static final int GET = Opcode.GET;
+    static final int HEAD = Opcode.HEAD;
+    static final int DELETE = Opcode.DELETE;
+    static final int STATS = Opcode.STATS;
+    static final int LIST = Opcode.LIST;
+    static final int FIND_MISSING = Opcode.FIND_MISSING;
     /** Most hashes per FIND_MISSING request (protocol-spec, section 5.8). */
-    static final int MAX_FIND_MISSING = 127;
+    static final int MAX_FIND_MISSING = Protocol.MAX_FIND_MISSING;
     /** Most entries per LIST page (protocol-spec, section 5.7). */
-    static final int MAX_LIST_LIMIT = 4096;
-    static final int LIST_HEADER = 36;
-    static final int LIST_ENTRY = 36;
+    static final int MAX_LIST_LIMIT = Protocol.MAX_LIST_LIMIT;
+    static final int LIST_HEADER = Protocol.LIST_ENTRIES_OFFSET;
+    static final int LIST_ENTRY = Protocol.LIST_ENTRY_LENGTH;
     /** The largest LIST answer: a client accepts bodies up to this even when its maxBlockSize is smaller. */
-    static final int MAX_LIST_BODY = LIST_HEADER + MAX_LIST_LIMIT * LIST_ENTRY;
+    static final int MAX_LIST_BODY = Protocol.MAX_LIST_BODY;
 
-    static final int FLAG_VERIFY_HASH = 0x0001;
-    static final int FLAG_RANGE = 0x0001;
-    static final int FLAG_FIRST = 0x0001;
-
-    private static final String[] OPCODE_NAMES =
-        {"NONE", "PING", "PUT", "GET", "HEAD", "DELETE", "STATS", "LIST", "FIND_MISSING"};
+    static final int FLAG_VERIFY_HASH = Flags.VERIFY_HASH;
+    static final int FLAG_RANGE = Flags.RANGE;
+    static final int FLAG_FIRST = Flags.FIRST;
 
     private Wire()
     {
@@ -54,7 +49,7 @@ final class Wire
 
     static String opcodeName(final int opcode)
     {
-        return opcode >= 0 && opcode < OPCODE_NAMES.length ? OPCODE_NAMES[opcode] : "OPCODE_" + opcode;
+        return Opcode.name(opcode);
     }
 
     /** PING and STATS: header only. */
@@ -88,22 +83,22 @@ final class Wire
     /** Ranged GET: hash, u64 offset, u32 length (0 = to the end). */
     static byte[] getRange(final long requestId, final Hash hash, final long offset, final int length)
     {
-        final byte[] frame = header(GET, FLAG_RANGE, requestId, HASH_LENGTH + 12, 0);
+        final byte[] frame = header(GET, FLAG_RANGE, requestId, Protocol.RANGE_BODY_LENGTH, 0);
         hash.copyTo(frame, HEADER_LENGTH);
-        putLong(frame, HEADER_LENGTH + HASH_LENGTH, offset);
-        putInt(frame, HEADER_LENGTH + HASH_LENGTH + 8, length);
+        putLong(frame, HEADER_LENGTH + Protocol.RANGE_OFFSET_OFFSET, offset);
+        putInt(frame, HEADER_LENGTH + Protocol.RANGE_LENGTH_OFFSET, length);
         return frame;
     }
 
     /** LIST: the cursor ({@code after}, or FIRST when null) and the page size. */
     static byte[] list(final long requestId, final Hash after, final int limit)
     {
-        final byte[] frame = header(LIST, after == null ? FLAG_FIRST : 0, requestId, HASH_LENGTH + 4, 0);
+        final byte[] frame = header(LIST, after == null ? FLAG_FIRST : 0, requestId, Protocol.LIST_REQUEST_LENGTH, 0);
         if (after != null)
         {
-            after.copyTo(frame, HEADER_LENGTH);
+            after.copyTo(frame, HEADER_LENGTH + Protocol.LIST_AFTER_OFFSET);
         }
-        putInt(frame, HEADER_LENGTH + HASH_LENGTH, limit);
+        putInt(frame, HEADER_LENGTH + Protocol.LIST_LIMIT_OFFSET, limit);
         return frame;
     }
 
@@ -126,12 +121,12 @@ final class Wire
         final int opcode, final int flags, final long requestId, final int fixedBody, final int payload)
     {
         final byte[] frame = new byte[HEADER_LENGTH + fixedBody];
-        putInt(frame, 0, LENGTH_COUNTED_HEADER + fixedBody + payload);
-        frame[4] = VERSION;
-        frame[5] = (byte)opcode;
-        frame[6] = (byte)flags;
-        frame[7] = (byte)(flags >>> 8);
-        putLong(frame, 8, requestId);
+        putInt(frame, Protocol.LENGTH_OFFSET, LENGTH_COUNTED_HEADER + fixedBody + payload);
+        frame[Protocol.VERSION_OFFSET] = VERSION;
+        frame[Protocol.OPCODE_OFFSET] = (byte)opcode;
+        frame[Protocol.FLAGS_OFFSET] = (byte)flags;
+        frame[Protocol.FLAGS_OFFSET + 1] = (byte)(flags >>> 8);
+        putLong(frame, Protocol.REQUEST_ID_OFFSET, requestId);
         return frame;
     }
 

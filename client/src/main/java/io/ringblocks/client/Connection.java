@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * One TCP connection with its two threads: a writer that drains the request queue into a buffered stream
  * (flushing when the queue runs dry, so pipelined requests leave in few segments and no caller ever blocks on,
@@ -236,11 +238,11 @@ final class Connection
         {
             while (readHeader(header))
             {
-                final long length = Wire.getUnsignedInt(header, 0);
-                final int version = header[4] & 0xFF;
-                final int opcode = header[5] & 0xFF;
-                final int status = Wire.getUnsignedShort(header, 6);
-                final long requestId = Wire.getLong(header, 8);
+                final long length = Wire.getUnsignedInt(header, Protocol.LENGTH_OFFSET);
+                final int version = header[Protocol.VERSION_OFFSET] & 0xFF;
+                final int opcode = header[Protocol.OPCODE_OFFSET] & 0xFF;
+                final int status = Wire.getUnsignedShort(header, Protocol.STATUS_OFFSET);
+                final long requestId = Wire.getLong(header, Protocol.REQUEST_ID_OFFSET);
                 if (length < Wire.LENGTH_COUNTED_HEADER || version != Wire.VERSION)
                 {
                     // The stream can no longer be split into frames.

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * Per-operation response decoding and the mapping from status codes to exceptions. Error messages name the
  * operation and the hash, computed only on the failure path.
@@ -145,11 +147,11 @@ final class Responses
             {
                 final int at = Wire.LIST_HEADER + i * Wire.LIST_ENTRY;
                 entries.add(new ListPage.Entry(Hash.fromBytes(Arrays.copyOfRange(body, at, at + Hash.LENGTH)),
-                    (int)Wire.getUnsignedInt(body, at + Hash.LENGTH)));
+                    (int)Wire.getUnsignedInt(body, at + Protocol.LIST_ENTRY_LENGTH_OFFSET)));
             }
-            final boolean more = Wire.getUnsignedInt(body, 0) != 0;
-            return new ListPage(List.copyOf(entries), more,
-                Hash.fromBytes(Arrays.copyOfRange(body, 4, 4 + Hash.LENGTH)));
+            final boolean more = Wire.getUnsignedInt(body, Protocol.LIST_MORE_OFFSET) != 0;
+            return new ListPage(List.copyOf(entries), more, Hash.fromBytes(
+                Arrays.copyOfRange(body, Protocol.LIST_NEXT_OFFSET, Protocol.LIST_NEXT_OFFSET + Hash.LENGTH)));
         };
     }
 

@@ -233,7 +233,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             return CompletableFuture.completedFuture(List.of());
         }
         final int chunks = (all.size() + Wire.MAX_FIND_MISSING - 1) / Wire.MAX_FIND_MISSING;
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array: each element is set to such a future below
         final CompletableFuture<List<Hash>>[] parts = new CompletableFuture[chunks];
         for (int c = 0; c < chunks; c++)
         {
