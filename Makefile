@@ -9,7 +9,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN := mvn -B -q -Dstyle.color=never
 JDK = $(shell tools/find-jdk)
 
-.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean install-client examples
+.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean install-client examples dist dist-check
 
 jdk:
 	@tools/find-jdk >/dev/null
@@ -37,6 +37,14 @@ install-client: jdk
 
 examples: install-client
 	JAVA_HOME=$(JDK) $(MVN) -f examples/pom.xml package
+
+# target/ringblocks-<version>-linux-x86_64.tar.gz: jlink'd runtime, jars, launchers (bin/), README, systemd unit;
+# dist-check unpacks it and runs it with PATH and JAVA_HOME unset.
+dist: build
+	tools/make-dist
+
+dist-check: dist
+	tools/check-dist
 
 run: build
 	tools/ringblocks-server $(ARGS)

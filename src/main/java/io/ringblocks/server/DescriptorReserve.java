@@ -1,7 +1,7 @@
 package io.ringblocks.server;
 
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * What a worker does when accept fails for lack of file descriptors (EMFILE, ENFILE): the connection stays in the

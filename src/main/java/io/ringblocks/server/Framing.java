@@ -8,7 +8,7 @@ import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
 import io.ringblocks.protocol.RequestValidator;
 import io.ringblocks.wire.Status;
-import io.ringblocks.storage.BuddyAllocator;
+import io.ringblocks.alloc.BuddyAllocator;
 
 /**
  * Framing: splits what a connection received into frames, judges each length before anything else, validates the
@@ -136,7 +136,7 @@ final class Framing
             conns.inFlight[c]++;
             if (verdict != Status.OK)
             {
-                stats.protocolErrors++;
+                stats.increment(ServerStats.PROTOCOL_ERRORS);
                 ops.respondStatus(r, verdict);
                 if (frameLength > available)
                 {
@@ -219,7 +219,7 @@ final class Framing
     /** A frame that breaks framing: answer with opcode 0 / request id 0 and close after sending it. */
     private void connectionError(final int c, final int status)
     {
-        stats.protocolErrors++;
+        stats.increment(ServerStats.PROTOCOL_ERRORS);
         final int r = reqs.acquire(c, conns.generation[c]);
         conns.filled[c] = 0;
         if (r < 0)

@@ -6,7 +6,7 @@ import java.nio.ByteBuffer;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.storage.BuddyAllocator;
+import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.uring.Ring;
 
 /**

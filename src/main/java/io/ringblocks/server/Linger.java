@@ -4,8 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.UserData;
 
 /**
@@ -88,7 +88,7 @@ final class Linger
             end(c); // the peer is gone already (or no memory to read into): nothing to wait for
             return;
         }
-        w.stats.lingers++;
+        w.stats.increment(ServerStats.LINGERS);
         w.ring.prepTimeout(timespec, 0, 0, UserData.pack(c, OP_TIMEOUT, conns.generation[c]));
         postRecv(c);
     }
@@ -125,7 +125,7 @@ final class Linger
                 postRecv(c);
                 return;
             }
-            w.stats.lingersCut++;
+            w.stats.increment(ServerStats.LINGERS_CUT);
         }
         end(c); // end of stream (the client read the frame and closed), an error, or the bound
     }
@@ -136,7 +136,7 @@ final class Linger
         {
             return;
         }
-        w.stats.lingersCut++;
+        w.stats.increment(ServerStats.LINGERS_CUT);
         if (recvPosted[c])
         {
             w.ring.prepCancel(UserData.pack(c, OP_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
@@ -173,7 +173,7 @@ final class Linger
         rejectGeneration[s] = UserData.nextGeneration(rejectGeneration[s]);
         rejectDeadline[s] = System.nanoTime() + TIMEOUT_NANOS;
         rejectDiscarded[s] = 0;
-        w.stats.lingers++;
+        w.stats.increment(ServerStats.LINGERS);
         w.ring.prepShutdown(fd, LibC.SHUT_WR, UserData.pack(0, Worker.OP_IGNORE, 0));
         w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK);
         postRejectRecv(s);
@@ -210,7 +210,7 @@ final class Linger
                 postRejectRecv(s);
                 return;
             }
-            w.stats.lingersCut++;
+            w.stats.increment(ServerStats.LINGERS_CUT);
         }
         w.ring.prepClose(rejectFd[s], UserData.pack(0, Worker.OP_IGNORE, 0));
         freeReject(s);

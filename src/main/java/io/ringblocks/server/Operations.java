@@ -19,13 +19,13 @@ import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.protocol.ResponseHeaderEncoder;
 import io.ringblocks.wire.Status;
 import io.ringblocks.storage.BlockIndex;
-import io.ringblocks.storage.BuddyAllocator;
+import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.storage.CommitterClient;
 import io.ringblocks.storage.Deltas;
 import io.ringblocks.storage.ReadEpochs;
 import io.ringblocks.storage.Scrubber;
 import io.ringblocks.storage.Store;
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 
@@ -46,6 +46,8 @@ import io.ringblocks.uring.UserData;
  */
 final class Operations implements CommitterClient.AckHandler, AutoCloseable
 {
+    /** Bytes of a hash: each request slot keeps one in {@code reqs.hashes} (and the expected one) at r * HASH. */
+    static final int HASH = Protocol.HASH_LENGTH;
     private static final int SMALL_RESPONSE = 64;
     /** LISTs a worker lets wait for their checkpoint at once; more are answered BUSY. */
     private static final int MAX_LISTS_WAITING = 8;
@@ -67,7 +69,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final BlockIndex.Reader reader;
     private final ReadEpochs epochs;
     private final MessageDigest sha256;
-    private final byte[] digest = new byte[32];
+    private final byte[] digest = new byte[HASH];
     /** Intrinsified; fed from a direct view of the arena, so checking a block allocates nothing. */
     private final CRC32C crc32c = new CRC32C();
     private final long smallBase;
@@ -145,14 +147,15 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     boolean start(final int r, final long body, final int bodyLength)
     {
         final int opcode = reqs.opcode[r];
-        stats.bytesIn[Opcode.isValid(opcode) ? opcode : Opcode.NONE] += bodyLength + 16;
+        ServerStats.add(stats.bytesIn, Opcode.isValid(opcode) ? opcode : Opcode.NONE,
+            bodyLength + Protocol.HEADER_LENGTH);
         switch (opcode)
         {
             case Opcode.PING -> respondStatus(r, Status.OK);
             case Opcode.STATS -> stats(r);
             case Opcode.HEAD, Opcode.GET, Opcode.DELETE ->
             {
-                reqs.hashes.putBytes(r * 32, memory, (int)body, 32);
+                reqs.hashes.putBytes(r * HASH, memory, (int)body, HASH);
                 if (opcode == Opcode.HEAD)
                 {
                     head(r);
@@ -178,7 +181,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                     return true;
                 }
                 listsWaiting++;
-                reqs.hashes.putBytes(r * 32, memory, (int)body + ListBody.AFTER_OFFSET, 32);
+                reqs.hashes.putBytes(r * HASH, memory, (int)body + ListBody.AFTER_OFFSET, HASH);
                 reqs.rangeLength[r] = ListBody.effectiveLimit(ListBody.limit(memory, (int)body));
                 reqs.rangeOffset[r] = client.requestCheckpoint(); // the ticket
                 reqs.blockOffset[r] = System.nanoTime(); // when it started waiting
@@ -198,7 +201,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                 }
                 if (prefix > 0)
                 {
-                    reqs.expected.putBytes(r * 32, memory, (int)body, 32);
+                    reqs.expected.putBytes(r * HASH, memory, (int)body, HASH);
                 }
                 memory.putBytes((int)reqs.buffer[r], memory, (int)(body + prefix), payload);
                 reqs.payloadLength[r] = payload;
@@ -224,12 +227,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             return false;
         }
-        stats.bytesIn[Opcode.PUT] += bodyLength + 16;
+        ServerStats.add(stats.bytesIn, Opcode.PUT, bodyLength + Protocol.HEADER_LENGTH);
         reqs.payloadLength[r] = payload;
         final int hashPart = Math.min(prefix, received);
         if (hashPart > 0)
         {
-            reqs.expected.putBytes(r * 32, memory, (int)body, hashPart);
+            reqs.expected.putBytes(r * HASH, memory, (int)body, hashPart);
         }
         final int payloadPart = received - hashPart;
         if (payloadPart > 0)
@@ -242,7 +245,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     /** @return the absolute address of byte {@code at} of request {@code r}'s expected hash. */
     long expectedHashAddress(final int r, final int at)
     {
-        return reqs.expected.addressOffset() + r * 32L + at;
+        return reqs.expected.addressOffset() + (long)r * HASH + at;
     }
 
     /** @return the absolute address of byte {@code at} of request {@code r}'s payload buffer. */
@@ -284,7 +287,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private boolean lookup(final int r)
     {
-        return lookup(reqs.hashes, r * 32);
+        return lookup(reqs.hashes, r * HASH);
     }
 
     private boolean lookup(final DirectBuffer hash, final int hashOffset)
@@ -368,7 +371,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         final int bodyLength;
         try
         {
-            bodyLength = listPage.fill(store.index(), reqs.hashes, r * 32, (reqs.flags[r] & Flags.FIRST) != 0,
+            bodyLength = listPage.fill(store.index(), reqs.hashes, r * HASH, (reqs.flags[r] & Flags.FIRST) != 0,
                 limit, (int)at + ResponseHeader.HEADER_LENGTH);
         }
         catch (final RuntimeException e)
@@ -423,7 +426,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (reader.corrupt())
         {
-            stats.corruptReads++; // already flagged and logged: no need to read it again
+            stats.increment(ServerStats.CORRUPT_READS); // already flagged and logged: no need to read it again
             respondStatus(r, Status.CORRUPT);
             return;
         }
@@ -481,7 +484,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (res <= 0)
         {
-            stats.ioErrors++;
+            stats.increment(ServerStats.IO_ERRORS);
             ctx.errors.onError(ctx.name, "block read at " + reqs.blockOffset[r] + " failed: " +
                 (res == 0 ? "unexpected end of file" : Errno.describe(res)));
             releaseBuffers(r);
@@ -491,7 +494,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.ioDone[r] += res;
         if (reqs.ioDone[r] < reqs.ioLength[r])
         {
-            stats.shortIo++;
+            stats.increment(ServerStats.SHORT_IO);
             submitRead(r);
             return;
         }
@@ -519,7 +522,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         // The read's pin is still held: the space read cannot have been reused, so the mark, if it gets into the
         // ring now, can only condemn the copy that was read (any OCCUPY reusing this offset comes after it).
         reqs.deltaType[r] = Deltas.MARK_CORRUPT;
-        final boolean marked = client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r]);
+        final boolean marked = client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * HASH, reqs.blockOffset[r]);
         releaseBuffers(r); // and the pin
         if (!marked)
         {
@@ -527,8 +530,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             stall(r, Requests.WAIT_SPACE);
             return;
         }
-        stats.corruptReads++;
-        Scrubber.report(ctx.name, reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
+        stats.increment(ServerStats.CORRUPT_READS);
+        Scrubber.report(ctx.name, reqs.hashes, r * HASH, reqs.blockOffset[r], reqs.payloadLength[r],
             store.dataPath());
         published = true;
         reqs.state[r] = Requests.WAIT_ACK;
@@ -546,13 +549,13 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.crc[r] = (int)crc32c.getValue();
         try
         {
-            sha256.digest(digest, 0, 32);
+            sha256.digest(digest, 0, HASH);
         }
         catch (final java.security.DigestException e)
         {
             throw new IllegalStateException(e);
         }
-        reqs.hashes.putBytes(r * 32, digest);
+        reqs.hashes.putBytes(r * HASH, digest);
         if ((reqs.flags[r] & Flags.VERIFY_HASH) != 0 && !sameHash(r))
         {
             respondStatus(r, Status.HASH_MISMATCH);
@@ -562,12 +565,12 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             if (!reader.corrupt())
             {
-                stats.dedupHits++;
+                stats.increment(ServerStats.DEDUP_HITS);
                 respondHash(r);
                 return;
             }
             // The stored copy is known bad: write this one, whose OCCUPY replaces the flagged entry (heal).
-            stats.corruptHeals++;
+            stats.increment(ServerStats.CORRUPT_HEALS);
         }
         reqs.blockClass[r] = BuddyAllocator.sizeClassFor(payload, maxBlockSize);
         allocateAndWrite(r);
@@ -575,9 +578,9 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private boolean sameHash(final int r)
     {
-        for (int i = 0; i < 32; i += 8)
+        for (int i = 0; i < HASH; i += Long.BYTES)
         {
-            if (reqs.hashes.getLong(r * 32 + i) != reqs.expected.getLong(r * 32 + i))
+            if (reqs.hashes.getLong(r * HASH + i) != reqs.expected.getLong(r * HASH + i))
             {
                 return false;
             }
@@ -639,7 +642,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         if (res <= 0)
         {
-            stats.ioErrors++;
+            stats.increment(ServerStats.IO_ERRORS);
             store.release(reqs.blockOffset[r], reqs.blockClass[r]);
             if (res == -Errno.ENOSPC)
             {
@@ -654,7 +657,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.ioDone[r] += res;
         if (reqs.ioDone[r] < reqs.ioLength[r])
         {
-            stats.shortIo++;
+            stats.increment(ServerStats.SHORT_IO);
             submitWrite(r);
             return;
         }
@@ -665,9 +668,9 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void respondHash(final int r)
     {
         final long at = smallResponse(r);
-        header(r, at, Status.OK, 32);
-        memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, reqs.hashes, r * 32, 32);
-        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + 32, Status.OK);
+        header(r, at, Status.OK, HASH);
+        memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH, reqs.hashes, r * HASH, HASH);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + HASH, Status.OK);
     }
 
     // ---------------------------------------------------------------- committer
@@ -676,15 +679,15 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     {
         final int type = reqs.deltaType[r];
         final boolean ok = type == Deltas.OCCUPY ?
-            client.publishOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r], reqs.payloadLength[r],
+            client.publishOccupy(reqs.token(r), reqs.hashes, r * HASH, reqs.blockOffset[r], reqs.payloadLength[r],
                 reqs.blockClass[r], reqs.crc[r]) :
             type == Deltas.WRITE_OCCUPY ?
-            client.publishWriteOccupy(reqs.token(r), reqs.hashes, r * 32, reqs.blockOffset[r],
+            client.publishWriteOccupy(reqs.token(r), reqs.hashes, r * HASH, reqs.blockOffset[r],
                 reqs.payloadLength[r], reqs.blockClass[r], reqs.crc[r], arena.address(reqs.buffer[r]),
                 reqs.ioLength[r]) :
-            type == Deltas.MARK_CORRUPT ? client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * 32,
+            type == Deltas.MARK_CORRUPT ? client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * HASH,
                 reqs.blockOffset[r]) :
-            client.publishFree(reqs.token(r), reqs.hashes, r * 32);
+            client.publishFree(reqs.token(r), reqs.hashes, r * HASH);
         if (!ok)
         {
             stall(r, Requests.WAIT_PUBLISH);
@@ -741,7 +744,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             {
                 if (result == Deltas.DUPLICATE)
                 {
-                    stats.dedupHits++;
+                    stats.increment(ServerStats.DEDUP_HITS);
                 }
                 respondHash(r);
             }
@@ -759,7 +762,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private void stall(final int r, final int state)
     {
-        stats.stalls++;
+        stats.increment(ServerStats.STALLS);
         reqs.state[r] = state;
         reqs.next[r] = -1;
         if (stalledTail < 0)
@@ -792,7 +795,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            final long stallsBefore = stats.stalls;
+            final long stallsBefore = stats.get(ServerStats.STALLS);
             if (reqs.state[r] == Requests.WAIT_PUBLISH)
             {
                 publishOrStall(r);
@@ -810,7 +813,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             {
                 allocateAndWrite(r);
             }
-            if (stats.stalls == stallsBefore)
+            if (stats.get(ServerStats.STALLS) == stallsBefore)
             {
                 work++;
             }

@@ -3,7 +3,7 @@ package io.ringblocks.server;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.uring.BufferRing;
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 
@@ -86,7 +86,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         ops = operations;
         framing.start(operations);
         provided = registerProvidedBuffers();
-        stats.providedBuffers = provided != null ? 1 : 0;
+        stats.set(ServerStats.PROVIDED_BUFFERS, provided != null ? 1 : 0);
     }
 
     /** Start of a duty cycle: its clock. */
@@ -235,7 +235,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             return false;
         }
         conns.recvBuffer[c] = buffer;
-        stats.recvBuffersHeld++;
+        stats.increment(ServerStats.RECV_BUFFERS_HELD);
         return true;
     }
 
@@ -245,7 +245,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         {
             arena.free(conns.recvBuffer[c], recvClass);
             conns.recvBuffer[c] = IoArena.NONE;
-            stats.recvBuffersHeld--;
+            stats.add(ServerStats.RECV_BUFFERS_HELD, -1);
         }
     }
 
@@ -329,7 +329,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         else if (res == -Errno.ENOBUFS && conns.generation[c] == gen && conns.state[c] == Connections.OPEN)
         {
             // Every provided buffer is in use: this connection receives into a buffer of its own this time.
-            stats.recvProvidedExhausted++;
+            stats.increment(ServerStats.RECV_PROVIDED_EXHAUSTED);
             conns.recvPosted[c] = false;
             if (ensureRecvBuffer(c))
             {
@@ -434,7 +434,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         conns.parseBlocked[c] = true;
         if (starved.add(c))
         {
-            stats.starvations++;
+            stats.increment(ServerStats.STARVATIONS);
         }
     }
 

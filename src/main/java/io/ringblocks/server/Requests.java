@@ -83,8 +83,8 @@ final class Requests
         startNanos = new long[capacity];
         next = new int[capacity];
         deltaType = new int[capacity];
-        hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * 32));
-        expected = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * 32));
+        hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * Operations.HASH));
+        expected = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * Operations.HASH));
         freeList = new int[capacity];
         for (int i = 0; i < capacity; i++)
         {

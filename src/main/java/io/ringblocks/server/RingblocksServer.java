@@ -7,9 +7,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
-import io.ringblocks.uring.LibC;
-import io.ringblocks.uring.RingException;
-import io.ringblocks.uring.Sockets;
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.ErrnoException;
+import io.ringblocks.sys.Sockets;
 import io.ringblocks.uring.Wakeup;
 
 /**
@@ -102,7 +102,7 @@ public final class RingblocksServer implements AutoCloseable
      * Opens the store (recovering it) and starts serving.
      *
      * @throws IllegalArgumentException for an unusable configuration (address, data directory).
-     * @throws RingException            when the port cannot be bound (the message names the errno, e.g. EADDRINUSE).
+     * @throws ErrnoException           when the port cannot be bound (the message names the errno, e.g. EADDRINUSE).
      */
     public static RingblocksServer start(final ServerConfig config)
     {

@@ -4,8 +4,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.ffi.iovec;
 import io.ringblocks.ffi.msghdr;
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * One {@code msghdr} and up to {@link #MAX_IOVECS} iovecs per connection slot, in anonymous memory that the kernel

@@ -1,7 +1,7 @@
 package io.ringblocks.server;
 
 import io.ringblocks.wire.Opcode;
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 
@@ -70,9 +70,9 @@ final class Sender implements AutoCloseable
     {
         final int c = reqs.connection[r];
         final int op = Opcode.isValid(reqs.opcode[r]) ? reqs.opcode[r] : Opcode.NONE;
-        stats.requests[op]++;
-        stats.statuses[status]++;
-        stats.bytesOut[op] += length;
+        ServerStats.add(stats.requests, op, 1);
+        ServerStats.add(stats.statuses, status, 1);
+        ServerStats.add(stats.bytesOut, op, length);
         if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
             conns.fd[c] < 0 || conns.closeAfterSend[c])
         {
@@ -177,7 +177,7 @@ final class Sender implements AutoCloseable
     {
         conns.sending[c] = true;
         timeouts.sendStarted(c, now);
-        stats.sends++;
+        stats.increment(ServerStats.SENDS);
     }
 
     void onSend(final int c, final int gen, final int res)
@@ -199,7 +199,7 @@ final class Sender implements AutoCloseable
         }
         if (consumeSent(c, res))
         {
-            stats.shortIo++;
+            stats.increment(ServerStats.SHORT_IO);
         }
         if (conns.sendHead[c] >= 0)
         {

@@ -91,11 +91,11 @@ final class ServerReport
             add(latency, s.latency);
             add(latencySum, s.latencySumMicros);
         }
-        v.counter("connections_accepted", "Connections accepted.", sum(s -> s.accepted));
+        v.counter("connections_accepted", "Connections accepted.", sum(ServerStats.ACCEPTED));
         v.counter("connections_rejected", "Connections refused at the connection limit (answered BUSY).",
-            sum(s -> s.rejected));
-        v.counter("connections_closed", "Connections closed.", sum(s -> s.closed));
-        v.gauge("in_flight", "Requests taken and not yet answered.", sum(s -> s.inFlight));
+            sum(ServerStats.REJECTED));
+        v.counter("connections_closed", "Connections closed.", sum(ServerStats.CLOSED));
+        v.gauge("in_flight", "Requests taken and not yet answered.", sum(ServerStats.IN_FLIGHT));
         for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
         {
             final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
@@ -123,38 +123,38 @@ final class ServerReport
                 Status.name(st).toLowerCase(Locale.ROOT), statuses[st]);
         }
         v.counter("protocol_errors", "Frames that broke the protocol (the connection was closed).",
-            sum(s -> s.protocolErrors));
-        v.counter("dedup_hits", "PUTs of content already stored, answered without writing.", sum(s -> s.dedupHits));
+            sum(ServerStats.PROTOCOL_ERRORS));
+        v.counter("dedup_hits", "PUTs of content already stored, answered without writing.", sum(ServerStats.DEDUP_HITS));
         v.counter("stalls", "Requests that waited for a buffer, space or the committer and were resumed.",
-            sum(s -> s.stalls));
+            sum(ServerStats.STALLS));
         v.counter("starvations", "Requests that found no arena memory for their buffer at first.",
-            sum(s -> s.starvations));
+            sum(ServerStats.STARVATIONS));
         v.counter("send_timeouts", "Connections closed because their client stopped reading.",
-            sum(s -> s.sendTimeouts));
+            sum(ServerStats.SEND_TIMEOUTS));
         v.counter("request_timeouts", "Connections closed because a frame stayed incomplete too long.",
-            sum(s -> s.requestTimeouts));
-        v.counter("idle_timeouts", "Idle connections closed.", sum(s -> s.idleTimeouts));
+            sum(ServerStats.REQUEST_TIMEOUTS));
+        v.counter("idle_timeouts", "Idle connections closed.", sum(ServerStats.IDLE_TIMEOUTS));
         v.counter("accept_fd_exhausted", "Accepts that failed for lack of file descriptors.",
-            sum(s -> s.acceptFdExhausted));
+            sum(ServerStats.ACCEPT_FD_EXHAUSTED));
         v.counter("connections_shed_no_fd", "Connections shed to free descriptors when none were left.",
-            sum(s -> s.shedConnections));
-        v.gauge("partial_body_bytes", "Bytes held by PUT bodies still arriving.", sum(s -> s.partialBodyBytes));
-        v.counter("short_io", "Short reads and writes resumed.", sum(s -> s.shortIo));
+            sum(ServerStats.SHED_CONNECTIONS));
+        v.gauge("partial_body_bytes", "Bytes held by PUT bodies still arriving.", sum(ServerStats.PARTIAL_BODY_BYTES));
+        v.counter("short_io", "Short reads and writes resumed.", sum(ServerStats.SHORT_IO));
         v.counter("sends", "Send submissions (fewer than responses when pipelined responses leave together).",
-            sum(s -> s.sends));
+            sum(ServerStats.SENDS));
         v.gauge("recv_buffers_held", "Connections holding a receive buffer of their own.",
-            sum(s -> s.recvBuffersHeld));
+            sum(ServerStats.RECV_BUFFERS_HELD));
         v.gauge("recv_provided_buffer_workers", "Workers receiving into provided buffers.",
-            sum(s -> s.providedBuffers));
+            sum(ServerStats.PROVIDED_BUFFERS));
         v.counter("recv_provided_exhausted", "Receives that found every provided buffer in use.",
-            sum(s -> s.recvProvidedExhausted));
-        v.counter("io_errors", "Block reads or writes that failed.", sum(s -> s.ioErrors));
+            sum(ServerStats.RECV_PROVIDED_EXHAUSTED));
+        v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));
         v.counter("corrupt_reads", "Reads of a block whose bytes did not match its checksum (answered CORRUPT).",
-            sum(s -> s.corruptReads));
-        v.counter("corrupt_heals", "Corrupt blocks rewritten by a PUT of their content.", sum(s -> s.corruptHeals));
+            sum(ServerStats.CORRUPT_READS));
+        v.counter("corrupt_heals", "Corrupt blocks rewritten by a PUT of their content.", sum(ServerStats.CORRUPT_HEALS));
         v.counter("lingering_closes", "Connections closed lingeringly after a connection-level error.",
-            sum(s -> s.lingers));
-        v.counter("lingering_closes_cut", "Lingering closes cut short at their bound.", sum(s -> s.lingersCut));
+            sum(ServerStats.LINGERS));
+        v.counter("lingering_closes_cut", "Lingering closes cut short at their bound.", sum(ServerStats.LINGERS_CUT));
     }
 
     private void committerFigures(final StatsVisitor v)
@@ -229,18 +229,13 @@ final class ServerReport
         v.gauge("direct_io", "1 when the data file is written with O_DIRECT.", store.directIo() ? 1 : 0);
     }
 
-    /** One worker counter, read from a worker's stats. */
-    private interface Figure
-    {
-        long of(ServerStats stats);
-    }
-
-    private long sum(final Figure figure)
+    /** @return figure {@code figure} summed over the workers. */
+    private long sum(final int figure)
     {
         long total = 0;
         for (final Worker w : workers)
         {
-            total += figure.of(w.stats);
+            total += w.stats.get(figure);
         }
         return total;
     }
@@ -249,7 +244,7 @@ final class ServerReport
     {
         for (int i = 0; i < into.length; i++)
         {
-            into[i] += values[i];
+            into[i] += ServerStats.read(values, i);
         }
     }
 }

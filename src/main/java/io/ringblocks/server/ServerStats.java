@@ -1,11 +1,15 @@
 package io.ringblocks.server;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 import io.ringblocks.wire.Opcode;
 import io.ringblocks.wire.Status;
 
 /**
- * One worker's counters. Written only by the worker thread; STATS reads them from another thread as a racy
- * snapshot (64-bit array elements are read whole on the 64-bit JVMs ringblocks runs on).
+ * One worker's counters. Written only by the worker thread, each update published with a release store
+ * ({@link #add(long[], int, long)}); STATS and scrapes read them from other threads with acquire reads, as a racy
+ * but whole-valued snapshot.
  */
 final class ServerStats
 {
@@ -21,35 +25,80 @@ final class ServerStats
     final long[] latency = new long[OPS * LatencyBuckets.BUCKETS];
     /** Sum of the latencies counted in {@link #latency}, per opcode, in µs. */
     final long[] latencySumMicros = new long[OPS];
-    volatile long accepted;
-    volatile long rejected;
-    volatile long closed;
-    volatile long protocolErrors;
-    volatile long dedupHits;
-    volatile long stalls;
-    volatile long starvations;
-    volatile long sendTimeouts;
-    volatile long requestTimeouts;
-    volatile long idleTimeouts;
-    volatile long acceptFdExhausted;
-    volatile long shedConnections;
-    volatile long partialBodyBytes;
+    // Scalar figures, by index into {@link #figures}.
+    static final int ACCEPTED = 0;
+    static final int REJECTED = 1;
+    static final int CLOSED = 2;
+    static final int PROTOCOL_ERRORS = 3;
+    static final int DEDUP_HITS = 4;
+    static final int STALLS = 5;
+    static final int STARVATIONS = 6;
+    static final int SEND_TIMEOUTS = 7;
+    static final int REQUEST_TIMEOUTS = 8;
+    static final int IDLE_TIMEOUTS = 9;
+    static final int ACCEPT_FD_EXHAUSTED = 10;
+    static final int SHED_CONNECTIONS = 11;
+    static final int PARTIAL_BODY_BYTES = 12;
     /** Connections closed lingeringly after a connection-level error, and those of them cut at the bound. */
-    volatile long lingers;
-    volatile long lingersCut;
-    volatile long shortIo;
+    static final int LINGERS = 13;
+    static final int LINGERS_CUT = 14;
+    static final int SHORT_IO = 15;
     /** SEND/SENDMSG submissions: fewer than responses when pipelined responses leave together. */
-    volatile long sends;
+    static final int SENDS = 16;
     /** Connections holding a receive buffer of their own (with provided buffers: only those with partial frames). */
-    volatile long recvBuffersHeld;
+    static final int RECV_BUFFERS_HELD = 17;
     /** Buffer-select receives that found every provided buffer in use (-ENOBUFS) and fell back to an own buffer. */
-    volatile long recvProvidedExhausted;
+    static final int RECV_PROVIDED_EXHAUSTED = 18;
     /** 1 when receives take provided buffers (an idle connection holds no receive memory), else 0. */
-    volatile long providedBuffers;
-    volatile long ioErrors;
-    volatile long corruptReads;
-    volatile long corruptHeals;
-    volatile long inFlight;
-    volatile long loops;
-    volatile long completions;
+    static final int PROVIDED_BUFFERS = 19;
+    static final int IO_ERRORS = 20;
+    static final int CORRUPT_READS = 21;
+    static final int CORRUPT_HEALS = 22;
+    static final int IN_FLIGHT = 23;
+    static final int LOOPS = 24;
+    static final int COMPLETIONS = 25;
+    static final int FIGURES = 26;
+
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    final long[] figures = new long[FIGURES];
+
+    /** Adds one to figure {@code figure}. */
+    void increment(final int figure)
+    {
+        add(figures, figure, 1);
+    }
+
+    /** Adds {@code delta} to figure {@code figure}. */
+    void add(final int figure, final long delta)
+    {
+        add(figures, figure, delta);
+    }
+
+    /** Sets figure {@code figure}, a level rather than a count. */
+    void set(final int figure, final long value)
+    {
+        LONGS.setRelease(figures, figure, value);
+    }
+
+    /** @return figure {@code figure} as last published (any thread). */
+    long get(final int figure)
+    {
+        return read(figures, figure);
+    }
+
+    /**
+     * The one writer's update: a plain read of its own last value, a release store for readers on other threads
+     * (no fence on the worker's path, unlike a volatile write; readers see whole values, never torn ones).
+     */
+    static void add(final long[] counts, final int index, final long delta)
+    {
+        LONGS.setRelease(counts, index, counts[index] + delta);
+    }
+
+    /** @return {@code counts[index]} as last published by its writer (an acquire read, for other threads). */
+    static long read(final long[] counts, final int index)
+    {
+        return (long)LONGS.getAcquire(counts, index);
+    }
 }

@@ -4,7 +4,7 @@ import io.ringblocks.protocol.FrameDecoder;
 import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
 import io.ringblocks.wire.Status;
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.UserData;
 
 /**

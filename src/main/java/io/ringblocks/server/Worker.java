@@ -15,8 +15,8 @@ import io.ringblocks.wire.Status;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
 import io.ringblocks.uring.CompletionBatch;
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.uring.Wakeup;
@@ -209,9 +209,9 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
                 errors.onError("worker " + id, e);
                 work++;
             }
-            stats.loops++;
-            stats.inFlight = reqs.inUse();
-            stats.partialBodyBytes = bodies.held();
+            stats.increment(ServerStats.LOOPS);
+            stats.set(ServerStats.IN_FLIGHT, reqs.inUse());
+            stats.set(ServerStats.PARTIAL_BODY_BYTES, bodies.held());
             if (stopRequested && !stopping)
             {
                 beginStop();
@@ -278,7 +278,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private int reapAndHandle()
     {
         final int n = ring.reap(batch);
-        stats.completions += n;
+        stats.add(ServerStats.COMPLETIONS, n);
         for (int i = 0; i < n; i++)
         {
             try
@@ -375,7 +375,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             reject(res);
             return;
         }
-        stats.accepted++;
+        stats.increment(ServerStats.ACCEPTED);
         timeouts.opened(c, now);
         receiver.postRecv(c);
     }
@@ -388,13 +388,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
      */
     private void onDescriptorsExhausted(final int res, final int flags)
     {
-        stats.acceptFdExhausted++;
+        stats.increment(ServerStats.ACCEPT_FD_EXHAUSTED);
         int shed = 0;
         if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
         {
             // The multishot accept ended with this error, so nothing else accepts on the listener meanwhile.
             shed = reserve.shed(listenFd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
-            stats.shedConnections += shed;
+            stats.add(ServerStats.SHED_CONNECTIONS, shed);
             if (shed > 0)
             {
                 ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
@@ -410,7 +410,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     /** Over the limit: answer BUSY (opcode 0, request id 0) before reading anything, then close lingeringly. */
     private void reject(final int fd)
     {
-        stats.rejected++;
+        stats.increment(ServerStats.REJECTED);
         linger.reject(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
     }
 
@@ -472,11 +472,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     {
         switch (kind)
         {
-            case ConnectionTimeouts.SEND -> stats.sendTimeouts++;
-            case ConnectionTimeouts.REQUEST -> stats.requestTimeouts++;
+            case ConnectionTimeouts.SEND -> stats.increment(ServerStats.SEND_TIMEOUTS);
+            case ConnectionTimeouts.REQUEST -> stats.increment(ServerStats.REQUEST_TIMEOUTS);
             default ->
             {
-                stats.idleTimeouts++;
+                stats.increment(ServerStats.IDLE_TIMEOUTS);
                 beginClose(c, false);
                 return;
             }
@@ -491,8 +491,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     {
         final int op = reqs.opcode[r] >= 0 && reqs.opcode[r] < ServerStats.OPS ? reqs.opcode[r] : 0;
         final long micros = (System.nanoTime() - reqs.startNanos[r]) / 1000;
-        stats.latency[op * LatencyBuckets.BUCKETS + LatencyBuckets.bucket(micros)]++;
-        stats.latencySumMicros[op] += micros;
+        ServerStats.add(stats.latency, op * LatencyBuckets.BUCKETS + LatencyBuckets.bucket(micros), 1);
+        ServerStats.add(stats.latencySumMicros, op, micros);
         ops.releaseBuffers(r);
         final int c = reqs.connection[r];
         reqs.release(r);
@@ -561,7 +561,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         bodies.release(c);
         conns.free(c);
         connectionCount.decrementAndGet();
-        stats.closed++;
+        stats.increment(ServerStats.CLOSED);
     }
 
     // ---------------------------------------------------------------- shutdown

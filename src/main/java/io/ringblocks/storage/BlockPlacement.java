@@ -1,5 +1,7 @@
 package io.ringblocks.storage;
 
+import io.ringblocks.alloc.BuddyAllocator;
+
 /**
  * Where the index may put a block: inside the data area (after the {@link DataHeader}), 4 KiB aligned and aligned
  * to its size class as the buddy allocator places it, with a length that belongs to its class, and wholly inside

@@ -3,8 +3,8 @@ package io.ringblocks.storage;
 import java.lang.foreign.MemorySegment;
 
 import io.ringblocks.uring.CompletionBatch;
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.RingException;
 
@@ -44,8 +44,8 @@ final class BlockWriter implements AutoCloseable
     private boolean noRing;
     private Ring ring;
     private CompletionBatch completions;
-    private volatile long writes;
-    private volatile long shortWrites;
+    private final Counter writes = new Counter();
+    private final Counter shortWrites = new Counter();
 
     /**
      * @param fd       the data file's descriptor the blocks are written through.
@@ -164,7 +164,7 @@ final class BlockWriter implements AutoCloseable
             }
             if (done[i] == length[i])
             {
-                writes++;
+                writes.increment();
             }
             completed++;
         }
@@ -225,11 +225,11 @@ final class BlockWriter implements AutoCloseable
         done[i] += res;
         if (done[i] < length[i])
         {
-            shortWrites++;
+            shortWrites.increment();
             prepare(i);
             return;
         }
-        writes++;
+        writes.increment();
         completed++;
     }
 
@@ -265,13 +265,13 @@ final class BlockWriter implements AutoCloseable
     /** @return blocks written so far. */
     long writes()
     {
-        return writes;
+        return writes.get();
     }
 
     /** @return writes the device took only part of, resumed. */
     long shortWrites()
     {
-        return shortWrites;
+        return shortWrites.get();
     }
 
     @Override

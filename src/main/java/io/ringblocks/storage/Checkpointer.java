@@ -8,7 +8,7 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.lmdbjava.Txn;
 
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 
 /**
  * Applies the overlay's frozen table to LMDB on its own thread, so that the committer's batches never wait for an
@@ -50,13 +50,13 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private long retryAt;
 
     // Statistics, written by the checkpointer thread only.
-    private volatile long checkpoints;
-    private volatile long entriesApplied;
-    private volatile long nanosTotal;
-    private volatile long failures;
-    private volatile long flushes;
-    private volatile long flushNanosTotal;
-    private volatile long flushFailures;
+    private final Counter checkpoints = new Counter();
+    private final Counter entriesApplied = new Counter();
+    private final Counter nanosTotal = new Counter();
+    private final Counter failures = new Counter();
+    private final Counter flushes = new Counter();
+    private final Counter flushNanosTotal = new Counter();
+    private final Counter flushFailures = new Counter();
 
     /**
      * @param logSync flushes the write-ahead log (relaxed mode's periodic flush, {@link #requestFlush}).
@@ -155,12 +155,12 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         {
             rc = logSync.syncData();
         }
-        flushes++;
-        flushNanosTotal += System.nanoTime() - start;
+        flushes.increment();
+        flushNanosTotal.add(System.nanoTime() - start);
         if (rc < 0)
         {
             syncFailed = true;
-            flushFailures++;
+            flushFailures.increment();
             errors.onError("checkpointer", "periodic flush failed (" + Errno.describe(rc) + "): no more writes " +
                 "are accepted; restart the server, whose recovery verifies what was logged");
             return 1;
@@ -176,7 +176,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         if (rc < 0)
         {
             syncFailed = true;
-            failures++;
+            failures.increment();
             errors.onError("checkpointer", "fdatasync of the data file before a checkpoint failed (" +
                 Errno.describe(rc) + "): no more checkpoints or writes; restart the server, whose recovery " +
                 "verifies what was logged");
@@ -198,16 +198,16 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         {
             txn = null;
         }
-        checkpoints++;
-        entriesApplied += applied;
-        nanosTotal += System.nanoTime() - start;
+        checkpoints.increment();
+        entriesApplied.add(applied);
+        nanosTotal.add(System.nanoTime() - start);
         doneSequence = sequence;
         return true;
     }
 
     private boolean failed(final String what, final RuntimeException cause)
     {
-        failures++;
+        failures.increment();
         retryAt = System.nanoTime() + RETRY_NANOS;
         errors.onError("checkpointer: " + what + "; retrying", cause);
         return false;
@@ -238,36 +238,36 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     /** @return relaxed mode's periodic flushes done here, their time, and how many failed (STATS). */
     long flushes()
     {
-        return flushes;
+        return flushes.get();
     }
 
     long flushNanosTotal()
     {
-        return flushNanosTotal;
+        return flushNanosTotal.get();
     }
 
     long flushFailures()
     {
-        return flushFailures;
+        return flushFailures.get();
     }
 
     long checkpoints()
     {
-        return checkpoints;
+        return checkpoints.get();
     }
 
     long entriesApplied()
     {
-        return entriesApplied;
+        return entriesApplied.get();
     }
 
     long nanosTotal()
     {
-        return nanosTotal;
+        return nanosTotal.get();
     }
 
     long failures()
     {
-        return failures;
+        return failures.get();
     }
 }

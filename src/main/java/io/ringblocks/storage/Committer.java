@@ -97,18 +97,18 @@ public final class Committer implements Agent, MessageHandler
     private volatile boolean checkpointsFailed;
     private long servingTicket;
     private long servingSequence;
-    private volatile long journalHeldCycles;
+    private final Counter journalHeldCycles = new Counter();
     /** How long the final drain at close may wait for checkpoints to make room and to empty the overlay. */
     private static final long CLOSE_NANOS = 30_000_000_000L;
 
     // Statistics, written by the committer thread only.
-    private volatile long batches;
-    private volatile long deltasCommitted;
+    private final Counter batches = new Counter();
+    private final Counter deltasCommitted = new Counter();
     private volatile long maxBatchSeen;
     private volatile long lastBatch;
     private volatile long limboBlocks;
-    private volatile long commitNanosTotal;
-    private volatile long corruptMarked;
+    private final Counter commitNanosTotal = new Counter();
+    private final Counter corruptMarked = new Counter();
     private final long[] batchSizeLog2 = new long[32];
 
     /**
@@ -236,7 +236,7 @@ public final class Committer implements Agent, MessageHandler
         journalFull = !journal.hasRoom();
         if (journalFull && pending == 0)
         {
-            journalHeldCycles++;
+            journalHeldCycles.increment();
         }
         admission.startRead();
         if (pending < maxBatch && !journalFull)
@@ -395,7 +395,7 @@ public final class Committer implements Agent, MessageHandler
                 }
                 else if (result[i] == Deltas.MARKED)
                 {
-                    corruptMarked++;
+                    corruptMarked.increment();
                 }
                 if (replacedOffset[i] >= 0 &&
                     !limbo.add(replacedOffset[i], replacedClass[i], commitEpoch, sequence) && !closing)
@@ -406,15 +406,15 @@ public final class Committer implements Agent, MessageHandler
                 }
             }
         }
-        batches++;
-        deltasCommitted += count;
+        batches.increment();
+        deltasCommitted.add(count);
         lastBatch = count;
         if (count > maxBatchSeen)
         {
             maxBatchSeen = count;
         }
         batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)]++;
-        commitNanosTotal += System.nanoTime() - start;
+        commitNanosTotal.add(System.nanoTime() - start);
         if (freedCount > 0)
         {
             limboBlocks = limbo.size();
@@ -614,12 +614,12 @@ public final class Committer implements Agent, MessageHandler
 
     public long batches()
     {
-        return batches;
+        return batches.get();
     }
 
     public long deltasCommitted()
     {
-        return deltasCommitted;
+        return deltasCommitted.get();
     }
 
     public long maxBatchSeen()
@@ -667,7 +667,7 @@ public final class Committer implements Agent, MessageHandler
      */
     public long heldBackCycles()
     {
-        return admission.heldBackCycles() + journalHeldCycles;
+        return admission.heldBackCycles() + journalHeldCycles.get();
     }
 
     /** @return the write-ahead side of the index (log, overlay, checkpoints), for STATS. */
@@ -690,7 +690,7 @@ public final class Committer implements Agent, MessageHandler
 
     public long commitNanosTotal()
     {
-        return commitNanosTotal;
+        return commitNanosTotal.get();
     }
 
     /** @return time spent flushing batches (sync mode), part of {@link #commitNanosTotal()}. */
@@ -702,7 +702,7 @@ public final class Committer implements Agent, MessageHandler
     /** @return index entries flagged corrupt so far (each at most once until healed). */
     public long corruptMarked()
     {
-        return corruptMarked;
+        return corruptMarked.get();
     }
 
     /** @return how many batches had a size in [2^k, 2^(k+1)); racy snapshot for STATS. */

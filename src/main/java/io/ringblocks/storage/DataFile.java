@@ -6,8 +6,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * The one file that holds every block. Opened with O_DIRECT by default (all I/O is 4 KiB aligned; the page cache

@@ -12,6 +12,8 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.zip.CRC32C;
 
+import io.ringblocks.alloc.BuddyAllocator;
+
 /**
  * The first 4096 bytes of {@code blocks.dat}: which store the file belongs to and what it held at the last clean
  * close. Blocks start right after it ({@link #LENGTH}), so every block offset stays 4 KiB aligned for O_DIRECT.

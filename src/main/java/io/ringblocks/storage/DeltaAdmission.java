@@ -32,7 +32,7 @@ final class DeltaAdmission implements ControlledMessageHandler
     private int taken;
     private boolean bounded = true;
     private boolean heldBack;
-    private volatile long heldBackCycles;
+    private final Counter heldBackCycles = new Counter();
 
     DeltaAdmission(final MessageHandler batch, final Limbo limbo, final Acknowledger acks, final int workers)
     {
@@ -57,7 +57,7 @@ final class DeltaAdmission implements ControlledMessageHandler
     /** @return duty cycles whose read stopped at a delta that did not fit (racy, for STATS). */
     long heldBackCycles()
     {
-        return heldBackCycles;
+        return heldBackCycles.get();
     }
 
     /** The open batch was taken for commit: its reservations are now real entries (or gone). */
@@ -82,7 +82,7 @@ final class DeltaAdmission implements ControlledMessageHandler
             if (!heldBack)
             {
                 heldBack = true;
-                heldBackCycles++;
+                heldBackCycles.increment();
             }
             return Action.ABORT;
         }

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.LongSupplier;
 
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.LibC;
 
 /**
  * The store's share of a filesystem it does not own: how far the data file may grow, when new blocks must be
@@ -55,7 +55,7 @@ final class DiskSpace implements AutoCloseable
     private final boolean[] loggedOnce = {false, false};
     private long failuresSinceLog;
     private volatile boolean refusing;
-    private volatile long growFailures;
+    private final Counter growFailures = new Counter();
     private volatile long lastUsable = -1;
 
     /**
@@ -108,7 +108,7 @@ final class DiskSpace implements AutoCloseable
     /** @return data-file growth attempts that failed or found no room (STATS {@code store_grow_failures}). */
     long growFailures()
     {
-        return growFailures;
+        return growFailures.get();
     }
 
     /** @return the filesystem's free space at the last look, -1 when unknown (STATS). */
@@ -231,7 +231,7 @@ final class DiskSpace implements AutoCloseable
         {
             return false;
         }
-        growFailures++;
+        growFailures.increment();
         failuresSinceLog++;
         return shouldLog(0, nowNanos);
     }

@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.agrona.DirectBuffer;
 
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 
 /**
  * The committer's side of the write-ahead path: a batch's changes are staged ({@link BatchEffects}), written as one
@@ -66,8 +66,8 @@ final class IndexJournal
     private boolean flushOverdue;
     private volatile long durableSequence;
     private long checkpointedSequence;
-    private volatile long flushes;
-    private volatile long flushNanosTotal;
+    private final Counter flushes = new Counter();
+    private final Counter flushNanosTotal = new Counter();
 
     // What the last current() found.
     private long offset;
@@ -339,7 +339,7 @@ final class IndexJournal
     private int flush(final boolean wroteBlocks)
     {
         final long start = System.nanoTime();
-        flushes++;
+        flushes.increment();
         int rc = 0;
         if (wroteBlocks)
         {
@@ -350,7 +350,7 @@ final class IndexJournal
         {
             rc = log.sync();
         }
-        flushNanosTotal += System.nanoTime() - start;
+        flushNanosTotal.add(System.nanoTime() - start);
         return rc;
     }
 
@@ -362,7 +362,7 @@ final class IndexJournal
 
     long flushNanosTotal()
     {
-        return flushNanosTotal;
+        return flushNanosTotal.get();
     }
 
     /** @return the sequence of the last record logged (limbo tags freed space with it). */
@@ -513,7 +513,7 @@ final class IndexJournal
         {
             rc = log.sync();
         }
-        flushes++;
+        flushes.increment();
         if (rc < 0)
         {
             failed = true;
@@ -551,6 +551,6 @@ final class IndexJournal
 
     long flushes()
     {
-        return flushes;
+        return flushes.get();
     }
 }

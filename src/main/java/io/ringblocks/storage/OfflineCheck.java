@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 
+import io.ringblocks.alloc.BuddyAllocator;
+
 /**
  * The offline checker behind {@code tools/rbcheck}: with the data directory locked (no server may run on it), it
  * checks the index file before LMDB maps it, the data file's header and the store identity both files carry, then
@@ -235,7 +237,7 @@ public final class OfflineCheck
         }
         catch (final IOException e)
         {
-            return -io.ringblocks.uring.Errno.EIO;
+            return -io.ringblocks.sys.Errno.EIO;
         }
     }
 

@@ -6,8 +6,8 @@ import java.security.SecureRandom;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * Index changes not yet applied to LMDB: two off-heap open-addressing tables (linear probing) of 64-byte slots

@@ -61,10 +61,10 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     private final Thread thread;
     private volatile boolean running = true;
 
-    private volatile long blocksVerified;
-    private volatile long bytesVerified;
-    private volatile long corruptFound;
-    private volatile long passes;
+    private final Counter blocksVerified = new Counter();
+    private final Counter bytesVerified = new Counter();
+    private final Counter corruptFound = new Counter();
+    private final Counter passes = new Counter();
 
     private Scrubber(final Store store, final CommitterClient client, final ErrorHandler errors)
     {
@@ -170,7 +170,7 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
             if (visited < BATCH && !skipped)
             {
                 resume = false; // end of the index: the next batch starts a new pass
-                passes++;
+                passes.increment();
                 readFailureReported = false;
                 idle = passBytes == 0; // nothing to verify (empty, or every block flagged): rest a while
                 passBytes = 0;
@@ -231,13 +231,13 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
         block.flip();
         crc32c.reset();
         crc32c.update(block);
-        blocksVerified++;
-        bytesVerified += length;
+        blocksVerified.increment();
+        bytesVerified.add(length);
         if (!complete || (int)crc32c.getValue() != crcs[i])
         {
             if (!reportedLately(offsets[i]))
             {
-                corruptFound++;
+                corruptFound.increment();
                 report("scrubber", hashes, i * BlockIndex.KEY_LENGTH, offsets[i], length, file);
             }
             markCorrupt(i);
@@ -282,24 +282,24 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
 
     public long blocksVerified()
     {
-        return blocksVerified;
+        return blocksVerified.get();
     }
 
     public long bytesVerified()
     {
-        return bytesVerified;
+        return bytesVerified.get();
     }
 
     /** @return blocks whose bytes did not match their CRC32C. */
     public long corruptFound()
     {
-        return corruptFound;
+        return corruptFound.get();
     }
 
     /** @return completed passes over the whole index. */
     public long passes()
     {
-        return passes;
+        return passes.get();
     }
 
     /** @return true while the thread runs (after {@link #close()}: it did not stop within the join's bound). */

@@ -3,7 +3,7 @@ package io.ringblocks.storage;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 
 /**
  * Zeroes reserved data-file space ahead of the allocator, on a background thread (the checkpointer's), a slice per
@@ -52,8 +52,8 @@ final class SpaceZeroer implements Agent
     private volatile long zeroedTo;
 
     // Counted by workers under the allocator's lock (one writer at a time), read here without it.
-    private volatile long smallBytes;
-    private volatile long allBytes;
+    private final Counter smallBytes = new Counter();
+    private final Counter allBytes = new Counter();
 
     // Zeroer thread only.
     private long seenSmall;
@@ -64,7 +64,7 @@ final class SpaceZeroer implements Agent
     private long lastAllocationNanos;
     private volatile boolean smallDominated; // read by the committer through keepingAhead()
     private volatile boolean failed; // read by the committer through keepingAhead()
-    private volatile long zeroedBytes;
+    private final Counter zeroedBytes = new Counter();
 
     /**
      * @param paced      zero ahead while small blocks dominate (durable mode), not only when idle.
@@ -91,9 +91,9 @@ final class SpaceZeroer implements Agent
     {
         if (blockSize < DataFile.DIRECT_WRITE_MIN)
         {
-            smallBytes += blockSize;
+            smallBytes.add(blockSize);
         }
-        allBytes += blockSize;
+        allBytes.add(blockSize);
     }
 
     /**
@@ -212,7 +212,7 @@ final class SpaceZeroer implements Agent
         else
         {
             failed = false;
-            zeroedBytes += end - from;
+            zeroedBytes.add(end - from);
         }
         if (waiting)
         {
@@ -222,8 +222,8 @@ final class SpaceZeroer implements Agent
 
     private void observe(final long now)
     {
-        final long small = smallBytes;
-        final long all = allBytes;
+        final long small = smallBytes.get();
+        final long all = allBytes.get();
         if (all != seenAll)
         {
             lastAllocationNanos = now;
@@ -254,6 +254,6 @@ final class SpaceZeroer implements Agent
     /** @return bytes zeroed since the store opened (STATS). */
     long zeroedBytes()
     {
-        return zeroedBytes;
+        return zeroedBytes.get();
     }
 }

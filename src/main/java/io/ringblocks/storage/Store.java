@@ -13,7 +13,8 @@ import org.agrona.concurrent.CompositeAgent;
 import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
-import io.ringblocks.uring.Errno;
+import io.ringblocks.alloc.BuddyAllocator;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Wakeup;
 
 /**

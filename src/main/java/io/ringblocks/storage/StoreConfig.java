@@ -3,6 +3,8 @@ package io.ringblocks.storage;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import io.ringblocks.alloc.BuddyAllocator;
+
 /**
  * Storage settings. Built with {@link #builder(Path)}; every default and limit is one of the constants below, and
  * {@link Builder#conclude()} checks every field in one place.

@@ -103,7 +103,7 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         if (rc < 0)
         {
             throw new IllegalStateException("cannot flush the data file before replaying the write-ahead log: " +
-                io.ringblocks.uring.Errno.describe(rc));
+                io.ringblocks.sys.Errno.describe(rc));
         }
         final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
         final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));

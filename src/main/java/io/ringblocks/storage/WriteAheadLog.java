@@ -13,8 +13,8 @@ import java.nio.file.StandardOpenOption;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * The write-ahead log: one {@link WalRecord} per committer batch, appended to a preallocated, pre-zeroed, circular

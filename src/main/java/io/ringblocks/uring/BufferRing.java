@@ -9,6 +9,8 @@ import io.ringblocks.ffi.io_uring_buf;
 import io.ringblocks.ffi.io_uring_buf_reg;
 import io.ringblocks.ffi.io_uring_buf_ring;
 import io.ringblocks.ffi.liburing;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * A provided-buffer ring (IORING_REGISTER_PBUF_RING, kernel 5.19+): {@code entries} buffers of {@code bufferSize}

@@ -9,11 +9,10 @@ import io.ringblocks.ffi.io_uring;
 import io.ringblocks.ffi.io_uring_cq;
 import io.ringblocks.ffi.io_uring_cqe;
 import io.ringblocks.ffi.io_uring_params;
-import io.ringblocks.ffi.io_uring_probe;
-import io.ringblocks.ffi.io_uring_probe_op;
 import io.ringblocks.ffi.io_uring_sq;
 import io.ringblocks.ffi.iovec;
 import io.ringblocks.ffi.liburing;
+import io.ringblocks.sys.Errno;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -651,32 +650,6 @@ public final class Ring implements AutoCloseable
         if (rc < 0)
         {
             throw new RingException("io_uring_unregister_files", rc);
-        }
-    }
-
-    /** @return true when the kernel supports opcode {@code op} (io_uring_get_probe_ring). */
-    public boolean isOpSupported(final int op)
-    {
-        checkOwner();
-        final MemorySegment probe = liburing.io_uring_get_probe_ring(ring);
-        if (probe.equals(MemorySegment.NULL))
-        {
-            return false;
-        }
-        try
-        {
-            final MemorySegment p = probe.reinterpret(io_uring_probe.layout().byteSize() +
-                256 * io_uring_probe_op.layout().byteSize());
-            if (op > (io_uring_probe.last_op(p) & 0xFF))
-            {
-                return false;
-            }
-            final MemorySegment entry = io_uring_probe_op.asSlice(io_uring_probe.ops(p), op);
-            return (io_uring_probe_op.flags(entry) & liburing.IO_URING_OP_SUPPORTED()) != 0;
-        }
-        finally
-        {
-            liburing.io_uring_free_probe(probe);
         }
     }
 

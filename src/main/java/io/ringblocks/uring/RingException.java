@@ -1,24 +1,17 @@
 package io.ringblocks.uring;
 
+import io.ringblocks.sys.ErrnoException;
+
 /**
- * A kernel or liburing call failed in a way the caller cannot treat as an ordinary outcome (ring setup,
+ * A kernel or liburing call about a ring failed in a way the caller cannot treat as an ordinary outcome (ring setup,
  * registration, a failed submit). The message names the errno.
  */
-public final class RingException extends RuntimeException
+public final class RingException extends ErrnoException
 {
     private static final long serialVersionUID = 1L;
 
-    private final int errno;
-
     public RingException(final String operation, final int negativeErrno)
     {
-        super(operation + " failed: " + Errno.describe(negativeErrno));
-        this.errno = Math.abs(negativeErrno);
-    }
-
-    /** @return the positive errno value. */
-    public int errno()
-    {
-        return errno;
+        super(operation, negativeErrno);
     }
 }

@@ -4,6 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.Errno;
+
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**

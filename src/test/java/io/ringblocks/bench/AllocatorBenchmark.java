@@ -12,7 +12,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
-import io.ringblocks.storage.BuddyAllocator;
+import io.ringblocks.alloc.BuddyAllocator;
 
 /** Buddy allocator: one allocate + one free of a random class (4 KiB … 1 MiB) over a 16 GiB file, half full. */
 @State(Scope.Thread)

@@ -9,8 +9,8 @@ import java.util.Arrays;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.storage.WriteAheadLog;
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 /**
  * Throwaway measurement (not a test, not JMH: a flush is a device round trip, not a CPU loop): what one 4 KiB

@@ -10,9 +10,9 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
-import io.ringblocks.uring.Sockets;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.Sockets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.ringblocks.uring.Errno;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Wakeup;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -7,8 +7,9 @@ import java.util.ArrayDeque;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.ringblocks.alloc.BuddyAllocator;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.CompletionBatch;
-import io.ringblocks.uring.Errno;
 import io.ringblocks.uring.RegisteredBuffers;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.uring.Wakeup;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

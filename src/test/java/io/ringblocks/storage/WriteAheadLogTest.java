@@ -17,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.ringblocks.storage.WalTesting.Appended;
 import io.ringblocks.storage.WalTesting.Collector;
-import io.ringblocks.uring.Errno;
-import io.ringblocks.uring.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 import static io.ringblocks.storage.WalTesting.PAGE;
 import static io.ringblocks.storage.WalTesting.STORE;

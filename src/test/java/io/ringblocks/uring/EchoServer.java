@@ -2,6 +2,9 @@ package io.ringblocks.uring;
 
 import java.util.concurrent.CountDownLatch;
 
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.Sockets;
+
 /**
  * A TCP echo server on one ring, for the ring's socket tests: multishot accept, recv into a per-connection
  * buffer, send it back (resubmitting the rest of short sends), recv again; close on EOF or error.

@@ -15,6 +15,11 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.Sockets;
+import io.ringblocks.sys.ErrnoException;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -182,7 +187,7 @@ class RingSocketTest
         final int first = Sockets.listenTcp(LOOPBACK, 0, 16, false);
         try
         {
-            final RingException e = org.junit.jupiter.api.Assertions.assertThrows(RingException.class,
+            final ErrnoException e = org.junit.jupiter.api.Assertions.assertThrows(ErrnoException.class,
                 () -> Sockets.listenTcp(LOOPBACK, Sockets.localPort(first), 16, false));
             assertTrue(e.getMessage().contains("EADDRINUSE"), e.getMessage());
         }
