@@ -9,7 +9,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN := mvn -B -q -Dstyle.color=never
 JDK = $(shell tools/find-jdk)
 
-.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean install-client examples dist dist-check
+.PHONY: build test run bench compare redis microbench floor bindings deps jdk clean install-client examples dist dist-check format
 
 jdk:
 	@tools/find-jdk >/dev/null
@@ -29,6 +29,10 @@ build: deps jdk
 
 test: deps jdk
 	JAVA_HOME=$(JDK) $(MVN) verify
+
+# Applies the formatting `make test` checks (Spotless: import order, unused imports, whitespace; see pom.xml).
+format: jdk
+	JAVA_HOME=$(JDK) $(MVN) spotless:apply
 
 # The client library alone (client/: no runtime dependencies, with sources and javadoc jars) into ~/.m2, for
 # projects that depend on io.ringblocks:ringblocks-client; `examples` then builds examples/ the way they would.

@@ -14,12 +14,12 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
 
-import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.sys.Errno;
-import io.ringblocks.sys.LibC;
-import io.ringblocks.uring.Ring;
 import io.ringblocks.sys.ErrnoException;
+import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.Sockets;
+import io.ringblocks.uring.CompletionBatch;
+import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.wire.Opcode;
 import io.ringblocks.wire.Protocol;

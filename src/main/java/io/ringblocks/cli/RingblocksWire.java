@@ -3,10 +3,10 @@ package io.ringblocks.cli;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-import io.ringblocks.wire.Opcode;
-import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
 import io.ringblocks.protocol.ResponseHeader;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.wire.Status;
 
 /**

@@ -2,13 +2,13 @@ package io.ringblocks.server;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.protocol.FrameDecoder;
-import io.ringblocks.wire.Opcode;
-import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
 import io.ringblocks.protocol.RequestValidator;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
 import io.ringblocks.wire.Status;
-import io.ringblocks.alloc.BuddyAllocator;
 
 /**
  * Framing: splits what a connection received into frames, judges each length before anything else, validates the

@@ -7,8 +7,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.protocol.ListBody;
-import io.ringblocks.wire.Protocol;
 import io.ringblocks.storage.BlockIndex;
+import io.ringblocks.wire.Protocol;
 
 /**
  * Fills one LIST response body ({@link ListBody}) from an index scan: entries in hash order, then {@code more} and

@@ -9,17 +9,13 @@ import java.util.zip.CRC32C;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.wire.Flags;
+import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.protocol.ListBody;
-import io.ringblocks.wire.Opcode;
-import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RangeBody;
 import io.ringblocks.protocol.RequestValidator;
 import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.protocol.ResponseHeaderEncoder;
-import io.ringblocks.wire.Status;
 import io.ringblocks.storage.BlockIndex;
-import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.storage.CommitterClient;
 import io.ringblocks.storage.Deltas;
 import io.ringblocks.storage.ReadEpochs;
@@ -28,6 +24,10 @@ import io.ringblocks.storage.Store;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
+import io.ringblocks.wire.Flags;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
 
 /**
  * The requests of one worker: PUT (hash → dedup lookup → allocate → WRITE_FIXED → OCCUPY delta → ack; a small

@@ -2,8 +2,8 @@ package io.ringblocks.server;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.uring.BufferRing;
 import io.ringblocks.sys.Errno;
+import io.ringblocks.uring.BufferRing;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 

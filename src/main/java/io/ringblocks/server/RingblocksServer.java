@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
-import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.ErrnoException;
+import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.Sockets;
 import io.ringblocks.uring.Wakeup;
 

@@ -1,9 +1,9 @@
 package io.ringblocks.server;
 
-import io.ringblocks.wire.Opcode;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
+import io.ringblocks.wire.Opcode;
 
 /**
  * The sending half of connection I/O: each connection's responses queue up in order (an intrusive list through

@@ -3,12 +3,12 @@ package io.ringblocks.server;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.ringblocks.wire.Opcode;
-import io.ringblocks.wire.Status;
 import io.ringblocks.storage.Committer;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Scrubber;
 import io.ringblocks.storage.Store;
+import io.ringblocks.wire.Opcode;
+import io.ringblocks.wire.Status;
 
 /**
  * Every figure the server publishes, each named, typed and explained once: a racy but cheap snapshot of the workers'

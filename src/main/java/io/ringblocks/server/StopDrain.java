@@ -1,11 +1,11 @@
 package io.ringblocks.server;
 
 import io.ringblocks.protocol.FrameDecoder;
-import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.RequestHeader;
-import io.ringblocks.wire.Status;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.UserData;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
 
 /**
  * Graceful stop of one connection: requests already executing finish and get their answers, and every request the

@@ -8,18 +8,18 @@ import java.util.function.Supplier;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.wire.Protocol;
 import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.protocol.ResponseHeaderEncoder;
-import io.ringblocks.wire.Status;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
-import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
+import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.uring.Wakeup;
+import io.ringblocks.wire.Protocol;
+import io.ringblocks.wire.Status;
 
 /**
  * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on its own

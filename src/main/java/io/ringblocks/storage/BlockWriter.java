@@ -2,9 +2,9 @@ package io.ringblocks.storage;
 
 import java.lang.foreign.MemorySegment;
 
-import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
+import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.RingException;
 

@@ -4,8 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 

@@ -11,8 +11,8 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -15,10 +15,10 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
-import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.Errno;
-import io.ringblocks.sys.Sockets;
 import io.ringblocks.sys.ErrnoException;
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.Sockets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
