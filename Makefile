@@ -53,16 +53,22 @@ dist-check: dist
 run: build
 	tools/ringblocks-server $(ARGS)
 
-# The loopback benchmark matrix recorded in docs/benchmarks.md; ARGS replaces it (see tools/rbbench --help).
+# The loopback benchmark matrix recorded in docs/benchmarks.md, as JSON lines in target/bench/, charted into
+# docs/img/*.png by tools/rbplot (which also prints every run as one Markdown table); ARGS replaces it all with
+# one rbbench run (see tools/rbbench --help).
 BENCH_ARGS ?= -size 4k,16k,64k,512k,1m -mix 1:0:0,0:1:0 -concurrency 1,16,64 -pipeline 1 -duration 3s -warmup 2s
 BENCH_PIPELINED ?= -size 4k,64k -mix 1:0:0,0:1:0 -concurrency 64 -pipeline 8 -duration 3s -warmup 2s
-# Latency at about half of this machine's pipeline-1 peaks (open loop: -rate), for the p99 target.
-BENCH_HALF_GET ?= -size 4k -mix 0:1:0 -concurrency 64 -rate 65000 -duration 5s -warmup 2s
+# GET latency against offered load (open loop: -rate), up to beyond half of this machine's pipeline-1 peak.
+BENCH_LOAD ?= -size 4k -mix 0:1:0 -concurrency 64 -rate 10000,20000,40000,65000,90000 -duration 4s -warmup 2s
 BENCH_HALF_PUT ?= -size 4k -mix 1:0:0 -concurrency 64 -rate 12000 -duration 5s -warmup 2s
 bench: build
 	@if [ -n "$(ARGS)" ]; then tools/rbbench $(ARGS); else \
-	  tools/rbbench $(BENCH_ARGS) && tools/rbbench $(BENCH_PIPELINED) && \
-	  tools/rbbench $(BENCH_HALF_GET) && tools/rbbench $(BENCH_HALF_PUT); fi
+	  mkdir -p target/bench && \
+	  tools/rbbench --json $(BENCH_ARGS) > target/bench/matrix.jsonl && \
+	  tools/rbbench --json $(BENCH_PIPELINED) > target/bench/pipelined.jsonl && \
+	  tools/rbbench --json $(BENCH_LOAD) > target/bench/load.jsonl && \
+	  tools/rbbench --json $(BENCH_HALF_PUT) > target/bench/half-put.jsonl && \
+	  tools/rbplot --out docs/img target/bench/*.jsonl; fi
 
 # Redis 7 for `make compare`: installed with apt-get when missing and we are root.
 redis:

@@ -114,19 +114,7 @@ public final class Bench implements Callable<Integer>
     /** The command with its error handling: bad input is one line and exit 2, never a stack trace. */
     static CommandLine commandLine()
     {
-        final CommandLine cli = new CommandLine(new Bench());
-        cli.setParameterExceptionHandler((e, a) ->
-        {
-            e.getCommandLine().getErr().println("rbbench: " + e.getMessage() + " (see --help)");
-            return 2;
-        });
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
-        {
-            commandLine.getErr().println("rbbench: " + e.getMessage() +
-                (e instanceof IllegalArgumentException ? " (see --help)" : ""));
-            return e instanceof IllegalArgumentException ? 2 : 1;
-        });
-        return cli;
+        return Cli.commandLine(new Bench(), "rbbench");
     }
 
     @Override

@@ -1,0 +1,34 @@
+package io.ringblocks.cli;
+
+import picocli.CommandLine;
+
+/** How every tool answers bad input: one line naming the tool, a usage hint, exit code 2; never a stack trace. */
+final class Cli
+{
+    private Cli()
+    {
+    }
+
+    /**
+     * @param command the picocli command object.
+     * @param name    the tool's name, which starts each error line.
+     * @return its command line: usage errors and {@link IllegalArgumentException}s exit 2, other failures 1.
+     */
+    static CommandLine commandLine(final Object command, final String name)
+    {
+        final CommandLine cli = new CommandLine(command);
+        cli.setParameterExceptionHandler((e, args) ->
+        {
+            e.getCommandLine().getErr().println(name + ": " + e.getMessage() + " (see --help)");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
+        {
+            final String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            final boolean usage = e instanceof IllegalArgumentException;
+            commandLine.getErr().println(name + ": " + message + (usage ? " (see --help)" : ""));
+            return usage ? 2 : 1;
+        });
+        return cli;
+    }
+}
