@@ -20,6 +20,7 @@ import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -145,6 +146,7 @@ public final class BenchPlots implements Callable<Integer>
             "block size (KiB)", "MB/s", data, PlotOrientation.VERTICAL, true, false, false);
         final LogAxis sizes = new LogAxis("block size (KiB)");
         sizes.setBase(2);
+        sizes.setTickUnit(new NumberTickUnit(1.0)); // in powers of the base: one tick per doubling
         sizes.setNumberFormatOverride(new DecimalFormat("0"));
         style(chart).setDomainAxis(sizes);
         return chart;
