@@ -120,6 +120,7 @@ public final class Bench implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
+        checkArguments(); // before a server is started or a block generated: bad input costs one line, nothing else
         if (redis != null && mixes.stream().anyMatch(m -> m.split(":").length == 3 && !m.split(":")[2].equals("0")))
         {
             throw new IllegalArgumentException("--redis runs PUTs and GETs only: the mix must have no deletes");
@@ -393,6 +394,37 @@ public final class Bench implements Callable<Integer>
     /** A server under test: how to speak to it, where, and whose CPU time is its cost (pid, or -1: unknown). */
     private record Target(String name, Wire wire, InetSocketAddress address, long pid)
     {
+    }
+
+    /** Every list argument, checked up front. */
+    private void checkArguments()
+    {
+        for (final String mix : mixes)
+        {
+            final String[] weights = mix.split(":", -1);
+            if (weights.length != 3)
+            {
+                throw new IllegalArgumentException("-mix must be put:get:del, got " + mix);
+            }
+            for (final String w : weights)
+            {
+                if (!w.matches("[0-9]{1,6}"))
+                {
+                    throw new IllegalArgumentException("-mix weights are whole numbers, got " + mix);
+                }
+            }
+            if (mix.equals("0:0:0"))
+            {
+                throw new IllegalArgumentException("-mix needs a non-zero weight, got " + mix);
+            }
+        }
+        for (final long rate : rates)
+        {
+            if (rate < 0)
+            {
+                throw new IllegalArgumentException("-rate must be >= 0, got " + rate);
+            }
+        }
     }
 
     private int run(final Target target, final boolean named, final String sizeText, final int size,

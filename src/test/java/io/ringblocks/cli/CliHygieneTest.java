@@ -72,5 +72,21 @@ class CliHygieneTest
         assertOneLineError(rbcluster("--members", "127.0.0.1:1", "status", "--bogus"));
         assertVersion(picocli(Bench.commandLine(), "--version"));
         assertOneLineError(picocli(Bench.commandLine(), "--bogus"));
+        assertVersion(picocli(Cli.commandLine(new BenchPlots(), "rbplot"), "--version"));
+        assertOneLineError(picocli(Cli.commandLine(new BenchPlots(), "rbplot"), "--bogus", "x.jsonl"));
+    }
+
+    @Test
+    void shouldRefuseABadBenchmarkMixBeforeStartingAnything()
+    {
+        // It used to start a server and print a table header first, then a stack trace.
+        for (final String mix : new String[]{"put:get", "1:x:0", "0:0:0", "1:2"})
+        {
+            final Result r = picocli(Bench.commandLine(), "-mix", mix);
+            assertEquals(2, r.exit(), r.err());
+            assertEquals("", r.out(), "nothing started, nothing printed");
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().startsWith("rbbench: -mix ") && r.err().contains(mix), r.err());
+        }
     }
 }
