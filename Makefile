@@ -25,6 +25,7 @@ deps:
 	fi
 
 build: deps jdk
+	rm -rf target/lib
 	JAVA_HOME=$(JDK) $(MVN) package -DskipTests
 
 test: deps jdk

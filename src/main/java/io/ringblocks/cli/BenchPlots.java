@@ -33,7 +33,8 @@ import picocli.CommandLine.Parameters;
 /**
  * Charts of benchmark results ({@code rbbench --json} lines; {@code make bench} writes them): throughput against
  * block size for PUT and for GET, one line per connection count, and latency percentiles against the offered load
- * of the open-loop ({@code -rate}) runs. Also prints the runs as one Markdown table, for docs/benchmarks.md.
+ * of the open-loop ({@code -rate}) GET runs (one workload: they all go into one chart). Runs against another
+ * server ({@code rbbench --redis}) are left out. Also prints the runs as one Markdown table, for docs/benchmarks.md.
  */
 @Command(name = "rbplot", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "Charts rbbench --json results as PNG files.")
@@ -95,7 +96,9 @@ public final class BenchPlots implements Callable<Integer>
             }
             for (final String line : Files.readAllLines(file))
             {
-                if (line.startsWith("{"))
+                // ringblocks' own runs only: rbbench --redis lines would mix another server into the same lines.
+                if (line.startsWith("{") && !line.contains("\"server\":") ||
+                    line.startsWith("{") && line.contains("\"server\":\"ringblocks\""))
                 {
                     runs.add(Run.parse(line));
                 }

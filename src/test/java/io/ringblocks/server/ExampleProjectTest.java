@@ -33,8 +33,9 @@ class ExampleProjectTest
     {
         final Path client = clientLibrary();
         final Path classes = Files.createDirectories(dir.resolve("classes"));
-        final List<String> args = new ArrayList<>(List.of("-d", classes.toString(), "-cp", client.toString(),
-            "-Xlint:all", "-Werror"));
+        // At the client library's own level, Java 21: what a project on the oldest supported Java compiles against.
+        final List<String> args = new ArrayList<>(List.of("--release", "21", "-d", classes.toString(), "-cp",
+            client.toString(), "-Xlint:all", "-Werror"));
         try (Stream<Path> sources = Files.walk(Path.of("examples/src/main/java")))
         {
             sources.filter(p -> p.toString().endsWith(".java")).forEach(p -> args.add(p.toString()));
@@ -46,10 +47,21 @@ class ExampleProjectTest
         try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir.resolve("data"))))
         {
             final String java = ProcessHandle.current().info().command().orElseThrow();
+            final Path log = dir.resolve("example.out");
             final Process p = new ProcessBuilder(java, "-cp", classes + ":" + client, "example.QuickStart",
-                "127.0.0.1", Integer.toString(server.port())).redirectErrorStream(true).start();
-            final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the example did not end: " + out);
+                "127.0.0.1", Integer.toString(server.port())).redirectErrorStream(true).redirectOutput(log.toFile())
+                .start();
+            final String out;
+            try
+            {
+                final boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+                out = Files.readString(log, StandardCharsets.UTF_8);
+                assertTrue(ended, "the example did not end: " + out);
+            }
+            finally
+            {
+                p.destroyForcibly();
+            }
             assertEquals(0, p.exitValue(), out);
             final List<String> lines = out.lines().toList();
             assertEquals(5, lines.size(), out);
