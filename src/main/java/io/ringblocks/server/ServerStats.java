@@ -16,16 +16,9 @@ final class ServerStats
     /** Per-opcode counters: index 0 for frames with no valid opcode, then each request opcode. */
     static final int OPS = Opcode.FIND_MISSING + 1;
     static final int STATUSES = Status.COUNT;
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
-    final long[] requests = new long[OPS];
-    final long[] bytesIn = new long[OPS];
-    final long[] bytesOut = new long[OPS];
-    final long[] statuses = new long[STATUSES];
-    /** Latency buckets, {@link LatencyBuckets#BUCKETS} per opcode, opcode-major: from frame taken to answer sent. */
-    final long[] latency = new long[OPS * LatencyBuckets.BUCKETS];
-    /** Sum of the latencies counted in {@link #latency}, per opcode, in µs. */
-    final long[] latencySumMicros = new long[OPS];
-    // Scalar figures, by index into {@link #figures}.
+    // Scalar figures: indexes into figures.
     static final int ACCEPTED = 0;
     static final int REJECTED = 1;
     static final int CLOSED = 2;
@@ -59,8 +52,14 @@ final class ServerStats
     static final int COMPLETIONS = 25;
     static final int FIGURES = 26;
 
-    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
-
+    final long[] requests = new long[OPS];
+    final long[] bytesIn = new long[OPS];
+    final long[] bytesOut = new long[OPS];
+    final long[] statuses = new long[STATUSES];
+    /** Latency buckets, {@link LatencyBuckets#BUCKETS} per opcode, opcode-major: from frame taken to answer sent. */
+    final long[] latency = new long[OPS * LatencyBuckets.BUCKETS];
+    /** Sum of the latencies counted in {@link #latency}, per opcode, in µs. */
+    final long[] latencySumMicros = new long[OPS];
     final long[] figures = new long[FIGURES];
 
     /** Adds one to figure {@code figure}. */
