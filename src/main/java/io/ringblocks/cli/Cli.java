@@ -2,7 +2,11 @@ package io.ringblocks.cli;
 
 import picocli.CommandLine;
 
-/** How every tool answers bad input: one line naming the tool, a usage hint, exit code 2; never a stack trace. */
+/**
+ * How rbbench, rbcluster and rbplot answer bad input: one line naming the tool with a usage hint, exit code 2;
+ * other failures one line, exit code 1; never a stack trace. (rbcat, rbcheck and ringblocks-server keep their own
+ * wording and exit codes, which their tests and scripts rely on, in the same one-line form.)
+ */
 final class Cli
 {
     private Cli()

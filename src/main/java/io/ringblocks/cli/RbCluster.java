@@ -103,20 +103,9 @@ public final class RbCluster implements Callable<Integer>
 
     static int run(final String[] args, final PrintStream out, final PrintStream err)
     {
-        final CommandLine cli = new CommandLine(new RbCluster(out, err));
+        final CommandLine cli = Cli.commandLine(new RbCluster(out, err), "rbcluster");
         cli.setErr(new PrintWriter(err, true));
         cli.setOut(new PrintWriter(out, true));
-        cli.setParameterExceptionHandler((e, a) ->
-        {
-            err.println("rbcluster: " + e.getMessage() + " (see --help)");
-            return 2;
-        });
-        cli.setExecutionExceptionHandler((e, c, p) ->
-        {
-            final String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            err.println("rbcluster: " + message + (e instanceof IllegalArgumentException ? " (see --help)" : ""));
-            return e instanceof IllegalArgumentException ? 2 : 1;
-        });
         return cli.execute(args);
     }
 
