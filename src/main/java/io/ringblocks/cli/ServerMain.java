@@ -64,6 +64,9 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--arena-size", paramLabel = "SIZE", description = "registered I/O memory per worker (default: ${DEFAULT-VALUE})")
     String arenaSize;
 
+    @Option(names = "--block-cache", paramLabel = "SIZE", description = "memory per worker for small hot blocks (up to 16k each), so GETs of them need no file read; 0 or off = none (default: ${DEFAULT-VALUE})")
+    String blockCache;
+
     @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response has not moved for this long: the client stopped reading (default: ${DEFAULT-VALUE})")
     String sendTimeout;
 
@@ -179,6 +182,7 @@ public final class ServerMain implements Callable<Integer>
                 .maxConnections(maxConnections)
                 .maxInFlight(maxInFlight)
                 .arenaSize(Sizes.parse(arenaSize))
+                .blockCacheSize(offOrZero(blockCache) ? 0 : Sizes.parse(blockCache))
                 .sendTimeoutMillis(millis("--send-timeout", sendTimeout))
                 .requestTimeoutMillis(millis("--request-timeout", requestTimeout))
                 .idleTimeoutMillis(idleMillis);
@@ -219,6 +223,12 @@ public final class ServerMain implements Callable<Integer>
         return nanos / 1_000_000L;
     }
 
+    private static boolean offOrZero(final String size)
+    {
+        final String t = size.trim();
+        return "off".equalsIgnoreCase(t) || t.matches("0+[kKmMgG]?[iI]?[bB]?");
+    }
+
     /**
      * A builder's message names a configuration field ("maxBlockSize must be ..."); prefixed with the flag that set
      * it and the text given there, the user sees what to change.
@@ -235,6 +245,7 @@ public final class ServerMain implements Callable<Integer>
             case "maxConnections" -> "--max-connections " + maxConnections;
             case "maxInFlight" -> "--max-in-flight " + maxInFlight;
             case "arenaSize" -> "--arena-size " + arenaSize;
+            case "blockCacheSize" -> "--block-cache " + blockCache;
             case "sendTimeoutMillis" -> "--send-timeout " + sendTimeout;
             case "requestTimeoutMillis" -> "--request-timeout " + requestTimeout;
             case "idleTimeoutMillis" -> "--idle-timeout " + idleTimeout;
@@ -296,6 +307,7 @@ public final class ServerMain implements Callable<Integer>
             " direct-io=" + (server.store().directIo() ? "on" :
                 config.store().directIo() ? "off(refused-by-filesystem)" : "off") +
             " read-cache=" + readCache +
+            " block-cache=" + config.blockCacheSize() +
             " max-connections=" + config.maxConnections() +
             " max-block-size=" + config.store().maxBlockSize() +
             " max-in-flight=" + config.maxInFlight() +
@@ -364,6 +376,7 @@ public final class ServerMain implements Callable<Integer>
                 case "--max-block-size" -> Sizes.format(StoreConfig.DEFAULT_MAX_BLOCK_SIZE);
                 case "--max-in-flight" -> Integer.toString(ServerConfig.DEFAULT_MAX_IN_FLIGHT);
                 case "--arena-size" -> Sizes.format(ServerConfig.DEFAULT_ARENA_SIZE);
+                case "--block-cache" -> Sizes.format(ServerConfig.DEFAULT_BLOCK_CACHE_SIZE);
                 case "--send-timeout" -> Sizes.formatNanos(ServerConfig.DEFAULT_SEND_TIMEOUT_MILLIS * 1_000_000L);
                 case "--scrub-rate" -> Sizes.format(StoreConfig.DEFAULT_SCRUB_RATE);
                 case "--request-timeout" ->

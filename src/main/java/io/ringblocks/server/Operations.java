@@ -34,8 +34,9 @@ import io.ringblocks.wire.Status;
  * block in sync mode goes unwritten in a WRITE_OCCUPY delta instead, and the committer writes it next to its log
  * record while the buffer stays with the request until the ack), GET
  * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
- * send), HEAD, DELETE (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or
- * allocates per request (STATS excepted).
+ * send; or, for a small block read before, lookup → {@link BlockCache} entry, sent from there), HEAD, DELETE
+ * (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or allocates per request (STATS
+ * excepted).
  * <p>
  * Every block read is checked against the CRC32C its PUT recorded before a byte of it is sent (a ranged GET reads
  * and checks the whole block); a block that fails is answered {@link Status#CORRUPT} and flagged in the index,
@@ -74,6 +75,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final CRC32C crc32c = new CRC32C();
     private final long smallBase;
     private final int smallClass;
+    private final BlockCache cache;
     private final int readFd;
     private final int maxBlockSize;
     private final long reserve;
@@ -118,6 +120,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             throw new IllegalStateException(e);
         }
+        cache = new BlockCache(ctx.config.blockCacheSize()); // last: nothing after it can fail and leak the mapping
     }
 
     long smallResponse(final int r)
@@ -280,6 +283,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             epochs.end(reqs.readTag[r]);
             reqs.readTag[r] = -1;
+        }
+        if (reqs.cacheEntry[r] >= 0)
+        {
+            cache.unpin(reqs.cacheEntry[r]);
+            reqs.cacheEntry[r] = -1;
         }
     }
 
@@ -444,6 +452,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             offset = reqs.rangeOffset[r];
             length = RangeBody.resolvedLength(reqs.rangeOffset[r], reqs.rangeLength[r], blockLength);
         }
+        final int cached = cache.find(reqs.hashes, r * HASH);
+        if (cached >= 0 && sendCached(r, cached, blockLength, offset, length))
+        {
+            return;
+        }
         // Read the whole block (its checksum covers all of it, so a range is checked too), one page after the buffer
         // start, so the response header fits right in front of the first wanted byte.
         final int spanLength = (blockLength + PAGE - 1) & ~(PAGE - 1);
@@ -462,6 +475,40 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.responseLength[r] = ResponseHeader.HEADER_LENGTH + length;
         reqs.state[r] = Requests.READING;
         submitRead(r);
+    }
+
+    /**
+     * Answers a GET from block cache entry {@code e}: the header from the request's small response area, the body
+     * straight from the entry (pinned until the response is sent), checked against the index's CRC32C first.
+     *
+     * @return false when the entry does not match the index entry: it is dropped, and the block is read instead.
+     */
+    private boolean sendCached(final int r, final int e, final int blockLength, final long offset, final int length)
+    {
+        crc32c.reset();
+        crc32c.update(cache.view(e));
+        if (cache.length(e) != blockLength || (int)crc32c.getValue() != reader.crc())
+        {
+            // Content-addressed bytes cannot change, so only overwritten memory gets here.
+            ctx.errors.onError(ctx.name, "block cache entry does not match the index (length " + cache.length(e) +
+                ", index " + blockLength + "): dropped, the block is read from the file");
+            cache.remove(e);
+            cacheGauges();
+            return false;
+        }
+        cache.pin(e);
+        reqs.cacheEntry[r] = e;
+        stats.increment(ServerStats.CACHE_HITS);
+        final long at = smallResponse(r);
+        header(r, at, Status.OK, length);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH, cache.address(e) + offset, length, Status.OK);
+        return true;
+    }
+
+    private void cacheGauges()
+    {
+        stats.set(ServerStats.CACHE_BYTES, cache.bytes());
+        stats.set(ServerStats.CACHE_BLOCKS, cache.entries());
     }
 
     private void submitRead(final int r)
@@ -507,6 +554,14 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
         epochs.end(reqs.readTag[r]);
         reqs.readTag[r] = -1;
+        if (reqs.payloadLength[r] <= BlockCache.MAX_BLOCK && cache.enabled())
+        {
+            if (cache.offer(reqs.hashes, r * HASH, memory, (int)(reqs.buffer[r] + PAGE), reqs.payloadLength[r]))
+            {
+                stats.increment(ServerStats.CACHE_ADMISSIONS);
+            }
+            cacheGauges();
+        }
         header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
         responder.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
     }
@@ -870,5 +925,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     public void close()
     {
         reader.close();
+    }
+
+    /** Unmaps the block cache: only once the ring is closed, since a send in flight may read from it. */
+    void closeCache()
+    {
+        cache.close();
     }
 }

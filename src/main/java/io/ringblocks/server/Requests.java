@@ -43,6 +43,11 @@ final class Requests
     final long[] response;
     final int[] responseLength;
     final int[] responseSent;
+    /** A second part of the response outside the arena (a block cache entry): absolute address and length (0: none). */
+    final long[] bodyAddress;
+    final int[] bodyLength;
+    /** The block cache entry the response is sent from (pinned), or -1. */
+    final int[] cacheEntry;
     /** When the request's frame was taken, for its latency (LatencyBuckets). */
     final long[] startNanos;
     final int[] next;
@@ -80,6 +85,9 @@ final class Requests
         response = new long[capacity];
         responseLength = new int[capacity];
         responseSent = new int[capacity];
+        bodyAddress = new long[capacity];
+        bodyLength = new int[capacity];
+        cacheEntry = new int[capacity];
         startNanos = new long[capacity];
         next = new int[capacity];
         deltaType = new int[capacity];
@@ -112,6 +120,8 @@ final class Requests
         next[r] = -1;
         ioDone[r] = 0;
         responseSent[r] = 0;
+        bodyLength[r] = 0;
+        cacheEntry[r] = -1;
         startNanos[r] = System.nanoTime();
         return r;
     }

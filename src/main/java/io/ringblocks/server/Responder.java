@@ -10,6 +10,12 @@ interface Responder
     /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response, with its status. */
     void respond(int r, long at, int length, int status);
 
+    /**
+     * Queues a response in two parts: {@code [at, at + length)} of the arena (the header), then {@code bodyLength}
+     * bytes at the absolute address {@code body}, which stay put until request {@code r} finishes.
+     */
+    void respond(int r, long at, int length, long body, int bodyLength, int status);
+
     /** Request {@code r} took ({@code bytes > 0}) or gave back ({@code bytes < 0}) arena memory. */
     void chargeBuffer(int r, long bytes);
 

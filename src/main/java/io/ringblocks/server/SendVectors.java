@@ -4,7 +4,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.ffi.iovec;
 import io.ringblocks.ffi.msghdr;
-import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
 
 /**
@@ -56,15 +55,8 @@ final class SendVectors implements AutoCloseable
             throw new IllegalArgumentException("cannot hold send vectors for " + connections + " connections");
         }
         length = (long)connections * STRIDE;
-        final long address = LibC.mmap(length, LibC.PROT_READ | LibC.PROT_WRITE,
-            LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS, -1, 0);
-        if (address < 0)
-        {
-            throw new IllegalStateException("cannot map " + length + " bytes of send vectors: " +
-                Errno.describe((int)address));
-        }
-        base = address;
-        view = new UnsafeBuffer(address, (int)length);
+        base = LibC.mapAnonymous(length, "send vectors");
+        view = new UnsafeBuffer(base, (int)length);
     }
 
     /** Sets iovec {@code i} of connection {@code c} to {@code [address, address + bytes)}. */

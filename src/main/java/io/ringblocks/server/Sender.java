@@ -8,7 +8,8 @@ import io.ringblocks.wire.Opcode;
 /**
  * The sending half of connection I/O: each connection's responses queue up in order (an intrusive list through
  * the request table), and at the end of the duty cycle every connection with responses ready and no send in flight
- * sends them — one SEND for one response, one SENDMSG over up to {@link SendVectors#MAX_IOVECS} otherwise. A
+ * sends them — one SEND for one response in one part, one SENDMSG over up to {@link SendVectors#MAX_IOVECS} parts
+ * otherwise (a response is its header and body in the arena, or a header there and a body in the block cache). A
  * completion finishes the responses its bytes covered; a short send resumes inside the response it ended in.
  */
 final class Sender implements AutoCloseable
@@ -68,11 +69,21 @@ final class Sender implements AutoCloseable
     /** Queues {@code [at, at + length)} (arena offsets) as request {@code r}'s response, sent at the end of the cycle. */
     void respond(final int r, final long at, final int length, final int status)
     {
+        respond(r, at, length, 0L, 0, status);
+    }
+
+    /**
+     * Queues request {@code r}'s response in two parts: {@code [at, at + length)} of the arena (its header), then
+     * {@code bodyLength} bytes at absolute address {@code body}, which must stay put until the request finishes.
+     */
+    void respond(final int r, final long at, final int length, final long body, final int bodyLength,
+        final int status)
+    {
         final int c = reqs.connection[r];
         final int op = Opcode.isValid(reqs.opcode[r]) ? reqs.opcode[r] : Opcode.NONE;
         ServerStats.add(stats.requests, op, 1);
         ServerStats.add(stats.statuses, status, 1);
-        ServerStats.add(stats.bytesOut, op, length);
+        ServerStats.add(stats.bytesOut, op, length + bodyLength);
         if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
             conns.fd[c] < 0 || conns.closeAfterSend[c])
         {
@@ -83,6 +94,8 @@ final class Sender implements AutoCloseable
         reqs.state[r] = Requests.RESPONDING;
         reqs.response[r] = at;
         reqs.responseLength[r] = length;
+        reqs.bodyAddress[r] = body;
+        reqs.bodyLength[r] = bodyLength;
         reqs.responseSent[r] = 0;
         reqs.next[r] = -1;
         if (conns.sendTail[c] < 0)
@@ -144,32 +157,59 @@ final class Sender implements AutoCloseable
     /**
      * Sends the connection's queued responses, the first from where a short send left it: one SEND for a single
      * response, one SENDMSG over at most {@link SendVectors#MAX_IOVECS} responses (and about
-     * {@link SendVectors#MAX_BYTES}) otherwise. GET bodies go straight from their read buffers.
+     * {@link SendVectors#MAX_BYTES}) otherwise. GET bodies go straight from their read buffers or cache entries.
      */
     private void startSend(final int c)
     {
         int r = conns.sendHead[c];
         final long ud = UserData.pack(c, Worker.OP_SEND, conns.generation[c]);
-        final long first = arena.address(reqs.response[r] + reqs.responseSent[r]);
-        final int firstLength = reqs.responseLength[r] - reqs.responseSent[r];
-        if (reqs.next[r] < 0)
+        if (reqs.next[r] < 0 && reqs.bodyLength[r] == 0)
         {
-            ring.prepSend(conns.fd[c], first, firstLength, 0, ud);
+            ring.prepSend(conns.fd[c], arena.address(reqs.response[r] + reqs.responseSent[r]),
+                reqs.responseLength[r] - reqs.responseSent[r], 0, ud);
             sendStarted(c);
             return;
         }
-        vectors.set(c, 0, first, firstLength);
-        long bytes = firstLength;
-        int count = 1;
+        int count = addParts(c, 0, r, reqs.responseSent[r]);
+        long bytes = total(r) - reqs.responseSent[r];
         r = reqs.next[r];
-        while (r >= 0 && count < SendVectors.MAX_IOVECS && bytes < SendVectors.MAX_BYTES)
+        while (r >= 0 && count + parts(r) <= SendVectors.MAX_IOVECS && bytes < SendVectors.MAX_BYTES)
         {
-            vectors.set(c, count++, arena.address(reqs.response[r]), reqs.responseLength[r]);
-            bytes += reqs.responseLength[r];
+            count = addParts(c, count, r, 0);
+            bytes += total(r);
             r = reqs.next[r];
         }
         ring.prepSendmsg(conns.fd[c], vectors.seal(c, count), 0, ud);
         sendStarted(c);
+    }
+
+    /** @return the iovecs response {@code r} takes: its header part, and its body when that lies elsewhere. */
+    private int parts(final int r)
+    {
+        return reqs.bodyLength[r] > 0 ? 2 : 1;
+    }
+
+    /** @return all bytes of response {@code r}, both parts. */
+    private int total(final int r)
+    {
+        return reqs.responseLength[r] + reqs.bodyLength[r];
+    }
+
+    /** Sets the iovecs for what is left of response {@code r} after {@code sent} bytes. @return the new count. */
+    private int addParts(final int c, final int count, final int r, final int sent)
+    {
+        int n = count;
+        final int head = reqs.responseLength[r];
+        if (sent < head)
+        {
+            vectors.set(c, n++, arena.address(reqs.response[r] + sent), head - sent);
+        }
+        if (reqs.bodyLength[r] > 0)
+        {
+            final int into = Math.max(0, sent - head);
+            vectors.set(c, n++, reqs.bodyAddress[r] + into, reqs.bodyLength[r] - into);
+        }
+        return n;
     }
 
     /** Only once its SQE exists: a connection marked sending without one would never send again. */
@@ -228,7 +268,7 @@ final class Sender implements AutoCloseable
         while (left > 0)
         {
             final int r = conns.sendHead[c];
-            final int remaining = reqs.responseLength[r] - reqs.responseSent[r];
+            final int remaining = total(r) - reqs.responseSent[r];
             if (left < remaining)
             {
                 reqs.responseSent[r] += left;

@@ -39,6 +39,12 @@ public final class ServerConfig
     public static final int MAX_RECV_BUFFER_SIZE = IoArena.MAX_BUFFER;
     /** Default {@link #arenaSize()}: 16 MiB. */
     public static final long DEFAULT_ARENA_SIZE = 16L << 20;
+    /** Default {@link #blockCacheSize()}: 8 MiB per worker. */
+    public static final long DEFAULT_BLOCK_CACHE_SIZE = 8L << 20;
+    /** {@link #blockCacheSize()} is a multiple of this: the largest block the cache holds, 16 KiB. */
+    public static final long BLOCK_CACHE_UNIT = 16L << 10;
+    /** Largest {@link #blockCacheSize()}: 1 GiB. */
+    public static final long MAX_BLOCK_CACHE_SIZE = 1L << 30;
     /** Smallest {@link #arenaSize()}, and the unit it is a multiple of: the arena's largest buffer, 2 MiB. */
     public static final long MIN_ARENA_SIZE = IoArena.MAX_BUFFER;
     /** Largest {@link #arenaSize()}: 1 GiB (the arena is addressed with int offsets). */
@@ -67,6 +73,7 @@ public final class ServerConfig
     private final int maxInFlight;
     private final int recvBufferSize;
     private final long arenaSize;
+    private final long blockCacheSize;
     private final int ringEntries;
     private final long shutdownTimeoutMillis;
     private final long sendTimeoutMillis;
@@ -85,6 +92,7 @@ public final class ServerConfig
         maxInFlight = b.maxInFlight;
         recvBufferSize = b.recvBufferSize;
         arenaSize = b.arenaSize;
+        blockCacheSize = b.blockCacheSize;
         ringEntries = b.ringEntries;
         shutdownTimeoutMillis = b.shutdownTimeoutMillis;
         sendTimeoutMillis = b.sendTimeoutMillis;
@@ -121,6 +129,7 @@ public final class ServerConfig
             .maxInFlight(maxInFlight)
             .recvBufferSize(recvBufferSize)
             .arenaSize(arenaSize)
+            .blockCacheSize(blockCacheSize)
             .ringEntries(ringEntries)
             .shutdownTimeoutMillis(shutdownTimeoutMillis)
             .sendTimeoutMillis(sendTimeoutMillis)
@@ -171,6 +180,15 @@ public final class ServerConfig
     public long arenaSize()
     {
         return arenaSize;
+    }
+
+    /**
+     * @return memory per worker for small hot blocks (up to {@value #BLOCK_CACHE_UNIT} bytes each), so GETs of them
+     * need no file read; 0 for none. Anonymous memory, resident only where blocks are cached.
+     */
+    public long blockCacheSize()
+    {
+        return blockCacheSize;
     }
 
     /** @return SQ entries per worker ring. */
@@ -244,6 +262,7 @@ public final class ServerConfig
             maxInFlight == that.maxInFlight &&
             recvBufferSize == that.recvBufferSize &&
             arenaSize == that.arenaSize &&
+            blockCacheSize == that.blockCacheSize &&
             ringEntries == that.ringEntries &&
             shutdownTimeoutMillis == that.shutdownTimeoutMillis &&
             sendTimeoutMillis == that.sendTimeoutMillis &&
@@ -257,8 +276,8 @@ public final class ServerConfig
     @Override
     public int hashCode()
     {
-        return Objects.hash(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize, ringEntries,
-            shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, metricsHost,
+        return Objects.hash(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize, blockCacheSize,
+            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, metricsHost,
             metricsPort, store);
     }
 
@@ -272,6 +291,7 @@ public final class ServerConfig
             ", maxInFlight=" + maxInFlight +
             ", recvBufferSize=" + recvBufferSize +
             ", arenaSize=" + arenaSize +
+            ", blockCacheSize=" + blockCacheSize +
             ", ringEntries=" + ringEntries +
             ", shutdownTimeoutMillis=" + shutdownTimeoutMillis +
             ", sendTimeoutMillis=" + sendTimeoutMillis +
@@ -293,6 +313,7 @@ public final class ServerConfig
         private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
         private int recvBufferSize = DEFAULT_RECV_BUFFER_SIZE;
         private long arenaSize = DEFAULT_ARENA_SIZE;
+        private long blockCacheSize = DEFAULT_BLOCK_CACHE_SIZE;
         private int ringEntries = DEFAULT_RING_ENTRIES;
         private long shutdownTimeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
         private long sendTimeoutMillis = DEFAULT_SEND_TIMEOUT_MILLIS;
@@ -388,6 +409,17 @@ public final class ServerConfig
         }
 
         /**
+         * @param bytes 0 (no cache) or a multiple of {@value ServerConfig#BLOCK_CACHE_UNIT} up to
+         *              {@value ServerConfig#MAX_BLOCK_CACHE_SIZE}: memory per worker for small hot blocks.
+         * @return this builder.
+         */
+        public Builder blockCacheSize(final long bytes)
+        {
+            blockCacheSize = bytes;
+            return this;
+        }
+
+        /**
          * @param entries 1..{@value ServerConfig#MAX_RING_ENTRIES}.
          * @return this builder.
          */
@@ -466,6 +498,7 @@ public final class ServerConfig
             ConfigChecks.inRange("maxInFlight", maxInFlight, 1, MAX_MAX_IN_FLIGHT);
             ConfigChecks.powerOfTwo("recvBufferSize", recvBufferSize, MIN_RECV_BUFFER_SIZE, MAX_RECV_BUFFER_SIZE);
             ConfigChecks.multipleOf("arenaSize", arenaSize, MIN_ARENA_SIZE, MIN_ARENA_SIZE, MAX_ARENA_SIZE);
+            ConfigChecks.multipleOf("blockCacheSize", blockCacheSize, BLOCK_CACHE_UNIT, 0, MAX_BLOCK_CACHE_SIZE);
             ConfigChecks.inRange("ringEntries", ringEntries, 1, MAX_RING_ENTRIES);
             ConfigChecks.inRange("shutdownTimeoutMillis", shutdownTimeoutMillis, 0, MAX_TIMEOUT_MILLIS);
             ConfigChecks.inRange("sendTimeoutMillis", sendTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);

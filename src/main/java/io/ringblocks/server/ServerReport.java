@@ -148,6 +148,11 @@ final class ServerReport
             sum(ServerStats.PROVIDED_BUFFERS));
         v.counter("recv_provided_exhausted", "Receives that found every provided buffer in use.",
             sum(ServerStats.RECV_PROVIDED_EXHAUSTED));
+        v.counter("cache_hits", "GETs answered from the block cache, with no file read.", sum(ServerStats.CACHE_HITS));
+        v.counter("cache_admissions", "Blocks copied into the block cache after a read.",
+            sum(ServerStats.CACHE_ADMISSIONS));
+        v.gauge("cache_bytes", "Memory held by cached blocks.", sum(ServerStats.CACHE_BYTES));
+        v.gauge("cache_blocks", "Blocks in the block cache.", sum(ServerStats.CACHE_BLOCKS));
         v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));
         v.counter("corrupt_reads", "Reads of a block whose bytes did not match its checksum (answered CORRUPT).",
             sum(ServerStats.CORRUPT_READS));

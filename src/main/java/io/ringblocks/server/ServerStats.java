@@ -50,7 +50,14 @@ final class ServerStats
     static final int IN_FLIGHT = 23;
     static final int LOOPS = 24;
     static final int COMPLETIONS = 25;
-    static final int FIGURES = 26;
+    /** GETs answered from the block cache, without a file read. */
+    static final int CACHE_HITS = 26;
+    /** Blocks copied into the block cache after a read. */
+    static final int CACHE_ADMISSIONS = 27;
+    /** Bytes (buddy blocks) and blocks held by the block cache. */
+    static final int CACHE_BYTES = 28;
+    static final int CACHE_BLOCKS = 29;
+    static final int FIGURES = 30;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

@@ -462,6 +462,13 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         sender.respond(r, at, length, status);
     }
 
+    @Override
+    public void respond(final int r, final long at, final int length, final long body, final int bodyLength,
+        final int status)
+    {
+        sender.respond(r, at, length, body, bodyLength, status);
+    }
+
     /**
      * A deadline of {@link ConnectionTimeouts} passed. A client that stopped reading (send) or sending (request) gets
      * its socket shut down, which fails its stuck send or receive and frees the buffers it pinned; an idle connection
@@ -617,6 +624,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         if (ring != null)
         {
             ring.close();
+        }
+        if (ops != null)
+        {
+            ops.closeCache(); // only now: a send submitted in the last cycle may have read from it until the ring went
         }
         if (ops != null && ops.buffersLent() > 0)
         {

@@ -492,6 +492,24 @@ public final class LibC
         }
     }
 
+    /**
+     * Private anonymous read-write memory, backed by the kernel only where it is touched.
+     *
+     * @param what names the mapping in the exception.
+     * @return its address.
+     * @throws IllegalStateException naming the errno when it cannot be mapped.
+     */
+    public static long mapAnonymous(final long length, final String what)
+    {
+        final long address = mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (address < 0)
+        {
+            throw new IllegalStateException("cannot map " + length + " bytes of " + what + ": " +
+                Errno.describe((int)address));
+        }
+        return address;
+    }
+
     public static int munmap(final long address, final long length)
     {
         final MemorySegment c = CAPTURE.get();

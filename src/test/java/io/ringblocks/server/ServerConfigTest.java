@@ -35,6 +35,7 @@ class ServerConfigTest
         assertEquals(64, config.maxInFlight());
         assertEquals(16384, config.recvBufferSize());
         assertEquals(16L << 20, config.arenaSize());
+        assertEquals(8L << 20, config.blockCacheSize());
         assertEquals(1024, config.ringEntries());
         assertEquals(10_000L, config.shutdownTimeoutMillis());
         assertEquals(30_000L, config.sendTimeoutMillis());
@@ -64,6 +65,12 @@ class ServerConfigTest
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 3145728",
             b -> b.arenaSize(3L << 20));
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 0", b -> b.arenaSize(0));
+        assertRejected("blockCacheSize must be a multiple of 16384 in 0..1073741824: 20000",
+            b -> b.blockCacheSize(20_000));
+        assertRejected("blockCacheSize must be a multiple of 16384 in 0..1073741824: -16384",
+            b -> b.blockCacheSize(-16_384));
+        assertRejected("blockCacheSize must be a multiple of 16384 in 0..1073741824: 2147483648",
+            b -> b.blockCacheSize(2L << 30));
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 2147483648",
             b -> b.arenaSize(2L << 30));
         assertRejected("ringEntries must be in 1..32768: 0", b -> b.ringEntries(0));
@@ -80,15 +87,17 @@ class ServerConfigTest
     {
         final ServerConfig lowest = ServerConfig.builder(STORE).port(0).workers(1).maxConnections(1).maxInFlight(1)
             .recvBufferSize(ServerConfig.MIN_RECV_BUFFER_SIZE).arenaSize(ServerConfig.MIN_ARENA_SIZE).ringEntries(1)
-            .shutdownTimeoutMillis(0).sendTimeoutMillis(1).requestTimeoutMillis(1).idleTimeoutMillis(0).conclude();
+            .shutdownTimeoutMillis(0).sendTimeoutMillis(1).requestTimeoutMillis(1).idleTimeoutMillis(0)
+            .blockCacheSize(0).conclude();
         assertEquals(0, lowest.idleTimeoutMillis());
+        assertEquals(0, lowest.blockCacheSize());
         final ServerConfig highest = ServerConfig.builder(STORE).port(ServerConfig.MAX_PORT)
             .workers(ServerConfig.MAX_WORKERS).maxConnections(ServerConfig.MAX_MAX_CONNECTIONS)
             .maxInFlight(ServerConfig.MAX_MAX_IN_FLIGHT).recvBufferSize(ServerConfig.MAX_RECV_BUFFER_SIZE)
             .arenaSize(ServerConfig.MAX_ARENA_SIZE).ringEntries(ServerConfig.MAX_RING_ENTRIES)
             .shutdownTimeoutMillis(ServerConfig.MAX_TIMEOUT_MILLIS).sendTimeoutMillis(ServerConfig.MAX_TIMEOUT_MILLIS)
             .requestTimeoutMillis(ServerConfig.MAX_TIMEOUT_MILLIS).idleTimeoutMillis(ServerConfig.MAX_TIMEOUT_MILLIS)
-            .conclude();
+            .blockCacheSize(ServerConfig.MAX_BLOCK_CACHE_SIZE).conclude();
         assertEquals(ServerConfig.MAX_ARENA_SIZE, highest.arenaSize());
     }
 
@@ -97,7 +106,8 @@ class ServerConfigTest
     {
         final ServerConfig config = ServerConfig.builder(STORE).host("10.0.0.7").port(7070).workers(3)
             .maxConnections(100).maxInFlight(8).recvBufferSize(8192).arenaSize(32L << 20).ringEntries(256)
-            .shutdownTimeoutMillis(1).sendTimeoutMillis(2).requestTimeoutMillis(3).idleTimeoutMillis(4).conclude();
+            .shutdownTimeoutMillis(1).sendTimeoutMillis(2).requestTimeoutMillis(3).idleTimeoutMillis(4)
+            .blockCacheSize(64L << 10).conclude();
         final ServerConfig again = config.toBuilder().conclude();
         assertEquals(config, again);
         assertEquals(config.hashCode(), again.hashCode());
@@ -106,5 +116,6 @@ class ServerConfigTest
         assertEquals(otherStore, config.toBuilder().store(otherStore).conclude().store());
         assertNotEquals(config, config.toBuilder().store(otherStore).conclude());
         assertNotEquals(config, config.toBuilder().idleTimeoutMillis(5).conclude());
+        assertNotEquals(config, config.toBuilder().blockCacheSize(0).conclude());
     }
 }
