@@ -21,7 +21,9 @@ import io.ringblocks.sys.LibC;
  *  table: open addressing over the first 8 bytes of the hash, linear probing, value e + 1 (0 = empty)
  * </pre>
  * Admission: a block is cached the second time it is read within a window (a one-bit-per-hash doorkeeper
- * cleared every few thousand first sightings), so one scan over many blocks does not flush the hot ones.
+ * cleared every few thousand first sightings), so one scan over many blocks does not flush the hot ones; once
+ * the cache is full, only one in {@link #ADMIT_WHEN_FULL} such blocks displaces others, so a working set larger
+ * than the cache costs few copies (it converges to the same hit rate, more slowly) instead of one per miss.
  * Eviction: CLOCK over the entries, skipping pinned ones (a response being sent from them); bounded steps per
  * admission, and a block that finds no room is simply not cached. Worker thread only; nothing allocates.
  */
@@ -32,6 +34,8 @@ final class BlockCache implements AutoCloseable
     private static final int HASH = Operations.HASH;
     /** CLOCK steps one admission may take before it gives up. */
     private static final int MAX_STEPS = 256;
+    /** A full cache takes one in this many blocks offered (each displacing others). */
+    private static final int ADMIT_WHEN_FULL = 8;
     /** Entries one admission may evict before it gives up. */
     private static final int MAX_EVICTIONS = 8;
     private static final int DOORKEEPER_BITS = 1 << 16;
@@ -58,6 +62,7 @@ final class BlockCache implements AutoCloseable
     private final long[] doorkeeper = new long[DOORKEEPER_BITS / 64];
     private int sightings;
     private int hand;
+    private long fullOffers;
     private long bytes;
 
     /** @param capacity bytes of blocks: 0 (no cache) or a positive multiple of {@link #MAX_BLOCK}. */
@@ -203,6 +208,10 @@ final class BlockCache implements AutoCloseable
         }
         final int cls = BuddyAllocator.sizeClassFor(blockLength, MAX_BLOCK);
         long at = space.allocate(cls);
+        if (at < 0 && ++fullOffers % ADMIT_WHEN_FULL != 0)
+        {
+            return false; // full: when the blocks read outnumber the room, copying each miss in would only churn
+        }
         // Entries are at least as many as 4 KiB units, so room for the bytes means a free entry too. Eviction stops
         // after a few victims: with mixed sizes the freed ones need not merge into a block of this class.
         for (int tries = 0; at < 0 && tries < MAX_EVICTIONS && evictOne(); tries++)
@@ -292,13 +301,14 @@ final class BlockCache implements AutoCloseable
     }
 
     /**
-     * One CLOCK sweep over at most {@link #MAX_STEPS} cached entries (free slots are passed over without counting,
-     * but at most once round). @return true when an entry was freed.
+     * One CLOCK sweep over at most {@link #MAX_STEPS} cached entries (free slots are passed over without counting).
+     * @return true when an entry was freed.
      */
     private boolean evictOne()
     {
         int steps = 0;
-        for (int visited = 0; visited < key.length && steps < MAX_STEPS; visited++)
+        // Two laps at most: the first may only clear reference bits.
+        for (int visited = 0; visited < 2 * key.length && steps < MAX_STEPS; visited++)
         {
             final int e = hand;
             hand = hand + 1 == key.length ? 0 : hand + 1;

@@ -201,7 +201,8 @@ class BlockCacheServingTest
                 assertEquals(OK, client.call(Opcode.PING, 0, 4, new byte[0]).status());
                 Thread.sleep(100); // the worker sees the reset, drops the queue and unpins
             }
-            for (int i = 0; i < 3; i++)
+            // A full cache lets one in eight offered blocks displace others: sixteen reads are plenty.
+            for (int i = 0; i < 16; i++)
             {
                 assertArrayEquals(second, client.call(Opcode.GET, 0, 5, sha256(second)).body());
             }

@@ -133,6 +133,37 @@ class BlockCacheTest
     }
 
     @Test
+    void shouldLetOnlyOneInEightOfferedBlocksDisplaceOthersWhenFull()
+    {
+        final Blocks blocks = new Blocks(2, 4);
+        try (BlockCache cache = new BlockCache(BlockCache.MAX_BLOCK))
+        {
+            final UnsafeBuffer big = new UnsafeBuffer(new byte[BlockCache.MAX_BLOCK]);
+            final UnsafeBuffer other = new UnsafeBuffer(new byte[BlockCache.MAX_BLOCK]);
+            big.putLong(0, 1);
+            other.putLong(0, 2);
+            final UnsafeBuffer bigHash = new UnsafeBuffer(new byte[HASH]);
+            final UnsafeBuffer otherHash = new UnsafeBuffer(new byte[HASH]);
+            bigHash.putLong(0, 0x1234_5678_9abc_def0L);
+            otherHash.putLong(0, 0x0fed_cba9_8765_4321L);
+            cache.offer(bigHash, 0, big, 0, big.capacity());
+            assertTrue(cache.offer(bigHash, 0, big, 0, big.capacity()), "room: admitted on its second offer");
+            int offers = 0;
+            boolean admitted = false;
+            while (!admitted && offers < 100)
+            {
+                admitted = cache.offer(otherHash, 0, other, 0, other.capacity());
+                offers++;
+            }
+            assertTrue(admitted);
+            assertTrue(offers >= 8 && offers <= 9, "offers until the full cache took it: " + offers);
+            assertEquals(-1, cache.find(bigHash, 0), "displaced");
+            assertEquals(1, cache.entries());
+            cache.checkInvariants();
+        }
+    }
+
+    @Test
     void shouldGiveARemovedEntryBackAtItsLastUnpin()
     {
         final Blocks blocks = new Blocks(1, 3);
