@@ -49,6 +49,9 @@ final class BlockCache implements AutoCloseable
     private final long[] key;
     private final long[] offset;
     private final int[] length;
+    private final int[] crc;
+    /** The deleting-commit count before the snapshot of the last lookup that found the block (see {@link #validAt}). */
+    private final long[] validAt;
     private final byte[] sizeClass;
     private final int[] pins;
     private final boolean[] referenced;
@@ -94,6 +97,8 @@ final class BlockCache implements AutoCloseable
         key = new long[entries];
         offset = new long[entries];
         length = new int[entries];
+        crc = new int[entries];
+        validAt = new long[entries];
         sizeClass = new byte[entries];
         pins = new int[entries];
         referenced = new boolean[entries];
@@ -155,6 +160,27 @@ final class BlockCache implements AutoCloseable
         return length[e];
     }
 
+    /** @return the block's CRC32C as the index recorded it. */
+    int crc(final int e)
+    {
+        return crc[e];
+    }
+
+    /**
+     * @return the count of deleting commits read before the snapshot of the last index lookup that found this
+     * block: while the count is still this, the block has not been deleted since.
+     */
+    long validAt(final int e)
+    {
+        return validAt[e];
+    }
+
+    /** An index lookup under a snapshot pinned after {@code deletingCommits} were counted found the block again. */
+    void validate(final int e, final long deletingCommits)
+    {
+        validAt[e] = deletingCommits;
+    }
+
     /** @return a view of the entry's bytes (reused: valid until the next call). */
     ByteBuffer view(final int e)
     {
@@ -196,10 +222,12 @@ final class BlockCache implements AutoCloseable
     /**
      * A block was read and checked: cache a copy if it has been seen recently and there is room.
      *
+     * @param blockCrc        its CRC32C as recorded in the index.
+     * @param deletingCommits the count read before the snapshot of the lookup that found it ({@link #validAt}).
      * @return true when it was cached now.
      */
     boolean offer(final DirectBuffer hash, final int hashOffset, final DirectBuffer src, final int srcOffset,
-        final int blockLength)
+        final int blockLength, final int blockCrc, final long deletingCommits)
     {
         if (capacity == 0 || blockLength > MAX_BLOCK || blockLength <= 0 || probe(hash, hashOffset) >= 0 ||
             firstSighting(hash.getLong(hashOffset)))
@@ -228,6 +256,8 @@ final class BlockCache implements AutoCloseable
         hashes.putBytes(e * HASH, hash, hashOffset, HASH);
         offset[e] = at;
         length[e] = blockLength;
+        crc[e] = blockCrc;
+        validAt[e] = deletingCommits;
         sizeClass[e] = (byte)cls;
         pins[e] = 0;
         referenced[e] = false;

@@ -81,6 +81,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final long reserve;
     private boolean pinned;
     private long pinEpoch;
+    /** {@link CommitterClient#deletingCommits()} read just before this cycle's pin: what its lookups vouch for. */
+    private long pinDeletions;
     private long pinTag;
     private boolean published;
     private int buffersLent;
@@ -309,6 +311,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     {
         if (!pinned)
         {
+            // Before the pin: a deletion counted after this read may be missing from the snapshot, never one before.
+            pinDeletions = client.deletingCommits();
             // Publish the pin before the snapshot exists, so the committer cannot reuse what it may show.
             pinEpoch = client.epoch();
             pinTag = epochs.begin(pinEpoch);
@@ -427,18 +431,21 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     private void get(final int r)
     {
-        if (!lookup(r))
+        final int cached = cache.find(reqs.hashes, r * HASH);
+        // Nothing deleted since a lookup found the cached block: it still exists, and the index need not be asked.
+        final boolean known = cached >= 0 && cache.validAt(cached) == client.deletingCommits();
+        if (!known && !lookup(r))
         {
             respondStatus(r, Status.NOT_FOUND);
             return;
         }
-        if (reader.corrupt())
+        if (!known && reader.corrupt())
         {
             stats.increment(ServerStats.CORRUPT_READS); // already flagged and logged: no need to read it again
             respondStatus(r, Status.CORRUPT);
             return;
         }
-        final int blockLength = reader.length();
+        final int blockLength = known ? cache.length(cached) : reader.length();
         long offset = 0;
         int length = blockLength;
         if ((reqs.flags[r] & Flags.RANGE) != 0)
@@ -452,10 +459,21 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             offset = reqs.rangeOffset[r];
             length = RangeBody.resolvedLength(reqs.rangeOffset[r], reqs.rangeLength[r], blockLength);
         }
-        final int cached = cache.find(reqs.hashes, r * HASH);
-        if (cached >= 0 && sendCached(r, cached, blockLength, offset, length))
+        if (cached >= 0)
         {
-            return;
+            if (sendCached(r, cached, blockLength, known ? cache.crc(cached) : reader.crc(), offset, length))
+            {
+                if (!known)
+                {
+                    cache.validate(cached, pinDeletions);
+                }
+                return;
+            }
+            if (known)
+            {
+                get(r); // the entry was dropped: ask the index (once: nothing is cached under the hash now)
+                return;
+            }
         }
         // Read the whole block (its checksum covers all of it, so a range is checked too), one page after the buffer
         // start, so the response header fits right in front of the first wanted byte.
@@ -466,6 +484,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             return;
         }
         reqs.readTag[r] = epochs.begin(pinEpoch);
+        reqs.indexedAt[r] = pinDeletions;
         reqs.blockOffset[r] = reader.offset();
         reqs.payloadLength[r] = blockLength; // a GET's block length, for the check
         reqs.crc[r] = reader.crc();
@@ -479,18 +498,19 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
 
     /**
      * Answers a GET from block cache entry {@code e}: the header from the request's small response area, the body
-     * straight from the entry (pinned until the response is sent), checked against the index's CRC32C first.
+     * straight from the entry (pinned until the response is sent), checked against the block's CRC32C first.
      *
-     * @return false when the entry does not match the index entry: it is dropped, and the block is read instead.
+     * @return false when the entry does not match: it is dropped, and the block is looked up and read instead.
      */
-    private boolean sendCached(final int r, final int e, final int blockLength, final long offset, final int length)
+    private boolean sendCached(final int r, final int e, final int blockLength, final int crc, final long offset,
+        final int length)
     {
         crc32c.reset();
         crc32c.update(cache.view(e));
-        if (cache.length(e) != blockLength || (int)crc32c.getValue() != reader.crc())
+        if (cache.length(e) != blockLength || (int)crc32c.getValue() != crc)
         {
             // Content-addressed bytes cannot change, so only overwritten memory gets here.
-            ctx.errors.onError(ctx.name, "block cache entry does not match the index (length " + cache.length(e) +
+            ctx.errors.onError(ctx.name, "block cache entry does not match its checksum (length " + cache.length(e) +
                 ", index " + blockLength + "): dropped, the block is read from the file");
             cache.remove(e);
             cacheGauges();
@@ -556,7 +576,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.readTag[r] = -1;
         if (reqs.payloadLength[r] <= BlockCache.MAX_BLOCK && cache.enabled())
         {
-            if (cache.offer(reqs.hashes, r * HASH, memory, (int)(reqs.buffer[r] + PAGE), reqs.payloadLength[r]))
+            if (cache.offer(reqs.hashes, r * HASH, memory, (int)(reqs.buffer[r] + PAGE), reqs.payloadLength[r],
+                reqs.crc[r], reqs.indexedAt[r]))
             {
                 stats.increment(ServerStats.CACHE_ADMISSIONS);
             }

@@ -40,6 +40,8 @@ final class Requests
     final long[] rangeOffset;
     final int[] rangeLength;
     final long[] readTag;
+    /** A GET's lookup: the deleting commits counted before its snapshot (what a cache entry made from it vouches). */
+    final long[] indexedAt;
     final long[] response;
     final int[] responseLength;
     final int[] responseSent;
@@ -82,6 +84,7 @@ final class Requests
         rangeLength = new int[capacity];
         crc = new int[capacity];
         readTag = new long[capacity];
+        indexedAt = new long[capacity];
         response = new long[capacity];
         responseLength = new int[capacity];
         responseSent = new int[capacity];

@@ -63,6 +63,8 @@ public final class Committer implements Agent, MessageHandler
     private final NanoClock clock;
     private final ErrorHandler errors;
     private final AtomicLong epoch = new AtomicLong(1);
+    /** Commits that deleted anything, published after their epoch increment and before their acknowledgements. */
+    private final Counter deletingCommits = new Counter();
     private final boolean durable;
 
     // The batch being assembled, struct-of-arrays.
@@ -207,6 +209,16 @@ public final class Committer implements Agent, MessageHandler
     public ManyToOneRingBuffer deltas()
     {
         return deltas;
+    }
+
+    /**
+     * @return how many commits deleted something; it advances after such a commit is visible and before any of its
+     * deletions is acknowledged. Read before pinning a snapshot, it tells whether anything that snapshot found may
+     * have been deleted since (block caches use it to skip the index lookup while nothing was).
+     */
+    public long deletingCommits()
+    {
+        return deletingCommits.get();
     }
 
     /** @return the current index epoch; it advances after every commit. */
@@ -375,6 +387,10 @@ public final class Committer implements Agent, MessageHandler
         {
             // Readers that pin after this increment find the batch's changes in the overlay.
             epoch.incrementAndGet();
+            if (freedCount > 0)
+            {
+                deletingCommits.increment(); // after the epoch: whoever sees the new count pins after the batch
+            }
             final long sequence = journal.lastSequence();
             for (int i = 0; i < count; i++)
             {

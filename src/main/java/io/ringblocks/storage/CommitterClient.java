@@ -37,6 +37,12 @@ public final class CommitterClient implements MessageHandler
         return link;
     }
 
+    /** @return commits that deleted something so far ({@link Committer#deletingCommits()}). */
+    public long deletingCommits()
+    {
+        return committer.deletingCommits();
+    }
+
     /** @return the committer's current epoch, to tag a block read started now. */
     public long epoch()
     {

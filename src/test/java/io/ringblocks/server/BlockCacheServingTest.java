@@ -168,6 +168,58 @@ class BlockCacheServingTest
         }
     }
 
+    /**
+     * Two workers, each with the block cached (hits skip the index while no commit deleted anything): a DELETE
+     * acknowledged on any connection is seen by a GET on every other one, round after round, and a re-PUT is
+     * served again.
+     */
+    @Test
+    void shouldSeeADeletionAcknowledgedOnAnyWorkerFromEveryWorkersCache() throws Exception
+    {
+        final byte[] block = ServerOperationsTest.random(new Random(12), 4096);
+        final byte[] hash = sha256(block);
+        final ServerConfig config = config(dir, 1 << 20).toBuilder().workers(2).conclude();
+        final RawClient[] clients = new RawClient[8];
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            try
+            {
+                for (int i = 0; i < clients.length; i++)
+                {
+                    clients[i] = new RawClient(server.port());
+                }
+                assertEquals(OK, clients[0].call(Opcode.PUT, 0, 1, block).status());
+                for (int round = 0; round < 20; round++)
+                {
+                    for (final RawClient client : clients)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            assertArrayEquals(block, client.call(Opcode.GET, 0, 2, hash).body(), "round " + round);
+                        }
+                    }
+                    assertEquals(OK, clients[round % clients.length].call(Opcode.DELETE, 0, 3, hash).status());
+                    for (final RawClient client : clients)
+                    {
+                        assertEquals(NOT_FOUND, client.call(Opcode.GET, 0, 4, hash).status(), "round " + round);
+                    }
+                    assertEquals(OK, clients[(round + 3) % clients.length].call(Opcode.PUT, 0, 5, block).status());
+                }
+                assertTrue(Long.parseLong(stat(server, "cache_hits")) > 20 * clients.length);
+            }
+            finally
+            {
+                for (final RawClient client : clients)
+                {
+                    if (client != null)
+                    {
+                        client.close();
+                    }
+                }
+            }
+        }
+    }
+
     /** A client that resets its connection with cached GETs queued must not leave their entries pinned. */
     @Test
     void shouldUnpinEntriesOfAConnectionThatBrokeWithResponsesQueued() throws Exception

@@ -50,7 +50,7 @@ class BlockCacheTest
 
         boolean offer(final BlockCache cache, final int i)
         {
-            return cache.offer(hashes[i], 0, contents[i], 0, contents[i].capacity());
+            return cache.offer(hashes[i], 0, contents[i], 0, contents[i].capacity(), i, 7);
         }
 
         int find(final BlockCache cache, final int i)
@@ -61,6 +61,7 @@ class BlockCacheTest
         void assertHolds(final BlockCache cache, final int e, final int i)
         {
             assertEquals(contents[i].capacity(), cache.length(e));
+            assertEquals(i, cache.crc(e), "the index's checksum travels with the entry");
             final UnsafeBuffer held = new UnsafeBuffer(cache.address(e), cache.length(e));
             assertEquals(0, held.compareTo(contents[i]), "entry " + e + " holds block " + i + "'s bytes");
         }
@@ -78,6 +79,9 @@ class BlockCacheTest
             final int e = blocks.find(cache, 0);
             assertTrue(e >= 0);
             blocks.assertHolds(cache, e, 0);
+            assertEquals(7, cache.validAt(e));
+            cache.validate(e, 9);
+            assertEquals(9, cache.validAt(e));
             assertFalse(blocks.offer(cache, 0), "already cached");
             assertEquals(-1, blocks.find(cache, 1));
             assertEquals(1, cache.entries());
@@ -93,8 +97,8 @@ class BlockCacheTest
         {
             for (int i = 0; i < 3; i++)
             {
-                assertFalse(cache.offer(hash, 0, big, 0, big.capacity()));
-                assertFalse(off.offer(hash, 0, big, 0, 100));
+                assertFalse(cache.offer(hash, 0, big, 0, big.capacity(), 0, 0));
+                assertFalse(off.offer(hash, 0, big, 0, 100, 0, 0));
             }
             assertEquals(0, cache.entries());
             assertEquals(-1, off.find(hash, 0));
@@ -146,13 +150,13 @@ class BlockCacheTest
             final UnsafeBuffer otherHash = new UnsafeBuffer(new byte[HASH]);
             bigHash.putLong(0, 0x1234_5678_9abc_def0L);
             otherHash.putLong(0, 0x0fed_cba9_8765_4321L);
-            cache.offer(bigHash, 0, big, 0, big.capacity());
-            assertTrue(cache.offer(bigHash, 0, big, 0, big.capacity()), "room: admitted on its second offer");
+            cache.offer(bigHash, 0, big, 0, big.capacity(), 0, 0);
+            assertTrue(cache.offer(bigHash, 0, big, 0, big.capacity(), 0, 0), "room: admitted on its second offer");
             int offers = 0;
             boolean admitted = false;
             while (!admitted && offers < 100)
             {
-                admitted = cache.offer(otherHash, 0, other, 0, other.capacity());
+                admitted = cache.offer(otherHash, 0, other, 0, other.capacity(), 0, 0);
                 offers++;
             }
             assertTrue(admitted);
