@@ -12,8 +12,9 @@ import io.ringblocks.sys.LibC;
 /**
  * A worker's cache of small hot blocks, so that a GET of one answers from memory: no file read, and the body is
  * sent straight from the cache entry. Blocks are immutable (content-addressed), so an entry keyed by its SHA-256
- * is never stale in content; whether the block still exists is the index's answer, which every GET asks first. A
- * hit is checked against the index's CRC32C before it is sent, like a read from the file.
+ * is never stale in content; whether the block still exists is the index's answer, asked again whenever a commit
+ * since the entry's last lookup may have deleted it ({@link #validAt}). A hit is checked against the CRC32C the
+ * index recorded (kept with the entry) before it is sent, like a read from the file.
  * <pre>
  *  region (anonymous mmap, backed only where entries are):  | entry | free | entry | entry | ...
  *    carved by a buddy allocator, 4 KiB .. {@link #MAX_BLOCK} per entry
@@ -50,7 +51,7 @@ final class BlockCache implements AutoCloseable
     private final long[] offset;
     private final int[] length;
     private final int[] crc;
-    /** The deleting-commit count before the snapshot of the last lookup that found the block (see {@link #validAt}). */
+    /** The invalidating-commit count before the snapshot of the last lookup that found the block (see {@link #validAt}). */
     private final long[] validAt;
     private final byte[] sizeClass;
     private final int[] pins;
@@ -167,7 +168,7 @@ final class BlockCache implements AutoCloseable
     }
 
     /**
-     * @return the count of deleting commits read before the snapshot of the last index lookup that found this
+     * @return the count of invalidating commits read before the snapshot of the last index lookup that found this
      * block: while the count is still this, the block has not been deleted since.
      */
     long validAt(final int e)
@@ -175,10 +176,10 @@ final class BlockCache implements AutoCloseable
         return validAt[e];
     }
 
-    /** An index lookup under a snapshot pinned after {@code deletingCommits} were counted found the block again. */
-    void validate(final int e, final long deletingCommits)
+    /** An index lookup under a snapshot pinned after {@code invalidatingCommits} were counted found the block again. */
+    void validate(final int e, final long invalidatingCommits)
     {
-        validAt[e] = deletingCommits;
+        validAt[e] = invalidatingCommits;
     }
 
     /** @return a view of the entry's bytes (reused: valid until the next call). */
@@ -223,11 +224,11 @@ final class BlockCache implements AutoCloseable
      * A block was read and checked: cache a copy if it has been seen recently and there is room.
      *
      * @param blockCrc        its CRC32C as recorded in the index.
-     * @param deletingCommits the count read before the snapshot of the lookup that found it ({@link #validAt}).
+     * @param invalidatingCommits the count read before the snapshot of the lookup that found it ({@link #validAt}).
      * @return true when it was cached now.
      */
     boolean offer(final DirectBuffer hash, final int hashOffset, final DirectBuffer src, final int srcOffset,
-        final int blockLength, final int blockCrc, final long deletingCommits)
+        final int blockLength, final int blockCrc, final long invalidatingCommits)
     {
         if (capacity == 0 || blockLength > MAX_BLOCK || blockLength <= 0 || probe(hash, hashOffset) >= 0 ||
             firstSighting(hash.getLong(hashOffset)))
@@ -257,7 +258,7 @@ final class BlockCache implements AutoCloseable
         offset[e] = at;
         length[e] = blockLength;
         crc[e] = blockCrc;
-        validAt[e] = deletingCommits;
+        validAt[e] = invalidatingCommits;
         sizeClass[e] = (byte)cls;
         pins[e] = 0;
         referenced[e] = false;

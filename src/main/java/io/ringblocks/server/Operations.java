@@ -34,7 +34,8 @@ import io.ringblocks.wire.Status;
  * block in sync mode goes unwritten in a WRITE_OCCUPY delta instead, and the committer writes it next to its log
  * record while the buffer stays with the request until the ack), GET
  * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
- * send; or, for a small block read before, lookup → {@link BlockCache} entry, sent from there), HEAD, DELETE
+ * send; or, for a small block read before, {@link BlockCache} entry (lookup only if a commit since may have deleted
+ * or flagged it) → sent from there), HEAD, DELETE
  * (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or allocates per request (STATS
  * excepted).
  * <p>
@@ -81,8 +82,8 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private final long reserve;
     private boolean pinned;
     private long pinEpoch;
-    /** {@link CommitterClient#deletingCommits()} read just before this cycle's pin: what its lookups vouch for. */
-    private long pinDeletions;
+    /** {@link CommitterClient#invalidatingCommits()} read just before this cycle's pin: what its lookups vouch for. */
+    private long pinInvalidations;
     private long pinTag;
     private boolean published;
     private int buffersLent;
@@ -312,7 +313,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         if (!pinned)
         {
             // Before the pin: a deletion counted after this read may be missing from the snapshot, never one before.
-            pinDeletions = client.deletingCommits();
+            pinInvalidations = client.invalidatingCommits();
             // Publish the pin before the snapshot exists, so the committer cannot reuse what it may show.
             pinEpoch = client.epoch();
             pinTag = epochs.begin(pinEpoch);
@@ -433,7 +434,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     {
         final int cached = cache.find(reqs.hashes, r * HASH);
         // Nothing deleted since a lookup found the cached block: it still exists, and the index need not be asked.
-        final boolean known = cached >= 0 && cache.validAt(cached) == client.deletingCommits();
+        final boolean known = cached >= 0 && cache.validAt(cached) == client.invalidatingCommits();
         if (!known && !lookup(r))
         {
             respondStatus(r, Status.NOT_FOUND);
@@ -463,9 +464,13 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             if (sendCached(r, cached, blockLength, known ? cache.crc(cached) : reader.crc(), offset, length))
             {
-                if (!known)
+                if (known)
                 {
-                    cache.validate(cached, pinDeletions);
+                    stats.increment(ServerStats.CACHE_INDEX_SKIPS);
+                }
+                else
+                {
+                    cache.validate(cached, pinInvalidations);
                 }
                 return;
             }
@@ -484,7 +489,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             return;
         }
         reqs.readTag[r] = epochs.begin(pinEpoch);
-        reqs.indexedAt[r] = pinDeletions;
+        reqs.indexedAt[r] = pinInvalidations;
         reqs.blockOffset[r] = reader.offset();
         reqs.payloadLength[r] = blockLength; // a GET's block length, for the check
         reqs.crc[r] = reader.crc();
@@ -511,7 +516,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         {
             // Content-addressed bytes cannot change, so only overwritten memory gets here.
             ctx.errors.onError(ctx.name, "block cache entry does not match its checksum (length " + cache.length(e) +
-                ", index " + blockLength + "): dropped, the block is read from the file");
+                ", expected " + blockLength + "): dropped, the block is looked up and read from the file");
             cache.remove(e);
             cacheGauges();
             return false;

@@ -151,6 +151,8 @@ final class ServerReport
         v.counter("cache_hits", "GETs answered from the block cache, with no file read.", sum(ServerStats.CACHE_HITS));
         v.counter("cache_admissions", "Blocks copied into the block cache after a read.",
             sum(ServerStats.CACHE_ADMISSIONS));
+        v.counter("cache_index_skips", "Cache hits that needed no index lookup (nothing deleted since the last one).",
+            sum(ServerStats.CACHE_INDEX_SKIPS));
         v.gauge("cache_bytes", "Memory held by cached blocks.", sum(ServerStats.CACHE_BYTES));
         v.gauge("cache_blocks", "Blocks in the block cache.", sum(ServerStats.CACHE_BLOCKS));
         v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));

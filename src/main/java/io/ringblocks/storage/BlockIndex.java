@@ -482,7 +482,7 @@ public final class BlockIndex implements AutoCloseable
         private final Txn<DirectBuffer> txn = env.txnRead();
         private final Overlay.Reader changes = overlay == null ? null : overlay.reader();
         private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(KEY_LENGTH));
-        private boolean active = true;
+        private boolean active;
         private long offset;
         private int length;
         private int sizeClass;
@@ -491,6 +491,8 @@ public final class BlockIndex implements AutoCloseable
 
         private Reader()
         {
+            // No snapshot until the first lookup: one taken now could be older than the pin its owner takes later.
+            txn.reset();
         }
 
         /**

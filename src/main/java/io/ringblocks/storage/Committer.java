@@ -63,8 +63,11 @@ public final class Committer implements Agent, MessageHandler
     private final NanoClock clock;
     private final ErrorHandler errors;
     private final AtomicLong epoch = new AtomicLong(1);
-    /** Commits that deleted anything, published after their epoch increment and before their acknowledgements. */
-    private final Counter deletingCommits = new Counter();
+    /**
+     * Commits that deleted, healed or flagged anything (changed what a lookup of an existing block answers), published
+     * after their epoch increment and before their acknowledgements.
+     */
+    private final Counter invalidatingCommits = new Counter();
     private final boolean durable;
 
     // The batch being assembled, struct-of-arrays.
@@ -212,13 +215,13 @@ public final class Committer implements Agent, MessageHandler
     }
 
     /**
-     * @return how many commits deleted something; it advances after such a commit is visible and before any of its
-     * deletions is acknowledged. Read before pinning a snapshot, it tells whether anything that snapshot found may
-     * have been deleted since (block caches use it to skip the index lookup while nothing was).
+     * @return how many commits deleted, healed or flagged corrupt a block; it advances after such a commit is visible
+     * and before any of its changes is acknowledged. Read before pinning a snapshot, it tells whether anything that
+     * snapshot found may have been deleted or flagged since (block caches skip the index lookup while nothing was).
      */
-    public long deletingCommits()
+    public long invalidatingCommits()
     {
-        return deletingCommits.get();
+        return invalidatingCommits.get();
     }
 
     /** @return the current index epoch; it advances after every commit. */
@@ -325,6 +328,7 @@ public final class Committer implements Agent, MessageHandler
         }
         boolean wroteBlocks = false;
         int freedCount = 0;
+        int markedCount = 0;
         for (int i = 0; i < count; i++)
         {
             final int at = i * BlockIndex.KEY_LENGTH;
@@ -357,6 +361,7 @@ public final class Committer implements Agent, MessageHandler
             else if (type[i] == Deltas.MARK_CORRUPT)
             {
                 result[i] = markCorrupt(at, blockOffset[i]);
+                markedCount += result[i] == Deltas.MARKED ? 1 : 0;
             }
             else if (!journal.find(hashes, at))
             {
@@ -371,7 +376,20 @@ public final class Committer implements Agent, MessageHandler
                 freedCount++;
             }
         }
-        final int rc = journal.commit(wroteBlocks, blockWriter);
+        final boolean invalidating = freedCount + markedCount > 0;
+        final int rc;
+        try
+        {
+            rc = journal.commit(wroteBlocks, blockWriter);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            if (invalidating)
+            {
+                invalidatingCommits.increment(); // part of it may be visible: counting too often is always safe
+            }
+            throw e;
+        }
         if (rc < 0)
         {
             for (int i = 0; i < count; i++)
@@ -387,9 +405,9 @@ public final class Committer implements Agent, MessageHandler
         {
             // Readers that pin after this increment find the batch's changes in the overlay.
             epoch.incrementAndGet();
-            if (freedCount > 0)
+            if (invalidating)
             {
-                deletingCommits.increment(); // after the epoch: whoever sees the new count pins after the batch
+                invalidatingCommits.increment(); // after the epoch: whoever sees the new count pins after the batch
             }
             final long sequence = journal.lastSequence();
             for (int i = 0; i < count; i++)

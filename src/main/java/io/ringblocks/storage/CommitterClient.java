@@ -37,10 +37,10 @@ public final class CommitterClient implements MessageHandler
         return link;
     }
 
-    /** @return commits that deleted something so far ({@link Committer#deletingCommits()}). */
-    public long deletingCommits()
+    /** @return commits that deleted, healed or flagged a block so far ({@link Committer#invalidatingCommits()}). */
+    public long invalidatingCommits()
     {
-        return committer.deletingCommits();
+        return committer.invalidatingCommits();
     }
 
     /** @return the committer's current epoch, to tag a block read started now. */

@@ -179,7 +179,7 @@ class BlockCacheServingTest
         final byte[] block = ServerOperationsTest.random(new Random(12), 4096);
         final byte[] hash = sha256(block);
         final ServerConfig config = config(dir, 1 << 20).toBuilder().workers(2).conclude();
-        final RawClient[] clients = new RawClient[8];
+        final RawClient[] clients = new RawClient[16]; // all on one worker: one chance in 32768
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             try
@@ -206,6 +206,8 @@ class BlockCacheServingTest
                     assertEquals(OK, clients[(round + 3) % clients.length].call(Opcode.PUT, 0, 5, block).status());
                 }
                 assertTrue(Long.parseLong(stat(server, "cache_hits")) > 20 * clients.length);
+                assertTrue(Long.parseLong(stat(server, "cache_index_skips")) > 20 * clients.length,
+                    "between deletions, hits skip the index");
             }
             finally
             {
