@@ -72,9 +72,10 @@ int main(int argc, char **argv)
         "one 8 KiB write (record holding the block), fdatasync",
         "one 4 KiB write, fdatasync",
         "one 8 KiB write, RWF_DSYNC",
-        "4 KiB buffered append, fdatasync (Redis appendfsync always)"};
+        "4 KiB buffered append, fdatasync (Redis appendfsync always)",
+        "4 KiB block + 4 KiB record together, each RWF_DSYNC"};
     long *t = malloc(sizeof(long) * rounds);
-    for (int shape = 0; shape < 6; shape++)
+    for (int shape = 0; shape < 7; shape++)
     {
         for (int i = 0; i < rounds; i++)
         {
@@ -113,6 +114,25 @@ int main(int argc, char **argv)
             case 4:
                 must(pwritev2(wal, &v, 1, off, RWF_DSYNC), "pwritev2");
                 break;
+            case 6:
+            {
+                // Each write carries its own durability (FUA, or a flush where the device has none): no fdatasync.
+                struct io_uring_cqe *cqe;
+                struct io_uring_sqe *a = io_uring_get_sqe(&ring), *b;
+                io_uring_prep_write(a, data, buf, 4096, off);
+                a->rw_flags = RWF_DSYNC;
+                b = io_uring_get_sqe(&ring);
+                io_uring_prep_write(b, wal, buf, 4096, off);
+                b->rw_flags = RWF_DSYNC;
+                must(io_uring_submit_and_wait(&ring, 2), "io_uring_submit_and_wait");
+                for (int k = 0; k < 2; k++)
+                {
+                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
+                    must(cqe->res, "write");
+                    io_uring_cqe_seen(&ring, cqe);
+                }
+                break;
+            }
             default:
                 must(write(aof, buf, 4096), "write");
                 must(fdatasync(aof), "fdatasync");
