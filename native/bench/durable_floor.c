@@ -3,8 +3,8 @@
  * Usage: durable_floor DIR [ROUNDS]   (make floor DIR=...). Writes scratch files in DIR (2 x 64 MiB), removes them.
  *
  * Each shape is what one batch of the committer could do: the block and the log record written together (today),
- * one after the other, or as one write (the block inside the log record: a deferred write), then one flush; and
- * what Redis's `appendfsync always` pays for the same 4 KiB.
+ * one after the other, or as one write (the block inside the log record: a deferred write), then one flush; both
+ * written with RWF_DSYNC instead of a flush; and what Redis's `appendfsync always` pays for the same 4 KiB.
  */
 #define _GNU_SOURCE
 #include <liburing.h>
