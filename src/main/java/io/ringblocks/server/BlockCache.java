@@ -18,7 +18,8 @@ import io.ringblocks.sys.LibC;
  * <pre>
  *  region (anonymous mmap, backed only where entries are):  | entry | free | entry | entry | ...
  *    carved by a buddy allocator, 4 KiB .. {@link #MAX_BLOCK} per entry
- *  entries (struct of arrays, index e):  hash (32 bytes) | offset | length | size class | pins | referenced
+ *  entries (struct of arrays, index e):  hash (32 bytes) | offset | length | size class | CRC32C | validAt | pins
+ *                                         | referenced | used | listed   (on the heap: about 2 % of the region)
  *  table: open addressing over the first 8 bytes of the hash, linear probing, value e + 1 (0 = empty)
  * </pre>
  * Admission: a block is cached the second time it is read within a window (a one-bit-per-hash doorkeeper
@@ -67,6 +68,8 @@ final class BlockCache implements AutoCloseable
     private int sightings;
     private int hand;
     private long fullOffers;
+    private int pinnedEntries;
+    private boolean closed;
     private long bytes;
 
     /** @param capacity bytes of blocks: 0 (no cache) or a positive multiple of {@link #MAX_BLOCK}. */
@@ -79,21 +82,6 @@ final class BlockCache implements AutoCloseable
         }
         this.capacity = capacity;
         final int entries = (int)(capacity / BuddyAllocator.MIN_BLOCK_SIZE);
-        if (capacity > 0)
-        {
-            base = LibC.mapAnonymous(capacity, "block cache");
-            region = new UnsafeBuffer(base, (int)capacity);
-            view = MemorySegment.ofAddress(base).reinterpret(capacity).asByteBuffer();
-            space = new BuddyAllocator(MAX_BLOCK, capacity);
-            space.grow((int)(capacity / MAX_BLOCK));
-        }
-        else
-        {
-            base = 0;
-            region = new UnsafeBuffer(new byte[0]);
-            view = null;
-            space = null;
-        }
         hashes = new UnsafeBuffer(new byte[Math.max(1, entries) * HASH]);
         key = new long[entries];
         offset = new long[entries];
@@ -114,6 +102,15 @@ final class BlockCache implements AutoCloseable
         final int slots = entries == 0 ? 1 : Integer.highestOneBit(entries * 2 - 1) << 1;
         table = new int[slots];
         mask = slots - 1;
+        space = capacity > 0 ? new BuddyAllocator(MAX_BLOCK, capacity) : null;
+        if (space != null)
+        {
+            space.grow((int)(capacity / MAX_BLOCK));
+        }
+        // Last: nothing after it can fail and leave the mapping behind.
+        base = capacity > 0 ? LibC.mapAnonymous(capacity, "block cache") : 0;
+        region = capacity > 0 ? new UnsafeBuffer(base, (int)capacity) : new UnsafeBuffer(new byte[0]);
+        view = capacity > 0 ? MemorySegment.ofAddress(base).reinterpret(capacity).asByteBuffer() : null;
     }
 
     boolean enabled()
@@ -194,19 +191,36 @@ final class BlockCache implements AutoCloseable
     /** A response is being sent from {@code e}: it stays until {@link #unpin}. */
     void pin(final int e)
     {
-        pins[e]++;
+        if (pins[e]++ == 0)
+        {
+            pinnedEntries++;
+        }
     }
 
-    void unpin(final int e)
+    /** @return true when this freed the entry (it had been removed while a response was sent from it). */
+    boolean unpin(final int e)
     {
         if (pins[e] <= 0)
         {
             throw new IllegalStateException("block cache entry " + e + " unpinned more often than pinned");
         }
-        if (--pins[e] == 0 && !listed[e])
+        if (--pins[e] > 0)
         {
-            release(e); // removed while a response was sent from it
+            return false;
         }
+        pinnedEntries--;
+        if (!listed[e])
+        {
+            release(e);
+            return true;
+        }
+        return false;
+    }
+
+    /** @return entries that responses are being sent from. */
+    int pinnedEntries()
+    {
+        return pinnedEntries;
     }
 
     /** Drops {@code e} now (its bytes did not check out); a pinned entry is only unlisted, and freed at its last unpin. */
@@ -293,6 +307,7 @@ final class BlockCache implements AutoCloseable
     void checkInvariants()
     {
         int inUse = 0;
+        int pinned = 0;
         for (int e = 0; e < key.length; e++)
         {
             if (!used[e])
@@ -300,16 +315,17 @@ final class BlockCache implements AutoCloseable
                 continue;
             }
             inUse++;
+            pinned += pins[e] > 0 ? 1 : 0;
             if (listed[e] ? probe(hashes, e * HASH) != e : pins[e] == 0)
             {
                 throw new IllegalStateException("entry " + e + (listed[e] ? " is listed but not found" :
                     " is neither listed nor pinned"));
             }
         }
-        if (inUse != entries() || capacity > 0 && bytes != space.usedBytes())
+        if (inUse != entries() || pinned != pinnedEntries || capacity > 0 && bytes != space.usedBytes())
         {
-            throw new IllegalStateException("entries " + inUse + "/" + entries() + ", bytes " + bytes + "/" +
-                (capacity > 0 ? space.usedBytes() : 0));
+            throw new IllegalStateException("entries " + inUse + "/" + entries() + ", pinned " + pinned + "/" +
+                pinnedEntries + ", bytes " + bytes + "/" + (capacity > 0 ? space.usedBytes() : 0));
         }
     }
 
@@ -426,8 +442,9 @@ final class BlockCache implements AutoCloseable
     @Override
     public void close()
     {
-        if (capacity > 0)
+        if (capacity > 0 && !closed)
         {
+            closed = true;
             LibC.munmap(base, capacity);
         }
     }

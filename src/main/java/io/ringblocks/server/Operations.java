@@ -35,9 +35,8 @@ import io.ringblocks.wire.Status;
  * record while the buffer stays with the request until the ack), GET
  * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
  * send; or, for a small block read before, {@link BlockCache} entry (lookup only if a commit since may have deleted
- * or flagged it) → sent from there), HEAD, DELETE
- * (FREE delta → ack), PING and STATS. Runs on the worker thread; nothing here blocks or allocates per request (STATS
- * excepted).
+ * or flagged it) → sent from there), HEAD, DELETE (FREE delta → ack), PING and STATS. Runs on the worker thread;
+ * nothing here blocks or allocates per request (STATS excepted).
  * <p>
  * Every block read is checked against the CRC32C its PUT recorded before a byte of it is sent (a ranged GET reads
  * and checks the whole block); a block that fails is answered {@link Status#CORRUPT} and flagged in the index,
@@ -324,6 +323,10 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     /** End of a duty cycle: let LMDB move on and drop the snapshot's pin. */
     void endIteration()
     {
+        if (cache.enabled())
+        {
+            cacheGauges(); // pins come and go with every hit: published once a cycle
+        }
         reader.release();
         if (pinned)
         {
@@ -433,15 +436,16 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void get(final int r)
     {
         final int cached = cache.find(reqs.hashes, r * HASH);
-        // Nothing deleted since a lookup found the cached block: it still exists, and the index need not be asked.
-        final boolean known = cached >= 0 && cache.validAt(cached) == client.invalidatingCommits();
+        final boolean known = cached >= 0 && unchangedSince(cache.validAt(cached));
         if (!known && !lookup(r))
         {
+            forget(cached);
             respondStatus(r, Status.NOT_FOUND);
             return;
         }
         if (!known && reader.corrupt())
         {
+            forget(cached);
             stats.increment(ServerStats.CORRUPT_READS); // already flagged and logged: no need to read it again
             respondStatus(r, Status.CORRUPT);
             return;
@@ -518,7 +522,6 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             ctx.errors.onError(ctx.name, "block cache entry does not match its checksum (length " + cache.length(e) +
                 ", expected " + blockLength + "): dropped, the block is looked up and read from the file");
             cache.remove(e);
-            cacheGauges();
             return false;
         }
         cache.pin(e);
@@ -530,10 +533,29 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         return true;
     }
 
+    /**
+     * @return true when no commit has deleted or flagged a block since {@code validAt} was read before a lookup
+     * found the block (and none was under way then): it still exists unflagged, and the index need not be asked.
+     */
+    private boolean unchangedSince(final long validAt)
+    {
+        return (validAt & 1) == 0 && validAt == client.invalidatingCommits();
+    }
+
+    /** The index no longer has the cached block (deleted, or flagged corrupt): drop the copy. */
+    private void forget(final int e)
+    {
+        if (e >= 0)
+        {
+            cache.remove(e);
+        }
+    }
+
     private void cacheGauges()
     {
         stats.set(ServerStats.CACHE_BYTES, cache.bytes());
         stats.set(ServerStats.CACHE_BLOCKS, cache.entries());
+        stats.set(ServerStats.CACHE_PINNED, cache.pinnedEntries());
     }
 
     private void submitRead(final int r)
@@ -586,7 +608,6 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             {
                 stats.increment(ServerStats.CACHE_ADMISSIONS);
             }
-            cacheGauges();
         }
         header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
         responder.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);

@@ -156,7 +156,7 @@ final class Sender implements AutoCloseable
 
     /**
      * Sends the connection's queued responses, the first from where a short send left it: one SEND for a single
-     * response, one SENDMSG over at most {@link SendVectors#MAX_IOVECS} responses (and about
+     * one-part response, one SENDMSG over at most {@link SendVectors#MAX_IOVECS} parts (and about
      * {@link SendVectors#MAX_BYTES}) otherwise. GET bodies go straight from their read buffers or cache entries.
      */
     private void startSend(final int c)

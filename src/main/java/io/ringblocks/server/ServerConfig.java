@@ -43,8 +43,8 @@ public final class ServerConfig
     public static final long DEFAULT_BLOCK_CACHE_SIZE = 8L << 20;
     /** {@link #blockCacheSize()} is a multiple of this: the largest block the cache holds, 16 KiB. */
     public static final long BLOCK_CACHE_UNIT = 16L << 10;
-    /** Largest {@link #blockCacheSize()}: 1 GiB. */
-    public static final long MAX_BLOCK_CACHE_SIZE = 1L << 30;
+    /** Largest {@link #blockCacheSize()}: 256 MiB (its bookkeeping, about 2 % of it, is on the Java heap). */
+    public static final long MAX_BLOCK_CACHE_SIZE = 256L << 20;
     /** Smallest {@link #arenaSize()}, and the unit it is a multiple of: the arena's largest buffer, 2 MiB. */
     public static final long MIN_ARENA_SIZE = IoArena.MAX_BUFFER;
     /** Largest {@link #arenaSize()}: 1 GiB (the arena is addressed with int offsets). */

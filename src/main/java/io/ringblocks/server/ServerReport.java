@@ -155,6 +155,7 @@ final class ServerReport
             sum(ServerStats.CACHE_INDEX_SKIPS));
         v.gauge("cache_bytes", "Memory held by cached blocks.", sum(ServerStats.CACHE_BYTES));
         v.gauge("cache_blocks", "Blocks in the block cache.", sum(ServerStats.CACHE_BLOCKS));
+        v.gauge("cache_pinned", "Cached blocks that responses are being sent from.", sum(ServerStats.CACHE_PINNED));
         v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));
         v.counter("corrupt_reads", "Reads of a block whose bytes did not match its checksum (answered CORRUPT).",
             sum(ServerStats.CORRUPT_READS));

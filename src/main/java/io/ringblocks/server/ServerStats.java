@@ -59,7 +59,9 @@ final class ServerStats
     static final int CACHE_BLOCKS = 29;
     /** Cache hits answered without an index lookup (no commit since could have deleted the block). */
     static final int CACHE_INDEX_SKIPS = 30;
-    static final int FIGURES = 31;
+    /** Cache entries that responses are being sent from (not evictable meanwhile). */
+    static final int CACHE_PINNED = 31;
+    static final int FIGURES = 32;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

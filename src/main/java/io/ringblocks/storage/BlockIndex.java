@@ -579,6 +579,10 @@ public final class BlockIndex implements AutoCloseable
         @Override
         public void close()
         {
+            if (!active)
+            {
+                txn.renew(); // lmdbjava aborts (and frees) only a live read transaction, not a reset one
+            }
             txn.close();
         }
     }

@@ -1,5 +1,6 @@
 package io.ringblocks.storage;
 
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -64,8 +65,9 @@ public final class Committer implements Agent, MessageHandler
     private final ErrorHandler errors;
     private final AtomicLong epoch = new AtomicLong(1);
     /**
-     * Commits that deleted, healed or flagged anything (changed what a lookup of an existing block answers), published
-     * after their epoch increment and before their acknowledgements.
+     * Twice the commits that deleted, healed or flagged anything (changed what a lookup of an existing block answers):
+     * odd while such a commit's changes are appearing in the overlay, even again after its epoch increment and before
+     * its acknowledgements (a seqlock's sequence).
      */
     private final Counter invalidatingCommits = new Counter();
     private final boolean durable;
@@ -215,9 +217,10 @@ public final class Committer implements Agent, MessageHandler
     }
 
     /**
-     * @return how many commits deleted, healed or flagged corrupt a block; it advances after such a commit is visible
-     * and before any of its changes is acknowledged. Read before pinning a snapshot, it tells whether anything that
-     * snapshot found may have been deleted or flagged since (block caches skip the index lookup while nothing was).
+     * @return twice the commits that deleted, healed or flagged corrupt a block, plus one while such a commit's
+     * changes are appearing: it turns odd before the first is visible and even after all are, and before any is
+     * acknowledged. Read (even) before pinning a snapshot and found unchanged later, it tells that nothing the snapshot
+     * found has been deleted or flagged since (block caches skip the index lookup while so).
      */
     public long invalidatingCommits()
     {
@@ -377,18 +380,28 @@ public final class Committer implements Agent, MessageHandler
             }
         }
         final boolean invalidating = freedCount + markedCount > 0;
-        final int rc;
+        if (invalidating)
+        {
+            // Odd while the batch's deletions and marks appear in the overlay: cached hits ask the index meanwhile.
+            invalidatingCommits.increment();
+            VarHandle.storeStoreFence(); // the odd count is visible before any change of the batch is
+        }
+        int rc = -1;
         try
         {
             rc = journal.commit(wroteBlocks, blockWriter);
+            if (rc >= 0)
+            {
+                // Readers that pin after this increment find the batch's changes in the overlay.
+                epoch.incrementAndGet();
+            }
         }
-        catch (final RuntimeException | Error e)
+        finally
         {
             if (invalidating)
             {
-                invalidatingCommits.increment(); // part of it may be visible: counting too often is always safe
+                invalidatingCommits.increment(); // even again, after the epoch: whoever sees it pins after the batch
             }
-            throw e;
         }
         if (rc < 0)
         {
@@ -403,12 +416,6 @@ public final class Committer implements Agent, MessageHandler
         }
         else
         {
-            // Readers that pin after this increment find the batch's changes in the overlay.
-            epoch.incrementAndGet();
-            if (invalidating)
-            {
-                invalidatingCommits.increment(); // after the epoch: whoever sees the new count pins after the batch
-            }
             final long sequence = journal.lastSequence();
             for (int i = 0; i < count; i++)
             {

@@ -37,7 +37,7 @@ public final class CommitterClient implements MessageHandler
         return link;
     }
 
-    /** @return commits that deleted, healed or flagged a block so far ({@link Committer#invalidatingCommits()}). */
+    /** @return the invalidating-commit sequence ({@link Committer#invalidatingCommits()}): odd while one commits. */
     public long invalidatingCommits()
     {
         return committer.invalidatingCommits();

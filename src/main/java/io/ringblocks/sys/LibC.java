@@ -495,7 +495,8 @@ public final class LibC
     /**
      * Private anonymous read-write memory, backed by the kernel only where it is touched.
      *
-     * @param what names the mapping in the exception.
+     * @param length bytes to map.
+     * @param what   names the mapping in the exception.
      * @return its address.
      * @throws IllegalStateException naming the errno when it cannot be mapped.
      */

@@ -92,6 +92,20 @@ class ServerMainConfigTest
     }
 
     @Test
+    void shouldTakeTheBlockCacheSizeOrZeroOrOff()
+    {
+        assertEquals(8L << 20, config().blockCacheSize());
+        assertEquals(64L << 20, config("--block-cache", "64m").blockCacheSize());
+        assertEquals(0, config("--block-cache", "0").blockCacheSize());
+        assertEquals(0, config("--block-cache", "0k").blockCacheSize());
+        assertEquals(0, config("--block-cache", "off").blockCacheSize());
+        final IllegalArgumentException odd = assertThrows(IllegalArgumentException.class,
+            () -> config("--block-cache", "4k"));
+        assertEquals("--block-cache 4k: blockCacheSize must be a multiple of 16384 in 0..268435456: 4096",
+            odd.getMessage());
+    }
+
+    @Test
     void shouldDeriveTheGrowStepAndTheBatchFromTheFlagsAsBefore()
     {
         assertEquals(16L << 20, config("--max-size", "16m").store().growStep());

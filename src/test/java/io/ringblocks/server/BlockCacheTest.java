@@ -139,7 +139,6 @@ class BlockCacheTest
     @Test
     void shouldLetOnlyOneInEightOfferedBlocksDisplaceOthersWhenFull()
     {
-        final Blocks blocks = new Blocks(2, 4);
         try (BlockCache cache = new BlockCache(BlockCache.MAX_BLOCK))
         {
             final UnsafeBuffer big = new UnsafeBuffer(new byte[BlockCache.MAX_BLOCK]);

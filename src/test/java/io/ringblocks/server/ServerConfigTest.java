@@ -65,12 +65,12 @@ class ServerConfigTest
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 3145728",
             b -> b.arenaSize(3L << 20));
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 0", b -> b.arenaSize(0));
-        assertRejected("blockCacheSize must be a multiple of 16384 in 0..1073741824: 20000",
+        assertRejected("blockCacheSize must be a multiple of 16384 in 0..268435456: 20000",
             b -> b.blockCacheSize(20_000));
-        assertRejected("blockCacheSize must be a multiple of 16384 in 0..1073741824: -16384",
+        assertRejected("blockCacheSize must be a multiple of 16384 in 0..268435456: -16384",
             b -> b.blockCacheSize(-16_384));
-        assertRejected("blockCacheSize must be a multiple of 16384 in 0..1073741824: 2147483648",
-            b -> b.blockCacheSize(2L << 30));
+        assertRejected("blockCacheSize must be a multiple of 16384 in 0..268435456: 285212672",
+            b -> b.blockCacheSize(272L << 20));
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 2147483648",
             b -> b.arenaSize(2L << 30));
         assertRejected("ringEntries must be in 1..32768: 0", b -> b.ringEntries(0));
