@@ -157,6 +157,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         catch (final Throwable t)
         {
             failure = t;
+            try
+            {
+                closeEverything(); // what was set up before the failure: ring, arena, index reader, block cache
+            }
+            catch (final Throwable e)
+            {
+                t.addSuppressed(e);
+            }
             started.countDown();
             stopped.countDown();
             return;
