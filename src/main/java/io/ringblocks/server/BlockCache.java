@@ -52,7 +52,7 @@ final class BlockCache implements AutoCloseable
     private final long[] offset;
     private final int[] length;
     private final int[] crc;
-    /** The invalidating-commit count before the snapshot of the last lookup that found the block (see {@link #validAt}). */
+    /** The invalidating-commit count read before the last lookup that found the block (see {@link #validAt}). */
     private final long[] validAt;
     private final byte[] sizeClass;
     private final int[] pins;
@@ -223,7 +223,7 @@ final class BlockCache implements AutoCloseable
         return pinnedEntries;
     }
 
-    /** Drops {@code e} now (its bytes did not check out); a pinned entry is only unlisted, and freed at its last unpin. */
+    /** Drops {@code e} (gone from the index, or bad bytes); if pinned, it is unlisted now, freed at its last unpin. */
     void remove(final int e)
     {
         unlist(e);
@@ -237,8 +237,9 @@ final class BlockCache implements AutoCloseable
     /**
      * A block was read and checked: cache a copy if it has been seen recently and there is room.
      *
-     * @param blockCrc        its CRC32C as recorded in the index.
-     * @param invalidatingCommits the count read before the snapshot of the lookup that found it ({@link #validAt}).
+     * @param blockCrc            its CRC32C as recorded in the index.
+     * @param invalidatingCommits the count read before the lookup that found it ({@link #validAt}); odd: never
+     *                            trusted without asking the index.
      * @return true when it was cached now.
      */
     boolean offer(final DirectBuffer hash, final int hashOffset, final DirectBuffer src, final int srcOffset,

@@ -40,7 +40,7 @@ final class Requests
     final long[] rangeOffset;
     final int[] rangeLength;
     final long[] readTag;
-    /** A GET's lookup: the invalidating commits counted before its snapshot (what a cache entry made from it vouches). */
+    /** A GET's lookup: the invalidating-commit count read before its snapshot (what a cache entry from it vouches). */
     final long[] indexedAt;
     final long[] response;
     final int[] responseLength;
