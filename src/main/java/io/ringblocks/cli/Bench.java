@@ -41,6 +41,9 @@ import picocli.CommandLine.Option;
     description = "Loopback benchmark for ringblocks.")
 public final class Bench implements Callable<Integer>
 {
+    /** What the distinct blocks of one run may add up to at most. */
+    private static final long MAX_BLOCK_BYTES = 256L << 20;
+
     @Option(names = {"-size", "--size"}, split = ",", description = "block sizes (default: ${DEFAULT-VALUE})")
     List<String> sizes = List.of("4k");
 
@@ -159,7 +162,7 @@ public final class Bench implements Callable<Integer>
             for (final String sizeText : sizes)
             {
                 final int size = (int)Sizes.parse(sizeText);
-                final int count = (int)Math.max(1, Math.min(blocks, (256L << 20) / size));
+                final int count = blockCount(size);
                 final byte[][] content = new byte[count][];
                 final byte[][] hashes = new byte[count][];
                 generate(size, content, hashes);
@@ -223,7 +226,7 @@ public final class Bench implements Callable<Integer>
         for (final String sizeText : sizes)
         {
             final int size = (int)Sizes.parse(sizeText);
-            final int count = (int)Math.max(1, Math.min(blocks, (256L << 20) / size));
+            final int count = blockCount(size);
             final byte[][] content = new byte[count][];
             generate(size, content, new byte[count][]);
             for (final String mix : mixes)
@@ -321,6 +324,12 @@ public final class Bench implements Callable<Integer>
     }
 
     /** The blocks of one size: random content, the same for every run of that size, and their SHA-256. */
+    /** @return how many distinct blocks of {@code size} a run uses: {@code -blocks}, capped at 256 MiB of them. */
+    private int blockCount(final int size)
+    {
+        return (int)Math.max(1, Math.min(blocks, MAX_BLOCK_BYTES / size));
+    }
+
     private static void generate(final int size, final byte[][] content, final byte[][] hashes) throws Exception
     {
         final MessageDigest sha = MessageDigest.getInstance("SHA-256");

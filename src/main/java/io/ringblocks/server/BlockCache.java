@@ -48,7 +48,6 @@ final class BlockCache implements AutoCloseable
     private final ByteBuffer view;
     private final BuddyAllocator space;
     private final UnsafeBuffer hashes;
-    private final long[] key;
     private final long[] offset;
     private final int[] length;
     private final int[] crc;
@@ -83,7 +82,6 @@ final class BlockCache implements AutoCloseable
         this.capacity = capacity;
         final int entries = (int)(capacity / BuddyAllocator.MIN_BLOCK_SIZE);
         hashes = new UnsafeBuffer(new byte[Math.max(1, entries) * HASH]);
-        key = new long[entries];
         offset = new long[entries];
         length = new int[entries];
         crc = new int[entries];
@@ -139,7 +137,7 @@ final class BlockCache implements AutoCloseable
         for (int i = home(k); table[i] != 0; i = (i + 1) & mask)
         {
             final int e = table[i] - 1;
-            if (key[e] == k && sameHash(e, hash, hashOffset))
+            if (sameHash(e, hash, hashOffset))
             {
                 return e;
             }
@@ -268,7 +266,6 @@ final class BlockCache implements AutoCloseable
         }
         final int e = freeEntries[--freeCount];
         used[e] = true;
-        key[e] = hash.getLong(hashOffset);
         hashes.putBytes(e * HASH, hash, hashOffset, HASH);
         offset[e] = at;
         length[e] = blockLength;
@@ -279,7 +276,7 @@ final class BlockCache implements AutoCloseable
         referenced[e] = false;
         region.putBytes((int)at, src, srcOffset, blockLength);
         bytes += BuddyAllocator.blockSize(cls);
-        int i = home(key[e]);
+        int i = home(keyOf(e));
         while (table[i] != 0)
         {
             i = (i + 1) & mask;
@@ -298,7 +295,7 @@ final class BlockCache implements AutoCloseable
     /** @return cached blocks. */
     int entries()
     {
-        return key.length - freeCount;
+        return length.length - freeCount;
     }
 
     /**
@@ -309,7 +306,7 @@ final class BlockCache implements AutoCloseable
     {
         int inUse = 0;
         int pinned = 0;
-        for (int e = 0; e < key.length; e++)
+        for (int e = 0; e < length.length; e++)
         {
             if (!used[e])
             {
@@ -356,10 +353,10 @@ final class BlockCache implements AutoCloseable
     {
         int steps = 0;
         // Two laps at most: the first may only clear reference bits.
-        for (int visited = 0; visited < 2 * key.length && steps < MAX_STEPS; visited++)
+        for (int visited = 0; visited < 2 * length.length && steps < MAX_STEPS; visited++)
         {
             final int e = hand;
-            hand = hand + 1 == key.length ? 0 : hand + 1;
+            hand = hand + 1 == length.length ? 0 : hand + 1;
             if (!used[e])
             {
                 continue;
@@ -397,7 +394,7 @@ final class BlockCache implements AutoCloseable
             return;
         }
         listed[e] = false;
-        int i = home(key[e]);
+        int i = home(keyOf(e));
         while (table[i] != e + 1)
         {
             if (table[i] == 0)
@@ -414,7 +411,7 @@ final class BlockCache implements AutoCloseable
             {
                 break;
             }
-            final int h = home(key[table[j] - 1]);
+            final int h = home(keyOf(table[j] - 1));
             // Move table[j] into the hole at i unless its home lies cyclically in (i, j].
             final boolean stays = i <= j ? i < h && h <= j : i < h || h <= j;
             if (!stays)
@@ -426,6 +423,12 @@ final class BlockCache implements AutoCloseable
         table[i] = 0;
     }
 
+    /** @return the first 8 bytes of entry {@code e}'s hash: what the table is keyed on. */
+    private long keyOf(final int e)
+    {
+        return hashes.getLong(e * HASH);
+    }
+
     private int home(final long k)
     {
         return (int)(k ^ (k >>> 29)) & mask;
@@ -434,10 +437,10 @@ final class BlockCache implements AutoCloseable
     private boolean sameHash(final int e, final DirectBuffer hash, final int hashOffset)
     {
         final int at = e * HASH;
-        return hashes.getLong(at + 8) == hash.getLong(hashOffset + 8) &&
+        return hashes.getLong(at) == hash.getLong(hashOffset) &&
+            hashes.getLong(at + 8) == hash.getLong(hashOffset + 8) &&
             hashes.getLong(at + 16) == hash.getLong(hashOffset + 16) &&
-            hashes.getLong(at + 24) == hash.getLong(hashOffset + 24) &&
-            hashes.getLong(at) == hash.getLong(hashOffset);
+            hashes.getLong(at + 24) == hash.getLong(hashOffset + 24);
     }
 
     @Override
