@@ -484,10 +484,11 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
                 return;
             }
         }
-        // Read the whole block (its checksum covers all of it, so a range is checked too), one page after the buffer
-        // start, so the response header fits right in front of the first wanted byte.
+        // Read the whole block (its checksum covers all of it, so a range is checked too) into a buffer of its own
+        // size: the header leaves from the small response area as the first part of the send, so a 2^n-byte block
+        // takes a 2^n buffer, not twice that for one page in front of it.
         final int spanLength = (blockLength + PAGE - 1) & ~(PAGE - 1);
-        if (!takeBuffer(r, PAGE + spanLength))
+        if (!takeBuffer(r, spanLength))
         {
             stall(r, Requests.WAIT_SPACE);
             return;
@@ -499,8 +500,9 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.crc[r] = reader.crc();
         reqs.ioLength[r] = spanLength;
         reqs.ioDone[r] = 0;
-        reqs.response[r] = reqs.buffer[r] + PAGE + offset - ResponseHeader.HEADER_LENGTH;
-        reqs.responseLength[r] = ResponseHeader.HEADER_LENGTH + length;
+        // Until the response is queued, response/responseLength hold the body: the wanted bytes of the buffer.
+        reqs.response[r] = reqs.buffer[r] + offset;
+        reqs.responseLength[r] = length;
         reqs.state[r] = Requests.READING;
         submitRead(r);
     }
@@ -561,7 +563,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void submitRead(final int r)
     {
         final int done = reqs.ioDone[r];
-        ring.prepReadFixed(readFd, arena.address(reqs.buffer[r] + PAGE + done), reqs.ioLength[r] - done,
+        ring.prepReadFixed(readFd, arena.address(reqs.buffer[r] + done), reqs.ioLength[r] - done,
             reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_READ, reqs.generation[r]));
     }
 
@@ -593,7 +595,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
             return;
         }
         crc32c.reset();
-        crc32c.update(arena.view(reqs.buffer[r] + PAGE, reqs.payloadLength[r]));
+        crc32c.update(arena.view(reqs.buffer[r], reqs.payloadLength[r]));
         if ((int)crc32c.getValue() != reqs.crc[r])
         {
             onCorrupt(r);
@@ -603,14 +605,16 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         reqs.readTag[r] = -1;
         if (reqs.payloadLength[r] <= BlockCache.MAX_BLOCK && cache.enabled())
         {
-            if (cache.offer(reqs.hashes, r * HASH, memory, (int)(reqs.buffer[r] + PAGE), reqs.payloadLength[r],
+            if (cache.offer(reqs.hashes, r * HASH, memory, (int)reqs.buffer[r], reqs.payloadLength[r],
                 reqs.crc[r], reqs.indexedAt[r]))
             {
                 stats.increment(ServerStats.CACHE_ADMISSIONS);
             }
         }
-        header(r, reqs.response[r], Status.OK, reqs.responseLength[r] - ResponseHeader.HEADER_LENGTH);
-        responder.respond(r, reqs.response[r], reqs.responseLength[r], Status.OK);
+        final long at = smallResponse(r);
+        header(r, at, Status.OK, reqs.responseLength[r]);
+        responder.respond(r, at, ResponseHeader.HEADER_LENGTH, arena.address(reqs.response[r]), reqs.responseLength[r],
+            Status.OK);
     }
 
     /**
