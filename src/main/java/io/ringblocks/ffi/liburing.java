@@ -728,6 +728,131 @@ public class liburing extends liburing$shared {
         }
     }
 
+    private static class io_uring_register_buffers_sparse {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            liburing.C_INT,
+            liburing.C_POINTER,
+            liburing.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("io_uring_register_buffers_sparse");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_sparse(struct io_uring *ring, unsigned int nr)
+     * }
+     */
+    public static FunctionDescriptor io_uring_register_buffers_sparse$descriptor() {
+        return io_uring_register_buffers_sparse.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_sparse(struct io_uring *ring, unsigned int nr)
+     * }
+     */
+    public static MethodHandle io_uring_register_buffers_sparse$handle() {
+        return io_uring_register_buffers_sparse.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_sparse(struct io_uring *ring, unsigned int nr)
+     * }
+     */
+    public static MemorySegment io_uring_register_buffers_sparse$address() {
+        return io_uring_register_buffers_sparse.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_sparse(struct io_uring *ring, unsigned int nr)
+     * }
+     */
+    public static int io_uring_register_buffers_sparse(MemorySegment ring, int nr) {
+        var mh$ = io_uring_register_buffers_sparse.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("io_uring_register_buffers_sparse", ring, nr);
+            }
+            return (int)mh$.invokeExact(ring, nr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class io_uring_register_buffers_update_tag {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            liburing.C_INT,
+            liburing.C_POINTER,
+            liburing.C_INT,
+            liburing.C_POINTER,
+            liburing.C_POINTER,
+            liburing.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("io_uring_register_buffers_update_tag");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_update_tag(struct io_uring *ring, unsigned int off, const struct iovec *iovecs, const __u64 *tags, unsigned int nr)
+     * }
+     */
+    public static FunctionDescriptor io_uring_register_buffers_update_tag$descriptor() {
+        return io_uring_register_buffers_update_tag.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_update_tag(struct io_uring *ring, unsigned int off, const struct iovec *iovecs, const __u64 *tags, unsigned int nr)
+     * }
+     */
+    public static MethodHandle io_uring_register_buffers_update_tag$handle() {
+        return io_uring_register_buffers_update_tag.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_update_tag(struct io_uring *ring, unsigned int off, const struct iovec *iovecs, const __u64 *tags, unsigned int nr)
+     * }
+     */
+    public static MemorySegment io_uring_register_buffers_update_tag$address() {
+        return io_uring_register_buffers_update_tag.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int io_uring_register_buffers_update_tag(struct io_uring *ring, unsigned int off, const struct iovec *iovecs, const __u64 *tags, unsigned int nr)
+     * }
+     */
+    public static int io_uring_register_buffers_update_tag(MemorySegment ring, int off, MemorySegment iovecs, MemorySegment tags, int nr) {
+        var mh$ = io_uring_register_buffers_update_tag.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("io_uring_register_buffers_update_tag", ring, off, iovecs, tags, nr);
+            }
+            return (int)mh$.invokeExact(ring, off, iovecs, tags, nr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class io_uring_unregister_buffers {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             liburing.C_INT,

@@ -1,31 +1,48 @@
 package io.ringblocks.server;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.alloc.BuddyAllocator;
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.Ring;
 
 /**
- * A worker's I/O memory: one page-aligned region registered with its ring as fixed buffer 0, carved into
- * power-of-two buffers (4 KiB … 2 MiB) by a {@link BuddyAllocator}. Connection receive buffers, PUT payloads and GET
- * responses all live here, so every file read/write is a READ_FIXED/WRITE_FIXED on O_DIRECT-aligned memory and the
- * region's size bounds the worker's memory no matter how many connections it carries. Worker thread only.
+ * A worker's I/O memory: one page-aligned region of anonymous memory, carved into power-of-two buffers
+ * (4 KiB … 2 MiB) by a {@link BuddyAllocator}. Connection receive buffers, PUT payloads and GET responses all live here,
+ * so every file read/write is on O_DIRECT-aligned memory and the region's size bounds the worker's memory no matter
+ * how many connections it carries. Worker thread only.
+ *
+ * <p>The region is registered with the ring as fixed buffers of 2 MiB each, buffer {@code i} covering
+ * {@code [i × 2 MiB, (i + 1) × 2 MiB)}; a buddy never crosses such a boundary. Registering pins memory, so a piece is
+ * registered only when a file read or write first uses it ({@link #fixedIndex}): memory that only ever held receive
+ * buffers, or was never used, stays unbacked, and an idle server keeps little of its arenas resident. Where the
+ * kernel has no sparse tables (before 5.19) every piece is registered at once.
  */
 final class IoArena implements AutoCloseable
 {
     static final int MAX_BUFFER = 2 << 20;
     static final int NONE = -1;
+    /** What one fixed buffer covers; buddies are aligned to their size, so no buffer spans two pieces. */
+    static final int PIECE = MAX_BUFFER;
+    private static final System.Logger LOG = System.getLogger("ringblocks");
 
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment region;
+    private final long base;
+    private final long size;
     private final BuddyAllocator allocator;
     private final UnsafeBuffer buffer;
     private final ByteBuffer view;
+    private final boolean[] registered;
+    private Ring ring;
+    private int registeredPieces;
+    /** A piece could not be registered (e.g. RLIMIT_MEMLOCK): file I/O on unregistered pieces goes without. */
+    private boolean registrationFailed;
     private long failures;
+    private boolean closed;
 
     IoArena(final long size)
     {
@@ -33,16 +50,65 @@ final class IoArena implements AutoCloseable
         {
             throw new IllegalArgumentException("I/O arena size must be a positive multiple of 2 MiB: " + size);
         }
-        region = arena.allocate(size, 4096);
+        this.size = size;
         allocator = new BuddyAllocator(MAX_BUFFER, size);
         allocator.grow((int)(size / MAX_BUFFER));
-        buffer = new UnsafeBuffer(region.address(), (int)size);
-        view = region.asByteBuffer();
+        registered = new boolean[(int)(size / PIECE)];
+        // Last: nothing after it can fail and leave the mapping behind. Not Arena.allocate: it zeroes, which backs
+        // every page at once.
+        base = LibC.mapAnonymous(size, "I/O arena");
+        buffer = new UnsafeBuffer(base, (int)size);
+        view = MemorySegment.ofAddress(base).reinterpret(size).asByteBuffer();
     }
 
+    /** Makes the region fixed-buffer memory of {@code ring}: a sparse table where the kernel has them. */
     void register(final Ring ring)
     {
-        ring.registerBuffers(region, 1, region.byteSize());
+        this.ring = ring;
+        if (ring.registerSparseBuffers(registered.length) == 0)
+        {
+            return;
+        }
+        ring.registerBuffers(MemorySegment.ofAddress(base).reinterpret(size), registered.length, PIECE);
+        Arrays.fill(registered, true);
+        registeredPieces = registered.length;
+    }
+
+    /**
+     * The fixed buffer to name in a READ_FIXED/WRITE_FIXED of the buffer at {@code offset}, registering its piece the
+     * first time.
+     *
+     * @return the buffer index, or -1 when the piece cannot be registered: do a plain READ/WRITE instead.
+     */
+    int fixedIndex(final long offset)
+    {
+        final int piece = (int)(offset / PIECE);
+        if (registered[piece])
+        {
+            return piece;
+        }
+        if (ring == null || registrationFailed)
+        {
+            return -1;
+        }
+        final int rc = ring.updateBuffer(piece, base + (long)piece * PIECE, PIECE);
+        if (rc < 0)
+        {
+            registrationFailed = true;
+            LOG.log(System.Logger.Level.WARNING, "cannot register I/O arena memory with the ring (" +
+                Errno.describe(rc) + "): file reads and writes outside the " + registeredPieces +
+                " pieces registered so far go without fixed buffers");
+            return -1;
+        }
+        registered[piece] = true;
+        registeredPieces++;
+        return piece;
+    }
+
+    /** @return bytes of the region registered (pinned) so far. */
+    long registeredBytes()
+    {
+        return (long)registeredPieces * PIECE;
     }
 
     /** @return the size class holding {@code bytes}. */
@@ -87,7 +153,7 @@ final class IoArena implements AutoCloseable
     /** @return the native address of {@code offset}, for SQEs. */
     long address(final long offset)
     {
-        return region.address() + offset;
+        return base + offset;
     }
 
     /** @return the whole region as one Agrona buffer, indexed by arena offset. */
@@ -123,6 +189,10 @@ final class IoArena implements AutoCloseable
     @Override
     public void close()
     {
-        arena.close();
+        if (!closed)
+        {
+            closed = true;
+            LibC.munmap(base, size);
+        }
     }
 }

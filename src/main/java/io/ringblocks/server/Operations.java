@@ -33,8 +33,8 @@ import io.ringblocks.wire.Status;
  * The requests of one worker: PUT (hash → dedup lookup → allocate → WRITE_FIXED → OCCUPY delta → ack; a small
  * block in sync mode goes unwritten in a WRITE_OCCUPY delta instead, and the committer writes it next to its log
  * record while the buffer stays with the request until the ack), GET
- * (lookup → READ_FIXED into a buffer with room for the response header in front, so header and block leave in one
- * send; or, for a small block read before, {@link BlockCache} entry (lookup only if a commit since may have deleted
+ * (lookup → READ_FIXED into a buffer of the block's size, sent after a header from the request's small response
+ * area; or, for a small block read before, {@link BlockCache} entry (lookup only if a commit since may have deleted
  * or flagged it) → sent from there), HEAD, DELETE (FREE delta → ack), PING and STATS. Runs on the worker thread;
  * nothing here blocks or allocates per request (STATS excepted).
  * <p>
@@ -323,10 +323,7 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     /** End of a duty cycle: let LMDB move on and drop the snapshot's pin. */
     void endIteration()
     {
-        if (cache.enabled())
-        {
-            cacheGauges(); // pins come and go with every hit: published once a cycle
-        }
+        gauges(); // cache pins come and go with every hit: published once a cycle
         reader.release();
         if (pinned)
         {
@@ -553,18 +550,32 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
         }
     }
 
-    private void cacheGauges()
+    private void gauges()
     {
-        stats.set(ServerStats.CACHE_BYTES, cache.bytes());
-        stats.set(ServerStats.CACHE_BLOCKS, cache.entries());
-        stats.set(ServerStats.CACHE_PINNED, cache.pinnedEntries());
+        if (cache.enabled())
+        {
+            stats.set(ServerStats.CACHE_BYTES, cache.bytes());
+            stats.set(ServerStats.CACHE_BLOCKS, cache.entries());
+            stats.set(ServerStats.CACHE_PINNED, cache.pinnedEntries());
+        }
+        stats.set(ServerStats.ARENA_REGISTERED_BYTES, arena.registeredBytes());
     }
 
     private void submitRead(final int r)
     {
         final int done = reqs.ioDone[r];
-        ring.prepReadFixed(readFd, arena.address(reqs.buffer[r] + done), reqs.ioLength[r] - done,
-            reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_READ, reqs.generation[r]));
+        final long address = arena.address(reqs.buffer[r] + done);
+        final int length = reqs.ioLength[r] - done;
+        final long ud = UserData.pack(r, Worker.OP_FILE_READ, reqs.generation[r]);
+        final int fixed = arena.fixedIndex(reqs.buffer[r]);
+        if (fixed >= 0)
+        {
+            ring.prepReadFixed(readFd, address, length, reqs.blockOffset[r] + done, fixed, ud);
+        }
+        else
+        {
+            ring.prepRead(readFd, address, length, reqs.blockOffset[r] + done, ud);
+        }
     }
 
     void onFileRead(final int r, final int gen, final int res)
@@ -730,9 +741,19 @@ final class Operations implements CommitterClient.AckHandler, AutoCloseable
     private void submitWrite(final int r)
     {
         final int done = reqs.ioDone[r];
-        ring.prepWriteFixed(store.writeFd(reqs.ioLength[r]), arena.address(reqs.buffer[r] + done),
-            reqs.ioLength[r] - done,
-            reqs.blockOffset[r] + done, 0, UserData.pack(r, Worker.OP_FILE_WRITE, reqs.generation[r]));
+        final int fd = store.writeFd(reqs.ioLength[r]);
+        final long address = arena.address(reqs.buffer[r] + done);
+        final int length = reqs.ioLength[r] - done;
+        final long ud = UserData.pack(r, Worker.OP_FILE_WRITE, reqs.generation[r]);
+        final int fixed = arena.fixedIndex(reqs.buffer[r]);
+        if (fixed >= 0)
+        {
+            ring.prepWriteFixed(fd, address, length, reqs.blockOffset[r] + done, fixed, ud);
+        }
+        else
+        {
+            ring.prepWrite(fd, address, length, reqs.blockOffset[r] + done, ud);
+        }
     }
 
     void onFileWrite(final int r, final int gen, final int res)

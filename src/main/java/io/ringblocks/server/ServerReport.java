@@ -156,6 +156,8 @@ final class ServerReport
         v.gauge("cache_bytes", "Memory held by cached blocks.", sum(ServerStats.CACHE_BYTES));
         v.gauge("cache_blocks", "Blocks in the block cache.", sum(ServerStats.CACHE_BLOCKS));
         v.gauge("cache_pinned", "Cached blocks that responses are being sent from.", sum(ServerStats.CACHE_PINNED));
+        v.gauge("arena_registered_bytes", "I/O arena memory registered for fixed file I/O (pinned), 2 MiB at a time.",
+            sum(ServerStats.ARENA_REGISTERED_BYTES));
         v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));
         v.counter("corrupt_reads", "Reads of a block whose bytes did not match its checksum (answered CORRUPT).",
             sum(ServerStats.CORRUPT_READS));

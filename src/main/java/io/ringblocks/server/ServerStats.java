@@ -61,7 +61,9 @@ final class ServerStats
     static final int CACHE_INDEX_SKIPS = 30;
     /** Cache entries that responses are being sent from (not evictable meanwhile). */
     static final int CACHE_PINNED = 31;
-    static final int FIGURES = 32;
+    /** I/O arena memory registered with the ring (pinned): a 2 MiB piece on its first file read or write. */
+    static final int ARENA_REGISTERED_BYTES = 32;
+    static final int FIGURES = 33;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

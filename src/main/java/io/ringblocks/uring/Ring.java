@@ -66,6 +66,7 @@ public final class Ring implements AutoCloseable
         liburing.io_uring_queue_exit$handle();
         liburing.io_uring_unregister_buf_ring$handle();
         liburing.io_uring_unregister_buffers$handle();
+        liburing.io_uring_register_buffers_update_tag$handle(); // fixed buffers are registered as they are used
         liburing.io_uring_unregister_files$handle();
     }
 
@@ -81,6 +82,8 @@ public final class Ring implements AutoCloseable
     private final MemorySegment cqKoverflow;
     private final MemorySegment timespec;
     private final MemorySegment cqePtr;
+    /** The one iovec {@link #updateBuffer} hands the kernel (allocated once: no garbage per update). */
+    private final MemorySegment updateIovec;
     private final int sqMask;
     private final int sqEntries;
     private final int cqMask;
@@ -149,6 +152,7 @@ public final class Ring implements AutoCloseable
         sqeTail = io_uring_sq.sqe_tail(sq);
         timespec = __kernel_timespec.allocate(arena);
         cqePtr = arena.allocate(JAVA_LONG);
+        updateIovec = iovec.allocate(arena);
     }
 
     /** @return the SQ size the kernel granted. */
@@ -592,6 +596,41 @@ public final class Ring implements AutoCloseable
                 throw new RingException("io_uring_register_buffers(" + count + " x " + size + ")", rc);
             }
         }
+    }
+
+    /**
+     * A fixed-buffer table of {@code count} empty slots (io_uring_register_buffers_sparse), to be filled one at a time
+     * by {@link #updateBuffer}, so that memory is pinned only once it is used for fixed I/O.
+     *
+     * @return 0, or -errno (-EINVAL before Linux 5.19: register the buffers at once instead).
+     */
+    public int registerSparseBuffers(final int count)
+    {
+        if (count <= 0)
+        {
+            throw new IllegalArgumentException("need count > 0: " + count);
+        }
+        checkOwner();
+        return liburing.io_uring_register_buffers_sparse(ring, count);
+    }
+
+    /**
+     * Puts {@code [address, address + length)} into slot {@code index} of the fixed-buffer table
+     * (io_uring_register_buffers_update_tag, no tag): the kernel pins its pages now.
+     *
+     * @return 1 (the slot was updated), or -errno (e.g. -ENOMEM over RLIMIT_MEMLOCK).
+     */
+    public int updateBuffer(final int index, final long address, final long length)
+    {
+        if (index < 0 || address == 0 || length <= 0)
+        {
+            throw new IllegalArgumentException("need index >= 0 and a buffer: index=" + index + " address=" +
+                address + " length=" + length);
+        }
+        checkOwner();
+        iovec.iov_base(updateIovec, MemorySegment.ofAddress(address));
+        iovec.iov_len(updateIovec, length);
+        return liburing.io_uring_register_buffers_update_tag(ring, index, updateIovec, MemorySegment.NULL, 1);
     }
 
     /** io_uring_register_buf_ring(ring, reg, 0). @return 0 or -errno ({@link BufferRing#register} decides). */
