@@ -30,6 +30,7 @@ final class IoArena implements AutoCloseable
     /** What one fixed buffer covers; buddies are aligned to their size, so no buffer spans two pieces. */
     static final int PIECE = MAX_BUFFER;
     private static final System.Logger LOG = System.getLogger("ringblocks");
+    private static final long RETRY_NANOS = 1_000_000_000L;
 
     private final long base;
     private final long size;
@@ -39,8 +40,12 @@ final class IoArena implements AutoCloseable
     private final boolean[] registered;
     private Ring ring;
     private int registeredPieces;
-    /** A piece could not be registered (e.g. RLIMIT_MEMLOCK): file I/O on unregistered pieces goes without. */
-    private boolean registrationFailed;
+    /** No registration is tried before this time after one was refused (e.g. RLIMIT_MEMLOCK, shared by workers). */
+    private long registrationRetryAt;
+    private boolean registrationRefused;
+    private boolean refuseForTests;
+    /** A plain READ/WRITE was submitted: the kernel may still be copying into the region after the ring closed. */
+    private boolean plainIo;
     private long failures;
     private boolean closed;
 
@@ -87,22 +92,67 @@ final class IoArena implements AutoCloseable
         {
             return piece;
         }
-        if (ring == null || registrationFailed)
+        if (ring == null || refuseForTests || registrationRefused && System.nanoTime() - registrationRetryAt < 0)
         {
             return -1;
         }
         final int rc = ring.updateBuffer(piece, base + (long)piece * PIECE, PIECE);
         if (rc < 0)
         {
-            registrationFailed = true;
-            LOG.log(System.Logger.Level.WARNING, "cannot register I/O arena memory with the ring (" +
-                Errno.describe(rc) + "): file reads and writes outside the " + registeredPieces +
-                " pieces registered so far go without fixed buffers");
+            if (!registrationRefused)
+            {
+                LOG.log(System.Logger.Level.WARNING, "cannot register I/O arena memory with the ring (" +
+                    Errno.describe(rc) + "): file reads and writes outside the " + registeredPieces +
+                    " pieces registered so far go without fixed buffers; retried every second");
+            }
+            registrationRefused = true;
+            registrationRetryAt = System.nanoTime() + RETRY_NANOS;
             return -1;
         }
         registered[piece] = true;
         registeredPieces++;
         return piece;
+    }
+
+    /**
+     * Prepares a read of {@code length} bytes at file {@code fileOffset} into {@code [at, at + length)}, part of the
+     * buffer at arena offset {@code buffer}: a READ_FIXED, or a plain READ where its piece could not be registered.
+     */
+    void prepRead(final int fd, final long buffer, final long at, final int length, final long fileOffset,
+        final long userData)
+    {
+        final int fixed = fixedIndex(buffer);
+        if (fixed >= 0)
+        {
+            ring.prepReadFixed(fd, address(at), length, fileOffset, fixed, userData);
+        }
+        else
+        {
+            plainIo = true;
+            ring.prepRead(fd, address(at), length, fileOffset, userData);
+        }
+    }
+
+    /** The write counterpart of {@link #prepRead}: WRITE_FIXED, or WRITE where the piece is not registered. */
+    void prepWrite(final int fd, final long buffer, final long at, final int length, final long fileOffset,
+        final long userData)
+    {
+        final int fixed = fixedIndex(buffer);
+        if (fixed >= 0)
+        {
+            ring.prepWriteFixed(fd, address(at), length, fileOffset, fixed, userData);
+        }
+        else
+        {
+            plainIo = true;
+            ring.prepWrite(fd, address(at), length, fileOffset, userData);
+        }
+    }
+
+    /** For tests: behaves from now on as if the kernel refused to pin more memory (RLIMIT_MEMLOCK). */
+    void refuseRegistration()
+    {
+        refuseForTests = true;
     }
 
     /** @return bytes of the region registered (pinned) so far. */
@@ -192,6 +242,14 @@ final class IoArena implements AutoCloseable
         if (!closed)
         {
             closed = true;
+            // A closed ring is torn down asynchronously: a fixed-buffer I/O still running holds its pages pinned,
+            // but a plain one would copy into whatever is mapped there next.
+            if (plainIo)
+            {
+                LOG.log(System.Logger.Level.WARNING, "the I/O arena (" + size + " bytes) stays mapped: plain " +
+                    "reads or writes into it may still be running in the closed ring");
+                return;
+            }
             LibC.munmap(base, size);
         }
     }

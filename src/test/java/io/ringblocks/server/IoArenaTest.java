@@ -85,4 +85,37 @@ class IoArenaTest
         }
         throw new AssertionError("no completion within 10 s");
     }
+
+    @Test
+    void shouldReadAndWritePlainlyWhereThePieceCannotBeRegistered() throws Exception
+    {
+        final Path file = Files.createFile(dir.resolve("blocks"));
+        final int fd = LibC.open(file.toString(), LibC.O_RDWR | LibC.O_CLOEXEC, 0);
+        assertTrue(fd >= 0, () -> "open: " + Errno.describe(fd));
+        try (Ring ring = new Ring(16); IoArena arena = new IoArena(2L * PIECE))
+        {
+            arena.register(ring);
+            final long out = arena.allocate(IoArena.classFor(8192));
+            arena.fixedIndex(out); // its piece is registered
+            arena.refuseRegistration(); // as under RLIMIT_MEMLOCK, from now on
+            final long in = arena.allocate(IoArena.classFor(PIECE));
+            assertEquals(-1, arena.fixedIndex(in), "nothing more is registered");
+            assertEquals(PIECE, arena.registeredBytes());
+
+            final byte[] bytes = new byte[8192];
+            new Random(5).nextBytes(bytes);
+            arena.buffer().putBytes((int)out, bytes);
+            arena.prepWrite(fd, out, out, bytes.length, 4096, 1);
+            assertEquals(bytes.length, complete(ring), "a WRITE_FIXED from the registered piece");
+            arena.prepRead(fd, in, in + 4096, bytes.length, 4096, 2);
+            assertEquals(bytes.length, complete(ring), "a plain READ into the other");
+            final byte[] read = new byte[bytes.length];
+            arena.buffer().getBytes((int)in + 4096, read);
+            assertArrayEquals(bytes, read);
+        }
+        finally
+        {
+            LibC.close(fd);
+        }
+    }
 }

@@ -1,0 +1,119 @@
+package io.ringblocks.server;
+
+import org.agrona.DirectBuffer;
+
+import io.ringblocks.storage.BlockIndex;
+import io.ringblocks.storage.CommitterClient;
+import io.ringblocks.storage.ReadEpochs;
+
+/**
+ * A worker's index lookups. Those of one duty cycle share one LMDB snapshot, pinned in {@link ReadEpochs} before it
+ * is taken: a block deleted after the snapshot stays allocated until every read that might have found it completed
+ * ({@link #beginRead}).
+ */
+final class Lookups implements AutoCloseable
+{
+    private final CommitterClient client;
+    private final BlockIndex.Reader reader;
+    private final ReadEpochs epochs;
+    private boolean pinned;
+    private long pinEpoch;
+    /** {@link CommitterClient#invalidatingCommits()} read just before this cycle's pin: what its lookups vouch for. */
+    private long pinInvalidations;
+    private long pinTag;
+
+    Lookups(final CommitterClient client, final BlockIndex.Reader reader)
+    {
+        this.client = client;
+        this.reader = reader;
+        epochs = new ReadEpochs(client.link());
+    }
+
+    /**
+     * Looks the hash at {@code hashOffset} of {@code hash} up (overlay, then LMDB).
+     *
+     * @return true when it is stored; {@link #offset()}, {@link #length()}, {@link #crc()} and
+     * {@link #corrupt()} then describe the entry.
+     */
+    boolean lookup(final DirectBuffer hash, final int hashOffset)
+    {
+        pin();
+        return reader.lookup(hash, hashOffset);
+    }
+
+    /** @return the block offset of the entry the last successful {@link #lookup} found. */
+    long offset()
+    {
+        return reader.offset();
+    }
+
+    /** @return its block length. */
+    int length()
+    {
+        return reader.length();
+    }
+
+    /** @return the CRC32C its PUT recorded. */
+    int crc()
+    {
+        return reader.crc();
+    }
+
+    /** @return true when it is flagged corrupt. */
+    boolean corrupt()
+    {
+        return reader.corrupt();
+    }
+
+    /** Pins the committer epoch for this duty cycle's index reads (overlay tables and LMDB snapshots). */
+    void pin()
+    {
+        if (!pinned)
+        {
+            // Before the pin: a deletion counted after this read may be missing from the snapshot, never one before.
+            pinInvalidations = client.invalidatingCommits();
+            // Publish the pin before the snapshot exists, so the committer cannot reuse what it may show.
+            pinEpoch = client.epoch();
+            pinTag = epochs.begin(pinEpoch);
+            pinned = true;
+        }
+    }
+
+    /** @return the count of invalidating commits read before this cycle's pin (call after a lookup). */
+    long invalidationsAtPin()
+    {
+        return pinInvalidations;
+    }
+
+    /**
+     * A block read of something this cycle's lookups found starts: its space is not reused before {@link #endRead}.
+     *
+     * @return the tag to end it with.
+     */
+    long beginRead()
+    {
+        return epochs.begin(pinEpoch);
+    }
+
+    void endRead(final long tag)
+    {
+        epochs.end(tag);
+    }
+
+    /** End of a duty cycle: let LMDB move on and drop the snapshot's pin. */
+    void endCycle()
+    {
+        reader.release();
+        if (pinned)
+        {
+            epochs.end(pinTag);
+            pinned = false;
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        reader.close();
+    }
+}
