@@ -24,7 +24,7 @@ import io.ringblocks.sys.LibC;
 final class SendVectors implements AutoCloseable
 {
     /** Responses (or parts of one) per send: bounds the work of one completion and the memory per connection. */
-    static final int MAX_IOVECS = 32;
+    static final int MAX_IOVECS = 64;
     /** Bytes per send: larger bodies simply take more sends. */
     static final long MAX_BYTES = 4L << 20;
 

@@ -117,7 +117,7 @@ class BlockCacheServingTest
     }
 
     /**
-     * Hundreds of pipelined GETs of cached blocks (header and body in two parts, up to 32 parts per send) and PINGs
+     * Hundreds of pipelined GETs of cached blocks (header and body in two parts, up to 64 parts per send) and PINGs
      * in one write, read only after a pause through a small receive buffer, so sends wait on the reader. (The
      * server's socket buffer can take most of it, so a short completion is not guaranteed here.)
      */
