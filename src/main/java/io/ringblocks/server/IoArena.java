@@ -10,6 +10,7 @@ import io.ringblocks.alloc.BuddyAllocator;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.Ring;
+import io.ringblocks.uring.RingException;
 
 /**
  * A worker's I/O memory: one page-aligned region of anonymous memory, carved into power-of-two buffers
@@ -20,8 +21,9 @@ import io.ringblocks.uring.Ring;
  * <p>The region is registered with the ring as fixed buffers of 2 MiB each, buffer {@code i} covering
  * {@code [i × 2 MiB, (i + 1) × 2 MiB)}; a buddy never crosses such a boundary. Registering pins memory, so a piece is
  * registered only when a file read or write first uses it ({@link #fixedIndex}): memory that only ever held receive
- * buffers, or was never used, stays unbacked, and an idle server keeps little of its arenas resident. Where the
- * kernel has no sparse tables (before 5.19) every piece is registered at once.
+ * buffers is never pinned, memory never used stays unbacked, and an idle server keeps little of its arenas resident.
+ * Where the kernel has no sparse tables (before 5.19) every piece is registered at once; where it refuses to pin
+ * (RLIMIT_MEMLOCK) file I/O on what is not registered goes as plain READ/WRITE.
  */
 final class IoArena implements AutoCloseable
 {
@@ -43,7 +45,8 @@ final class IoArena implements AutoCloseable
     /** No registration is tried before this time after one was refused (e.g. RLIMIT_MEMLOCK, shared by workers). */
     private long registrationRetryAt;
     private boolean registrationRefused;
-    private boolean refuseForTests;
+    /** Nothing more is registered, ever: a kernel without sparse tables refused the whole arena, or a test. */
+    private boolean neverRegister;
     /** A plain READ/WRITE was submitted: the kernel may still be copying into the region after the ring closed. */
     private boolean plainIo;
     private long failures;
@@ -74,7 +77,18 @@ final class IoArena implements AutoCloseable
         {
             return;
         }
-        ring.registerBuffers(MemorySegment.ofAddress(base).reinterpret(size), registered.length, PIECE);
+        try
+        {
+            ring.registerBuffers(MemorySegment.ofAddress(base).reinterpret(size), registered.length, PIECE);
+        }
+        catch (final RingException e)
+        {
+            // All or nothing on such a kernel: nothing is registered, and every file I/O goes plain.
+            neverRegister = true;
+            LOG.log(System.Logger.Level.WARNING, "cannot register the I/O arena with the ring (" + e.getMessage() +
+                "): file reads and writes go without fixed buffers");
+            return;
+        }
         Arrays.fill(registered, true);
         registeredPieces = registered.length;
     }
@@ -92,7 +106,7 @@ final class IoArena implements AutoCloseable
         {
             return piece;
         }
-        if (ring == null || refuseForTests || registrationRefused && System.nanoTime() - registrationRetryAt < 0)
+        if (ring == null || neverRegister || registrationRefused && System.nanoTime() - registrationRetryAt < 0)
         {
             return -1;
         }
@@ -152,7 +166,7 @@ final class IoArena implements AutoCloseable
     /** For tests: behaves from now on as if the kernel refused to pin more memory (RLIMIT_MEMLOCK). */
     void refuseRegistration()
     {
-        refuseForTests = true;
+        neverRegister = true;
     }
 
     /** @return bytes of the region registered (pinned) so far. */

@@ -19,7 +19,8 @@ import io.ringblocks.wire.Status;
 /**
  * A worker's GETs: the index lookup (skipped for a {@link BlockCache} hit while no commit since can have deleted or
  * flagged the block), then either the cached copy or one READ_FIXED of the whole block into a buffer of its padded
- * size, sent after a header from the request's small response area. Every byte sent was checked against the CRC32C
+ * size (a plain READ where its arena piece could not be registered, see {@link IoArena}), sent after a header from
+ * the request's small response area. Every byte sent was checked against the CRC32C
  * its PUT recorded (a ranged GET reads and checks the whole block); a block that fails is flagged in the index
  * through the committer and answered {@link Status#CORRUPT} once the flag is committed.
  */

@@ -8,7 +8,7 @@ import io.ringblocks.sys.LibC;
 
 /**
  * One {@code msghdr} and up to {@link #MAX_IOVECS} iovecs per connection slot, in anonymous memory that the kernel
- * backs only where a connection has sent more than one part at a time (several responses, or a header and a cached
+ * backs only where a connection has sent more than one part at a time (several responses, or a GET's header and
  * block; an idle connection costs no RAM): all
  * responses of a connection that are ready in one duty cycle leave in one SENDMSG, pipelining clients get their
  * answers in one TCP push instead of one per response.

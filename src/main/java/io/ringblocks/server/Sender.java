@@ -9,7 +9,8 @@ import io.ringblocks.wire.Opcode;
  * The sending half of connection I/O: each connection's responses queue up in order (an intrusive list through
  * the request table), and at the end of the duty cycle every connection with responses ready and no send in flight
  * sends them — one SEND for one response in one part, one SENDMSG over up to {@link SendVectors#MAX_IOVECS} parts
- * otherwise (a response is its header and body in the arena, or a header there and a body in the block cache). A
+ * otherwise (a response is one part in the arena, or two: a header in the request's small area, then a GET's block
+ * from its read buffer or from the block cache). A
  * completion finishes the responses its bytes covered; a short send resumes inside the response it ended in.
  */
 final class Sender implements AutoCloseable

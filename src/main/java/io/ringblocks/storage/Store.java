@@ -11,7 +11,6 @@ import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
 import io.ringblocks.alloc.BuddyAllocator;
-import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.Wakeup;
 
 /**
@@ -26,7 +25,7 @@ import io.ringblocks.uring.Wakeup;
  * the allocator a chunk at a time, zeroed beforehand by the {@link SpaceZeroer} when that pays — so no worker ever
  * blocks in fallocate or in zeroing.
  */
-public final class Store implements AutoCloseable, Committer.BlockSpace, Committer.DataSync, Committer.Housekeeping
+public final class Store implements AutoCloseable, Committer.DataSync
 {
     /** {@link #allocate} result: the store is at its capacity (or the disk is full). */
     public static final long NO_SPACE = -1;
@@ -59,14 +58,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     private final DiskSpace disk;
     private long recoveredBlocks;
     private final long recoveryMillis;
-    private volatile boolean growRequested;
-    private volatile boolean diskFull;
-    private final SpaceZeroer zeroer;
-    /** Below this many free chunks the allocator gets reserved space whether it was zeroed yet or not. */
-    private static final int URGENT_CHUNKS = 4;
-    /** A worker waited for space this recently: hand over chunks without waiting for zeroing. */
-    private static final long PRESSURE_NANOS = 100_000_000L;
-    private long lastGrowRequestNanos = System.nanoTime() - PRESSURE_NANOS;
+    private final DataSpace dataSpace;
 
     private Store(final StoreConfig config, final Wakeup[] wakeups, final ErrorHandler errors)
     {
@@ -116,6 +108,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             // The log's changes reach LMDB before anything is checked or rebuilt from it.
             replayed = WalRecovery.recover(index, log, dataPath, this);
             allocator = recover(files.header());
+            dataSpace = new DataSpace(config, allocator, dataFile, disk, errors);
         }
         catch (final RuntimeException e)
         {
@@ -160,21 +153,22 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
             {
                 links[wakeups.length] = Scrubber.link(wakeups.length); // pins the scrubber's reads like a worker's
             }
-            committer = new Committer(journal, config.deltaRingCapacity(), links, this, config.maxBatch(),
+            committer = new Committer(journal, config.deltaRingCapacity(), links, dataSpace, config.maxBatch(),
                 config.debounceNanos(), config.limboCapacity(), config.ackBacklogCapacity(), new SystemNanoClock(),
                 errors);
-            committer.housekeeping(this);
+            committer.housekeeping(dataSpace);
             if (config.durable())
             {
                 // Small blocks are written by the committer next to their log record (BlockWriter).
                 committer.writeBlocksThrough(dataFile.writeFd(0));
             }
-            zeroer = new SpaceZeroer(dataFile, config.durable(), allocatorFileSize(), errors, new SystemNanoClock(),
-                committer::wake);
-            reserve();
-            if (allocatorFileSize() < dataFile.size())
+            final SpaceZeroer zeroer = new SpaceZeroer(dataFile, config.durable(), dataSpace.allocatorFileSize(),
+                errors, new SystemNanoClock(), committer::wake);
+            dataSpace.start(zeroer, committer::wake);
+            dataSpace.reserve();
+            if (dataSpace.allocatorFileSize() < dataFile.size())
             {
-                handOverChunk(); // the first PUT after a start should not have to wait for space
+                dataSpace.handOverChunk(); // the first PUT after a start should not have to wait for space
             }
             // Parks between checkpoints (the committer unparks it with each request) and zeroes space meanwhile.
             startedCheckpoints = new AgentRunner(new SleepingIdleStrategy(10_000_000L),
@@ -443,37 +437,13 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
      */
     public long allocate(final int sizeClass)
     {
-        if (disk.refusing())
-        {
-            return NO_SPACE; // the filesystem is nearly full: what is left is the index's, so DELETEs still commit
-        }
-        synchronized (allocator)
-        {
-            final long offset = allocator.allocate(sizeClass);
-            if (offset >= 0)
-            {
-                zeroer.allocated(BuddyAllocator.blockSize(sizeClass));
-                return DATA_START + offset;
-            }
-            if (!allocator.canGrow() || diskFull)
-            {
-                return NO_SPACE;
-            }
-        }
-        growRequested = true;
-        committer.wake();
-        return RETRY;
+        return dataSpace.allocate(sizeClass);
     }
 
     /** Returns a block (by file offset) that was allocated but will not be indexed, or was deleted. */
-    @Override
     public void release(final long offset, final int sizeClass)
     {
-        synchronized (allocator)
-        {
-            allocator.free(offset - DATA_START, sizeClass);
-        }
-        diskFull = false;
+        dataSpace.release(offset, sizeClass);
     }
 
     @Override
@@ -482,126 +452,16 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return dataFile.sync();
     }
 
-    /**
-     * Committer thread: when free space runs low (or a worker asked for space), hands the allocator one more chunk
-     * of the file, and reserves the next {@code growStep} with fallocate once the reserved space is used up.
-     * <p>
-     * The {@link SpaceZeroer} zeroes reserved space ahead of the allocator on the checkpointer's thread. While it
-     * keeps up (small blocks, durable mode) a handover waits for the next chunk to be zeroed, unless the store is
-     * about to run dry, a worker had to wait for space lately, or less than a quarter step is free; otherwise
-     * (large blocks, relaxed mode) chunks are handed over as they are, since zeroing them would cost the disk a
-     * second write of every byte for little gain.
-     */
-    @Override
-    public int doWork()
-    {
-        disk.refresh(System.nanoTime());
-        final long handed = allocatorFileSize();
-        final long now = System.nanoTime();
-        final long free = allocatorFreeBytes();
-        final boolean low = free < config.growStep() / 2;
-        final boolean urgent = growRequested || free < URGENT_CHUNKS * config.maxBlockSize();
-        if (growRequested)
-        {
-            lastGrowRequestNanos = now;
-        }
-        if ((urgent || low) && handed < dataFile.size())
-        {
-            final boolean pressure = now - lastGrowRequestNanos < PRESSURE_NANOS || free < config.growStep() / 4;
-            final boolean waitForZeroing = zeroer.keepingAhead() && !urgent && !pressure;
-            if (zeroer.zeroed(handed + config.maxBlockSize()) || !waitForZeroing)
-            {
-                return handOverChunk();
-            }
-        }
-        if ((growRequested || low) && handed >= dataFile.size())
-        {
-            return reserve();
-        }
-        return 0;
-    }
-
-    /** Adds the next reserved chunk, zeroed or not, to the allocator; not while the zeroer is writing into it. */
-    private int handOverChunk()
-    {
-        synchronized (allocator)
-        {
-            final long from = DATA_START + allocator.fileSize();
-            if (!zeroer.mayHandOver(from, from + allocator.maxBlockSize()))
-            {
-                return 0; // the zeroer wakes the committer when its slice is done
-            }
-            allocator.grow(1);
-        }
-        diskFull = false;
-        growRequested = false;
-        return 1;
-    }
-
-    /**
-     * Reserves the next step of the file (fallocate); a full disk shows up here, not in a write. The step shrinks
-     * as the filesystem fills ({@link DiskSpace#step}); a growth that fails or finds no room backs off before the
-     * next try, and while a PUT is waiting for it ({@code growRequested}) or PUTs are being refused
-     * ({@code diskFull}) it counts as a failure, logged at most once per interval.
-     */
-    private int reserve()
-    {
-        final long fileSize = dataFile.size();
-        final long capacity;
-        synchronized (allocator)
-        {
-            capacity = DATA_START + allocator.capacity();
-        }
-        final boolean wanted = growRequested || diskFull;
-        growRequested = false;
-        if (fileSize >= capacity)
-        {
-            return 0;
-        }
-        final long now = System.nanoTime();
-        if (!disk.mayGrow(now))
-        {
-            if (wanted)
-            {
-                diskFull = true; // answer NO_SPACE now rather than park PUTs for the rest of the back-off
-            }
-            return 0;
-        }
-        final long wantedStep = Math.min(config.growStep(), capacity - fileSize);
-        final long step = disk.step(wantedStep, config.maxBlockSize());
-        final int rc = step > 0 ? dataFile.growTo(fileSize + step) : -Errno.ENOSPC;
-        if (rc < 0)
-        {
-            if (disk.growthFailed(now, wanted))
-            {
-                errors.onError("store", "cannot grow " + dataFile.file() + (step > 0 ?
-                    " by " + step + " bytes: " + Errno.describe(rc) :
-                    ": its filesystem has " + disk.usableBytes() + " bytes free and " + 2 * disk.indexReserve() +
-                    " of them stay free for the index") + " (" + disk.failuresSinceLog() + " failed attempts since " +
-                    "the last report); PUTs get NO_SPACE until space is freed there");
-                disk.logged();
-            }
-            if (wanted)
-            {
-                diskFull = true;
-            }
-            return 1;
-        }
-        disk.grew();
-        diskFull = false; // room again: workers may take RETRY instead of NO_SPACE while chunks are handed over
-        return 1;
-    }
-
     /** @return data-file growth attempts that failed or found no room while space was wanted (STATS). */
     public long growFailures()
     {
-        return disk.growFailures();
+        return dataSpace.growFailures();
     }
 
     /** @return the data directory's filesystem free space at the last look, -1 when unknown (STATS). */
     public long diskFreeBytes()
     {
-        return disk.usableBytes();
+        return dataSpace.diskFreeBytes();
     }
 
     /** @return whether the committer's and the checkpointer's threads are still running (health checks). */
@@ -631,7 +491,7 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         {
             return "the data directory's filesystem is nearly full (" + disk.usableBytes() + " bytes free)";
         }
-        if (diskFull)
+        if (dataSpace.full())
         {
             return "the data file cannot grow: its filesystem is nearly full (" + disk.usableBytes() + " bytes free)";
         }
@@ -653,13 +513,13 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
     /** @return the end of the reserved space zeroed ahead of the allocator (for tests). */
     long zeroedTo()
     {
-        return zeroer.zeroedTo();
+        return dataSpace.zeroedTo();
     }
 
     /** @return bytes of reserved space zeroed ahead of the allocator since the store opened (STATS). */
     public long zeroedBytes()
     {
-        return zeroer.zeroedBytes();
+        return dataSpace.zeroedBytes();
     }
 
     /** @return bytes of the data file reserved so far (fallocated), at least what the allocator owns. */
@@ -668,38 +528,10 @@ public final class Store implements AutoCloseable, Committer.BlockSpace, Committ
         return dataFile.size();
     }
 
-    /** @return the file offset where the space handed to the allocator ends. */
-    private long allocatorFileSize()
-    {
-        synchronized (allocator)
-        {
-            return DATA_START + allocator.fileSize();
-        }
-    }
-
-    private long allocatorFreeBytes()
-    {
-        synchronized (allocator)
-        {
-            return allocator.freeBytes();
-        }
-    }
-
     /** A consistent snapshot of the allocator's figures for STATS. */
     public void allocatorStats(final long[] usedPerClass, final long[] freePerClass, final long[] totals)
     {
-        synchronized (allocator)
-        {
-            for (int c = 0; c <= allocator.maxSizeClass() && c < usedPerClass.length; c++)
-            {
-                usedPerClass[c] = allocator.allocatedBlocks(c);
-                freePerClass[c] = allocator.freeBlocks(c);
-            }
-            totals[0] = allocator.usedBytes();
-            totals[1] = allocator.freeBytes();
-            totals[2] = allocator.fileSize();
-            totals[3] = allocator.capacity();
-        }
+        dataSpace.allocatorStats(usedPerClass, freePerClass, totals);
     }
 
     /** Stops the committer after a final drain and commit, then closes the index and the data file. */
