@@ -99,11 +99,7 @@ public final class Committer implements Agent, MessageHandler
     private volatile boolean sleeping;
     private boolean closing;
     private boolean journalFull;
-    private final AtomicLong checkpointRequests = new AtomicLong();
-    private volatile long checkpointsServed;
-    private volatile boolean checkpointsFailed;
-    private long servingTicket;
-    private long servingSequence;
+    private final CheckpointTickets tickets = new CheckpointTickets();
     private final Counter journalHeldCycles = new Counter();
     /** How long the final drain at close may wait for checkpoints to make room and to empty the overlay. */
     private static final long CLOSE_NANOS = 30_000_000_000L;
@@ -279,7 +275,7 @@ public final class Committer implements Agent, MessageHandler
         final long oldest = oldestPin();
         work += reclaim(oldest);
         // Closing, every reader has stopped: the overlay's grace periods need not wait for pins.
-        work += journal.doWork(closing ? WorkerLink.NO_READS : oldest, closing || checkpointWanted());
+        work += journal.doWork(closing ? WorkerLink.NO_READS : oldest, closing || tickets.wanted(journal));
         if (housekeeping != null)
         {
             work += housekeeping.doWork();
@@ -516,9 +512,9 @@ public final class Committer implements Agent, MessageHandler
      */
     public boolean checkpoint(final long timeoutNanos)
     {
-        final long ticket = checkpointRequests.incrementAndGet();
+        final long ticket = tickets.take();
         final long deadline = System.nanoTime() + timeoutNanos;
-        while (checkpointsServed < ticket)
+        while (!tickets.served(ticket))
         {
             final Thread t = thread;
             if (t != null)
@@ -542,7 +538,7 @@ public final class Committer implements Agent, MessageHandler
      */
     public long requestCheckpoint()
     {
-        final long ticket = checkpointRequests.incrementAndGet();
+        final long ticket = tickets.take();
         final Thread t = thread;
         if (t != null)
         {
@@ -557,43 +553,13 @@ public final class Committer implements Agent, MessageHandler
      */
     public boolean checkpointed(final long ticket)
     {
-        return checkpointsServed >= ticket;
+        return tickets.served(ticket);
     }
 
     /** @return true when tickets are served without a checkpoint because the journal failed. */
     public boolean checkpointsFailed()
     {
-        return checkpointsFailed;
-    }
-
-    /** @return whether a {@link #checkpoint} caller waits for changes not yet in LMDB. */
-    private boolean checkpointWanted()
-    {
-        if (!journal.healthy())
-        {
-            // After a failed append or flush nothing is logged or checkpointed any more: waiting would be forever.
-            checkpointsFailed = true;
-            checkpointsServed = Math.max(checkpointsServed, checkpointRequests.get());
-            servingTicket = 0;
-            return false;
-        }
-        if (servingTicket == 0)
-        {
-            final long wanted = checkpointRequests.get();
-            if (wanted <= checkpointsServed)
-            {
-                return false;
-            }
-            servingTicket = wanted;
-            servingSequence = journal.lastSequence();
-        }
-        if (journal.checkpointedSequence() >= servingSequence)
-        {
-            checkpointsServed = servingTicket;
-            servingTicket = 0;
-            return false;
-        }
-        return true;
+        return tickets.failed();
     }
 
     /** Called by a worker after publishing: unparks the committer if it is idle. */
