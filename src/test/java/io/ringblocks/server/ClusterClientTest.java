@@ -170,6 +170,12 @@ class ClusterClientTest
                     Thread.sleep(10);
                 }
                 assertArrayEquals(b, client.get(h));
+                // The repair's PUT is visible to others before its answer reaches the cluster client, which counts it.
+                while (cluster.readRepairs() == 0)
+                {
+                    assertTrue(System.nanoTime() < deadline, "the repair is counted once its PUT is answered");
+                    Thread.sleep(1);
+                }
             }
             assertEquals(1, cluster.readRepairs());
         }
