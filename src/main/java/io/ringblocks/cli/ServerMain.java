@@ -67,6 +67,9 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--block-cache", paramLabel = "SIZE", description = "memory per worker for small hot blocks (up to 16k each), so GETs of them need no file read; 0 or off = none (default: ${DEFAULT-VALUE})")
     String blockCache;
 
+    @Option(names = "--multishot-recv", paramLabel = "on|off", description = "keep one multishot receive armed per connection waiting for requests (kernel 6.0+, else one receive per arrival; default: ${DEFAULT-VALUE})")
+    String multishotRecv;
+
     @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response has not moved for this long: the client stopped reading (default: ${DEFAULT-VALUE})")
     String sendTimeout;
 
@@ -183,6 +186,7 @@ public final class ServerMain implements Callable<Integer>
                 .maxInFlight(maxInFlight)
                 .arenaSize(Sizes.parse(arenaSize))
                 .blockCacheSize(offOrZero(blockCache) ? 0 : Sizes.parse(blockCache))
+                .multishotRecv(onOff("--multishot-recv", multishotRecv))
                 .sendTimeoutMillis(millis("--send-timeout", sendTimeout))
                 .requestTimeoutMillis(millis("--request-timeout", requestTimeout))
                 .idleTimeoutMillis(idleMillis);
@@ -308,6 +312,7 @@ public final class ServerMain implements Callable<Integer>
                 config.store().directIo() ? "off(refused-by-filesystem)" : "off") +
             " read-cache=" + readCache +
             " block-cache=" + config.blockCacheSize() +
+            " multishot-recv=" + (config.multishotRecv() ? "on" : "off") +
             " max-connections=" + config.maxConnections() +
             " max-block-size=" + config.store().maxBlockSize() +
             " max-in-flight=" + config.maxInFlight() +
@@ -377,6 +382,7 @@ public final class ServerMain implements Callable<Integer>
                 case "--max-in-flight" -> Integer.toString(ServerConfig.DEFAULT_MAX_IN_FLIGHT);
                 case "--arena-size" -> Sizes.format(ServerConfig.DEFAULT_ARENA_SIZE);
                 case "--block-cache" -> Sizes.format(ServerConfig.DEFAULT_BLOCK_CACHE_SIZE);
+                case "--multishot-recv" -> ServerConfig.DEFAULT_MULTISHOT_RECV ? "on" : "off";
                 case "--send-timeout" -> Sizes.formatNanos(ServerConfig.DEFAULT_SEND_TIMEOUT_MILLIS * 1_000_000L);
                 case "--scrub-rate" -> Sizes.format(StoreConfig.DEFAULT_SCRUB_RATE);
                 case "--request-timeout" ->

@@ -36,14 +36,16 @@ final class Connections
     final int[] sendHead;
     final int[] sendTail;
     final boolean[] sending;
-    /** A provided buffer whose bytes this connection could not take yet (no arena memory), or -1; and its length. */
-    final int[] heldBid;
-    final int[] heldLength;
+    /** The receive in flight is multishot, and whether its cancel was asked for. */
+    final boolean[] multishot;
+    final boolean[] multishotCancelled;
     /** The last buffer-select receive found no provided buffer: the next receive goes into the connection's own. */
     final boolean[] ownRecv;
     /** When the send in flight was submitted (each partial send restarts it): how long the client has not read. */
     final long[] sendSince;
     final boolean[] closeAfterSend;
+    /** The peer finished sending (end of stream): closed once what it sent is answered. */
+    final boolean[] peerDone;
     final int[] bodyState;
     final int[] bodyRequest;
     final long[] bodyTarget;
@@ -68,11 +70,12 @@ final class Connections
         sendHead = new int[capacity];
         sendTail = new int[capacity];
         sending = new boolean[capacity];
-        heldBid = new int[capacity];
-        heldLength = new int[capacity];
+        multishot = new boolean[capacity];
+        multishotCancelled = new boolean[capacity];
         ownRecv = new boolean[capacity];
         sendSince = new long[capacity];
         closeAfterSend = new boolean[capacity];
+        peerDone = new boolean[capacity];
         bodyState = new int[capacity];
         bodyRequest = new int[capacity];
         bodyTarget = new long[capacity];
@@ -106,10 +109,11 @@ final class Connections
         sendHead[c] = -1;
         sendTail[c] = -1;
         sending[c] = false;
-        heldBid[c] = -1;
-        heldLength[c] = 0;
+        multishot[c] = false;
+        multishotCancelled[c] = false;
         ownRecv[c] = false;
         closeAfterSend[c] = false;
+        peerDone[c] = false;
         bodyState[c] = BODY_NONE;
         bodyRequest[c] = -1;
         bufferBytes[c] = 0;

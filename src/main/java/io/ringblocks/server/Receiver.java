@@ -9,10 +9,16 @@ import io.ringblocks.uring.UserData;
 
 /**
  * The receiving half of connection I/O: posting receives (through the provided-buffer ring where the kernel has
- * one, so a connection waiting for bytes holds no memory), taking what arrives into the connection's own buffer,
- * splitting it into frames and starting a request for each, and the lists from which the duty cycle resumes
- * connections: ready (new bytes or a freed slot), starved (no request slot, buffer or arena memory) and, through
- * {@link PartialBodies}, waiting for the body budget.
+ * one, so a connection waiting for bytes holds no memory; a connection waiting for requests keeps one multishot
+ * receive armed, which the kernel answers with a completion per arrival), taking what arrives into the
+ * connection's own buffer, splitting it into frames and starting a request for each, and the lists from which the
+ * duty cycle resumes connections: ready (new bytes or a freed slot), starved (no request slot, buffer or arena
+ * memory) and, through {@link PartialBodies}, waiting for the body budget.
+ * <p>
+ * Bytes that arrive in a provided buffer are held ({@link HeldBuffers}) until the ready list takes them: a multishot
+ * receive goes on delivering while its connection cannot take more (receive buffer full, requests at their bound), so
+ * it is cancelled then, and its bytes keep their order. A body larger than the receive buffer is received in place
+ * with single-shot receives, as before.
  */
 final class Receiver implements AutoCloseable, Framing.Host
 {
@@ -21,6 +27,10 @@ final class Receiver implements AutoCloseable, Framing.Host
     static final int PROVIDED_BUFFER_SIZE = 16 << 10;
     /** Fewer than this would run dry at once: such a worker gives every connection a buffer of its own instead. */
     static final int MIN_PROVIDED_BUFFERS = 16;
+    /** Provided buffers one connection may hold before its multishot receive is cancelled: its share of the ring. */
+    static final int MAX_HELD_BUFFERS = 4;
+    /** Rounds of taking held bytes and parsing them, per connection and duty cycle: the rest waits for the next. */
+    private static final int MAX_SETTLE_ROUNDS = 16;
     private static final int PROVIDED_GROUP = 1;
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
@@ -52,6 +62,12 @@ final class Receiver implements AutoCloseable, Framing.Host
     private Operations ops;
     /** Receive buffers the kernel picks only when bytes arrive; null where unsupported (every connection owns one). */
     private BufferRing provided;
+    /** What connections received into provided buffers and did not take yet; null without provided buffers. */
+    private HeldBuffers held;
+    /** Connections waiting for requests keep a multishot receive armed (off by config or on a kernel before 6.0). */
+    private boolean multishot;
+    /** A view for copying held bytes to a body's absolute address (the expected-hash slots are not in the arena). */
+    private final UnsafeBuffer bodyView = new UnsafeBuffer(new byte[0]);
     /** Connections with new bytes or a freed request slot, resumed in this duty cycle. */
     private final IndexList ready;
     /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
@@ -86,7 +102,10 @@ final class Receiver implements AutoCloseable, Framing.Host
         ops = operations;
         framing.start(operations);
         provided = registerProvidedBuffers();
+        held = provided == null ? null : new HeldBuffers(provided, conns.capacity);
+        multishot = provided != null && config.multishotRecv();
         stats.set(ServerStats.PROVIDED_BUFFERS, provided != null ? 1 : 0);
+        stats.set(ServerStats.MULTISHOT_RECV, multishot ? 1 : 0);
     }
 
     /** Start of a duty cycle: its clock. */
@@ -110,10 +129,9 @@ final class Receiver implements AutoCloseable, Framing.Host
     void closed(final int c)
     {
         releaseRecvBuffer(c);
-        if (conns.heldBid[c] >= 0)
+        if (held != null)
         {
-            provided.recycle(conns.heldBid[c]);
-            conns.heldBid[c] = -1;
+            held.clear(c);
         }
     }
 
@@ -132,16 +150,33 @@ final class Receiver implements AutoCloseable, Framing.Host
         final int state = conns.bodyState[c];
         final boolean own = conns.ownRecv[c];
         conns.ownRecv[c] = false;
+        final long userData = UserData.pack(c, Worker.OP_RECV, conns.generation[c]);
         if (provided != null && !own && conns.filled[c] == 0 &&
             (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
         {
             releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
             conns.recvPosted[c] = true;
             timeouts.readResumed(c, now);
+            stats.increment(ServerStats.RECV_SUBMISSIONS);
+            if (multishot && state == Connections.BODY_NONE)
+            {
+                conns.multishot[c] = true;
+                conns.multishotCancelled[c] = false;
+                ring.prepRecvMultishot(conns.fd[c], provided.group(), userData);
+                return;
+            }
             final int most = state == Connections.BODY_DISCARD ?
                 Math.min(provided.bufferSize(), conns.bodyRemaining[c]) : provided.bufferSize();
-            ring.prepRecvSelect(conns.fd[c], most, provided.group(), UserData.pack(c, Worker.OP_RECV, conns.generation[c]));
+            ring.prepRecvSelect(conns.fd[c], most, provided.group(), userData);
             return;
+        }
+        if (state == Connections.BODY_NONE || state == Connections.BODY_DISCARD)
+        {
+            if (!ensureRecvBuffer(c))
+            {
+                starve(c); // retried with the starved once arena memory is free
+                return;
+            }
         }
         final long target;
         final int length;
@@ -172,54 +207,97 @@ final class Receiver implements AutoCloseable, Framing.Host
         }
         conns.recvPosted[c] = true;
         timeouts.readResumed(c, now);
-        ring.prepRecv(conns.fd[c], arena.address(target), length, 0, UserData.pack(c, Worker.OP_RECV, conns.generation[c]));
+        stats.increment(ServerStats.RECV_SUBMISSIONS);
+        ring.prepRecv(conns.fd[c], arena.address(target), length, 0, userData);
     }
 
     /**
-     * Copies {@code res} bytes a receive put into provided buffer {@code bid} to where the connection keeps
-     * received bytes: its own buffer (taken now if it has none), after what it holds; discarded bodies are dropped.
+     * Moves what {@code c} holds in provided buffers, oldest first, to where its state takes bytes now: the receive
+     * buffer (as much as fits; parsing makes room), the body on its way, or nowhere (a discarded body).
      *
-     * @return false when there was no arena memory to keep them.
+     * @return false when there is no arena memory for a receive buffer (the connection then waits with the starved).
      */
-    private boolean absorb(final int c, final int bid, final int res)
+    private boolean deliverHeld(final int c)
     {
-        final boolean reading = conns.state[c] == Connections.OPEN || events.draining(c);
-        if (!reading || conns.bodyState[c] == Connections.BODY_DISCARD)
+        while (!held.isEmpty(c))
         {
-            return true;
+            final int n = held.firstRemaining(c);
+            final int from = (int)(held.firstAddress(c) - arena.address(0));
+            switch (conns.bodyState[c])
+            {
+                case Connections.BODY_NONE ->
+                {
+                    if (!ensureRecvBuffer(c))
+                    {
+                        return false;
+                    }
+                    final int k = Math.min(n, config.recvBufferSize() - conns.filled[c]);
+                    if (k == 0)
+                    {
+                        return true; // full: parsing makes room
+                    }
+                    memory.putBytes((int)(conns.recvBuffer[c] + conns.filled[c]), memory, from, k);
+                    conns.filled[c] += k;
+                    held.take(c, k);
+                }
+                case Connections.BODY_DISCARD ->
+                {
+                    final int k = Math.min(n, conns.bodyRemaining[c]);
+                    held.take(c, k);
+                    conns.bodyRemaining[c] -= k;
+                    if (conns.bodyRemaining[c] == 0)
+                    {
+                        conns.bodyState[c] = Connections.BODY_NONE;
+                    }
+                    timeouts.framing(c, false, now);
+                }
+                default ->
+                {
+                    final int k = Math.min(n, conns.bodyRemaining[c]);
+                    bodyView.wrap(conns.bodyTarget[c], k);
+                    bodyView.putBytes(0, memory, from, k);
+                    held.take(c, k);
+                    onBodyBytes(c, k);
+                    timeouts.framing(c, false, now);
+                }
+            }
         }
-        if (!ensureRecvBuffer(c))
-        {
-            return false;
-        }
-        memory.putBytes((int)(conns.recvBuffer[c] + conns.filled[c]), memory,
-            (int)(provided.address(bid) - arena.address(0)), res);
         return true;
     }
 
     /**
-     * Moves the bytes a connection kept in a provided buffer (for lack of arena memory) into a buffer of its own.
+     * A stop drains {@code c} ({@link StopDrain}) and its receive ended with {@code res}: what it holds becomes what
+     * that receive brought. Bytes for the receive buffer are added to it here; a body's are counted in the result.
      *
-     * @return false while there is still no memory: the connection stays starved.
+     * @return the result to hand the drain: 0 (answer what is buffered, then end) where bytes had to be dropped.
      */
-    private boolean takeHeld(final int c)
+    int settleForDrain(final int c, final int res)
     {
-        final int bid = conns.heldBid[c];
-        if (bid < 0)
+        if (held == null || held.isEmpty(c))
         {
-            return true;
+            return res;
         }
-        if (!ensureRecvBuffer(c))
+        final boolean broken = res < 0 && res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN &&
+            res != -Errno.ENOBUFS;
+        final int total = held.bytes(c);
+        final int state = conns.bodyState[c];
+        if (broken || state == Connections.BODY_NONE && !ensureRecvBuffer(c))
         {
-            return false;
+            held.clear(c);
+            return broken ? res : -Errno.ENOMEM;
         }
-        memory.putBytes((int)(conns.recvBuffer[c] + conns.filled[c]), memory,
-            (int)(provided.address(bid) - arena.address(0)), conns.heldLength[c]);
-        conns.filled[c] += conns.heldLength[c];
-        conns.heldBid[c] = -1;
-        conns.heldLength[c] = 0;
-        provided.recycle(bid);
-        return true;
+        if (state == Connections.BODY_NONE)
+        {
+            deliverHeld(c);
+            final boolean dropped = !held.isEmpty(c);
+            held.clear(c);
+            return dropped || res == 0 ? 0 : -Errno.ECANCELED;
+        }
+        final int r = conns.bodyRequest[c];
+        final long most = state == Connections.BODY_EXPECTED_HASH ?
+            (long)conns.bodyRemaining[c] + reqs.payloadLength[r] : conns.bodyRemaining[c];
+        held.clear(c);
+        return total > most || res == 0 ? 0 : total;
     }
 
     /** Gives the connection a receive buffer of its own if it has none. @return false when the arena is full. */
@@ -278,21 +356,36 @@ final class Receiver implements AutoCloseable, Framing.Host
         return ring;
     }
 
+    private boolean holding(final int c)
+    {
+        return held != null && !held.isEmpty(c);
+    }
+
     /** Posts a receive unless the connection is throttled, closing or already receiving. */
     void maybePostRecv(final int c)
     {
-        if (conns.state[c] != Connections.OPEN || conns.recvPosted[c] || conns.closeAfterSend[c] ||
-            conns.heldBid[c] >= 0)
+        if (conns.state[c] != Connections.OPEN)
         {
             return;
+        }
+        if (conns.recvPosted[c])
+        {
+            if (conns.multishot[c])
+            {
+                keepOrCancelMultishot(c);
+            }
+            return;
+        }
+        if (conns.closeAfterSend[c] || conns.peerDone[c] || holding(c))
+        {
+            return; // what it holds goes first
         }
         if (conns.bodyState[c] != Connections.BODY_NONE)
         {
             postRecv(c);
             return;
         }
-        if (conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
-            conns.bufferBytes[c] >= maxBufferBytesPerConnection || conns.filled[c] >= config.recvBufferSize())
+        if (throttled(c) || conns.filled[c] >= config.recvBufferSize())
         {
             timeouts.readHeld(c);
             return;
@@ -300,78 +393,96 @@ final class Receiver implements AutoCloseable, Framing.Host
         postRecv(c);
     }
 
-    void onRecv(final int c, final int gen, final int res, final int flags)
+    private boolean throttled(final int c)
     {
-        if ((flags & BufferRing.CQE_F_BUFFER) != 0)
+        return conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
+            conns.bufferBytes[c] >= maxBufferBytesPerConnection;
+    }
+
+    /**
+     * An armed multishot receive goes on delivering whatever arrives: it is cancelled once the connection should
+     * not read (throttled, closing after an error frame, holding {@link #MAX_HELD_BUFFERS} already) or wants its
+     * bytes elsewhere (a large body straight into its block buffer). While it waits with nothing kept, the
+     * connection holds no receive buffer.
+     */
+    private void keepOrCancelMultishot(final int c)
+    {
+        if (conns.closeAfterSend[c] || conns.bodyState[c] != Connections.BODY_NONE || throttled(c) ||
+            held.count(c) >= MAX_HELD_BUFFERS)
         {
-            final int bid = BufferRing.bufferId(flags);
-            if (conns.generation[c] == gen && res > 0 && conns.state[c] == Connections.OPEN &&
-                conns.bodyState[c] == Connections.BODY_NONE && !ensureRecvBuffer(c))
+            if (!conns.multishotCancelled[c])
             {
-                // No arena memory for the bytes: the connection keeps the provided buffer and waits with the
-                // starved until memory is free (takeHeld); nothing is lost and nothing else is read from it.
-                conns.recvPosted[c] = false;
-                conns.heldBid[c] = bid;
-                conns.heldLength[c] = res;
-                timeouts.activity(c, now);
-                starve(c);
-                return;
-            }
-            final boolean kept = conns.generation[c] != gen || res <= 0 || absorb(c, bid, res);
-            provided.recycle(bid);
-            if (!kept)
-            {
-                // Stopping, and no memory to answer what arrived: end as if the socket broke.
-                onRecv(c, gen, -Errno.ENOMEM, 0);
-                return;
+                conns.multishotCancelled[c] = true;
+                ring.prepCancel(UserData.pack(c, Worker.OP_RECV, conns.generation[c]),
+                    UserData.pack(0, Worker.OP_IGNORE, 0));
             }
         }
-        else if (res == -Errno.ENOBUFS && conns.generation[c] == gen && conns.state[c] == Connections.OPEN)
+        else if (conns.filled[c] == 0 && held.isEmpty(c))
         {
-            // Every provided buffer is in use: this connection receives into a buffer of its own this time.
-            stats.increment(ServerStats.RECV_PROVIDED_EXHAUSTED);
-            conns.recvPosted[c] = false;
-            if (ensureRecvBuffer(c))
+            releaseRecvBuffer(c);
+        }
+    }
+
+    void onRecv(final int c, final int gen, final int res, final int flags)
+    {
+        final boolean current = conns.generation[c] == gen;
+        final boolean inBuffer = (flags & BufferRing.CQE_F_BUFFER) != 0;
+        if (inBuffer)
+        {
+            final int bid = BufferRing.bufferId(flags);
+            if (current && res > 0 && (conns.state[c] == Connections.OPEN || events.draining(c)))
             {
-                conns.ownRecv[c] = true;
-                postRecv(c);
+                held.add(c, bid, res); // taken from the ready list (or by the drain), in the order they came
             }
             else
             {
-                starve(c); // retried with the starved, once a provided buffer or arena memory is free again
+                provided.recycle(bid);
             }
-            return;
         }
-        if (conns.generation[c] != gen)
+        if (!current)
         {
             return;
         }
+        if ((flags & Ring.CQE_F_MORE) != 0)
+        {
+            if (conns.state[c] == Connections.OPEN)
+            {
+                timeouts.activity(c, now);
+                resume(c); // the multishot receive stays armed
+            }
+            return;
+        }
+        final boolean wasMultishot = conns.multishot[c];
         conns.recvPosted[c] = false;
+        conns.multishot[c] = false;
+        conns.multishotCancelled[c] = false;
         if (conns.state[c] != Connections.OPEN)
         {
             if (events.draining(c))
             {
-                events.drained(c, res); // stopping: what this receive brought is answered SHUTTING_DOWN
+                events.drained(c, settleForDrain(c, res)); // stopping: what came is answered SHUTTING_DOWN
                 return;
             }
             dropBodyRequest(c);
             events.tryFinishClose(c);
             return;
         }
-        if (res <= 0)
+        if (res > 0)
         {
-            if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
+            timeouts.activity(c, now);
+            if (!inBuffer)
             {
-                postRecv(c);
-                return;
+                received(c, res);
             }
-            // 0: the peer finished sending; answer what it asked, then close. An error: the connection is gone.
-            // CLOSING first, so that finishing the dropped request does not start new work on this connection.
-            events.beginClose(c, res < 0);
-            dropBodyRequest(c);
+            resume(c);
             return;
         }
-        timeouts.activity(c, now);
+        onRecvEnded(c, res, wasMultishot);
+    }
+
+    /** {@code res} bytes arrived straight where the connection's state wanted them. */
+    private void received(final int c, final int res)
+    {
         switch (conns.bodyState[c])
         {
             case Connections.BODY_NONE -> conns.filled[c] += res; // parsed from the ready list
@@ -390,7 +501,50 @@ final class Receiver implements AutoCloseable, Framing.Host
                 timeouts.framing(c, false, now);
             }
         }
-        resume(c);
+    }
+
+    /** An open connection's receive ended without bytes. */
+    private void onRecvEnded(final int c, final int res, final boolean wasMultishot)
+    {
+        if (res == -Errno.ENOBUFS)
+        {
+            // Every provided buffer is in use: this connection receives into a buffer of its own next time.
+            stats.increment(ServerStats.RECV_PROVIDED_EXHAUSTED);
+            if (ensureRecvBuffer(c))
+            {
+                conns.ownRecv[c] = true;
+                resume(c);
+            }
+            else
+            {
+                starve(c); // retried with the starved, once a provided buffer or arena memory is free again
+            }
+            return;
+        }
+        if (wasMultishot && res == -Errno.EINVAL)
+        {
+            multishot = false; // a kernel before 6.0: one receive per arrival from now on
+            stats.set(ServerStats.MULTISHOT_RECV, 0);
+            LOG.log(System.Logger.Level.INFO, ctx.name + ": no multishot receives on this kernel (" +
+                Errno.describe(res) + "); one receive per arrival");
+            resume(c);
+            return;
+        }
+        if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ECANCELED)
+        {
+            resume(c); // ECANCELED: the multishot receive was cancelled to throttle or to receive a body in place
+            return;
+        }
+        if (res == 0)
+        {
+            // The peer finished sending: answer what it asked (including bytes still held), then close.
+            conns.peerDone[c] = true;
+            resume(c);
+            return;
+        }
+        // The connection is gone. CLOSING first, so that finishing the dropped request starts no new work on it.
+        events.beginClose(c, true);
+        dropBodyRequest(c);
     }
 
     private void onBodyBytes(final int c, final int res)
@@ -450,14 +604,9 @@ final class Receiver implements AutoCloseable, Framing.Host
                 next = starved.leave(c);
                 try
                 {
-                    if (conns.state[c] == Connections.OPEN && !takeHeld(c))
+                    if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
                     {
-                        starve(c); // still no arena memory for what it received
-                    }
-                    else if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
-                    {
-                        framing.parse(c);
-                        maybePostRecv(c);
+                        settle(c);
                         if (!starved.contains(c))
                         {
                             work++; // only progress counts, so a worker short of slots still sleeps between retries
@@ -492,8 +641,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             final int next = bodies.nextOf(c);
             if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
             {
-                framing.parse(c);
-                maybePostRecv(c);
+                settle(c);
                 if (!bodies.isWaiting(c) && !starved.contains(c))
                 {
                     work++; // only progress counts: a connection that waits again must not keep the worker awake
@@ -513,6 +661,54 @@ final class Receiver implements AutoCloseable, Framing.Host
         ready.add(c);
     }
 
+    /**
+     * Takes what {@code c} holds and parses it, in rounds (parsing makes room in the receive buffer, a finished body
+     * lets the next frames through), then posts its next receive, or closes it once everything a peer that finished
+     * sending asked for is started.
+     */
+    private void settle(final int c)
+    {
+        for (int round = 0; conns.state[c] == Connections.OPEN; round++)
+        {
+            final int heldBefore = held == null ? 0 : held.bytes(c);
+            if (held != null && !deliverHeld(c))
+            {
+                starve(c); // no arena memory for what it received: retried with the starved
+                return;
+            }
+            final int filledBefore = conns.filled[c];
+            if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
+            {
+                framing.parse(c);
+            }
+            else
+            {
+                conns.parseBlocked[c] = false; // nothing to parse: a starved receive may be posted again
+            }
+            if (!holding(c) || held.bytes(c) == heldBefore && conns.filled[c] == filledBefore)
+            {
+                break; // all taken, or waiting (for a request slot, the body budget, a request to finish)
+            }
+            if (round == MAX_SETTLE_ROUNDS)
+            {
+                resume(c); // a connection with much held goes on in the next cycle, after the others
+                return;
+            }
+        }
+        if (conns.state[c] != Connections.OPEN)
+        {
+            return;
+        }
+        if (conns.peerDone[c] && !holding(c) && !throttled(c))
+        {
+            // Every complete frame it sent is started (a throttled connection is resumed as its requests finish).
+            events.beginClose(c, false);
+            dropBodyRequest(c);
+            return;
+        }
+        maybePostRecv(c);
+    }
+
     /** Parses what the ready connections received and posts their next receive. */
     int serveReady()
     {
@@ -528,11 +724,7 @@ final class Receiver implements AutoCloseable, Framing.Host
                 {
                     try
                     {
-                        if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
-                        {
-                            framing.parse(c);
-                        }
-                        maybePostRecv(c);
+                        settle(c);
                     }
                     catch (final RuntimeException e)
                     {

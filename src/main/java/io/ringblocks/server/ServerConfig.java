@@ -57,6 +57,8 @@ public final class ServerConfig
     public static final long DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 10_000L;
     /** Default {@link #sendTimeoutMillis()}: 30 s. */
     public static final long DEFAULT_SEND_TIMEOUT_MILLIS = 30_000L;
+    /** Default {@link #multishotRecv()}: on. */
+    public static final boolean DEFAULT_MULTISHOT_RECV = true;
     /** Default {@link #requestTimeoutMillis()}: 30 s. */
     public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 30_000L;
     /** Default {@link #idleTimeoutMillis()}: 5 min. */
@@ -74,6 +76,7 @@ public final class ServerConfig
     private final int recvBufferSize;
     private final long arenaSize;
     private final long blockCacheSize;
+    private final boolean multishotRecv;
     private final int ringEntries;
     private final long shutdownTimeoutMillis;
     private final long sendTimeoutMillis;
@@ -93,6 +96,7 @@ public final class ServerConfig
         recvBufferSize = b.recvBufferSize;
         arenaSize = b.arenaSize;
         blockCacheSize = b.blockCacheSize;
+        multishotRecv = b.multishotRecv;
         ringEntries = b.ringEntries;
         shutdownTimeoutMillis = b.shutdownTimeoutMillis;
         sendTimeoutMillis = b.sendTimeoutMillis;
@@ -130,6 +134,7 @@ public final class ServerConfig
             .recvBufferSize(recvBufferSize)
             .arenaSize(arenaSize)
             .blockCacheSize(blockCacheSize)
+            .multishotRecv(multishotRecv)
             .ringEntries(ringEntries)
             .shutdownTimeoutMillis(shutdownTimeoutMillis)
             .sendTimeoutMillis(sendTimeoutMillis)
@@ -189,6 +194,15 @@ public final class ServerConfig
     public long blockCacheSize()
     {
         return blockCacheSize;
+    }
+
+    /**
+     * @return true when a connection waiting for requests keeps one multishot receive armed (kernel 6.0+; a worker
+     * whose kernel refuses it falls back to one receive per arrival by itself).
+     */
+    public boolean multishotRecv()
+    {
+        return multishotRecv;
     }
 
     /** @return SQ entries per worker ring. */
@@ -263,6 +277,7 @@ public final class ServerConfig
             recvBufferSize == that.recvBufferSize &&
             arenaSize == that.arenaSize &&
             blockCacheSize == that.blockCacheSize &&
+            multishotRecv == that.multishotRecv &&
             ringEntries == that.ringEntries &&
             shutdownTimeoutMillis == that.shutdownTimeoutMillis &&
             sendTimeoutMillis == that.sendTimeoutMillis &&
@@ -277,7 +292,7 @@ public final class ServerConfig
     public int hashCode()
     {
         return Objects.hash(host, port, workers, maxConnections, maxInFlight, recvBufferSize, arenaSize, blockCacheSize,
-            ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, metricsHost,
+            multishotRecv, ringEntries, shutdownTimeoutMillis, sendTimeoutMillis, requestTimeoutMillis, idleTimeoutMillis, metricsHost,
             metricsPort, store);
     }
 
@@ -292,6 +307,7 @@ public final class ServerConfig
             ", recvBufferSize=" + recvBufferSize +
             ", arenaSize=" + arenaSize +
             ", blockCacheSize=" + blockCacheSize +
+            ", multishotRecv=" + multishotRecv +
             ", ringEntries=" + ringEntries +
             ", shutdownTimeoutMillis=" + shutdownTimeoutMillis +
             ", sendTimeoutMillis=" + sendTimeoutMillis +
@@ -314,6 +330,7 @@ public final class ServerConfig
         private int recvBufferSize = DEFAULT_RECV_BUFFER_SIZE;
         private long arenaSize = DEFAULT_ARENA_SIZE;
         private long blockCacheSize = DEFAULT_BLOCK_CACHE_SIZE;
+        private boolean multishotRecv = DEFAULT_MULTISHOT_RECV;
         private int ringEntries = DEFAULT_RING_ENTRIES;
         private long shutdownTimeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
         private long sendTimeoutMillis = DEFAULT_SEND_TIMEOUT_MILLIS;
@@ -416,6 +433,17 @@ public final class ServerConfig
         public Builder blockCacheSize(final long bytes)
         {
             blockCacheSize = bytes;
+            return this;
+        }
+
+        /**
+         * @param on true (the default) to keep a multishot receive armed on connections waiting for requests, false
+         *           for one receive per arrival.
+         * @return this builder.
+         */
+        public Builder multishotRecv(final boolean on)
+        {
+            multishotRecv = on;
             return this;
         }
 

@@ -146,6 +146,10 @@ final class ServerReport
             sum(ServerStats.RECV_BUFFERS_HELD));
         v.gauge("recv_provided_buffer_workers", "Workers receiving into provided buffers.",
             sum(ServerStats.PROVIDED_BUFFERS));
+        v.gauge("recv_multishot_workers", "Workers keeping one multishot receive armed per connection waiting for requests.",
+            sum(ServerStats.MULTISHOT_RECV));
+        v.counter("recv_submissions", "Receive submissions (fewer than arrivals of bytes while multishot receives stay armed).",
+            sum(ServerStats.RECV_SUBMISSIONS));
         v.counter("recv_provided_exhausted", "Receives that found every provided buffer in use.",
             sum(ServerStats.RECV_PROVIDED_EXHAUSTED));
         v.counter("cache_hits", "GETs answered from the block cache, with no file read.", sum(ServerStats.CACHE_HITS));

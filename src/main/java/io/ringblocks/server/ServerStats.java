@@ -63,7 +63,11 @@ final class ServerStats
     static final int CACHE_PINNED = 31;
     /** I/O arena memory registered with the ring (pinned): a 2 MiB piece on its first file read or write. */
     static final int ARENA_REGISTERED_BYTES = 32;
-    static final int FIGURES = 33;
+    /** Receive submissions: fewer than arrivals of bytes while multishot receives stay armed. */
+    static final int RECV_SUBMISSIONS = 33;
+    /** 1 when connections waiting for requests keep a multishot receive armed, else 0. */
+    static final int MULTISHOT_RECV = 34;
+    static final int FIGURES = 35;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

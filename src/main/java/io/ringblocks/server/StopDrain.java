@@ -60,7 +60,7 @@ final class StopDrain
         w.beginClose(c, false); // cancels the receive in flight; its completion comes to afterRecv
         if (!conns.recvPosted[c])
         {
-            afterRecv(c, -Errno.ECANCELED);
+            afterRecv(c, w.settleForDrain(c, -Errno.ECANCELED));
         }
     }
 

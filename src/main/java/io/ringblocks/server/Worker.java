@@ -458,6 +458,12 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         drain.afterRecv(c, res);
     }
 
+    /** For {@link StopDrain}: what {@code c} holds in provided buffers becomes what its ended receive brought. */
+    int settleForDrain(final int c, final int res)
+    {
+        return receiver.settleForDrain(c, res);
+    }
+
     /** For {@link Linger} and {@link StopDrain}: gives {@code c} a receive buffer of its own if it has none. */
     boolean ensureRecvBuffer(final int c)
     {

@@ -129,6 +129,12 @@ public final class BufferRing implements AutoCloseable
         return group;
     }
 
+    public int entries()
+    {
+        return entries;
+    }
+
+    /** @return each buffer's size in bytes. */
     public int bufferSize()
     {
         return bufferSize;

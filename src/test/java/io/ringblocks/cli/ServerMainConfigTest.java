@@ -106,6 +106,17 @@ class ServerMainConfigTest
     }
 
     @Test
+    void shouldTurnMultishotReceivesOffOnlyWhenAsked()
+    {
+        assertTrue(config().multishotRecv());
+        assertTrue(config("--multishot-recv", "on").multishotRecv());
+        assertEquals(false, config("--multishot-recv", "off").multishotRecv());
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> config("--multishot-recv", "yes"));
+        assertEquals("--multishot-recv must be on or off, got 'yes'", e.getMessage());
+    }
+
+    @Test
     void shouldDeriveTheGrowStepAndTheBatchFromTheFlagsAsBefore()
     {
         assertEquals(16L << 20, config("--max-size", "16m").store().growStep());
