@@ -393,6 +393,14 @@ final class Receiver implements AutoCloseable, Framing.Host
         postRecv(c);
     }
 
+    private void stopTakingIfArmed(final int c)
+    {
+        if (conns.recvPosted[c] && conns.multishot[c])
+        {
+            keepOrCancelMultishot(c);
+        }
+    }
+
     private boolean throttled(final int c)
     {
         return conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
@@ -674,6 +682,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             if (held != null && !deliverHeld(c))
             {
                 starve(c); // no arena memory for what it received: retried with the starved
+                stopTakingIfArmed(c); // meanwhile its multishot receive must not take the other connections' buffers
                 return;
             }
             final int filledBefore = conns.filled[c];
@@ -692,6 +701,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             if (round == MAX_SETTLE_ROUNDS)
             {
                 resume(c); // a connection with much held goes on in the next cycle, after the others
+                stopTakingIfArmed(c);
                 return;
             }
         }
@@ -699,9 +709,10 @@ final class Receiver implements AutoCloseable, Framing.Host
         {
             return;
         }
-        if (conns.peerDone[c] && !holding(c) && !throttled(c))
+        if (conns.peerDone[c] && !holding(c) && (conns.bodyState[c] != Connections.BODY_NONE || !throttled(c)))
         {
-            // Every complete frame it sent is started (a throttled connection is resumed as its requests finish).
+            // Every complete frame it sent is started (a throttled connection is resumed as its requests finish),
+            // or a body is cut short and can never complete.
             events.beginClose(c, false);
             dropBodyRequest(c);
             return;

@@ -325,7 +325,9 @@ public final class Ring implements AutoCloseable
      * io_uring_prep_recv_multishot (liburing.h:783, kernel 6.0+) with IOSQE_BUFFER_SELECT: one SQE yields a CQE per
      * arrival of bytes, each in a buffer of group {@code group} of up to its size, flagged {@link #CQE_F_MORE} while
      * the request stays armed. It ends (a CQE without the flag) at end of stream, on an error, when the group has
-     * no buffer left (-ENOBUFS) or when cancelled; before 6.0 it fails with -EINVAL.
+     * no buffer left (-ENOBUFS) or when cancelled; before 6.0 it fails with -EINVAL. With IORING_RECVSEND_POLL_FIRST:
+     * it waits for the socket to be readable before it first tries, so arming it on a quiet connection while the
+     * group is empty is not an -ENOBUFS.
      */
     public void prepRecvMultishot(final int fd, final int group, final long userData)
     {
@@ -333,7 +335,7 @@ public final class Ring implements AutoCloseable
         Sqe.rw(sqes, sqe, Sqe.OP_RECV, fd, 0, 0, 0, userData);
         Sqe.flags(sqes, sqe, BufferRing.SQE_BUFFER_SELECT);
         Sqe.bufIndex(sqes, sqe, group);
-        Sqe.ioprio(sqes, sqe, liburing.IORING_RECV_MULTISHOT());
+        Sqe.ioprio(sqes, sqe, liburing.IORING_RECV_MULTISHOT() | liburing.IORING_RECVSEND_POLL_FIRST());
     }
 
     /** io_uring_prep_send (liburing.h:733); MSG_NOSIGNAL is always added so a dead peer is -EPIPE, not SIGPIPE. */

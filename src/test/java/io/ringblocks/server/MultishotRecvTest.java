@@ -194,6 +194,22 @@ class MultishotRecvTest
     }
 
     @Test
+    void shouldCloseAConnectionWhosePeerFinishedSendingInTheMiddleOfABody() throws Exception
+    {
+        // One request in flight at most, and that one is the PUT whose body can never complete.
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).maxInFlight(1).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config);
+            RawClient client = new RawClient(server.port()))
+        {
+            final byte[] frame = RawClient.frame(Protocol.VERSION, Opcode.PUT, 0, 1, new byte[100_000]);
+            client.send(java.util.Arrays.copyOf(frame, 40_000));
+            client.socket.shutdownOutput();
+            assertTrue(client.closedByServer(), "the cut-short PUT keeps its connection open");
+            awaitStat(server, "partial_body_bytes", 0);
+        }
+    }
+
+    @Test
     void shouldNotLetAClientThatNeverReadsTakeTheProvidedBuffers() throws Exception
     {
         // A client pipelines PINGs and reads none of the answers: its requests reach their bound, its multishot
