@@ -39,6 +39,8 @@ final class Connections
     /** The receive in flight is multishot, and whether its cancel was asked for. */
     final boolean[] multishot;
     final boolean[] multishotCancelled;
+    /** Its last request was a PUT body received in place: its next receive is single-shot (see Receiver#postRecv). */
+    final boolean[] lastBodyLarge;
     /** The last buffer-select receive found no provided buffer: the next receive goes into the connection's own. */
     final boolean[] ownRecv;
     /** When the send in flight was submitted (each partial send restarts it): how long the client has not read. */
@@ -72,6 +74,7 @@ final class Connections
         sending = new boolean[capacity];
         multishot = new boolean[capacity];
         multishotCancelled = new boolean[capacity];
+        lastBodyLarge = new boolean[capacity];
         ownRecv = new boolean[capacity];
         sendSince = new long[capacity];
         closeAfterSend = new boolean[capacity];
@@ -111,6 +114,7 @@ final class Connections
         sending[c] = false;
         multishot[c] = false;
         multishotCancelled[c] = false;
+        lastBodyLarge[c] = false;
         ownRecv[c] = false;
         closeAfterSend[c] = false;
         peerDone[c] = false;

@@ -158,7 +158,8 @@ final class Receiver implements AutoCloseable, Framing.Host
             conns.recvPosted[c] = true;
             timeouts.readResumed(c, now);
             stats.increment(ServerStats.RECV_SUBMISSIONS);
-            if (multishot && state == Connections.BODY_NONE)
+            // A client sending large PUTs gets single-shot receives: a multishot one would be cancelled for every body.
+            if (multishot && state == Connections.BODY_NONE && !conns.lastBodyLarge[c])
             {
                 conns.multishot[c] = true;
                 conns.multishotCancelled[c] = false;
@@ -573,6 +574,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         }
         conns.bodyState[c] = Connections.BODY_NONE;
         conns.bodyRequest[c] = -1;
+        conns.lastBodyLarge[c] = true;
         bodies.release(c);
         ops.startPut(r);
     }
@@ -689,6 +691,10 @@ final class Receiver implements AutoCloseable, Framing.Host
             if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
             {
                 framing.parse(c);
+                if (conns.bodyState[c] == Connections.BODY_NONE)
+                {
+                    conns.lastBodyLarge[c] = false; // frames that fit the receive buffer: multishot pays again
+                }
             }
             else
             {
