@@ -1,7 +1,5 @@
 package io.ringblocks.server;
 
-import org.agrona.concurrent.UnsafeBuffer;
-
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.BufferRing;
 import io.ringblocks.uring.Ring;
@@ -15,23 +13,17 @@ import io.ringblocks.uring.UserData;
  * duty cycle resumes connections: ready (new bytes or a freed slot), starved (no request slot, buffer or arena
  * memory) and, through {@link PartialBodies}, waiting for the body budget.
  * <p>
- * Bytes that arrive in a provided buffer are held ({@link HeldBuffers}) until the ready list takes them: a multishot
+ * Bytes that arrive in a provided buffer are held ({@link Inbox}) until the ready list takes them: a multishot
  * receive goes on delivering while its connection cannot take more (receive buffer full, requests at their bound), so
  * it is cancelled then, and its bytes keep their order. A body larger than the receive buffer is received in place
  * with single-shot receives, as before.
  */
-final class Receiver implements AutoCloseable, Framing.Host
+final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
 {
-    /** Provided receive buffers per worker: enough for this many connections receiving in one duty cycle. */
-    static final int PROVIDED_BUFFERS = 128;
-    static final int PROVIDED_BUFFER_SIZE = 16 << 10;
-    /** Fewer than this would run dry at once: such a worker gives every connection a buffer of its own instead. */
-    static final int MIN_PROVIDED_BUFFERS = 16;
     /** Provided buffers one connection may hold before its multishot receive is cancelled: its share of the ring. */
     static final int MAX_HELD_BUFFERS = 4;
     /** Rounds of taking held bytes and parsing them, per connection and duty cycle: the rest waits for the next. */
     private static final int MAX_SETTLE_ROUNDS = 16;
-    private static final int PROVIDED_GROUP = 1;
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
     /** What the receiver asks of the rest of connection I/O. */
@@ -49,25 +41,18 @@ final class Receiver implements AutoCloseable, Framing.Host
     private final ServerStats stats;
     private final Requests reqs;
     private final IoArena arena;
-    private final UnsafeBuffer memory;
     private final Connections conns;
     private final ConnectionTimeouts timeouts;
     private final PartialBodies bodies;
     private final Events events;
-    private final int recvClass;
     /** Arena bytes one connection may hold before the worker stops reading its requests. */
     private final long maxBufferBytesPerConnection;
     private final Framing framing;
     private Ring ring;
     private Operations ops;
-    /** Receive buffers the kernel picks only when bytes arrive; null where unsupported (every connection owns one). */
-    private BufferRing provided;
-    /** What connections received into provided buffers and did not take yet; null without provided buffers. */
-    private HeldBuffers held;
+    private final Inbox inbox;
     /** Connections waiting for requests keep a multishot receive armed (off by config or on a kernel before 6.0). */
     private boolean multishot;
-    /** A view for copying held bytes to a body's absolute address (the expected-hash slots are not in the arena). */
-    private final UnsafeBuffer bodyView = new UnsafeBuffer(new byte[0]);
     /** Connections with new bytes or a freed request slot, resumed in this duty cycle. */
     private final IndexList ready;
     /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
@@ -83,12 +68,11 @@ final class Receiver implements AutoCloseable, Framing.Host
         this.stats = ctx.stats;
         this.reqs = ctx.reqs;
         this.arena = ctx.arena;
-        this.memory = ctx.memory;
         this.conns = conns;
         this.timeouts = timeouts;
         this.bodies = bodies;
         this.events = events;
-        recvClass = IoArena.classFor(config.recvBufferSize());
+        inbox = new Inbox(ctx, conns, timeouts, this);
         maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
         ready = new IndexList(conns.capacity);
         starved = new IndexList(conns.capacity);
@@ -101,10 +85,8 @@ final class Receiver implements AutoCloseable, Framing.Host
         ring = ctx.ring();
         ops = operations;
         framing.start(operations);
-        provided = registerProvidedBuffers();
-        held = provided == null ? null : new HeldBuffers(provided, conns.capacity);
-        multishot = provided != null && config.multishotRecv();
-        stats.set(ServerStats.PROVIDED_BUFFERS, provided != null ? 1 : 0);
+        inbox.start(ring);
+        multishot = inbox.hasProvided() && config.multishotRecv();
         stats.set(ServerStats.MULTISHOT_RECV, multishot ? 1 : 0);
     }
 
@@ -122,17 +104,25 @@ final class Receiver implements AutoCloseable, Framing.Host
      */
     boolean opened(final int c)
     {
-        return provided != null || ensureRecvBuffer(c);
+        return inbox.hasProvided() || inbox.ensureRecvBuffer(c);
     }
 
     /** The connection's descriptor is closed: what it held goes back. */
     void closed(final int c)
     {
-        releaseRecvBuffer(c);
-        if (held != null)
-        {
-            held.clear(c);
-        }
+        inbox.closed(c);
+    }
+
+    /** For {@link Linger} and {@link StopDrain}: gives {@code c} a receive buffer of its own if it has none. */
+    boolean ensureRecvBuffer(final int c)
+    {
+        return inbox.ensureRecvBuffer(c);
+    }
+
+    /** For {@link StopDrain}: what {@code c} holds becomes what its ended receive brought. */
+    int settleForDrain(final int c, final int res)
+    {
+        return inbox.settleForDrain(c, res, now);
     }
 
     boolean hasReady()
@@ -151,10 +141,10 @@ final class Receiver implements AutoCloseable, Framing.Host
         final boolean own = conns.ownRecv[c];
         conns.ownRecv[c] = false;
         final long userData = UserData.pack(c, Worker.OP_RECV, conns.generation[c]);
-        if (provided != null && !own && conns.filled[c] == 0 &&
+        if (inbox.hasProvided() && !own && conns.filled[c] == 0 &&
             (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
         {
-            releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
+            inbox.releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
             conns.recvPosted[c] = true;
             timeouts.readResumed(c, now);
             stats.increment(ServerStats.RECV_SUBMISSIONS);
@@ -163,17 +153,17 @@ final class Receiver implements AutoCloseable, Framing.Host
             {
                 conns.multishot[c] = true;
                 conns.multishotCancelled[c] = false;
-                ring.prepRecvMultishot(conns.fd[c], provided.group(), userData);
+                ring.prepRecvMultishot(conns.fd[c], inbox.group(), userData);
                 return;
             }
             final int most = state == Connections.BODY_DISCARD ?
-                Math.min(provided.bufferSize(), conns.bodyRemaining[c]) : provided.bufferSize();
-            ring.prepRecvSelect(conns.fd[c], most, provided.group(), userData);
+                Math.min(inbox.bufferSize(), conns.bodyRemaining[c]) : inbox.bufferSize();
+            ring.prepRecvSelect(conns.fd[c], most, inbox.group(), userData);
             return;
         }
         if (state == Connections.BODY_NONE || state == Connections.BODY_DISCARD)
         {
-            if (!ensureRecvBuffer(c))
+            if (!inbox.ensureRecvBuffer(c))
             {
                 starve(c); // retried with the starved once arena memory is free
                 return;
@@ -212,156 +202,6 @@ final class Receiver implements AutoCloseable, Framing.Host
         ring.prepRecv(conns.fd[c], arena.address(target), length, 0, userData);
     }
 
-    /**
-     * Moves what {@code c} holds in provided buffers, oldest first, to where its state takes bytes now: the receive
-     * buffer (as much as fits; parsing makes room), the body on its way, or nowhere (a discarded body).
-     *
-     * @return false when there is no arena memory for a receive buffer (the connection then waits with the starved).
-     */
-    private boolean deliverHeld(final int c)
-    {
-        while (!held.isEmpty(c))
-        {
-            final int n = held.firstRemaining(c);
-            final int from = (int)(held.firstAddress(c) - arena.address(0));
-            switch (conns.bodyState[c])
-            {
-                case Connections.BODY_NONE ->
-                {
-                    if (!ensureRecvBuffer(c))
-                    {
-                        return false;
-                    }
-                    final int k = Math.min(n, config.recvBufferSize() - conns.filled[c]);
-                    if (k == 0)
-                    {
-                        return true; // full: parsing makes room
-                    }
-                    memory.putBytes((int)(conns.recvBuffer[c] + conns.filled[c]), memory, from, k);
-                    conns.filled[c] += k;
-                    held.take(c, k);
-                }
-                case Connections.BODY_DISCARD ->
-                {
-                    final int k = Math.min(n, conns.bodyRemaining[c]);
-                    held.take(c, k);
-                    conns.bodyRemaining[c] -= k;
-                    if (conns.bodyRemaining[c] == 0)
-                    {
-                        conns.bodyState[c] = Connections.BODY_NONE;
-                    }
-                    timeouts.framing(c, false, now);
-                }
-                default ->
-                {
-                    final int k = Math.min(n, conns.bodyRemaining[c]);
-                    bodyView.wrap(conns.bodyTarget[c], k);
-                    bodyView.putBytes(0, memory, from, k);
-                    held.take(c, k);
-                    onBodyBytes(c, k);
-                    timeouts.framing(c, false, now);
-                }
-            }
-        }
-        return true;
-    }
-
-    /**
-     * A stop drains {@code c} ({@link StopDrain}) and its receive ended with {@code res}: what it holds becomes what
-     * that receive brought. Bytes for the receive buffer are added to it here; a body's are counted in the result.
-     *
-     * @return the result to hand the drain: 0 (answer what is buffered, then end) where bytes had to be dropped.
-     */
-    int settleForDrain(final int c, final int res)
-    {
-        if (held == null || held.isEmpty(c))
-        {
-            return res;
-        }
-        final boolean broken = res < 0 && res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN &&
-            res != -Errno.ENOBUFS;
-        final int total = held.bytes(c);
-        final int state = conns.bodyState[c];
-        if (broken || state == Connections.BODY_NONE && !ensureRecvBuffer(c))
-        {
-            held.clear(c);
-            return broken ? res : -Errno.ENOMEM;
-        }
-        if (state == Connections.BODY_NONE)
-        {
-            deliverHeld(c);
-            final boolean dropped = !held.isEmpty(c);
-            held.clear(c);
-            return dropped || res == 0 ? 0 : -Errno.ECANCELED;
-        }
-        final int r = conns.bodyRequest[c];
-        final long most = state == Connections.BODY_EXPECTED_HASH ?
-            (long)conns.bodyRemaining[c] + reqs.payloadLength[r] : conns.bodyRemaining[c];
-        held.clear(c);
-        return total > most || res == 0 ? 0 : total;
-    }
-
-    /** Gives the connection a receive buffer of its own if it has none. @return false when the arena is full. */
-    boolean ensureRecvBuffer(final int c)
-    {
-        if (conns.recvBuffer[c] != IoArena.NONE)
-        {
-            return true;
-        }
-        final long buffer = arena.allocate(recvClass);
-        if (buffer == IoArena.NONE)
-        {
-            return false;
-        }
-        conns.recvBuffer[c] = buffer;
-        stats.increment(ServerStats.RECV_BUFFERS_HELD);
-        return true;
-    }
-
-    void releaseRecvBuffer(final int c)
-    {
-        if (conns.recvBuffer[c] != IoArena.NONE)
-        {
-            arena.free(conns.recvBuffer[c], recvClass);
-            conns.recvBuffer[c] = IoArena.NONE;
-            stats.add(ServerStats.RECV_BUFFERS_HELD, -1);
-        }
-    }
-
-    /**
-     * Registers up to {@link #PROVIDED_BUFFERS} receive buffers of up to 16 KiB, carved from at most a quarter of the
-     * arena, as this ring's provided-buffer group. @return null where the kernel has none (before 5.19) or the
-     * arena is too small.
-     */
-    BufferRing registerProvidedBuffers()
-    {
-        final int size = Math.min(PROVIDED_BUFFER_SIZE, config.recvBufferSize());
-        // At most a quarter of the arena: the rest is for block buffers and the receive buffers of busy connections.
-        final long most = Math.min(PROVIDED_BUFFERS, config.arenaSize() / 4 / size);
-        final int count = most < MIN_PROVIDED_BUFFERS ? 0 : Integer.highestOneBit((int)most);
-        final int cls = IoArena.classFor(Math.max(1, count * size));
-        final long region = count == 0 ? IoArena.NONE : arena.allocate(cls);
-        if (region == IoArena.NONE)
-        {
-            LOG.log(System.Logger.Level.INFO, ctx.name + ": arena too small for provided receive buffers; " +
-                "every connection keeps a " + config.recvBufferSize() + "-byte receive buffer");
-            return null;
-        }
-        final BufferRing ring = BufferRing.register(this.ring, PROVIDED_GROUP, count, arena.address(region), size);
-        if (ring == null)
-        {
-            arena.free(region, cls);
-            LOG.log(System.Logger.Level.INFO, ctx.name + ": no provided-buffer rings on this kernel; " +
-                "every connection keeps a " + config.recvBufferSize() + "-byte receive buffer");
-        }
-        return ring;
-    }
-
-    private boolean holding(final int c)
-    {
-        return held != null && !held.isEmpty(c);
-    }
-
     /** Posts a receive unless the connection is throttled, closing or already receiving. */
     void maybePostRecv(final int c)
     {
@@ -377,7 +217,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             }
             return;
         }
-        if (conns.closeAfterSend[c] || conns.peerDone[c] || holding(c))
+        if (conns.closeAfterSend[c] || conns.peerDone[c] || inbox.holding(c))
         {
             return; // what it holds goes first
         }
@@ -417,7 +257,7 @@ final class Receiver implements AutoCloseable, Framing.Host
     private void keepOrCancelMultishot(final int c)
     {
         if (conns.closeAfterSend[c] || conns.bodyState[c] != Connections.BODY_NONE || throttled(c) ||
-            held.count(c) >= MAX_HELD_BUFFERS)
+            inbox.heldCount(c) >= MAX_HELD_BUFFERS)
         {
             if (!conns.multishotCancelled[c])
             {
@@ -426,9 +266,9 @@ final class Receiver implements AutoCloseable, Framing.Host
                     UserData.pack(0, Worker.OP_IGNORE, 0));
             }
         }
-        else if (conns.filled[c] == 0 && held.isEmpty(c))
+        else if (conns.filled[c] == 0 && !inbox.holding(c))
         {
-            releaseRecvBuffer(c);
+            inbox.releaseRecvBuffer(c);
         }
     }
 
@@ -441,11 +281,11 @@ final class Receiver implements AutoCloseable, Framing.Host
             final int bid = BufferRing.bufferId(flags);
             if (current && res > 0 && (conns.state[c] == Connections.OPEN || events.draining(c)))
             {
-                held.add(c, bid, res); // taken from the ready list (or by the drain), in the order they came
+                inbox.hold(c, bid, res); // taken from the ready list (or by the drain), in the order they came
             }
             else
             {
-                provided.recycle(bid);
+                inbox.recycle(bid);
             }
         }
         if (!current)
@@ -519,7 +359,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         {
             // Every provided buffer is in use: this connection receives into a buffer of its own next time.
             stats.increment(ServerStats.RECV_PROVIDED_EXHAUSTED);
-            if (ensureRecvBuffer(c))
+            if (inbox.ensureRecvBuffer(c))
             {
                 conns.ownRecv[c] = true;
                 resume(c);
@@ -554,6 +394,12 @@ final class Receiver implements AutoCloseable, Framing.Host
         // The connection is gone. CLOSING first, so that finishing the dropped request starts no new work on it.
         events.beginClose(c, true);
         dropBodyRequest(c);
+    }
+
+    @Override
+    public void bodyBytes(final int c, final int n)
+    {
+        onBodyBytes(c, n);
     }
 
     private void onBodyBytes(final int c, final int res)
@@ -680,8 +526,8 @@ final class Receiver implements AutoCloseable, Framing.Host
     {
         for (int round = 0; conns.state[c] == Connections.OPEN; round++)
         {
-            final int heldBefore = held == null ? 0 : held.bytes(c);
-            if (held != null && !deliverHeld(c))
+            final int heldBefore = inbox.heldBytes(c);
+            if (!inbox.deliver(c, now))
             {
                 starve(c); // no arena memory for what it received: retried with the starved
                 stopTakingIfArmed(c); // meanwhile its multishot receive must not take the other connections' buffers
@@ -700,7 +546,7 @@ final class Receiver implements AutoCloseable, Framing.Host
             {
                 conns.parseBlocked[c] = false; // nothing to parse: a starved receive may be posted again
             }
-            if (!holding(c) || held.bytes(c) == heldBefore && conns.filled[c] == filledBefore)
+            if (!inbox.holding(c) || inbox.heldBytes(c) == heldBefore && conns.filled[c] == filledBefore)
             {
                 break; // all taken, or waiting (for a request slot, the body budget, a request to finish)
             }
@@ -715,7 +561,7 @@ final class Receiver implements AutoCloseable, Framing.Host
         {
             return;
         }
-        if (conns.peerDone[c] && !holding(c) && (conns.bodyState[c] != Connections.BODY_NONE || !throttled(c)))
+        if (conns.peerDone[c] && !inbox.holding(c) && (conns.bodyState[c] != Connections.BODY_NONE || !throttled(c)))
         {
             // Every complete frame it sent is started (a throttled connection is resumed as its requests finish),
             // or a body is cut short and can never complete.
@@ -774,9 +620,6 @@ final class Receiver implements AutoCloseable, Framing.Host
     @Override
     public void close()
     {
-        if (provided != null)
-        {
-            provided.close();
-        }
+        inbox.close();
     }
 }
