@@ -215,7 +215,8 @@ final class ConnectionTimeouts
 
     private boolean isIdle(final int c)
     {
+        // parseBlocked: it has bytes the worker could not take yet (no slot, buffer or memory): waiting on us, not idle.
         return conns.inFlight[c] == 0 && !conns.sending[c] && conns.sendHead[c] < 0 && conns.filled[c] == 0 &&
-            conns.bodyState[c] == Connections.BODY_NONE;
+            conns.bodyState[c] == Connections.BODY_NONE && !conns.parseBlocked[c];
     }
 }

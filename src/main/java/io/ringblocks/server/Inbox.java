@@ -22,6 +22,12 @@ final class Inbox implements AutoCloseable
     private static final int PROVIDED_GROUP = 1;
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
+    /**
+     * Tests only: workers started while this is set behave as on a kernel without provided-buffer rings (before 5.19),
+     * so the path where every connection owns its receive buffer stays tested on kernels that have them.
+     */
+    static volatile boolean withoutProvidedBuffers;
+
     /** Where a body's bytes go once they are in place. */
     interface Host
     {
@@ -123,7 +129,7 @@ final class Inbox implements AutoCloseable
      */
     boolean deliver(final int c, final long now)
     {
-        while (!held.isEmpty(c))
+        while (held != null && !held.isEmpty(c))
         {
             final int n = held.firstRemaining(c);
             final int from = (int)(held.firstAddress(c) - arena.address(0));
@@ -243,6 +249,11 @@ final class Inbox implements AutoCloseable
         final long most = Math.min(PROVIDED_BUFFERS, config.arenaSize() / 4 / size);
         final int count = most < MIN_PROVIDED_BUFFERS ? 0 : Integer.highestOneBit((int)most);
         final int cls = IoArena.classFor(Math.max(1, count * size));
+        if (withoutProvidedBuffers)
+        {
+            LOG.log(System.Logger.Level.INFO, ctx.name + ": provided receive buffers off for a test");
+            return null;
+        }
         final long region = count == 0 ? IoArena.NONE : arena.allocate(cls);
         if (region == IoArena.NONE)
         {
