@@ -16,7 +16,6 @@ import io.ringblocks.wire.Protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -131,13 +130,10 @@ class MultishotRecvTest
                     writeFailure.set(e);
                 }
             });
-            final boolean[] answered = new boolean[requests];
-            for (int i = 0; i < requests; i++)
+            final RawClient.Response[] answers = client.readAnswers(requests);
+            for (int id = 0; id < requests; id++)
             {
-                final RawClient.Response answer = client.read();
-                final int id = (int)answer.requestId();
-                assertFalse(answered[id], "answered twice: " + id);
-                answered[id] = true;
+                final RawClient.Response answer = answers[id];
                 assertEquals(0, answer.status(), "status of " + id);
                 switch (id % 3)
                 {
@@ -176,17 +172,13 @@ class MultishotRecvTest
             }
             client.send(stream.toByteArray());
             client.socket.shutdownOutput(); // end of stream right behind the requests
-            final boolean[] answered = new boolean[requests];
-            for (int i = 0; i < requests; i++)
+            final RawClient.Response[] answers = client.readAnswers(requests);
+            for (int id = 0; id < requests; id++)
             {
-                final RawClient.Response answer = client.read();
-                final int id = (int)answer.requestId();
-                assertFalse(answered[id], "answered twice: " + id);
-                answered[id] = true;
-                assertEquals(0, answer.status(), "status of " + id);
+                assertEquals(0, answers[id].status(), "status of " + id);
                 if (id % 2 == 0)
                 {
-                    assertArrayEquals(block, answer.body(), "body of " + id);
+                    assertArrayEquals(block, answers[id].body(), "body of " + id);
                 }
             }
             assertTrue(client.closedByServer(), "the server closes once everything is answered");

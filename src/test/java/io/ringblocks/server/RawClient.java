@@ -102,6 +102,28 @@ final class RawClient implements AutoCloseable
         return new Response(opcode, status, id, body);
     }
 
+    /**
+     * Reads the answers to {@code count} pipelined requests with ids 0..count-1, in whatever order they come.
+     *
+     * @return the answers by request id.
+     * @throws IOException on an id out of range or answered twice, as on a broken stream.
+     */
+    Response[] readAnswers(final int count) throws IOException
+    {
+        final Response[] answers = new Response[count];
+        for (int i = 0; i < count; i++)
+        {
+            final Response answer = read();
+            final long id = answer.requestId();
+            if (id < 0 || id >= count || answers[(int)id] != null)
+            {
+                throw new IOException("answer " + i + " has request id " + id + ": out of range or answered twice");
+            }
+            answers[(int)id] = answer;
+        }
+        return answers;
+    }
+
     Response call(final int opcode, final int flags, final long requestId, final byte[] body) throws IOException
     {
         send(opcode, flags, requestId, body);
