@@ -8,8 +8,6 @@ import java.util.function.Supplier;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.protocol.ResponseHeader;
-import io.ringblocks.protocol.ResponseHeaderEncoder;
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
 import io.ringblocks.sys.Errno;
@@ -19,7 +17,6 @@ import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.uring.Wakeup;
 import io.ringblocks.wire.Protocol;
-import io.ringblocks.wire.Status;
 
 /**
  * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on its own
@@ -28,10 +25,11 @@ import io.ringblocks.wire.Status;
  * happened), then acknowledgements, resumes the ready connections, retries whatever waited for space or slots,
  * sweeps timeouts and sends what the cycle answered; idle, it sleeps in submit-and-wait until a CQE or a wakeup.
  * <p>
- * This class owns the thread, accept, close and shutdown of connection I/O; {@link Receiver} (with {@link Framing})
- * and {@link Sender} the two directions; {@link Operations} runs the requests.
+ * This class owns the thread, close and shutdown of connection I/O; {@link Acceptor} the accepts, {@link Receiver}
+ * (with {@link Framing}) and {@link Sender} the two directions; {@link Operations} runs the requests.
  */
-final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Sender.Events, Receiver.Events
+final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Sender.Events, Receiver.Events,
+    Acceptor.Host
 {
     static final int OP_ACCEPT = 1;
     static final int OP_WAKE = 2;
@@ -56,29 +54,24 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     final UnsafeBuffer memory;
     final int maxBodyLength;
     Ring ring;
-    private final int listenFd;
     private final AtomicInteger connectionCount;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final ResponseHeaderEncoder encoder = new ResponseHeaderEncoder();
     private final CompletionBatch batch = new CompletionBatch(512);
     private Operations ops;
     private final Linger linger;
     private final StopDrain drain;
     private Supplier<String> statsText = () -> "";
-    private long rejectFrame;
     private volatile boolean stopRequested;
     private volatile Throwable failure;
     private boolean stopping;
     private long stopDeadline;
-    private long acceptBackoffUntil;
     private final Sender sender;
     private final Receiver receiver;
     final ConnectionTimeouts timeouts;
     /** Arena budget of PUT bodies still arriving: stalled uploads cannot take the memory complete requests need. */
     final PartialBodies bodies;
-    private DescriptorReserve reserve;
-    private int listenPort;
+    private final Acceptor acceptor;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
     private long now = System.nanoTime();
 
@@ -94,7 +87,6 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         this.id = id;
         this.config = config;
         this.wakeup = wakeup;
-        this.listenFd = listenFd;
         this.connectionCount = connectionCount;
         this.errors = errors;
         ctx = new WorkerContext(id, config, store, errors, Math.min(65536, Math.max(1024, config.maxInFlight() * 64)));
@@ -111,6 +103,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         drain = new StopDrain(this);
         sender = new Sender(ctx, conns, timeouts, this);
         receiver = new Receiver(ctx, conns, timeouts, bodies, this);
+        acceptor = new Acceptor(ctx, conns, linger, listenFd, connectionCount, this);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -143,14 +136,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             ring = new Ring(config.ringEntries());
             ctx.ring(ring);
             arena.register(ring);
-            rejectFrame = arena.allocate(0);
-            encoder.wrap(memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
             ops = new Operations(ctx, this);
             sender.start();
             receiver.start(ops); // after what the worker cannot start without
-            reserve = new DescriptorReserve(id);
-            listenPort = LibC.localPort(listenFd);
-            ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
+            acceptor.start();
             wakeup.arm(ring, UserData.pack(0, OP_WAKE, 0));
             ring.submit();
         }
@@ -205,11 +194,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
                 work += timeouts.sweep(now, this);
                 sender.flush();
                 ops.endIteration();
-                if (acceptBackoffUntil != 0 && System.nanoTime() >= acceptBackoffUntil && !stopping)
-                {
-                    acceptBackoffUntil = 0;
-                    ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
-                }
+                acceptor.cycle(System.nanoTime(), stopping);
             }
             catch (final RuntimeException e)
             {
@@ -261,14 +246,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             ring.submitAndWait(1, 1_000_000L);
         }
-        else if (stopping || timeouts.nextSweep() != Long.MAX_VALUE || acceptBackoffUntil != 0)
+        else if (stopping || timeouts.nextSweep() != Long.MAX_VALUE || acceptor.backoffUntil() != 0)
         {
             // A connection can time out without any completion (a stuck send, a stalled frame), and a stop must end
             // by its deadline: wake up for the earliest of them. Everything else a stop waits for is a completion.
             long wake = timeouts.nextSweep();
-            if (acceptBackoffUntil != 0)
+            if (acceptor.backoffUntil() != 0)
             {
-                wake = Math.min(wake, acceptBackoffUntil);
+                wake = Math.min(wake, acceptor.backoffUntil());
             }
             if (stopping)
             {
@@ -308,7 +293,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         final int gen = UserData.generation(ud);
         switch (UserData.op(ud))
         {
-            case OP_ACCEPT -> onAccept(res, flags);
+            case OP_ACCEPT -> acceptor.onAccept(res, flags, stopping, now);
             case OP_WAKE ->
             {
                 if (!stopping || reqs.inUse() > 0 || conns.openCount() > 0)
@@ -333,96 +318,20 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         }
     }
 
-    // ---------------------------------------------------------------- accept
+    // ---------------------------------------------------------------- respond and send
 
-    private void onAccept(final int res, final int flags)
+    /** Accepted into slot {@code c}: with provided buffers an idle connection holds no receive memory yet. */
+    @Override
+    public boolean opened(final int c)
     {
-        if (DescriptorReserve.isExhaustion(res))
+        if (!receiver.opened(c))
         {
-            onDescriptorsExhausted(res, flags);
-            return;
+            return false;
         }
-        if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
-        {
-            if (res < 0 && res != -Errno.ECANCELED)
-            {
-                // EMFILE, ENFILE, ENOMEM...: re-arm after a pause instead of spinning on error completions.
-                acceptBackoffUntil = System.nanoTime() + 100_000_000L;
-            }
-            else
-            {
-                ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
-            }
-        }
-        if (res < 0)
-        {
-            if (res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN)
-            {
-                errors.onError("worker " + id, "accept failed: " + Errno.describe(res));
-            }
-            return;
-        }
-        if (stopping || connectionCount.incrementAndGet() > config.maxConnections())
-        {
-            if (!stopping)
-            {
-                connectionCount.decrementAndGet();
-            }
-            reject(res);
-            return;
-        }
-        // With provided buffers an idle connection holds no receive memory; its buffer is taken when bytes arrive.
-        final int c = conns.open(res);
-        if (c < 0 || !receiver.opened(c))
-        {
-            if (c >= 0)
-            {
-                conns.free(c);
-            }
-            connectionCount.decrementAndGet();
-            reject(res);
-            return;
-        }
-        stats.increment(ServerStats.ACCEPTED);
         timeouts.opened(c, now);
         receiver.postRecv(c);
+        return true;
     }
-
-    /**
-     * EMFILE/ENFILE: a waiting connection stays queued and every new accept would fail the same way (io_uring takes
-     * the descriptor before it looks at the queue, so the error also comes with nothing waiting). Shed what waits with
-     * BUSY through the reserve descriptor; re-arm at once while there was something to shed, else after a pause, so
-     * that an exhausted but quiet worker does not spin on failing accepts.
-     */
-    private void onDescriptorsExhausted(final int res, final int flags)
-    {
-        stats.increment(ServerStats.ACCEPT_FD_EXHAUSTED);
-        int shed = 0;
-        if ((flags & Ring.CQE_F_MORE) == 0 && !stopping)
-        {
-            // The multishot accept ended with this error, so nothing else accepts on the listener meanwhile.
-            shed = reserve.shed(listenFd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
-            stats.add(ServerStats.SHED_CONNECTIONS, shed);
-            if (shed > 0)
-            {
-                ring.prepMultishotAccept(listenFd, LibC.SOCK_CLOEXEC, UserData.pack(0, OP_ACCEPT, 0));
-            }
-            else
-            {
-                acceptBackoffUntil = now + 100_000_000L;
-            }
-        }
-        reserve.report(now, res, shed, listenPort);
-    }
-
-    /** Over the limit: answer BUSY (opcode 0, request id 0) before reading anything, then close lingeringly. */
-    private void reject(final int fd)
-    {
-        stats.increment(ServerStats.REJECTED);
-        linger.reject(fd, arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
-    }
-
-    // ---------------------------------------------------------------- respond and send
 
     /** Answers a status with an empty body (protocol errors, refusals while stopping). */
     void respondStatus(final int r, final int status)
@@ -591,7 +500,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     {
         stopping = true;
         stopDeadline = System.nanoTime() + config.shutdownTimeoutMillis() * 1_000_000L;
-        ring.prepCancel(UserData.pack(0, OP_ACCEPT, 0), UserData.pack(0, OP_IGNORE, 0));
+        acceptor.stop();
         ops.refuseStalled();
         for (int c = 0; c < conns.capacity; c++)
         {
@@ -629,10 +538,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             ops.close();
         }
-        if (reserve != null)
-        {
-            reserve.close();
-        }
+        acceptor.close();
         sender.close();
         receiver.close();
         if (ring != null)
