@@ -561,10 +561,12 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
         {
             return;
         }
-        if (conns.peerDone[c] && !inbox.holding(c) && (conns.bodyState[c] != Connections.BODY_NONE || !throttled(c)))
+        if (conns.peerDone[c] && !inbox.holding(c) &&
+            (conns.bodyState[c] != Connections.BODY_NONE || !throttled(c) || bodies.isWaiting(c)))
         {
             // Every complete frame it sent is started (a throttled connection is resumed as its requests finish),
-            // or a body is cut short and can never complete.
+            // or a body is cut short and can never complete (being received, or waiting for the body budget). One
+            // waiting for budget with bytes still held may yet be whole: it waits for the budget like any other.
             events.beginClose(c, false);
             dropBodyRequest(c);
             return;

@@ -202,6 +202,27 @@ class MultishotRecvTest
     }
 
     @Test
+    void shouldCloseAConnectionWhosePeerFinishedSendingWhileItsBodyWaitedForBudget() throws Exception
+    {
+        // The smallest arena: 1 MiB of body budget, all of it taken by a stalled 1 MiB upload.
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1)
+            .arenaSize(ServerConfig.MIN_ARENA_SIZE).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config);
+            RawClient stalled = new RawClient(server.port());
+            RawClient cut = new RawClient(server.port()))
+        {
+            final byte[] big = RawClient.frame(Protocol.VERSION, Opcode.PUT, 0, 1, new byte[1 << 20]);
+            stalled.send(java.util.Arrays.copyOf(big, 100_000));
+            awaitStat(server, "partial_body_bytes", 1 << 20);
+            final byte[] frame = RawClient.frame(Protocol.VERSION, Opcode.PUT, 0, 2, new byte[500_000]);
+            cut.send(java.util.Arrays.copyOf(frame, 10_000)); // all of it fits the receive buffer
+            cut.socket.shutdownOutput(); // its body can never arrive: no reason to wait for budget
+            cut.socket.setSoTimeout(5_000);
+            assertTrue(cut.closedByServer(), "a PUT cut short waited for body budget it could never use");
+        }
+    }
+
+    @Test
     void shouldNotLetAClientThatNeverReadsTakeTheProvidedBuffers() throws Exception
     {
         // A client pipelines PINGs and reads none of the answers: its requests reach their bound, its multishot
