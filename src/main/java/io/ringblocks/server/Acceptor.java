@@ -56,12 +56,24 @@ final class Acceptor implements AutoCloseable
         this.host = host;
     }
 
-    /** Worker thread, once the ring and the arena exist: arms the accept. */
+    /**
+     * Worker thread, first thing once the arena exists: the BUSY frame, so that a small arena fails the start on what
+     * cannot fit after it, with that part's own message.
+     */
+    void allocateRejectFrame()
+    {
+        rejectFrame = ctx.arena.allocate(0);
+        if (rejectFrame == IoArena.NONE)
+        {
+            throw new IllegalStateException("I/O arena too small for the BUSY frame");
+        }
+        new ResponseHeaderEncoder().wrap(ctx.memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
+    }
+
+    /** Worker thread, once everything a connection needs exists: arms the accept. */
     void start()
     {
         ring = ctx.ring();
-        rejectFrame = ctx.arena.allocate(0);
-        new ResponseHeaderEncoder().wrap(ctx.memory, (int)rejectFrame).encodeConnectionError(Status.BUSY);
         reserve = new DescriptorReserve(ctx.id);
         listenPort = LibC.localPort(listenFd);
         arm();
@@ -88,9 +100,10 @@ final class Acceptor implements AutoCloseable
         }
     }
 
-    /** The worker stops: no more accepts. */
+    /** The worker stops: no more accepts (a paused one stays paused, or the stop would wake for it at every turn). */
     void stop()
     {
+        backoffUntil = 0;
         ring.prepCancel(UserData.pack(0, Worker.OP_ACCEPT, 0), UserData.pack(0, Worker.OP_IGNORE, 0));
     }
 

@@ -11,6 +11,7 @@ final class PartialBodies
     private final long limit;
     private final long[] held;
     private final int[] next;
+    private final int[] prev;
     private final boolean[] waiting;
     private long total;
     private int head = -1;
@@ -22,6 +23,7 @@ final class PartialBodies
         this.limit = limit;
         held = new long[capacity];
         next = new int[capacity];
+        prev = new int[capacity];
         waiting = new boolean[capacity];
     }
 
@@ -72,6 +74,7 @@ final class PartialBodies
         }
         waiting[c] = true;
         next[c] = -1;
+        prev[c] = tail;
         if (tail < 0)
         {
             head = c;
@@ -81,6 +84,37 @@ final class PartialBodies
             next[tail] = c;
         }
         tail = c;
+    }
+
+    /**
+     * {@code c} is closed: it leaves the wait list if it is on it. Not while a list from {@link #takeWaiters} is being
+     * walked (every connection flagged waiting is then on the live list).
+     */
+    void forget(final int c)
+    {
+        if (!waiting[c])
+        {
+            return;
+        }
+        waiting[c] = false;
+        final int before = prev[c];
+        final int after = next[c];
+        if (before < 0)
+        {
+            head = after;
+        }
+        else
+        {
+            next[before] = after;
+        }
+        if (after < 0)
+        {
+            tail = before;
+        }
+        else
+        {
+            prev[after] = before;
+        }
     }
 
     /**

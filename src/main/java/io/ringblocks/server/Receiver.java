@@ -495,13 +495,22 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
         while (c >= 0)
         {
             final int next = bodies.nextOf(c);
-            if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+            try
             {
-                settle(c);
-                if (!bodies.isWaiting(c) && !starved.contains(c))
+                if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
                 {
-                    work++; // only progress counts: a connection that waits again must not keep the worker awake
+                    settle(c);
+                    if (!bodies.isWaiting(c) && !starved.contains(c))
+                    {
+                        work++; // only progress counts: a connection that waits again must not keep the worker awake
+                    }
                 }
+            }
+            catch (final RuntimeException e)
+            {
+                // One connection's fault must not leave the rest of the taken list flagged waiting but unlisted.
+                ctx.errors.onError(ctx.name + " connection " + c, e);
+                events.beginClose(c, true);
             }
             c = next;
         }

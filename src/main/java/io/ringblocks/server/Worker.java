@@ -136,6 +136,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             ring = new Ring(config.ringEntries());
             ctx.ring(ring);
             arena.register(ring);
+            acceptor.allocateRejectFrame();
             ops = new Operations(ctx, this);
             sender.start();
             receiver.start(ops); // after what the worker cannot start without
@@ -489,6 +490,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         }
         receiver.closed(c);
         bodies.release(c);
+        bodies.forget(c); // a new connection in this slot must not inherit its place in the wait list
         conns.free(c);
         connectionCount.decrementAndGet();
         stats.increment(ServerStats.CLOSED);

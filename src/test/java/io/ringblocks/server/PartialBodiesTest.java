@@ -35,4 +35,32 @@ class PartialBodiesTest
         assertEquals(3, bodies.takeWaiters());
         assertEquals(4096, bodies.held());
     }
+
+    @Test
+    void shouldForgetAClosedWaiterWhereverItIsInTheList()
+    {
+        final PartialBodies bodies = new PartialBodies(8, 1 << 20);
+        assertTrue(bodies.tryTake(0, 1 << 20));
+        for (int c = 1; c <= 5; c++)
+        {
+            bodies.await(c);
+        }
+        bodies.forget(3); // middle
+        bodies.forget(1); // head
+        bodies.forget(5); // tail
+        bodies.forget(6); // never waited
+        assertFalse(bodies.isWaiting(3));
+        bodies.await(6); // appended after the new tail
+        bodies.release(0);
+        int c = bodies.takeWaiters();
+        final StringBuilder order = new StringBuilder();
+        while (c >= 0)
+        {
+            order.append(c);
+            c = bodies.nextOf(c);
+        }
+        assertEquals("246", order.toString());
+        bodies.await(3); // a new connection in a forgotten slot waits like any other
+        assertTrue(bodies.isWaiting(3));
+    }
 }
