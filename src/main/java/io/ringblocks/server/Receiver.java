@@ -546,9 +546,11 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
             if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
             {
                 framing.parse(c);
-                if (conns.bodyState[c] == Connections.BODY_NONE)
+                if (conns.bodyState[c] == Connections.BODY_NONE && conns.filled[c] < filledBefore)
                 {
-                    conns.lastBodyLarge[c] = false; // frames that fit the receive buffer: multishot pays again
+                    // Whole frames that fit the receive buffer (not just the start of the next large PUT's header):
+                    // multishot pays again.
+                    conns.lastBodyLarge[c] = false;
                 }
             }
             else
