@@ -3,28 +3,23 @@ package io.ringblocks.server;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.BufferRing;
 import io.ringblocks.uring.Ring;
-import io.ringblocks.uring.UserData;
 
 /**
- * The receiving half of connection I/O: posting receives (through the provided-buffer ring where the kernel has
- * one, so a connection waiting for bytes holds no memory; a connection waiting for requests keeps one multishot
- * receive armed, which the kernel answers with a completion per arrival), taking what arrives into the
- * connection's own buffer, splitting it into frames and starting a request for each, and the lists from which the
- * duty cycle resumes connections: ready (new bytes or a freed slot), starved (no request slot, buffer or arena
+ * The receiving half of connection I/O: the completions of receives (posted by {@link ReceivePosts}: a connection
+ * waiting for requests keeps one multishot receive armed, which the kernel answers with a completion per arrival),
+ * the bytes they brought moved on by {@link Inbox} and split into frames by {@link Framing}, and the lists from which
+ * the duty cycle resumes connections: ready (new bytes or a freed slot), starved (no request slot, buffer or arena
  * memory) and, through {@link PartialBodies}, waiting for the body budget.
  * <p>
- * Bytes that arrive in a provided buffer are held ({@link Inbox}) until the ready list takes them: a multishot
- * receive goes on delivering while its connection cannot take more (receive buffer full, requests at their bound), so
- * it is cancelled then, and its bytes keep their order. A body larger than the receive buffer is received in place
- * with single-shot receives, as before.
+ * Bytes that arrive in a provided buffer are held until the ready list takes them: a multishot receive goes on
+ * delivering while its connection cannot take more (receive buffer full, requests at their bound), so it is
+ * cancelled then, and its bytes keep their order. A body larger than the receive buffer is received in place with
+ * single-shot receives. A peer's end of stream closes the connection only once what it sent before is started.
  */
-final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
+final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, ReceivePosts.Host
 {
-    /** Provided buffers one connection may hold before its multishot receive is cancelled: its share of the ring. */
-    static final int MAX_HELD_BUFFERS = 4;
     /** Rounds of taking held bytes and parsing them, per connection and duty cycle: the rest waits for the next. */
     private static final int MAX_SETTLE_ROUNDS = 16;
-    private static final System.Logger LOG = System.getLogger("ringblocks");
 
     /** What the receiver asks of the rest of connection I/O. */
     interface Events extends ConnectionEvents
@@ -37,10 +32,8 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
     }
 
     private final WorkerContext ctx;
-    private final ServerConfig config;
     private final ServerStats stats;
     private final Requests reqs;
-    private final IoArena arena;
     private final Connections conns;
     private final ConnectionTimeouts timeouts;
     private final PartialBodies bodies;
@@ -48,11 +41,9 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
     /** Arena bytes one connection may hold before the worker stops reading its requests. */
     private final long maxBufferBytesPerConnection;
     private final Framing framing;
-    private Ring ring;
     private Operations ops;
     private final Inbox inbox;
-    /** Connections waiting for requests keep a multishot receive armed (off by config or on a kernel before 6.0). */
-    private boolean multishot;
+    private final ReceivePosts posts;
     /** Connections with new bytes or a freed request slot, resumed in this duty cycle. */
     private final IndexList ready;
     /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
@@ -64,30 +55,27 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
         final PartialBodies bodies, final Events events)
     {
         this.ctx = ctx;
-        this.config = ctx.config;
         this.stats = ctx.stats;
         this.reqs = ctx.reqs;
-        this.arena = ctx.arena;
         this.conns = conns;
         this.timeouts = timeouts;
         this.bodies = bodies;
         this.events = events;
         inbox = new Inbox(ctx, conns, timeouts, this);
-        maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, config.arenaSize() / 8);
+        maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, ctx.config.arenaSize() / 8);
         ready = new IndexList(conns.capacity);
         starved = new IndexList(conns.capacity);
         framing = new Framing(ctx, conns, timeouts, bodies, maxBufferBytesPerConnection, this);
+        posts = new ReceivePosts(ctx, conns, timeouts, inbox, maxBufferBytesPerConnection, this);
     }
 
     /** Worker thread, once the ring and the operations exist (after what the worker cannot start without). */
     void start(final Operations operations)
     {
-        ring = ctx.ring();
         ops = operations;
         framing.start(operations);
-        inbox.start(ring);
-        multishot = inbox.hasProvided() && config.multishotRecv();
-        stats.set(ServerStats.MULTISHOT_RECV, multishot ? 1 : 0);
+        inbox.start(ctx.ring());
+        posts.start();
     }
 
     /** Start of a duty cycle: its clock. */
@@ -95,6 +83,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
     {
         now = nanos;
         framing.cycle(nanos);
+        posts.cycle(nanos);
     }
 
     /**
@@ -135,141 +124,10 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
         return !starved.isEmpty();
     }
 
+    /** Posts {@code c}'s first receive (accepted) or its next one. */
     void postRecv(final int c)
     {
-        final int state = conns.bodyState[c];
-        final boolean own = conns.ownRecv[c];
-        conns.ownRecv[c] = false;
-        final long userData = UserData.pack(c, Worker.OP_RECV, conns.generation[c]);
-        if (inbox.hasProvided() && !own && conns.filled[c] == 0 &&
-            (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
-        {
-            inbox.releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
-            conns.recvPosted[c] = true;
-            timeouts.readResumed(c, now);
-            stats.increment(ServerStats.RECV_SUBMISSIONS);
-            // A client sending large PUTs gets single-shot receives: a multishot one would be cancelled for every body.
-            if (multishot && state == Connections.BODY_NONE && !conns.lastBodyLarge[c])
-            {
-                conns.multishot[c] = true;
-                conns.multishotCancelled[c] = false;
-                ring.prepRecvMultishot(conns.fd[c], inbox.group(), userData);
-                return;
-            }
-            final int most = state == Connections.BODY_DISCARD ?
-                Math.min(inbox.bufferSize(), conns.bodyRemaining[c]) : inbox.bufferSize();
-            ring.prepRecvSelect(conns.fd[c], most, inbox.group(), userData);
-            return;
-        }
-        if (state == Connections.BODY_NONE || state == Connections.BODY_DISCARD)
-        {
-            if (!inbox.ensureRecvBuffer(c))
-            {
-                starve(c); // retried with the starved once arena memory is free
-                return;
-            }
-        }
-        final long target;
-        final int length;
-        switch (state)
-        {
-            case Connections.BODY_NONE ->
-            {
-                target = conns.recvBuffer[c] + conns.filled[c];
-                length = config.recvBufferSize() - conns.filled[c];
-            }
-            case Connections.BODY_DISCARD ->
-            {
-                target = conns.recvBuffer[c];
-                length = Math.min(config.recvBufferSize(), conns.bodyRemaining[c]);
-            }
-            default ->
-            {
-                // Body stages receive into an absolute address: the request's hash slot or its block buffer.
-                target = conns.bodyTarget[c] - arena.address(0);
-                length = conns.bodyRemaining[c];
-            }
-        }
-        if (length <= 0)
-        {
-            ctx.errors.onError(ctx.name, "connection " + c + " has no room to receive into");
-            events.beginClose(c, true);
-            return;
-        }
-        conns.recvPosted[c] = true;
-        timeouts.readResumed(c, now);
-        stats.increment(ServerStats.RECV_SUBMISSIONS);
-        ring.prepRecv(conns.fd[c], arena.address(target), length, 0, userData);
-    }
-
-    /** Posts a receive unless the connection is throttled, closing or already receiving. */
-    void maybePostRecv(final int c)
-    {
-        if (conns.state[c] != Connections.OPEN)
-        {
-            return;
-        }
-        if (conns.recvPosted[c])
-        {
-            if (conns.multishot[c])
-            {
-                keepOrCancelMultishot(c);
-            }
-            return;
-        }
-        if (conns.closeAfterSend[c] || conns.peerDone[c] || inbox.holding(c))
-        {
-            return; // what it holds goes first
-        }
-        if (conns.bodyState[c] != Connections.BODY_NONE)
-        {
-            postRecv(c);
-            return;
-        }
-        if (throttled(c) || conns.filled[c] >= config.recvBufferSize())
-        {
-            timeouts.readHeld(c);
-            return;
-        }
-        postRecv(c);
-    }
-
-    private void stopTakingIfArmed(final int c)
-    {
-        if (conns.recvPosted[c] && conns.multishot[c])
-        {
-            keepOrCancelMultishot(c);
-        }
-    }
-
-    private boolean throttled(final int c)
-    {
-        return conns.parseBlocked[c] || conns.inFlight[c] >= config.maxInFlight() ||
-            conns.bufferBytes[c] >= maxBufferBytesPerConnection;
-    }
-
-    /**
-     * An armed multishot receive goes on delivering whatever arrives: it is cancelled once the connection should
-     * not read (throttled, closing after an error frame, holding {@link #MAX_HELD_BUFFERS} already) or wants its
-     * bytes elsewhere (a large body straight into its block buffer). While it waits with nothing kept, the
-     * connection holds no receive buffer.
-     */
-    private void keepOrCancelMultishot(final int c)
-    {
-        if (conns.closeAfterSend[c] || conns.bodyState[c] != Connections.BODY_NONE || throttled(c) ||
-            inbox.heldCount(c) >= MAX_HELD_BUFFERS)
-        {
-            if (!conns.multishotCancelled[c])
-            {
-                conns.multishotCancelled[c] = true;
-                ring.prepCancel(UserData.pack(c, Worker.OP_RECV, conns.generation[c]),
-                    UserData.pack(0, Worker.OP_IGNORE, 0));
-            }
-        }
-        else if (conns.filled[c] == 0 && !inbox.holding(c))
-        {
-            inbox.releaseRecvBuffer(c);
-        }
+        posts.post(c);
     }
 
     void onRecv(final int c, final int gen, final int res, final int flags)
@@ -372,10 +230,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
         }
         if (wasMultishot && res == -Errno.EINVAL)
         {
-            multishot = false; // a kernel before 6.0: one receive per arrival from now on
-            stats.set(ServerStats.MULTISHOT_RECV, 0);
-            LOG.log(System.Logger.Level.INFO, ctx.name + ": no multishot receives on this kernel (" +
-                Errno.describe(res) + "); one receive per arrival");
+            posts.multishotRefused(res);
             resume(c);
             return;
         }
@@ -539,7 +394,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
             if (!inbox.deliver(c, now))
             {
                 starve(c); // no arena memory for what it received: retried with the starved
-                stopTakingIfArmed(c); // meanwhile its multishot receive must not take the other connections' buffers
+                posts.stopTakingIfArmed(c); // meanwhile its multishot receive must not take the other connections' buffers
                 return;
             }
             final int filledBefore = conns.filled[c];
@@ -564,7 +419,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
             if (round == MAX_SETTLE_ROUNDS)
             {
                 resume(c); // a connection with much held goes on in the next cycle, after the others
-                stopTakingIfArmed(c);
+                posts.stopTakingIfArmed(c);
                 return;
             }
         }
@@ -573,7 +428,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
             return;
         }
         if (conns.peerDone[c] && !inbox.holding(c) &&
-            (conns.bodyState[c] != Connections.BODY_NONE || !throttled(c) || bodies.isWaiting(c)))
+            (conns.bodyState[c] != Connections.BODY_NONE || !posts.throttled(c) || bodies.isWaiting(c)))
         {
             // Every complete frame it sent is started (a throttled connection is resumed as its requests finish),
             // or a body is cut short and can never complete (being received, or waiting for the body budget). One
@@ -582,7 +437,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host
             dropBodyRequest(c);
             return;
         }
-        maybePostRecv(c);
+        posts.maybePost(c);
     }
 
     /** Parses what the ready connections received and posts their next receive. */
