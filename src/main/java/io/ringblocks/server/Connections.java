@@ -39,7 +39,7 @@ final class Connections
     /** The receive in flight is multishot, and whether its cancel was asked for. */
     final boolean[] multishot;
     final boolean[] multishotCancelled;
-    /** Its last request was a PUT body received in place: its next receive is single-shot (see Receiver#postRecv). */
+    /** Its last request was a PUT body received in place: its next receive is single-shot (see ReceivePosts#post). */
     final boolean[] lastBodyLarge;
     /** The last buffer-select receive found no provided buffer: the next receive goes into the connection's own. */
     final boolean[] ownRecv;

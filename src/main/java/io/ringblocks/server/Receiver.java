@@ -38,8 +38,6 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     private final ConnectionTimeouts timeouts;
     private final PartialBodies bodies;
     private final Events events;
-    /** Arena bytes one connection may hold before the worker stops reading its requests. */
-    private final long maxBufferBytesPerConnection;
     private final Framing framing;
     private Operations ops;
     private final Inbox inbox;
@@ -62,7 +60,8 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         this.bodies = bodies;
         this.events = events;
         inbox = new Inbox(ctx, conns, timeouts, this);
-        maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, ctx.config.arenaSize() / 8);
+        // Arena bytes one connection may hold before the worker stops reading its requests.
+        final long maxBufferBytesPerConnection = Math.max(IoArena.MAX_BUFFER, ctx.config.arenaSize() / 8);
         ready = new IndexList(conns.capacity);
         starved = new IndexList(conns.capacity);
         framing = new Framing(ctx, conns, timeouts, bodies, maxBufferBytesPerConnection, this);
@@ -124,7 +123,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         return !starved.isEmpty();
     }
 
-    /** Posts {@code c}'s first receive (accepted) or its next one. */
+    /** Posts the first receive of {@code c}, just accepted. */
     void postRecv(final int c)
     {
         posts.post(c);
