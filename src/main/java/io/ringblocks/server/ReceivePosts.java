@@ -64,6 +64,7 @@ final class ReceivePosts
         stats.set(ServerStats.MULTISHOT_RECV, multishot ? 1 : 0);
     }
 
+    /** Start of a duty cycle: its clock. */
     void cycle(final long nanos)
     {
         now = nanos;
@@ -78,6 +79,10 @@ final class ReceivePosts
             Errno.describe(res) + "); one receive per arrival");
     }
 
+    /**
+     * Posts {@code c}'s receive now: a buffer-select one (multishot while it waits for requests) when it keeps nothing,
+     * else into its receive buffer after what it keeps, or straight into the body on its way.
+     */
     void post(final int c)
     {
         final int state = conns.bodyState[c];
