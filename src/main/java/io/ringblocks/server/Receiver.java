@@ -203,7 +203,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             }
             default ->
             {
-                onBodyBytes(c, res);
+                bodyBytes(c, res);
                 timeouts.framing(c, false, now);
             }
         }
@@ -251,12 +251,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     }
 
     @Override
-    public void bodyBytes(final int c, final int n)
-    {
-        onBodyBytes(c, n);
-    }
-
-    private void onBodyBytes(final int c, final int res)
+    public void bodyBytes(final int c, final int res)
     {
         conns.bodyTarget[c] += res;
         conns.bodyRemaining[c] -= res;
@@ -415,7 +410,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             {
                 break; // all taken, or waiting (for a request slot, the body budget, a request to finish)
             }
-            if (round == MAX_SETTLE_ROUNDS)
+            if (round == MAX_SETTLE_ROUNDS - 1)
             {
                 resume(c); // a connection with much held goes on in the next cycle, after the others
                 posts.stopTakingIfArmed(c);
