@@ -78,6 +78,15 @@ public class liburing extends liburing$shared {
     public static int IORING_OP_WRITE_FIXED() {
         return IORING_OP_WRITE_FIXED;
     }
+    private static final int IORING_OP_POLL_ADD = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum io_uring_op.IORING_OP_POLL_ADD = 6
+     * }
+     */
+    public static int IORING_OP_POLL_ADD() {
+        return IORING_OP_POLL_ADD;
+    }
     private static final int IORING_OP_SENDMSG = (int)9L;
     /**
      * {@snippet lang=c :

@@ -16,7 +16,7 @@ import io.ringblocks.uring.Ring;
  * cancelled then, and its bytes keep their order. A body larger than the receive buffer is received in place with
  * single-shot receives. A peer's end of stream closes the connection only once what it sent before is started.
  */
-final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, ReceivePosts.Host
+final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, ReceivePosts.Host, HangupWatch.Host
 {
     /** Rounds of taking held bytes and parsing them, per connection and duty cycle: the rest waits for the next. */
     private static final int MAX_SETTLE_ROUNDS = 16;
@@ -42,6 +42,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     private Operations ops;
     private final Inbox inbox;
     private final ReceivePosts posts;
+    private final HangupWatch hangups;
     /** Connections with new bytes or a freed request slot, resumed in this duty cycle. */
     private final IndexList ready;
     /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
@@ -66,6 +67,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         starved = new IndexList(conns.capacity);
         framing = new Framing(ctx, conns, timeouts, bodies, maxBufferBytesPerConnection, this);
         posts = new ReceivePosts(ctx, conns, timeouts, inbox, maxBufferBytesPerConnection, this);
+        hangups = new HangupWatch(ctx, conns, inbox, bodies, this);
     }
 
     /** Worker thread, once the ring and the operations exist (after what the worker cannot start without). */
@@ -75,6 +77,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         framing.start(operations);
         inbox.start(ctx.ring());
         posts.start();
+        hangups.start(ctx.ring());
     }
 
     /** Start of a duty cycle: its clock. */
@@ -92,7 +95,39 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
      */
     boolean opened(final int c)
     {
+        hangups.opened(c);
         return inbox.hasProvided() || inbox.ensureRecvBuffer(c);
+    }
+
+    /** {@code c} is closing: what it has in the ring besides its receive ends too. */
+    void closing(final int c)
+    {
+        hangups.closing(c);
+    }
+
+    /** @return true while {@code c} has a hang-up watch in the ring (its descriptor must stay open). */
+    boolean watching(final int c)
+    {
+        return hangups.armed(c);
+    }
+
+    void onHangupPoll(final int c, final int gen, final int res)
+    {
+        hangups.onPoll(c, gen, res);
+    }
+
+    @Override
+    public void cutShort(final int c)
+    {
+        conns.peerDone[c] = true;
+        events.beginClose(c, false);
+        dropBodyRequest(c);
+    }
+
+    @Override
+    public void tryFinishClose(final int c)
+    {
+        events.tryFinishClose(c);
     }
 
     /** The connection's descriptor is closed: what it held goes back. */
@@ -432,6 +467,10 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             return;
         }
         posts.maybePost(c);
+        if (bodies.isWaiting(c) && !conns.recvPosted[c])
+        {
+            hangups.waiting(c); // no receive would see its peer's end of stream
+        }
     }
 
     /** Parses what the ready connections received and posts their next receive. */

@@ -312,6 +312,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             case Linger.OP_REJECT_RECV -> linger.onRejectRecv(slot, gen, res);
             case Linger.OP_REJECT_TIMEOUT -> linger.onRejectTimeout(slot, gen);
             case StopDrain.OP_RECV -> drain.onRecv(slot, gen, res);
+            case HangupWatch.OP_POLL -> receiver.onHangupPoll(slot, gen, res);
             case OP_IGNORE ->
             {
             }
@@ -458,6 +459,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             {
                 ring.prepCancel(UserData.pack(c, OP_RECV, conns.generation[c]), UserData.pack(0, OP_IGNORE, 0));
             }
+            receiver.closing(c);
         }
         if (broken && !conns.sending[c])
         {
@@ -470,7 +472,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     public void tryFinishClose(final int c)
     {
         if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
-            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c) || drain.holds(c))
+            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c) || drain.holds(c) ||
+            receiver.watching(c))
         {
             return;
         }

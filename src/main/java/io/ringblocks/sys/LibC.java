@@ -55,6 +55,10 @@ public final class LibC
     public static final int F_SETFL = 4;
     public static final int O_NONBLOCK = 0x800;
     public static final int MSG_DONTWAIT = 0x40;
+    /** poll event: the peer shut down its sending side (or the connection is gone). */
+    public static final int POLLRDHUP = 0x2000;
+    /** ioctl request: bytes waiting to be read from a socket (SIOCINQ). */
+    public static final long FIONREAD = 0x541B;
     public static final int MSG_NOSIGNAL = 0x4000;
 
     public static final int PROT_READ = 1;
@@ -106,6 +110,11 @@ public final class LibC
     private static final MethodHandle FCNTL = LINKER.downcallHandle(
         LINKER.defaultLookup().find("fcntl").orElseThrow(() -> new IllegalStateException("libc symbol not found: fcntl")),
         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+        Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+    // ioctl is variadic too: the request's argument is a pointer.
+    private static final MethodHandle IOCTL = LINKER.downcallHandle(
+        LINKER.defaultLookup().find("ioctl").orElseThrow(() -> new IllegalStateException("libc symbol not found: ioctl")),
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
         Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
     private static final ThreadLocal<MemorySegment> EIGHT_BYTES =
         ThreadLocal.withInitial(() -> Arena.global().allocate(JAVA_LONG));
@@ -466,6 +475,27 @@ public final class LibC
             }
             return errnoResult(c,
                 (int)FCNTL.invokeExact(c, fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * ioctl(fd, FIONREAD): the bytes a socket holds unread.
+     *
+     * @return the byte count, or {@code -errno}.
+     */
+    public static int unreadBytes(final int fd)
+    {
+        final MemorySegment c = CAPTURE.get();
+        final MemorySegment count = EIGHT_BYTES.get();
+        try
+        {
+            count.set(JAVA_INT, 0, 0);
+            final int res = errnoResult(c, (int)IOCTL.invokeExact(c, fd, FIONREAD, count));
+            return res < 0 ? res : count.get(JAVA_INT, 0);
         }
         catch (final Throwable t)
         {

@@ -338,6 +338,17 @@ public final class Ring implements AutoCloseable
         Sqe.ioprio(sqes, sqe, liburing.IORING_RECV_MULTISHOT() | liburing.IORING_RECVSEND_POLL_FIRST());
     }
 
+    /**
+     * io_uring_prep_poll_add (liburing.h:563): completes once, with the ready events, when {@code fd} has any of
+     * {@code events} (POLLERR and POLLHUP are always included); -ECANCELED when cancelled first.
+     */
+    public void prepPollAdd(final int fd, final int events, final long userData)
+    {
+        final long sqe = nextSqe();
+        Sqe.rw(sqes, sqe, Sqe.OP_POLL_ADD, fd, 0, 0, 0, userData);
+        Sqe.opFlags(sqes, sqe, events); // poll32_events shares the union with rw_flags (little-endian: no swap)
+    }
+
     /** io_uring_prep_send (liburing.h:733); MSG_NOSIGNAL is always added so a dead peer is -EPIPE, not SIGPIPE. */
     public void prepSend(final int fd, final long addr, final int len, final int msgFlags, final long userData)
     {

@@ -105,4 +105,5 @@ final class Sqe
     static final int OP_SENDMSG = liburing.IORING_OP_SENDMSG();
     static final int OP_RECV = liburing.IORING_OP_RECV();
     static final int OP_SHUTDOWN = liburing.IORING_OP_SHUTDOWN();
+    static final int OP_POLL_ADD = liburing.IORING_OP_POLL_ADD();
 }

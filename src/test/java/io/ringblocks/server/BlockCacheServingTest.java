@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.ringblocks.wire.Opcode;
 import io.ringblocks.wire.Protocol;
 
+import static io.ringblocks.server.ServerHarness.stat;
 import static io.ringblocks.server.ServerOperationsTest.NOT_FOUND;
 import static io.ringblocks.server.ServerOperationsTest.OK;
 import static io.ringblocks.server.ServerOperationsTest.sha256;
@@ -68,10 +69,10 @@ class BlockCacheServingTest
                 }
             }
             final int cacheable = 5; // up to 16 KiB
-            assertEquals(cacheable, Long.parseLong(stat(server, "cache_admissions")), "admitted on the second read");
+            assertEquals(cacheable, stat(server, "cache_admissions"), "admitted on the second read");
             // Round 0 reads each block from the file twice (whole, then ranged: admitted); rounds 1..3 hit twice.
-            assertEquals(cacheable * 6, Long.parseLong(stat(server, "cache_hits")));
-            assertEquals(cacheable, Long.parseLong(stat(server, "cache_blocks")));
+            assertEquals(cacheable * 6, stat(server, "cache_hits"));
+            assertEquals(cacheable, stat(server, "cache_blocks"));
         }
     }
 
@@ -88,11 +89,11 @@ class BlockCacheServingTest
             {
                 assertArrayEquals(block, client.call(Opcode.GET, 0, 2, hash).body());
             }
-            assertEquals(1, Long.parseLong(stat(server, "cache_hits")));
+            assertEquals(1, stat(server, "cache_hits"));
             assertEquals(OK, client.call(Opcode.DELETE, 0, 3, hash).status());
             assertEquals(NOT_FOUND, client.call(Opcode.GET, 0, 4, hash).status(), "the index answers first");
             assertEquals(NOT_FOUND, client.call(Opcode.HEAD, 0, 5, hash).status());
-            assertEquals(0, Long.parseLong(stat(server, "cache_blocks")), "the deleted block's copy was dropped");
+            assertEquals(0, stat(server, "cache_blocks"), "the deleted block's copy was dropped");
             assertEquals(OK, client.call(Opcode.PUT, 0, 6, block).status());
             assertArrayEquals(block, client.call(Opcode.GET, 0, 7, hash).body());
         }
@@ -111,8 +112,8 @@ class BlockCacheServingTest
             {
                 assertArrayEquals(block, client.call(Opcode.GET, 0, 2, hash).body());
             }
-            assertEquals(0, Long.parseLong(stat(server, "cache_hits")));
-            assertEquals(0, Long.parseLong(stat(server, "cache_blocks")));
+            assertEquals(0, stat(server, "cache_hits"));
+            assertEquals(0, stat(server, "cache_blocks"));
         }
     }
 
@@ -164,7 +165,7 @@ class BlockCacheServingTest
                     assertArrayEquals(blocks[id % blocks.length], r.body(), "body of " + id);
                 }
             }
-            assertTrue(Long.parseLong(stat(server, "cache_hits")) >= requests * 2 / 3);
+            assertTrue(stat(server, "cache_hits") >= requests * 2 / 3);
         }
     }
 
@@ -205,8 +206,8 @@ class BlockCacheServingTest
                     }
                     assertEquals(OK, clients[(round + 3) % clients.length].call(Opcode.PUT, 0, 5, block).status());
                 }
-                assertTrue(Long.parseLong(stat(server, "cache_hits")) > 20 * clients.length);
-                assertTrue(Long.parseLong(stat(server, "cache_index_skips")) > 20 * clients.length,
+                assertTrue(stat(server, "cache_hits") > 20 * clients.length);
+                assertTrue(stat(server, "cache_index_skips") > 20 * clients.length,
                     "between deletions, hits skip the index");
             }
             finally
@@ -238,7 +239,7 @@ class BlockCacheServingTest
             {
                 assertArrayEquals(first, client.call(Opcode.GET, 0, 3, sha256(first)).body());
             }
-            assertEquals(1, Long.parseLong(stat(server, "cache_admissions")));
+            assertEquals(1, stat(server, "cache_admissions"));
             try (RawClient greedy = new RawClient(server.port(), 4 << 10))
             {
                 // More responses than the socket buffers hold (2000 x 16 KiB), never read: some stay queued, pinned.
@@ -257,8 +258,8 @@ class BlockCacheServingTest
             {
                 assertArrayEquals(second, client.call(Opcode.GET, 0, 5, sha256(second)).body());
             }
-            assertEquals(2, Long.parseLong(stat(server, "cache_admissions")), "the first block's entry was evicted");
-            assertEquals(1, Long.parseLong(stat(server, "cache_blocks")));
+            assertEquals(2, stat(server, "cache_admissions"), "the first block's entry was evicted");
+            assertEquals(1, stat(server, "cache_blocks"));
         }
     }
 
@@ -269,7 +270,7 @@ class BlockCacheServingTest
         final long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline)
         {
-            final long now = Long.parseLong(stat(server, name));
+            final long now = stat(server, name);
             if (value == 0 ? now == 0 : now >= value)
             {
                 return true;
@@ -277,17 +278,5 @@ class BlockCacheServingTest
             Thread.sleep(10);
         }
         return false;
-    }
-
-    static String stat(final RingblocksServer server, final String name)
-    {
-        for (final String line : server.statsText().split("\n"))
-        {
-            if (line.startsWith(name + " "))
-            {
-                return line.substring(name.length() + 1).trim();
-            }
-        }
-        throw new AssertionError("no STATS line " + name);
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.ringblocks.wire.Opcode;
 import io.ringblocks.wire.Protocol;
 
+import static io.ringblocks.server.ServerHarness.stat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -47,7 +48,7 @@ class CoalescedSendsTest
                 hashes[i] = MessageDigest.getInstance("SHA-256").digest(blocks[i]);
                 assertEquals(0, client.call(Opcode.PUT, 0, 1_000 + i, blocks[i]).status());
             }
-            final long sendsBefore = Long.parseLong(stat(server, "sends"));
+            final long sendsBefore = stat(server, "sends");
             // GETs (answered after a file read) and PINGs (answered at once), all in one write.
             final ByteArrayOutputStream pipeline = new ByteArrayOutputStream();
             for (int id = 0; id < REQUESTS; id++)
@@ -75,7 +76,7 @@ class CoalescedSendsTest
                     assertEquals(Opcode.PING, response.opcode());
                 }
             }
-            final long sends = Long.parseLong(stat(server, "sends")) - sendsBefore;
+            final long sends = stat(server, "sends") - sendsBefore;
             assertTrue(sends < REQUESTS / 4, REQUESTS + " responses took " + sends + " sends");
             assertTrue(sends > 0);
             assertEquals(REQUESTS, answeredCount(answered), "every request answered");
@@ -90,17 +91,5 @@ class CoalescedSendsTest
             n += a ? 1 : 0;
         }
         return n;
-    }
-
-    private static String stat(final RingblocksServer server, final String name)
-    {
-        for (final String line : server.statsText().split("\n"))
-        {
-            if (line.startsWith(name + " "))
-            {
-                return line.substring(name.length() + 1).trim();
-            }
-        }
-        throw new AssertionError("no STATS line " + name);
     }
 }

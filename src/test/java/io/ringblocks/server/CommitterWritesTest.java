@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.ringblocks.storage.StoreConfig;
 import io.ringblocks.wire.Opcode;
 
+import static io.ringblocks.server.ServerHarness.stat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -100,17 +101,5 @@ class CommitterWritesTest
             random.nextBytes(blocks[i]);
         }
         return blocks;
-    }
-
-    private static long stat(final RingblocksServer server, final String name)
-    {
-        for (final String line : server.statsText().split("\n"))
-        {
-            if (line.startsWith(name + " "))
-            {
-                return Long.parseLong(line.substring(name.length() + 1).trim());
-            }
-        }
-        throw new AssertionError("no STATS line " + name);
     }
 }

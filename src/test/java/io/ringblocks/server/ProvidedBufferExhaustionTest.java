@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.ringblocks.wire.Opcode;
 import io.ringblocks.wire.Protocol;
 
+import static io.ringblocks.server.ServerHarness.stat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,8 +55,8 @@ class ProvidedBufferExhaustionTest
                     assertEquals(round * 1000L + i, answer.requestId(), "connection " + i);
                 }
             }
-            final long exhausted = Long.parseLong(stat(server, "recv_provided_exhausted"));
-            final long provided = Long.parseLong(stat(server, "recv_provided_buffer_workers"));
+            final long exhausted = stat(server, "recv_provided_exhausted");
+            final long provided = stat(server, "recv_provided_buffer_workers");
             // Where the kernel has provided-buffer rings, some receives found none and took the fallback.
             assertTrue(provided == 0 || exhausted > 0,
                 "no receive found the provided buffers exhausted: the fallback was not tested");
@@ -67,17 +68,5 @@ class ProvidedBufferExhaustionTest
                 client.close();
             }
         }
-    }
-
-    private static String stat(final RingblocksServer server, final String name)
-    {
-        for (final String line : server.statsText().split("\n"))
-        {
-            if (line.startsWith(name + " "))
-            {
-                return line.substring(name.length() + 1).trim();
-            }
-        }
-        throw new AssertionError("no STATS line " + name);
     }
 }

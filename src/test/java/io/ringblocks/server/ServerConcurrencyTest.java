@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static io.ringblocks.server.ServerHarness.stat;
 import static io.ringblocks.server.ServerOperationsTest.DELETE;
 import static io.ringblocks.server.ServerOperationsTest.GET;
 import static io.ringblocks.server.ServerOperationsTest.NOT_FOUND;
@@ -233,7 +234,7 @@ class ServerConcurrencyTest
             writer.start();
             Thread.sleep(1_500);
             assertTrue(writer.isAlive(), "the server kept reading from a client that never reads");
-            final long inFlight = Long.parseLong(stat(server, "in_flight"));
+            final long inFlight = stat(server, "in_flight");
             assertTrue(inFlight <= server.config().maxInFlight() * 2L, "in flight: " + inFlight);
             assertEquals(OK, polite.call(PING, 0, 2, new byte[0]).status(), "other connections still served");
             assertArrayEquals(block, polite.call(GET, 0, 3, sha256(block)).body());
@@ -276,7 +277,7 @@ class ServerConcurrencyTest
                     sent.add(blocks);
                 }
                 Thread.sleep(300);
-                assertTrue(Long.parseLong(stat(server, "starvations")) + Long.parseLong(stat(server, "stalls")) > 0,
+                assertTrue(stat(server, "starvations") + stat(server, "stalls") > 0,
                     "the arena never ran out: the test did not test starvation");
                 for (final RawClient c : greedy)
                 {
@@ -337,12 +338,12 @@ class ServerConcurrencyTest
                 // client test anything; sent earlier, it could be served before the worker read them (flaky on a
                 // busy machine). Sent well within the 400 ms send timeout that frees the greedy clients' buffers.
                 final long filled = System.nanoTime() + 5_000_000_000L;
-                while (Long.parseLong(stat(server, "stalls")) == 0 && System.nanoTime() < filled)
+                while (stat(server, "stalls") == 0 && System.nanoTime() < filled)
                 {
                     Thread.onSpinWait();
                 }
                 // The greedy GETs found the arena used up (they wait for space) before the polite client came.
-                assertTrue(Long.parseLong(stat(server, "stalls")) > 0, "the arena never ran out: nothing was tested");
+                assertTrue(stat(server, "stalls") > 0, "the arena never ran out: nothing was tested");
                 try (RawClient polite = new RawClient(server.port()))
                 {
                     final byte[] block = random(new Random(42), 900_000);
@@ -357,11 +358,11 @@ class ServerConcurrencyTest
                 // the kernel's send buffers may have taken some greedy responses whole first. Either way the
                 // non-readers must be timed out (they never read) within a few send timeouts.
                 final long timedOut = System.nanoTime() + 10_000_000_000L;
-                while (Long.parseLong(stat(server, "send_timeouts")) == 0 && System.nanoTime() < timedOut)
+                while (stat(server, "send_timeouts") == 0 && System.nanoTime() < timedOut)
                 {
                     Thread.sleep(20);
                 }
-                assertTrue(Long.parseLong(stat(server, "send_timeouts")) > 0, "no connection was timed out");
+                assertTrue(stat(server, "send_timeouts") > 0, "no connection was timed out");
                 int closed = 0;
                 for (final RawClient c : greedy)
                 {
@@ -407,18 +408,6 @@ class ServerConcurrencyTest
         }
     }
 
-    private static String stat(final RingblocksServer server, final String name)
-    {
-        for (final String line : server.statsText().split("\n"))
-        {
-            if (line.startsWith(name + " "))
-            {
-                return line.substring(name.length() + 1);
-            }
-        }
-        throw new AssertionError("no stat " + name);
-    }
-
     @Test
     void shouldRefuseConnectionsOverTheLimitCleanly() throws Exception
     {
@@ -442,7 +431,7 @@ class ServerConcurrencyTest
                 }
                 clients.remove(0).close();
                 final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (!stat(server, "connections").equals("7") && System.nanoTime() < deadline)
+                while (stat(server, "connections") != 7 && System.nanoTime() < deadline)
                 {
                     Thread.sleep(10);
                 }

@@ -8,11 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static io.ringblocks.server.ServerHarness.awaitStat;
+import static io.ringblocks.server.ServerHarness.stat;
 import static io.ringblocks.server.ServerOperationsTest.OK;
 import static io.ringblocks.server.ServerOperationsTest.PING;
 import static io.ringblocks.server.ServerOperationsTest.PUT;
@@ -20,7 +21,6 @@ import static io.ringblocks.server.ServerOperationsTest.random;
 import static io.ringblocks.server.ServerOperationsTest.sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Clients that stall mid-frame, trickle bytes or sit idle: bounded memory, request and idle timeouts. */
@@ -165,7 +165,7 @@ class StalledClientsTest
             idle.socket.setSoTimeout(5_000);
             assertTrue(idle.closedByServer(), "an idle connection was kept past the idle timeout");
             assertEquals(OK, busy.call(PING, 0, pings, new byte[0]).status(), "a busy connection was closed");
-            assertEquals("1", stat(server, "idle_timeouts"));
+            assertEquals(1, stat(server, "idle_timeouts"));
             assertEquals(0, server.errors());
         }
     }
@@ -178,31 +178,5 @@ class StalledClientsTest
         b.putInt(12 + MIB).put((byte)1).put((byte)PUT).putShort((short)0).putLong(i).put(new byte[]{1, 2, 3, 4, 5});
         c.send(b.array());
         return c;
-    }
-
-    static String stat(final RingblocksServer server, final String name)
-    {
-        for (final String line : server.statsText().split("\n"))
-        {
-            if (line.startsWith(name + " "))
-            {
-                return line.substring(name.length() + 1);
-            }
-        }
-        throw new AssertionError("no stat " + name);
-    }
-
-    private static void awaitStat(final RingblocksServer server, final String name, final long value) throws Exception
-    {
-        final BooleanSupplier reached = () -> Long.parseLong(stat(server, name)) == value;
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!reached.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                assertFalse(true, name + " is " + stat(server, name) + ", expected " + value);
-            }
-            Thread.sleep(10);
-        }
     }
 }
