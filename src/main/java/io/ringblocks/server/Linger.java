@@ -35,7 +35,19 @@ final class Linger
     /** A client sending faster than this in a second is not going to stop; close (with a reset) at once. */
     static final long MAX_BYTES = 64L << 20;
 
-    private final Worker w;
+    /** What lingering asks of the worker's connection I/O. */
+    interface Host
+    {
+        void beginClose(int c, boolean broken);
+
+        void tryFinishClose(int c);
+
+        /** Gives {@code c} a receive buffer of its own if it has none; false when the arena has none left. */
+        boolean ensureRecvBuffer(int c);
+    }
+
+    private final WorkerContext ctx;
+    private final Host host;
     private final Connections conns;
     private final boolean[] active;
     private final boolean[] recvPosted;
@@ -51,10 +63,11 @@ final class Linger
     private long discardBuffer = IoArena.NONE;
     private int discardClass;
 
-    Linger(final Worker worker)
+    Linger(final WorkerContext ctx, final Connections conns, final Host host)
     {
-        w = worker;
-        conns = worker.conns;
+        this.ctx = ctx;
+        this.host = host;
+        this.conns = conns;
         active = new boolean[conns.capacity];
         recvPosted = new boolean[conns.capacity];
         deadline = new long[conns.capacity];
@@ -82,21 +95,21 @@ final class Linger
         active[c] = true;
         discarded[c] = 0;
         deadline[c] = System.nanoTime() + TIMEOUT_NANOS;
-        w.beginClose(c, false);
-        if (!w.ensureRecvBuffer(c) || LibC.shutdown(conns.fd[c], LibC.SHUT_WR) < 0)
+        host.beginClose(c, false);
+        if (!host.ensureRecvBuffer(c) || LibC.shutdown(conns.fd[c], LibC.SHUT_WR) < 0)
         {
             end(c); // the peer is gone already (or no memory to read into): nothing to wait for
             return;
         }
-        w.stats.increment(ServerStats.LINGERS);
-        w.ring.prepTimeout(timespec, 0, 0, UserData.pack(c, OP_TIMEOUT, conns.generation[c]));
+        ctx.stats.increment(ServerStats.LINGERS);
+        ctx.ring().prepTimeout(timespec, 0, 0, UserData.pack(c, OP_TIMEOUT, conns.generation[c]));
         postRecv(c);
     }
 
     private void postRecv(final int c)
     {
         recvPosted[c] = true;
-        w.ring.prepRecv(conns.fd[c], w.arena.address(conns.recvBuffer[c]), w.config.recvBufferSize(), 0,
+        ctx.ring().prepRecv(conns.fd[c], ctx.arena.address(conns.recvBuffer[c]), ctx.config.recvBufferSize(), 0,
             UserData.pack(c, OP_RECV, conns.generation[c]));
     }
 
@@ -109,7 +122,7 @@ final class Linger
         recvPosted[c] = false;
         if (!active[c])
         {
-            w.tryFinishClose(c);
+            host.tryFinishClose(c);
             return;
         }
         if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
@@ -125,7 +138,7 @@ final class Linger
                 postRecv(c);
                 return;
             }
-            w.stats.increment(ServerStats.LINGERS_CUT);
+            ctx.stats.increment(ServerStats.LINGERS_CUT);
         }
         end(c); // end of stream (the client read the frame and closed), an error, or the bound
     }
@@ -136,10 +149,10 @@ final class Linger
         {
             return;
         }
-        w.stats.increment(ServerStats.LINGERS_CUT);
+        ctx.stats.increment(ServerStats.LINGERS_CUT);
         if (recvPosted[c])
         {
-            w.ring.prepCancel(UserData.pack(c, OP_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+            ctx.ring().prepCancel(UserData.pack(c, OP_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
         }
         end(c);
     }
@@ -147,7 +160,7 @@ final class Linger
     private void end(final int c)
     {
         active[c] = false;
-        w.tryFinishClose(c);
+        host.tryFinishClose(c);
     }
 
     /** @return true while a discarding receive is in flight on {@code c} (the fd must stay open until it ends). */
@@ -161,11 +174,11 @@ final class Linger
     /** Sends {@code frame} (BUSY) on a connection that gets no slot, then closes it, lingeringly when there is room. */
     void reject(final int fd, final long frameAddress, final int frameLength)
     {
-        w.ring.prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
-        w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK); // the rest runs even if the send fails
+        ctx.ring().prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
+        ctx.ring().setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK); // the rest runs even if the send fails
         if (rejectFreeCount == 0 || !haveDiscardBuffer())
         {
-            w.ring.prepClose(fd, UserData.pack(0, Worker.OP_IGNORE, 0));
+            ctx.ring().prepClose(fd, UserData.pack(0, Worker.OP_IGNORE, 0));
             return;
         }
         final int s = rejectFree[--rejectFreeCount];
@@ -173,26 +186,26 @@ final class Linger
         rejectGeneration[s] = UserData.nextGeneration(rejectGeneration[s]);
         rejectDeadline[s] = System.nanoTime() + TIMEOUT_NANOS;
         rejectDiscarded[s] = 0;
-        w.stats.increment(ServerStats.LINGERS);
-        w.ring.prepShutdown(fd, LibC.SHUT_WR, UserData.pack(0, Worker.OP_IGNORE, 0));
-        w.ring.setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK);
+        ctx.stats.increment(ServerStats.LINGERS);
+        ctx.ring().prepShutdown(fd, LibC.SHUT_WR, UserData.pack(0, Worker.OP_IGNORE, 0));
+        ctx.ring().setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK);
         postRejectRecv(s);
-        w.ring.prepTimeout(timespec, 0, 0, UserData.pack(s, OP_REJECT_TIMEOUT, rejectGeneration[s]));
+        ctx.ring().prepTimeout(timespec, 0, 0, UserData.pack(s, OP_REJECT_TIMEOUT, rejectGeneration[s]));
     }
 
     private boolean haveDiscardBuffer()
     {
         if (discardBuffer == IoArena.NONE)
         {
-            discardClass = IoArena.classFor(w.config.recvBufferSize());
-            discardBuffer = w.arena.allocate(discardClass);
+            discardClass = IoArena.classFor(ctx.config.recvBufferSize());
+            discardBuffer = ctx.arena.allocate(discardClass);
         }
         return discardBuffer != IoArena.NONE;
     }
 
     private void postRejectRecv(final int s)
     {
-        w.ring.prepRecv(rejectFd[s], w.arena.address(discardBuffer), w.config.recvBufferSize(), 0,
+        ctx.ring().prepRecv(rejectFd[s], ctx.arena.address(discardBuffer), ctx.config.recvBufferSize(), 0,
             UserData.pack(s, OP_REJECT_RECV, rejectGeneration[s]));
     }
 
@@ -210,9 +223,9 @@ final class Linger
                 postRejectRecv(s);
                 return;
             }
-            w.stats.increment(ServerStats.LINGERS_CUT);
+            ctx.stats.increment(ServerStats.LINGERS_CUT);
         }
-        w.ring.prepClose(rejectFd[s], UserData.pack(0, Worker.OP_IGNORE, 0));
+        ctx.ring().prepClose(rejectFd[s], UserData.pack(0, Worker.OP_IGNORE, 0));
         freeReject(s);
     }
 
@@ -224,7 +237,7 @@ final class Linger
         }
         // Move the deadline so the cancelled receive's completion closes the socket.
         rejectDeadline[s] = Long.MIN_VALUE / 2;
-        w.ring.prepCancel(UserData.pack(s, OP_REJECT_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+        ctx.ring().prepCancel(UserData.pack(s, OP_REJECT_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
     }
 
     private void freeReject(final int s)

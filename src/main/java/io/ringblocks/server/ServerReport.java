@@ -83,7 +83,7 @@ final class ServerReport
         final long[] latencySum = new long[ServerStats.OPS];
         for (final Worker w : workers)
         {
-            final ServerStats s = w.stats;
+            final ServerStats s = w.stats();
             add(requests, s.requests);
             add(bytesIn, s.bytesIn);
             add(bytesOut, s.bytesOut);
@@ -249,7 +249,7 @@ final class ServerReport
         long total = 0;
         for (final Worker w : workers)
         {
-            total += w.stats.get(figure);
+            total += w.stats().get(figure);
         }
         return total;
     }

@@ -21,20 +21,34 @@ final class StopDrain
     static final int OP_RECV = 13;
     private static final int MSG_DONTWAIT = 0x40;
 
-    private final Worker w;
+    /** What a stop's drain asks of the worker's connection I/O. */
+    interface Host extends Linger.Host
+    {
+        /** What {@code c} holds in provided buffers becomes what its ended receive brought; returns the new result. */
+        int settleForDrain(int c, int res);
+
+        /** Answers request {@code r} with {@code status} and an empty body. */
+        void respondStatus(int r, int status);
+    }
+
+    private final WorkerContext ctx;
+    private final Host host;
     private final Connections conns;
     private final Requests reqs;
+    private final int maxBodyLength;
     private final RequestHeader header = new RequestHeader();
     private final boolean[] active;
     private final boolean[] posted;
     /** Body bytes of the last answered frame still to be received and dropped. */
     private final int[] skip;
 
-    StopDrain(final Worker worker)
+    StopDrain(final WorkerContext ctx, final Connections conns, final Host host)
     {
-        w = worker;
-        conns = worker.conns;
-        reqs = worker.reqs;
+        this.ctx = ctx;
+        this.host = host;
+        this.conns = conns;
+        reqs = ctx.reqs;
+        maxBodyLength = Protocol.maxBodyLength(ctx.config.store().maxBlockSize());
         active = new boolean[conns.capacity];
         posted = new boolean[conns.capacity];
         skip = new int[conns.capacity];
@@ -57,10 +71,10 @@ final class StopDrain
         active[c] = true;
         posted[c] = false;
         skip[c] = 0;
-        w.beginClose(c, false); // cancels the receive in flight; its completion comes to afterRecv
+        host.beginClose(c, false); // cancels the receive in flight; its completion comes to afterRecv
         if (!conns.recvPosted[c])
         {
-            afterRecv(c, w.settleForDrain(c, -Errno.ECANCELED));
+            afterRecv(c, host.settleForDrain(c, -Errno.ECANCELED));
         }
     }
 
@@ -79,7 +93,7 @@ final class StopDrain
         if (r >= 0)
         {
             conns.bodyRequest[c] = -1;
-            w.respondStatus(r, Status.SHUTTING_DOWN); // no receive writes into its buffer any more
+            host.respondStatus(r, Status.SHUTTING_DOWN); // no receive writes into its buffer any more
         }
         if (res == 0 || res < 0 && res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN &&
             res != -Errno.ENOBUFS)
@@ -123,20 +137,20 @@ final class StopDrain
     {
         if (!active[c])
         {
-            w.tryFinishClose(c);
+            host.tryFinishClose(c);
             return;
         }
-        if (!w.ensureRecvBuffer(c) || skip[c] == 0 && !answerBuffered(c))
+        if (!host.ensureRecvBuffer(c) || skip[c] == 0 && !answerBuffered(c))
         {
             end(c);
             return;
         }
         final long buffer = conns.recvBuffer[c];
-        final int room = w.config.recvBufferSize() - conns.filled[c];
-        final int length = skip[c] > 0 ? Math.min(w.config.recvBufferSize(), skip[c]) : room;
+        final int room = ctx.config.recvBufferSize() - conns.filled[c];
+        final int length = skip[c] > 0 ? Math.min(ctx.config.recvBufferSize(), skip[c]) : room;
         final long target = skip[c] > 0 ? buffer : buffer + conns.filled[c];
         posted[c] = true;
-        w.ring.prepRecv(conns.fd[c], w.arena.address(target), length, MSG_DONTWAIT,
+        ctx.ring().prepRecv(conns.fd[c], ctx.arena.address(target), length, MSG_DONTWAIT,
             UserData.pack(c, OP_RECV, conns.generation[c]));
     }
 
@@ -154,14 +168,14 @@ final class StopDrain
         while (true)
         {
             final int available = conns.filled[c] - pos;
-            final int length = FrameDecoder.frameLength(w.memory, (int)(base + pos), available);
+            final int length = FrameDecoder.frameLength(ctx.memory, (int)(base + pos), available);
             if (length == FrameDecoder.INCOMPLETE || available < RequestHeader.HEADER_LENGTH &&
-                FrameDecoder.check(length, w.maxBodyLength) == Status.OK)
+                FrameDecoder.check(length, maxBodyLength) == Status.OK)
             {
                 break;
             }
-            header.wrap(w.memory, (int)(base + pos));
-            if (FrameDecoder.check(length, w.maxBodyLength) != Status.OK || header.version() != Protocol.VERSION)
+            header.wrap(ctx.memory, (int)(base + pos));
+            if (FrameDecoder.check(length, maxBodyLength) != Status.OK || header.version() != Protocol.VERSION)
             {
                 more = false; // the stream cannot be split any further
                 pos = conns.filled[c];
@@ -178,7 +192,7 @@ final class StopDrain
             reqs.flags[r] = header.flags();
             reqs.requestId[r] = header.requestId();
             conns.inFlight[c]++;
-            w.respondStatus(r, Status.SHUTTING_DOWN);
+            host.respondStatus(r, Status.SHUTTING_DOWN);
             final int frameLength = Protocol.LENGTH_FIELD_LENGTH + length;
             if (frameLength > available)
             {
@@ -191,7 +205,7 @@ final class StopDrain
         final int rest = conns.filled[c] - pos;
         if (rest > 0 && pos > 0)
         {
-            w.memory.putBytes((int)base, w.memory, (int)(base + pos), rest);
+            ctx.memory.putBytes((int)base, ctx.memory, (int)(base + pos), rest);
         }
         conns.filled[c] = rest;
         return more;
@@ -200,6 +214,6 @@ final class StopDrain
     private void end(final int c)
     {
         active[c] = false;
-        w.tryFinishClose(c);
+        host.tryFinishClose(c);
     }
 }

@@ -6,8 +6,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
-import org.agrona.concurrent.UnsafeBuffer;
-
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
 import io.ringblocks.sys.Errno;
@@ -16,7 +14,6 @@ import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.uring.Ring;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.uring.Wakeup;
-import io.ringblocks.wire.Protocol;
 
 /**
  * One worker thread and its ring. The ring multiplexes everything the worker does: a multishot accept on its own
@@ -29,7 +26,7 @@ import io.ringblocks.wire.Protocol;
  * (with {@link Framing}) and {@link Sender} the two directions; {@link Operations} runs the requests.
  */
 final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Sender.Events, Receiver.Events,
-    Acceptor.Host
+    Acceptor.Host, StopDrain.Host
 {
     static final int OP_ACCEPT = 1;
     static final int OP_WAKE = 2;
@@ -42,18 +39,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
 
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
-    final int id;
-    final ServerConfig config;
-    final ErrorHandler errors;
-    final Wakeup wakeup;
+    private final int id;
+    private final ServerConfig config;
+    private final ErrorHandler errors;
+    private final Wakeup wakeup;
     private final WorkerContext ctx;
-    final ServerStats stats;
-    final Connections conns;
-    final Requests reqs;
-    final IoArena arena;
-    final UnsafeBuffer memory;
-    final int maxBodyLength;
-    Ring ring;
+    private final ServerStats stats;
+    private final Connections conns;
+    private final Requests reqs;
+    private final IoArena arena;
+    private Ring ring;
     private final AtomicInteger connectionCount;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -68,9 +63,9 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private long stopDeadline;
     private final Sender sender;
     private final Receiver receiver;
-    final ConnectionTimeouts timeouts;
+    private final ConnectionTimeouts timeouts;
     /** Arena budget of PUT bodies still arriving: stalled uploads cannot take the memory complete requests need. */
-    final PartialBodies bodies;
+    private final PartialBodies bodies;
     private final Acceptor acceptor;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
     private long now = System.nanoTime();
@@ -93,14 +88,12 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         stats = ctx.stats;
         reqs = ctx.reqs;
         arena = ctx.arena;
-        memory = ctx.memory;
         conns = new Connections(config.maxConnections());
-        maxBodyLength = Protocol.maxBodyLength(config.store().maxBlockSize());
         timeouts = new ConnectionTimeouts(conns, config.sendTimeoutMillis(), config.requestTimeoutMillis(),
             config.idleTimeoutMillis());
         bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
-        linger = new Linger(this);
-        drain = new StopDrain(this);
+        linger = new Linger(ctx, conns, this);
+        drain = new StopDrain(ctx, conns, this);
         sender = new Sender(ctx, conns, timeouts, this);
         receiver = new Receiver(ctx, conns, timeouts, bodies, this);
         acceptor = new Acceptor(ctx, conns, linger, listenFd, connectionCount, this);
@@ -336,7 +329,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     }
 
     /** Answers a status with an empty body (protocol errors, refusals while stopping). */
-    void respondStatus(final int r, final int status)
+    @Override
+    public void respondStatus(final int r, final int status)
     {
         ops.respondStatus(r, status);
     }
@@ -370,13 +364,15 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     }
 
     /** For {@link StopDrain}: what {@code c} holds in provided buffers becomes what its ended receive brought. */
-    int settleForDrain(final int c, final int res)
+    @Override
+    public int settleForDrain(final int c, final int res)
     {
         return receiver.settleForDrain(c, res);
     }
 
     /** For {@link Linger} and {@link StopDrain}: gives {@code c} a receive buffer of its own if it has none. */
-    boolean ensureRecvBuffer(final int c)
+    @Override
+    public boolean ensureRecvBuffer(final int c)
     {
         return receiver.ensureRecvBuffer(c);
     }
@@ -563,6 +559,12 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             return;
         }
         arena.close();
+    }
+
+    /** The worker's counters, read by other threads for reports (each published with release semantics). */
+    ServerStats stats()
+    {
+        return stats;
     }
 
     /** Where STATS gets its (server-wide) text; set before the worker starts. */
