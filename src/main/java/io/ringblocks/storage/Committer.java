@@ -72,20 +72,8 @@ public final class Committer implements Agent, MessageHandler
     private final Counter invalidatingCommits = new Counter();
     private final boolean durable;
 
-    // The batch being assembled, struct-of-arrays.
-    private final int[] type;
-    private final int[] worker;
-    private final long[] token;
-    private final long[] blockOffset;
-    private final int[] length;
-    private final int[] sizeClass;
-    private final int[] crc;
-    private final long[] bufferAddress;
-    private final int[] ioLength;
-    private final long[] replacedOffset;
-    private final int[] replacedClass;
-    private final int[] result;
-    private final UnsafeBuffer hashes;
+    /** The batch being assembled: {@code pending} entries of it. */
+    private final CommitBatch batch;
     private int pending;
     private long firstPendingNanos;
     private final Acknowledger acks;
@@ -146,19 +134,7 @@ public final class Committer implements Agent, MessageHandler
         journal.epoch(epoch);
         deltas = new ManyToOneRingBuffer(new UnsafeBuffer(
             ByteBuffer.allocateDirect(ringCapacity + RingBufferDescriptor.TRAILER_LENGTH)));
-        type = new int[maxBatch];
-        worker = new int[maxBatch];
-        token = new long[maxBatch];
-        blockOffset = new long[maxBatch];
-        length = new int[maxBatch];
-        sizeClass = new int[maxBatch];
-        crc = new int[maxBatch];
-        bufferAddress = new long[maxBatch];
-        ioLength = new int[maxBatch];
-        replacedOffset = new long[maxBatch];
-        replacedClass = new int[maxBatch];
-        result = new int[maxBatch];
-        hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(maxBatch * BlockIndex.KEY_LENGTH));
+        batch = new CommitBatch(maxBatch);
         acks = new Acknowledger(this.workers, ackBacklogCapacity, errors);
         limbo = new Limbo(limboCapacity);
         admission = new DeltaAdmission(this, limbo, acks, this.workers.length);
@@ -270,7 +246,7 @@ public final class Committer implements Agent, MessageHandler
             admission.batchTaken();
             commit(count);
             work += count;
-            work += acks.acknowledge(count, worker, token, result);
+            work += batch.acknowledge(count, acks);
         }
         final long oldest = oldestPin();
         work += reclaim(oldest);
@@ -290,29 +266,7 @@ public final class Committer implements Agent, MessageHandler
         {
             firstPendingNanos = clock.nanoTime();
         }
-        final int i = pending;
-        type[i] = msgTypeId;
-        worker[i] = buffer.getInt(index + Deltas.WORKER_OFFSET, Deltas.ORDER);
-        token[i] = buffer.getLong(index + Deltas.TOKEN_OFFSET, Deltas.ORDER);
-        hashes.putBytes(i * BlockIndex.KEY_LENGTH, buffer, index + Deltas.HASH_OFFSET, BlockIndex.KEY_LENGTH);
-        bufferAddress[i] = 0;
-        if (msgTypeId == Deltas.OCCUPY || msgTypeId == Deltas.WRITE_OCCUPY)
-        {
-            type[i] = Deltas.OCCUPY;
-            blockOffset[i] = buffer.getLong(index + Deltas.BLOCK_OFFSET_OFFSET, Deltas.ORDER);
-            length[i] = buffer.getInt(index + Deltas.LENGTH_OFFSET, Deltas.ORDER);
-            sizeClass[i] = buffer.getInt(index + Deltas.CLASS_OFFSET, Deltas.ORDER);
-            crc[i] = buffer.getInt(index + Deltas.CRC_OFFSET, Deltas.ORDER);
-            if (msgTypeId == Deltas.WRITE_OCCUPY)
-            {
-                bufferAddress[i] = buffer.getLong(index + Deltas.BUFFER_ADDRESS_OFFSET, Deltas.ORDER);
-                ioLength[i] = buffer.getInt(index + Deltas.IO_LENGTH_OFFSET, Deltas.ORDER);
-            }
-        }
-        else if (msgTypeId == Deltas.MARK_CORRUPT)
-        {
-            blockOffset[i] = buffer.getLong(index + Deltas.BLOCK_OFFSET_OFFSET, Deltas.ORDER);
-        }
+        batch.add(pending, msgTypeId, buffer, index);
         pending++;
     }
 
@@ -325,57 +279,8 @@ public final class Committer implements Agent, MessageHandler
         {
             blockWriter.clear();
         }
-        boolean wroteBlocks = false;
-        int freedCount = 0;
-        int markedCount = 0;
-        for (int i = 0; i < count; i++)
-        {
-            final int at = i * BlockIndex.KEY_LENGTH;
-            replacedOffset[i] = -1;
-            if (type[i] == Deltas.OCCUPY)
-            {
-                final boolean found = journal.find(hashes, at);
-                if (found && (journal.flags() & BlockIndex.CORRUPT) == 0)
-                {
-                    result[i] = Deltas.DUPLICATE;
-                    continue;
-                }
-                if (found)
-                {
-                    // Heal: the corrupt copy is replaced and freed like a deleted block (via limbo, as a GET may
-                    // still be reading it); a second heal now finds a sound entry: DUPLICATE.
-                    replacedOffset[i] = journal.offset();
-                    replacedClass[i] = journal.sizeClass();
-                    freedCount++;
-                }
-                journal.stagePut(hashes, at, blockOffset[i], length[i], sizeClass[i], crc[i], 0);
-                if (bufferAddress[i] != 0)
-                {
-                    // A duplicate is never written: only what the index will reference is.
-                    blockWriter.add(bufferAddress[i], ioLength[i], blockOffset[i]);
-                }
-                result[i] = Deltas.STORED;
-                wroteBlocks = true;
-            }
-            else if (type[i] == Deltas.MARK_CORRUPT)
-            {
-                result[i] = markCorrupt(at, blockOffset[i]);
-                markedCount += result[i] == Deltas.MARKED ? 1 : 0;
-            }
-            else if (!journal.find(hashes, at))
-            {
-                result[i] = Deltas.NOT_FOUND;
-            }
-            else
-            {
-                blockOffset[i] = journal.offset();
-                sizeClass[i] = journal.sizeClass();
-                journal.stageDelete(hashes, at);
-                result[i] = Deltas.DELETED;
-                freedCount++;
-            }
-        }
-        final boolean invalidating = freedCount + markedCount > 0;
+        batch.stage(count, journal, blockWriter);
+        final boolean invalidating = batch.invalidating();
         if (invalidating)
         {
             // Odd while the batch's deletions and marks appear in the overlay: cached hits ask the index meanwhile.
@@ -385,7 +290,7 @@ public final class Committer implements Agent, MessageHandler
         int rc = -1;
         try
         {
-            rc = journal.commit(wroteBlocks, blockWriter);
+            rc = journal.commit(batch.wroteBlocks(), blockWriter);
             if (rc >= 0)
             {
                 // Readers that pin after this increment find the batch's changes in the overlay.
@@ -401,47 +306,12 @@ public final class Committer implements Agent, MessageHandler
         }
         if (rc < 0)
         {
-            for (int i = 0; i < count; i++)
-            {
-                if (type[i] == Deltas.OCCUPY)
-                {
-                    space.release(blockOffset[i], sizeClass[i]);
-                }
-                result[i] = Deltas.FAILED;
-            }
+            batch.fail(count, space);
         }
         else
         {
-            final long sequence = journal.lastSequence();
-            for (int i = 0; i < count; i++)
-            {
-                if (result[i] == Deltas.DUPLICATE)
-                {
-                    // Never indexed, so never visible to a reader: free at once.
-                    space.release(blockOffset[i], sizeClass[i]);
-                }
-                else if (result[i] == Deltas.DELETED)
-                {
-                    if (!limbo.add(blockOffset[i], sizeClass[i], commitEpoch, sequence) && !closing)
-                    {
-                        // DeltaAdmission reserves room for every delta, so only the final drain at close gets
-                        // here; the allocator is rebuilt from the index at the next open, so no space is lost.
-                        errors.onError("committer", "limbo full: block at offset " + blockOffset[i] +
-                            " not reused until restart");
-                    }
-                }
-                else if (result[i] == Deltas.MARKED)
-                {
-                    corruptMarked.increment();
-                }
-                if (replacedOffset[i] >= 0 &&
-                    !limbo.add(replacedOffset[i], replacedClass[i], commitEpoch, sequence) && !closing)
-                {
-                    // A heal frees at most one block per delta, within DeltaAdmission's reservation: as above.
-                    errors.onError("committer", "limbo full: replaced block at offset " + replacedOffset[i] +
-                        " not reused until restart");
-                }
-            }
+            corruptMarked.add(
+                batch.settle(count, space, limbo, commitEpoch, journal.lastSequence(), closing, errors));
         }
         batches.increment();
         deltasCommitted.add(count);
@@ -452,30 +322,10 @@ public final class Committer implements Agent, MessageHandler
         }
         batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)]++;
         commitNanosTotal.add(System.nanoTime() - start);
-        if (freedCount > 0)
+        if (batch.freed() > 0)
         {
             limboBlocks = limbo.size();
         }
-    }
-
-    /**
-     * Flags the entry of the hash at {@code at} corrupt, but only if it still points at {@code offset}: a failed
-     * read of a block that was deleted (or healed) since must not condemn the entry that replaced it.
-     */
-    private int markCorrupt(final int at, final long offset)
-    {
-        if (!journal.find(hashes, at) || journal.offset() != offset)
-        {
-            return Deltas.NOT_FOUND;
-        }
-        final int flags = journal.flags();
-        if ((flags & BlockIndex.CORRUPT) == 0)
-        {
-            journal.stagePut(hashes, at, offset, journal.length(), journal.sizeClass(), journal.crc(),
-                flags | BlockIndex.CORRUPT);
-            return Deltas.MARKED;
-        }
-        return Deltas.DUPLICATE; // flagged already
     }
 
     /** @return the oldest epoch any worker's snapshot or in-flight read is pinned at. */
