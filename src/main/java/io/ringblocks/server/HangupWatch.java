@@ -11,13 +11,15 @@ import io.ringblocks.wire.Protocol;
  * Notices a peer that stops sending while its connection waits for the partial-body budget. Such a connection has no
  * receive posted (its body must not be read before it has a block buffer), so no receive would see the end of stream,
  * and a PUT cut short would wait for budget that other connections hold, possibly for ever, only to fail once it got
- * it. One POLL_ADD for POLLRDHUP watches each waiting connection. Once the peer is done, the bytes it can still deliver
- * (held, or unread in the socket) are counted: when they cannot complete the waiting frame, the connection is closed at
- * once; a frame that is whole waits for the budget like any other and is answered before the close.
+ * it. One POLL_ADD for POLLRDHUP watches each waiting connection. Its completion only records that the peer is done
+ * and resumes the connection; the duty cycle then counts the bytes the peer can still deliver (held, or unread in the
+ * socket) while no receive is posted: when they cannot complete the waiting frame, the connection is closed at once;
+ * a frame that is whole waits for the budget like any other and is answered before the close.
  * <p>
- * A watch stays armed when its connection stops waiting (its receives see the end of stream themselves); it is
- * cancelled when the connection closes. Once the peer's end was seen, later waits are judged without a new watch.
- * Worker thread only.
+ * The end of stream travels behind the data, so a peer that stops with more unread bytes than the server's receive
+ * window takes is seen only once the budget comes, as before. A watch stays armed when its connection stops waiting
+ * (its receives see the end of stream themselves) and is cancelled when the connection closes. Once the peer's end
+ * was seen, later waits are judged without a new watch. Worker thread only.
  */
 final class HangupWatch
 {
@@ -26,12 +28,17 @@ final class HangupWatch
     private static final byte ARMED = 1;
     /** The peer's end of stream was seen (it stays so): waits are judged at once. */
     private static final byte SEEN = 2;
+    /** The poll failed: no watch any more, and nothing is judged (the connection waits as it would without one). */
+    private static final byte FAILED = 3;
 
     /** What the watch asks of the receiver. */
     interface Host
     {
         /** {@code c}'s waiting frame can never complete: close it. */
         void cutShort(int c);
+
+        /** {@code c}'s peer finished sending: settle it in this duty cycle. */
+        void resume(int c);
 
         /** {@code c} is closing and its watch ended: close it if nothing else holds it open. */
         void tryFinishClose(int c);
@@ -73,6 +80,10 @@ final class HangupWatch
     /** {@code c} waits for the body budget with no receive posted: watch for its peer's end, or judge it now. */
     void waiting(final int c)
     {
+        if (conns.state[c] != Connections.OPEN || conns.recvPosted[c] || conns.bodyState[c] != Connections.BODY_NONE)
+        {
+            return; // a receive in the ring may have taken bytes the count below would miss
+        }
         if (state[c] == NONE)
         {
             state[c] = ARMED;
@@ -81,6 +92,7 @@ final class HangupWatch
         }
         else if (state[c] == SEEN && !canComplete(c))
         {
+            ctx.stats.increment(ServerStats.HANGUPS_CUT_SHORT);
             host.cutShort(c);
         }
     }
@@ -107,23 +119,26 @@ final class HangupWatch
         {
             return;
         }
-        state[c] = SEEN; // also after an error: a watch that failed once is not armed again
-        if (conns.state[c] != Connections.OPEN)
-        {
-            host.tryFinishClose(c);
-            return;
-        }
         if (res < 0)
         {
+            state[c] = FAILED;
             if (res != -Errno.ECANCELED)
             {
                 ctx.errors.onError(ctx.name, "connection " + c + " hang-up watch failed: " + Errno.describe(res));
             }
-            return;
         }
-        if (bodies.isWaiting(c) && !canComplete(c))
+        else
         {
-            host.cutShort(c);
+            state[c] = SEEN;
+            ctx.stats.increment(ServerStats.HANGUPS_SEEN);
+        }
+        if (conns.state[c] != Connections.OPEN)
+        {
+            host.tryFinishClose(c);
+        }
+        else if (state[c] == SEEN && bodies.isWaiting(c))
+        {
+            host.resume(c); // judged by the duty cycle, once every completion of this batch is in
         }
     }
 

@@ -405,7 +405,8 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
      * Puts {@code c} on the ready list: it has new bytes or a freed request slot. The duty cycle resumes it after
      * the completions are handled, so no completion handler ever parses (and answers) from inside another one.
      */
-    void resume(final int c)
+    @Override
+    public void resume(final int c)
     {
         ready.add(c);
     }

@@ -169,6 +169,11 @@ final class ServerReport
         v.counter("lingering_closes", "Connections closed lingeringly after a connection-level error.",
             sum(ServerStats.LINGERS));
         v.counter("lingering_closes_cut", "Lingering closes cut short at their bound.", sum(ServerStats.LINGERS_CUT));
+        v.counter("waiting_hangups", "Peers that finished sending while their PUT waited for the partial-body budget.",
+            sum(ServerStats.HANGUPS_SEEN));
+        v.counter("waiting_hangups_cut_short",
+            "Connections closed at once because such a peer had not sent all of the waiting PUT.",
+            sum(ServerStats.HANGUPS_CUT_SHORT));
     }
 
     private void committerFigures(final StatsVisitor v)

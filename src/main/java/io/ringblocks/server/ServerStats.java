@@ -67,7 +67,11 @@ final class ServerStats
     static final int RECV_SUBMISSIONS = 33;
     /** 1 when connections waiting for requests keep a multishot receive armed, else 0. */
     static final int MULTISHOT_RECV = 34;
-    static final int FIGURES = 35;
+    /** Peers seen to finish sending while their connection waited for the partial-body budget. */
+    static final int HANGUPS_SEEN = 35;
+    /** Of those, connections closed because what their peer sent could not complete the waiting frame. */
+    static final int HANGUPS_CUT_SHORT = 36;
+    static final int FIGURES = 37;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];
