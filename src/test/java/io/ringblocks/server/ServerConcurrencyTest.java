@@ -184,7 +184,13 @@ class ServerConcurrencyTest
                         return null;
                     }));
                 }
-                Thread.sleep(3_000);
+                // At least 3 s, and on until enough GETs found their block to test anything (a slow machine).
+                final long minimum = System.nanoTime() + 3_000_000_000L;
+                final long most = System.nanoTime() + 30_000_000_000L;
+                while (System.nanoTime() < minimum || okGets.get() <= 100 && System.nanoTime() < most)
+                {
+                    Thread.sleep(20);
+                }
                 stop.set(true);
                 for (final Future<?> f : futures)
                 {
@@ -276,7 +282,11 @@ class ServerConcurrencyTest
                     putters.add(c);
                     sent.add(blocks);
                 }
-                Thread.sleep(300);
+                final long ranOut = System.nanoTime() + 20_000_000_000L;
+                while (stat(server, "starvations") + stat(server, "stalls") == 0 && System.nanoTime() < ranOut)
+                {
+                    Thread.sleep(5);
+                }
                 assertTrue(stat(server, "starvations") + stat(server, "stalls") > 0,
                     "the arena never ran out: the test did not test starvation");
                 for (final RawClient c : greedy)
@@ -340,7 +350,7 @@ class ServerConcurrencyTest
                 final long filled = System.nanoTime() + 5_000_000_000L;
                 while (stat(server, "stalls") == 0 && System.nanoTime() < filled)
                 {
-                    Thread.onSpinWait();
+                    Thread.sleep(1); // not a spin: the worker it waits for shares the two cores
                 }
                 // The greedy GETs found the arena used up (they wait for space) before the polite client came.
                 assertTrue(stat(server, "stalls") > 0, "the arena never ran out: nothing was tested");
@@ -430,11 +440,7 @@ class ServerConcurrencyTest
                     assertTrue(extra.closedByServer());
                 }
                 clients.remove(0).close();
-                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (stat(server, "connections") != 7 && System.nanoTime() < deadline)
-                {
-                    Thread.sleep(10);
-                }
+                ServerHarness.awaitStat(server, "connections", 7);
                 try (RawClient again = new RawClient(server.port()))
                 {
                     assertEquals(OK, again.call(PING, 0, 1, new byte[0]).status(), "a slot freed up");
@@ -517,7 +523,12 @@ class ServerConcurrencyTest
                 return null;
             }));
         }
-        Thread.sleep(800);
+        // Writers under way (PUTs acknowledged) before the stop, however slow the disk.
+        final long underWay = System.nanoTime() + 30_000_000_000L;
+        while (acknowledged.size() <= 20 && System.nanoTime() < underWay)
+        {
+            Thread.sleep(10);
+        }
         final long start = System.nanoTime();
         server.close();
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(15), "shutdown took too long");

@@ -58,7 +58,13 @@ class ShutdownAnswersTest
         try (RawClient c = new RawClient(port))
         {
             c.send(RawClient.concat(frames.toArray(new byte[0][])));
-            Thread.sleep(50); // let loopback deliver the last segments: the server reads what has arrived
+            // The large PUT's header parsed (its block buffer taken) means every frame before it was read too.
+            final long deadline = System.nanoTime() + 20_000_000_000L;
+            while (ServerHarness.stat(server, "partial_body_bytes") == 0 && System.nanoTime() < deadline)
+            {
+                Thread.sleep(5);
+            }
+            assertTrue(ServerHarness.stat(server, "partial_body_bytes") > 0, "the large PUT's header never arrived");
             final Thread stopper = Thread.ofPlatform().start(server::close);
             while (true)
             {

@@ -149,13 +149,14 @@ class StalledClientsTest
     void shouldCloseAnIdleConnectionButNotABusyOne() throws Exception
     {
         final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).requestTimeoutMillis(30_000)
-            .idleTimeoutMillis(400).conclude();
+            .idleTimeoutMillis(1_000).conclude();
         try (RingblocksServer server = RingblocksServer.start(config);
              RawClient idle = new RawClient(server.port());
              RawClient busy = new RawClient(server.port()))
         {
             assertEquals(OK, idle.call(PING, 0, 1, new byte[0]).status());
-            final long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+            // Pings 100 ms apart against a 1 s idle timeout: a stall of the test thread must not idle the busy one.
+            final long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3_000);
             int pings = 0;
             while (System.nanoTime() < end)
             {
