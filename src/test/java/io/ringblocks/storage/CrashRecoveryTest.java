@@ -175,9 +175,9 @@ class CrashRecoveryTest
         }
         assertTrue(model.acks > KILLS * 10L, "the child made too little progress to test anything: " + model.acks);
         // Between its checkpoints the checkpointer waits for the committer to freeze the next table, so "inside a
-        // checkpoint" is asserted loosely: a fifth of the children's run time in the checkpointer, hundreds of them.
+        // checkpoint" is asserted loosely: a tenth of the children's run time in the checkpointer, hundreds of them.
         assertTrue(model.checkpoints > 100, "checkpoints: " + model.checkpoints);
-        assertTrue(model.checkpointMicros / 1000 > checkpointingMillis / 5, "checkpointer busy " +
+        assertTrue(model.checkpointMicros / 1000 > checkpointingMillis / 10, "checkpointer busy " +
             model.checkpointMicros / 1000 + " ms of " + checkpointingMillis + " ms run");
         System.out.println("CrashRecoveryTest: " + KILLS + " kills, " + model.acks + " acknowledgements, " +
             model.checkpoints + " checkpoints (" + model.checkpointMicros / 1000 + " ms of " + checkpointingMillis +
@@ -187,7 +187,7 @@ class CrashRecoveryTest
     /**
      * A relaxed-mode child logs thousands of small PUTs that are never checkpointed (every block of them is verified
      * at recovery: no flush is known to cover them) and is killed. The next child is killed inside its recovery
-     * twice, once a quarter and once three quarters of the blocks' bytes in (its read(2) count, /proc/pid/io
+     * twice, once a quarter and once half of the blocks' bytes in (its read(2) count, /proc/pid/io
      * rchar, since it printed OPENING), before READY, with the index's checkpoint still untouched. The next recovers
      * everything acknowledged and drops nothing.
      */
@@ -212,7 +212,7 @@ class CrashRecoveryTest
             }
         }
         int kills = 1;
-        for (final double fraction : new double[]{0.25, 0.75})
+        for (final double fraction : new double[]{0.25, 0.5})
         {
             try (ChildJvm child = ChildJvm.start(data.toString(), "8", "false", "relaxed", profile.name()))
             {
