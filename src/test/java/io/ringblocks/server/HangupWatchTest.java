@@ -32,24 +32,19 @@ class HangupWatchTest
     private static final int STALLED_BODY = 1 << 20;
     private static final long SETTLE_MILLIS = 300;
 
-    private enum Mode
-    {
-        MULTISHOT, SINGLE_SHOT, OWN_BUFFERS
-    }
-
     @TempDir
     Path dir;
 
     @AfterEach
     void restore()
     {
-        Inbox.withoutProvidedBuffers = false;
+        ReceiveMode.reset();
     }
 
     @Test
     void shouldCloseAPutCutShortWhileItWaitsForBudget() throws Exception
     {
-        for (final Mode mode : Mode.values())
+        for (final ReceiveMode mode : ReceiveMode.values())
         {
             cutShortWhileWaiting(mode, 0);
             cutShortWhileWaiting(mode, SETTLE_MILLIS);
@@ -59,7 +54,7 @@ class HangupWatchTest
     @Test
     void shouldAnswerAWholePutWhosePeerFinishedWhileItWaitedForBudget() throws Exception
     {
-        for (final Mode mode : Mode.values())
+        for (final ReceiveMode mode : ReceiveMode.values())
         {
             wholeWhileWaiting(mode, 0);
             wholeWhileWaiting(mode, SETTLE_MILLIS);
@@ -70,7 +65,7 @@ class HangupWatchTest
     void shouldStopWhileAWatchIsArmed() throws Exception
     {
         // A stop's deadline far beyond the test's timeout: a watch nobody cancelled would hold the stop until then.
-        final ServerConfig config = config(Mode.MULTISHOT).toBuilder().shutdownTimeoutMillis(600_000L).conclude();
+        final ServerConfig config = config(ReceiveMode.MULTISHOT).toBuilder().shutdownTimeoutMillis(600_000L).conclude();
         final RingblocksServer server = RingblocksServer.start(config);
         try (RawClient stalled = new RawClient(server.port());
             RawClient waiting = new RawClient(server.port()))
@@ -86,7 +81,7 @@ class HangupWatchTest
         }
     }
 
-    private void cutShortWhileWaiting(final Mode mode, final long pause) throws Exception
+    private void cutShortWhileWaiting(final ReceiveMode mode, final long pause) throws Exception
     {
         final String what = mode + ", pause " + pause + " ms";
         try (RingblocksServer server = RingblocksServer.start(config(mode));
@@ -109,7 +104,7 @@ class HangupWatchTest
         }
     }
 
-    private void wholeWhileWaiting(final Mode mode, final long pause) throws Exception
+    private void wholeWhileWaiting(final ReceiveMode mode, final long pause) throws Exception
     {
         final String what = mode + ", pause " + pause + " ms";
         try (RingblocksServer server = RingblocksServer.start(config(mode));
@@ -143,11 +138,10 @@ class HangupWatchTest
         }
     }
 
-    private ServerConfig config(final Mode mode)
+    private ServerConfig config(final ReceiveMode mode)
     {
-        Inbox.withoutProvidedBuffers = mode == Mode.OWN_BUFFERS;
-        return ServerHarness.config(dir).toBuilder().workers(1).arenaSize(ServerConfig.MIN_ARENA_SIZE)
-            .multishotRecv(mode == Mode.MULTISHOT).conclude();
+        return mode.apply(ServerHarness.config(dir).toBuilder().workers(1).arenaSize(ServerConfig.MIN_ARENA_SIZE))
+            .conclude();
     }
 
     /** Starts a 1 MiB upload that takes the whole body budget and stops; returns its frame. */
