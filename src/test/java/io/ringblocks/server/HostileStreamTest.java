@@ -39,8 +39,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * pauses, sometimes ended by a half-close or by a connection-level error (bad version, length below 12, a frame over
  * the limit). Every answer must be the right one for its request id, exactly once; a half-closed stream gets every
  * answer, then the end of stream; after a connection-level error the error frame is the last, then the end of stream.
- * The worker never counts a runtime fault. Runs in every receive mode, with few request slots per connection and the
- * smallest arena so that throttling, multishot cancels and held buffers all happen.
+ * Up to four streams run at once on connections of their own. The worker never counts a runtime fault. Runs in every
+ * receive mode, with few request slots per connection and the smallest arena, so that throttling, multishot cancels,
+ * held buffers and waits for the body budget all happen.
  */
 @Timeout(240)
 class HostileStreamTest
@@ -74,12 +75,39 @@ class HostileStreamTest
             {
                 final Random random = new Random(mode.ordinal() * 1000L + 7);
                 final List<byte[]> stored = store(server, random);
-                for (int stream = 0; stream < STREAMS; stream++)
+                int stream = 0;
+                while (stream < STREAMS)
                 {
-                    final long seed = random.nextLong();
-                    final String what = mode + " stream " + stream + " (seed " + seed + ")";
-                    runStream(server, new Random(seed), stored, what);
-                    assertEquals(0, server.errors(), "runtime faults after " + what);
+                    // One to four streams at once, on connections of their own: they compete for provided buffers,
+                    // request slots and the body budget.
+                    final int together = 1 + random.nextInt(4);
+                    final List<Thread> threads = new ArrayList<>();
+                    final AtomicReference<Throwable> failure = new AtomicReference<>();
+                    for (int i = 0; i < together; i++, stream++)
+                    {
+                        final long seed = random.nextLong();
+                        final String what = mode + " stream " + stream + " (seed " + seed + ")";
+                        threads.add(Thread.ofPlatform().start(() ->
+                        {
+                            try
+                            {
+                                runStream(server, new Random(seed), stored, what);
+                            }
+                            catch (final Throwable t)
+                            {
+                                failure.compareAndSet(null, t);
+                            }
+                        }));
+                    }
+                    for (final Thread t : threads)
+                    {
+                        t.join();
+                    }
+                    if (failure.get() != null)
+                    {
+                        throw new AssertionError(failure.get().getMessage(), failure.get());
+                    }
+                    assertEquals(0, server.errors(), "runtime faults after " + mode + " stream " + stream);
                 }
                 awaitStat(server, "partial_body_bytes", 0);
                 awaitStat(server, "connections", 0);
