@@ -2,8 +2,8 @@ package io.ringblocks.server;
 
 import org.agrona.DirectBuffer;
 
-import io.ringblocks.storage.BlockIndex;
 import io.ringblocks.storage.CommitterClient;
+import io.ringblocks.storage.IndexReader;
 import io.ringblocks.storage.ReadEpochs;
 
 /**
@@ -14,7 +14,7 @@ import io.ringblocks.storage.ReadEpochs;
 final class Lookups implements AutoCloseable
 {
     private final CommitterClient client;
-    private final BlockIndex.Reader reader;
+    private final IndexReader reader;
     private final ReadEpochs epochs;
     private boolean pinned;
     private long pinEpoch;
@@ -22,7 +22,7 @@ final class Lookups implements AutoCloseable
     private long pinInvalidations;
     private long pinTag;
 
-    Lookups(final CommitterClient client, final BlockIndex.Reader reader)
+    Lookups(final CommitterClient client, final IndexReader reader)
     {
         this.client = client;
         this.reader = reader;

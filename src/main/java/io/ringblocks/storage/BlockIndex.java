@@ -21,34 +21,13 @@ import org.lmdbjava.Txn;
 /**
  * The LMDB index: SHA-256 → where the block lives. Two named databases keep key spaces that must never collide
  * apart: {@code blocks} (32-byte hash keys only) and {@code meta} (ASCII keys such as {@code schema_version}).
- * The committer thread is the only writer; every worker thread reads through its own {@link Reader}, whose
+ * The committer thread is the only writer; every worker thread reads through its own {@link IndexReader}, whose
  * read transaction is reset and renewed rather than reopened.
- * <pre>
- * blocks value, 28 bytes, little-endian:
- *  0               8           12     13     14       16                  24          28
- *  +---------------+-----------+------+------+--------+-------------------+-----------+
- *  |  file offset  |  length   |class |flags |reserved| sync generation   |  crc32c   |
- *  |     u64       |   u32     |  u8  |  u8  | (zero) |       u64         |    u32    |
- *  +---------------+-----------+------+------+--------+-------------------+-----------+
- * </pre>
- * The sync generation is always 0 since schema 4 (version 3 used it for relaxed mode's flush generations, which the
- * write-ahead log's recovery replaced: {@link WalRecovery}). The CRC32C covers the
- * block's {@code length} bytes (not the zero padding of its last page) and is checked on every read; flag
- * {@link #CORRUPT} is set by the committer when a read failed that check, until a PUT of the same content
- * replaces the entry.
+ * Each blocks value is an {@link IndexValue}.
  */
 public final class BlockIndex implements AutoCloseable
 {
     public static final int KEY_LENGTH = 32;
-    public static final int VALUE_LENGTH = 28;
-    public static final int OFFSET_OFFSET = 0;
-    public static final int LENGTH_OFFSET = 8;
-    public static final int CLASS_OFFSET = 12;
-    public static final int FLAGS_OFFSET = 13;
-    public static final int GENERATION_OFFSET = 16;
-    public static final int CRC_OFFSET = 24;
-    /** Flag bit: a read of this block failed its CRC32C check; GETs answer CORRUPT until a PUT heals it. */
-    public static final int CORRUPT = 1;
     /** Meta key: 1 after a graceful close, 0 while open. */
     public static final String CLEAN_SHUTDOWN = "clean_shutdown";
     /** Meta key: the 16-byte id of the store, the same as in the data file's header ({@link DataHeader}). */
@@ -157,7 +136,7 @@ public final class BlockIndex implements AutoCloseable
     }
 
     /**
-     * Makes every {@link Reader} created after this call, and {@link #scan}, consult {@code changes} before LMDB: it
+     * Makes every {@link IndexReader} created after this call, and {@link #scan}, consult {@code changes} before LMDB: it
      * holds the logged changes not yet checkpointed into LMDB. Call once, before any reader is created.
      */
     public void attach(final Overlay changes)
@@ -203,9 +182,9 @@ public final class BlockIndex implements AutoCloseable
     }
 
     /** @return a new reader for one thread; close it on that thread. */
-    public Reader reader()
+    public IndexReader reader()
     {
-        return new Reader();
+        return new IndexReader(env.txnRead(), blocks, overlay == null ? null : overlay.reader());
     }
 
     /** @return a write transaction (committer thread only). */
@@ -240,8 +219,8 @@ public final class BlockIndex implements AutoCloseable
             while (more)
             {
                 final DirectBuffer value = cursor.val();
-                visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), generation(value),
-                    crc(value));
+                visitor.visit(cursor.key(), IndexValue.offset(value), IndexValue.length(value), IndexValue.sizeClass(value),
+                    IndexValue.generation(value), IndexValue.crc(value));
                 count++;
                 more = cursor.next();
             }
@@ -256,32 +235,6 @@ public final class BlockIndex implements AutoCloseable
         {
             return blocks.stat(txn).entries;
         }
-    }
-
-    static void encode(
-        final MutableDirectBuffer value,
-        final long offset,
-        final int length,
-        final int sizeClass,
-        final long generation,
-        final int crc,
-        final int flags)
-    {
-        value.putLong(OFFSET_OFFSET, offset, ORDER);
-        value.putInt(LENGTH_OFFSET, length, ORDER);
-        value.putInt(CLASS_OFFSET, (sizeClass & 0xFF) | (flags & 0xFF) << 8, ORDER); // reserved bytes zeroed too
-        value.putLong(GENERATION_OFFSET, generation, ORDER);
-        value.putInt(CRC_OFFSET, crc, ORDER);
-    }
-
-    static int crc(final DirectBuffer value)
-    {
-        return value.getInt(CRC_OFFSET, ORDER);
-    }
-
-    static int flags(final DirectBuffer value)
-    {
-        return value.getByte(FLAGS_OFFSET) & 0xFF;
     }
 
     /**
@@ -324,8 +277,8 @@ public final class BlockIndex implements AutoCloseable
                 }
                 else if (changed == Overlay.MISS)
                 {
-                    visitor.visit(cursor.key(), offset(value), length(value), sizeClass(value), crc(value),
-                        flags(value));
+                    visitor.visit(cursor.key(), IndexValue.offset(value), IndexValue.length(value), IndexValue.sizeClass(value),
+                        IndexValue.crc(value), IndexValue.flags(value));
                 }
                 visited++;
                 if (lastVisited != null)
@@ -336,11 +289,6 @@ public final class BlockIndex implements AutoCloseable
             }
         }
         return visited;
-    }
-
-    static long generation(final DirectBuffer value)
-    {
-        return value.getLong(GENERATION_OFFSET, ORDER);
     }
 
     /** @return the meta value under {@code name} (a u64), or {@code otherwise} when absent. */
@@ -438,21 +386,6 @@ public final class BlockIndex implements AutoCloseable
         return key;
     }
 
-    static long offset(final DirectBuffer value)
-    {
-        return value.getLong(OFFSET_OFFSET, ORDER);
-    }
-
-    static int length(final DirectBuffer value)
-    {
-        return value.getInt(LENGTH_OFFSET, ORDER);
-    }
-
-    static int sizeClass(final DirectBuffer value)
-    {
-        return value.getByte(CLASS_OFFSET) & 0xFF;
-    }
-
     @Override
     public void close()
     {
@@ -471,119 +404,5 @@ public final class BlockIndex implements AutoCloseable
     public interface EntryVisitor
     {
         void visit(DirectBuffer hash, long offset, int length, int sizeClass, int crc, int flags);
-    }
-
-    /**
-     * One thread's view of the index: {@link #lookup} renews the read transaction lazily so each batch of lookups
-     * sees the latest committed snapshot, and {@link #release()} resets it so LMDB can reuse pages.
-     */
-    public final class Reader implements AutoCloseable
-    {
-        private final Txn<DirectBuffer> txn = env.txnRead();
-        private final Overlay.Reader changes = overlay == null ? null : overlay.reader();
-        private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(KEY_LENGTH));
-        private boolean active;
-        private long offset;
-        private int length;
-        private int sizeClass;
-        private int crc;
-        private int flags;
-
-        private Reader()
-        {
-            // No snapshot until the first lookup: one taken now could be older than the pin its owner takes later.
-            txn.reset();
-        }
-
-        /**
-         * Looks {@code hash} up in a fresh snapshot unless one is already active (call {@link #release()} to end
-         * it). On success, {@link #offset()}, {@link #length()} and {@link #sizeClass()} describe the block.
-         */
-        public boolean lookup(final DirectBuffer hash, final int hashOffset)
-        {
-            if (!active)
-            {
-                txn.renew();
-                active = true;
-            }
-            if (changes != null)
-            {
-                // Newer than any snapshot: an entry leaves the overlay only once every pinned reader's snapshot
-                // holds it (the committer's epoch grace), so whichever of the two answers is current.
-                final int changed = changes.lookup(hash, hashOffset);
-                if (changed == Overlay.LIVE)
-                {
-                    offset = changes.offset();
-                    length = changes.length();
-                    sizeClass = changes.sizeClass();
-                    crc = changes.crc();
-                    flags = changes.flags();
-                    return true;
-                }
-                if (changed == Overlay.DELETED)
-                {
-                    return false;
-                }
-            }
-            key.putBytes(0, hash, hashOffset, KEY_LENGTH);
-            final DirectBuffer value = blocks.get(txn, key);
-            if (value == null)
-            {
-                return false;
-            }
-            offset = BlockIndex.offset(value);
-            length = BlockIndex.length(value);
-            sizeClass = BlockIndex.sizeClass(value);
-            crc = BlockIndex.crc(value);
-            flags = BlockIndex.flags(value);
-            return true;
-        }
-
-        /** Ends the current snapshot; the next lookup renews it. */
-        public void release()
-        {
-            if (active)
-            {
-                txn.reset();
-                active = false;
-            }
-        }
-
-        public long offset()
-        {
-            return offset;
-        }
-
-        public int length()
-        {
-            return length;
-        }
-
-        public int sizeClass()
-        {
-            return sizeClass;
-        }
-
-        /** @return the block's CRC32C, recorded at PUT time. */
-        public int crc()
-        {
-            return crc;
-        }
-
-        /** @return true when a read of the block failed its CRC32C check (flag {@link BlockIndex#CORRUPT}). */
-        public boolean corrupt()
-        {
-            return (flags & CORRUPT) != 0;
-        }
-
-        @Override
-        public void close()
-        {
-            if (!active)
-            {
-                txn.renew(); // lmdbjava aborts (and frees) only a live read transaction, not a reset one
-            }
-            txn.close();
-        }
     }
 }

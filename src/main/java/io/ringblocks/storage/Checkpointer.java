@@ -35,7 +35,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private final Committer.DataSync logSync;
     private final ErrorHandler errors;
     private final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
-    private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
+    private final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(IndexValue.VALUE_LENGTH));
     private Txn<DirectBuffer> txn;
 
     // Written by the committer: position and crc first, the sequence last (volatile) publishes all three.
@@ -220,7 +220,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         key.putBytes(0, hash, hashOffset, BlockIndex.KEY_LENGTH);
         if (live)
         {
-            BlockIndex.encode(value, offset, length, sizeClass, 0, crc, flags);
+            IndexValue.encode(value, offset, length, sizeClass, 0, crc, flags);
             index.put(txn, key, value);
         }
         else

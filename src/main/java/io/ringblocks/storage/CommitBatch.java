@@ -115,7 +115,7 @@ final class CommitBatch
     private int occupy(final int i, final int at, final IndexJournal journal, final BlockWriter writer)
     {
         final boolean found = journal.find(hashes, at);
-        if (found && (journal.flags() & BlockIndex.CORRUPT) == 0)
+        if (found && (journal.flags() & IndexValue.CORRUPT) == 0)
         {
             return Deltas.DUPLICATE;
         }
@@ -148,10 +148,10 @@ final class CommitBatch
             return Deltas.NOT_FOUND;
         }
         final int flags = journal.flags();
-        if ((flags & BlockIndex.CORRUPT) == 0)
+        if ((flags & IndexValue.CORRUPT) == 0)
         {
             journal.stagePut(hashes, at, offset, journal.length(), journal.sizeClass(), journal.crc(),
-                flags | BlockIndex.CORRUPT);
+                flags | IndexValue.CORRUPT);
             return Deltas.MARKED;
         }
         return Deltas.DUPLICATE; // flagged already

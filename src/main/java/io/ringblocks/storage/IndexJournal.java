@@ -41,7 +41,7 @@ final class IndexJournal
     private final WriteAheadLog log;
     private final Overlay overlay;
     private final Checkpointer checkpointer;
-    private final BlockIndex.Reader current;
+    private final IndexReader current;
     private final BatchEffects staged;
     private final Committer.DataSync dataSync;
     private final boolean durable;
@@ -180,7 +180,7 @@ final class IndexJournal
         length = current.length();
         sizeClass = current.sizeClass();
         crc = current.crc();
-        flags = current.corrupt() ? BlockIndex.CORRUPT : 0;
+        flags = current.corrupt() ? IndexValue.CORRUPT : 0;
         return true;
     }
 

@@ -205,7 +205,7 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
 
     private long verify(final int i)
     {
-        if ((flags[i] & BlockIndex.CORRUPT) != 0)
+        if ((flags[i] & IndexValue.CORRUPT) != 0)
         {
             return 0; // already known and reported; a PUT of the content heals it
         }

@@ -106,7 +106,7 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
                 io.ringblocks.sys.Errno.describe(rc));
         }
         final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
-        final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
+        final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(IndexValue.VALUE_LENGTH));
         try (Txn<DirectBuffer> txn = index.writeTxn())
         {
             for (int i = 0; i < count; i++)
@@ -119,7 +119,7 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
                 key.putBytes(0, effects, at + HASH, BlockIndex.KEY_LENGTH);
                 if (effects.getByte(at + TYPE) == WriteAheadLog.PUT)
                 {
-                    BlockIndex.encode(value, effects.getLong(at + OFFSET), effects.getInt(at + LENGTH),
+                    IndexValue.encode(value, effects.getLong(at + OFFSET), effects.getInt(at + LENGTH),
                         effects.getByte(at + SIZE_CLASS) & 0xFF, 0, effects.getInt(at + CRC),
                         effects.getByte(at + FLAGS) & 0xFF);
                     index.put(txn, key, value);
@@ -153,7 +153,7 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
                 final int at = i * EFFECT;
                 keep[i] = true;
                 if (effects.getLong(at + SEQUENCE) <= durable || effects.getByte(at + TYPE) != WriteAheadLog.PUT ||
-                    (effects.getByte(at + FLAGS) & BlockIndex.CORRUPT) != 0)
+                    (effects.getByte(at + FLAGS) & IndexValue.CORRUPT) != 0)
                 {
                     continue;
                 }

@@ -18,8 +18,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 
-import io.ringblocks.storage.BlockIndex;
 import io.ringblocks.storage.ErrorHandler;
+import io.ringblocks.storage.IndexReader;
 import io.ringblocks.storage.Store;
 import io.ringblocks.storage.StoreConfig;
 import io.ringblocks.uring.Wakeup;
@@ -71,7 +71,7 @@ public class IndexLookupBenchmark
     @State(Scope.Thread)
     public static class PerThread
     {
-        BlockIndex.Reader reader;
+        IndexReader reader;
         SplittableRandom random = new SplittableRandom(Thread.currentThread().threadId());
         int sinceRenew;
 

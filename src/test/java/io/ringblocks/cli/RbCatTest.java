@@ -109,7 +109,7 @@ class RbCatTest
         {
             assertEquals(HELLO, run(server.port(), "put " + in + "\n", 0)[0]);
             final long offset;
-            try (io.ringblocks.storage.BlockIndex.Reader reader = server.store().index().reader())
+            try (io.ringblocks.storage.IndexReader reader = server.store().index().reader())
             {
                 assertTrue(reader.lookup(new UnsafeBuffer(
                     HexFormat.of().parseHex(HELLO)), 0));

@@ -9,6 +9,7 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,6 +66,27 @@ class AsyncBlockClientTest
             assertTrue(System.nanoTime() < deadline, "condition not reached in 5 s");
             Thread.sleep(2);
         }
+    }
+
+    /**
+     * Lets the paused server answer from another thread after {@code millis}, so that the test thread can block
+     * meanwhile; {@code released} is set just before, so an assertion can tell whether the release had happened.
+     */
+    private Thread resumeServerAfter(final long millis, final AtomicBoolean released)
+    {
+        return Thread.ofPlatform().daemon().name("resume-fake-server").start(() ->
+        {
+            try
+            {
+                Thread.sleep(millis);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt(); // release anyway rather than leave the test hanging
+            }
+            released.set(true);
+            server.resume();
+        });
     }
 
     @Test
@@ -164,16 +187,20 @@ class AsyncBlockClientTest
         {
             final Hash first = client.put(block(1, 50)).join();
             final Hash second = client.put(block(2, 60)).join();
-            server.delayResponses(Duration.ofMillis(500));
+            // The server holds the GET until resumed, so only the timeout can end it however long a thread stalls
+            // (a mere response delay races the timer on a loaded machine).
+            server.pause();
             final long start = System.nanoTime();
             final Throwable ex = failure(client.get(first));
             final long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertInstanceOf(RequestTimeoutException.class, ex);
             assertEquals(StatusCode.NONE, ((RingblocksException)ex).status());
-            assertTrue(elapsedMillis >= 140 && elapsedMillis < 450, "timed out after " + elapsedMillis + " ms");
+            // Not before the 150 ms timeout; the upper bound only tells the 150 ms timer from the 5 s default one
+            // and leaves room for scheduling stalls.
+            assertTrue(elapsedMillis >= 140 && elapsedMillis < 2_500, "timed out after " + elapsedMillis + " ms");
             assertEquals(0, client.inFlight(), "a timed-out request gives back its slot");
-            server.delayResponses(Duration.ZERO);
             final long answered = server.responsesSent();
+            server.resume();
             awaitTrue(() -> server.responsesSent() > answered);
             // The late GET response (block 1) arrives first and must not be taken for this request's answer.
             assertArrayEquals(block(2, 60), client.get(second).join());
@@ -182,24 +209,31 @@ class AsyncBlockClientTest
     }
 
     @Test
-    void shouldMakeCallersBeyondMaxInFlightWaitForASlot()
+    void shouldMakeCallersBeyondMaxInFlightWaitForASlot() throws InterruptedException
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(
             server.options().maxInFlight(2).requestTimeout(Duration.ofSeconds(3)).build()))
         {
-            server.delayResponses(Duration.ofMillis(100));
+            // a and b hold both slots until another thread lets the server answer, 200 ms after start at the
+            // earliest: c's wait then cannot be cut short by the test thread stalling after the first two pings.
+            server.pause();
             final CompletableFuture<Duration> a = client.ping();
             final CompletableFuture<Duration> b = client.ping();
             assertEquals(2, client.inFlight());
+            final AtomicBoolean released = new AtomicBoolean();
             final long start = System.nanoTime();
+            final Thread releaser = resumeServerAfter(200, released);
             final CompletableFuture<Duration> c = client.ping(); // blocks until a's response frees a slot
             final long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             // (a's slot is released just before a's future completes, so a.isDone() may still be false here.)
-            assertTrue(waitedMillis >= 50, "waited " + waitedMillis + " ms for a slot");
+            assertTrue(released.get(), "c got a slot before the server could answer a or b");
+            assertTrue(waitedMillis >= 150, "waited " + waitedMillis + " ms for a slot");
             assertTrue(client.inFlight() <= 2);
+            a.join();
             b.join();
             c.join();
             assertEquals(0, client.inFlight());
+            releaser.join();
         }
     }
 
@@ -208,7 +242,9 @@ class AsyncBlockClientTest
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().maxInFlight(2).build()))
         {
-            server.delayResponses(Duration.ofMillis(100));
+            // Held until resumed, so that a cannot be done before thenCompose is attached: otherwise the nested
+            // pings would run on the test thread, where waiting for a slot is allowed and succeeds.
+            server.pause();
             final CompletableFuture<Duration> a = client.ping();
             final CompletableFuture<Duration> b = client.ping();
             // On the reader thread, a's slot is free again and b still holds the other: the first nested ping
@@ -218,6 +254,8 @@ class AsyncBlockClientTest
                 client.ping();
                 return client.ping();
             });
+            assertFalse(a.isDone(), "the nested pings must run on the reader thread, when a's response arrives");
+            server.resume();
             final Throwable ex = failure(nested);
             assertInstanceOf(RequestTimeoutException.class, ex);
             assertTrue(ex.getMessage().contains("in-flight slots"), ex.getMessage());
@@ -231,14 +269,17 @@ class AsyncBlockClientTest
         try (AsyncBlockClient client = AsyncBlockClient.connect(
             server.options().maxInFlight(1).requestTimeout(Duration.ofMillis(200)).build()))
         {
-            server.delayResponses(Duration.ofSeconds(1));
+            // The holder is never answered (the server is only resumed by tearDown), so both must end by timeout
+            // however long any thread stalls; a delayed answer could beat a stalled timer.
+            server.pause();
             final long start = System.nanoTime();
             final CompletableFuture<Duration> holder = client.ping();
             final CompletableFuture<Duration> waiter = client.ping();
             assertInstanceOf(RequestTimeoutException.class, failure(holder));
             assertInstanceOf(RequestTimeoutException.class, failure(waiter));
             final long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(elapsedMillis < 800, "both failed within about one request timeout: " + elapsedMillis + " ms");
+            // About one 200 ms timeout each at most; the bound leaves room for stalls yet is far below a hang.
+            assertTrue(elapsedMillis < 5_000, "both failed within about one request timeout: " + elapsedMillis + " ms");
             assertEquals(0, client.inFlight());
         }
     }

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.CRC32C;
 
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.ringblocks.storage.BlockIndex;
+import io.ringblocks.storage.IndexReader;
 import io.ringblocks.storage.StoreConfig;
 
 import static io.ringblocks.server.ServerOperationsTest.DELETE;
@@ -70,7 +71,7 @@ class ChecksumTest
     /** Where the index says the block lives and its recorded CRC32C and flag. */
     private static long[] entry(final RingblocksServer s, final byte[] hash)
     {
-        try (BlockIndex.Reader reader = s.store().index().reader())
+        try (IndexReader reader = s.store().index().reader())
         {
             if (!reader.lookup(new UnsafeBuffer(hash), 0))
             {
@@ -116,7 +117,7 @@ class ChecksumTest
     private static void awaitStat(final RawClient c, final String name, final long atLeast, final long atMost)
         throws Exception
     {
-        final long deadline = System.nanoTime() + 15_000_000_000L;
+        final long deadline = System.nanoTime() + 30_000_000_000L;
         long value;
         while ((value = stats(c).get(name)) < atLeast || value > atMost)
         {
@@ -317,7 +318,10 @@ class ChecksumTest
     {
         server = start(256L << 20);
         final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final long deadline = System.nanoTime() + 4_000_000_000L;
+        // At least 4 s of churn, and on (at most 60 s) until the scrubber verified enough blocks meanwhile.
+        final long minimum = System.nanoTime() + 4_000_000_000L;
+        final long most = System.nanoTime() + 60_000_000_000L;
+        final AtomicBoolean stop = new AtomicBoolean();
         final Thread[] clients = new Thread[3];
         for (int t = 0; t < clients.length; t++)
         {
@@ -329,7 +333,7 @@ class ChecksumTest
                 {
                     long id = 0;
                     final byte[][] kept = new byte[8][];
-                    while (System.nanoTime() < deadline)
+                    while (!stop.get())
                     {
                         final int k = random.nextInt(kept.length);
                         if (kept[k] != null)
@@ -352,6 +356,15 @@ class ChecksumTest
             });
             clients[t].start();
         }
+        try (RawClient watcher = new RawClient(server.port()))
+        {
+            while (failure.get() == null && System.nanoTime() < most &&
+                (System.nanoTime() < minimum || stats(watcher).get("scrub_blocks_verified") <= 100))
+            {
+                Thread.sleep(50);
+            }
+        }
+        stop.set(true);
         for (final Thread t : clients)
         {
             t.join(30_000);

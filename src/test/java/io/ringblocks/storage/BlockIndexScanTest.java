@@ -27,7 +27,7 @@ class BlockIndexScanTest
         try (BlockIndex index = new BlockIndex(dir.toFile(), 16L << 20, 8, true))
         {
             final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(32));
-            final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
+            final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(IndexValue.VALUE_LENGTH));
             final Random random = new Random(8);
             try (Txn<DirectBuffer> txn = index.writeTxn())
             {
@@ -36,7 +36,7 @@ class BlockIndexScanTest
                     final byte[] h = new byte[32];
                     random.nextBytes(h);
                     key.putBytes(0, h);
-                    BlockIndex.encode(value, i * 4096L, 100 + i, 0, 0, ~i, i % 2);
+                    IndexValue.encode(value, i * 4096L, 100 + i, 0, 0, ~i, i % 2);
                     index.put(txn, key, value);
                 }
                 txn.commit();

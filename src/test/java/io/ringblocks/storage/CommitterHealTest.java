@@ -68,7 +68,7 @@ class CommitterHealTest
 
     private long[] entry()
     {
-        try (BlockIndex.Reader reader = index.reader())
+        try (IndexReader reader = index.reader())
         {
             return reader.lookup(h, 0) ?
                 new long[]{reader.offset(), reader.crc(), reader.corrupt() ? 1 : 0} : null;

@@ -44,7 +44,7 @@ public final class RecoveryBenchmark
         }
         final SplittableRandom random = new SplittableRandom(42);
         final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(32));
-        final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
+        final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(IndexValue.VALUE_LENGTH));
         long next = Store.DATA_START;
         final long start = System.nanoTime();
         try (BlockIndex index = new BlockIndex(dir.resolve("index").toFile(), 16L << 30, 8, true))
@@ -56,7 +56,7 @@ public final class RecoveryBenchmark
                     for (int i = 0; i < 100_000 && done < blocks; i++, done++)
                     {
                         randomKey(random, key);
-                        BlockIndex.encode(value, next, 4096, 0, 0, 0, 0);
+                        IndexValue.encode(value, next, 4096, 0, 0, 0, 0);
                         index.put(txn, key, value);
                         next += 4096;
                     }

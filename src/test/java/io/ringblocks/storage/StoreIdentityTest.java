@@ -273,8 +273,8 @@ class StoreIdentityTest
         {
             final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(32));
             key.setMemory(0, 32, first);
-            final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.VALUE_LENGTH));
-            BlockIndex.encode(value, offset, length, sizeClass, 0, 0, 0);
+            final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(IndexValue.VALUE_LENGTH));
+            IndexValue.encode(value, offset, length, sizeClass, 0, 0, 0);
             index.put(txn, key, value);
             txn.commit();
             index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);

@@ -255,9 +255,9 @@ class StoreLogFilesTest
                 {
                     for (final CursorIterable.KeyVal<ByteBuffer> kv : all)
                     {
-                        final ByteBuffer value = direct(BlockIndex.VALUE_LENGTH);
-                        value.put(0, kv.val(), 0, BlockIndex.VALUE_LENGTH);
-                        value.putLong(BlockIndex.GENERATION_OFFSET, 7);
+                        final ByteBuffer value = direct(IndexValue.VALUE_LENGTH);
+                        value.put(0, kv.val(), 0, IndexValue.VALUE_LENGTH);
+                        value.putLong(IndexValue.GENERATION_OFFSET, 7);
                         final ByteBuffer key = direct(BlockIndex.KEY_LENGTH);
                         key.put(0, kv.key(), 0, BlockIndex.KEY_LENGTH);
                         entries.add(new ByteBuffer[]{key, value});

@@ -72,7 +72,7 @@ class WalRecoveryTest
             assertEquals(2, result.replay().records());
             assertEquals(3, result.verified());
             assertEquals(1, result.dropped());
-            try (BlockIndex.Reader reader = index.reader())
+            try (IndexReader reader = index.reader())
             {
                 assertTrue(reader.lookup(hashes[0], 0));
                 assertTrue(reader.lookup(hashes[1], 0), "a flushed record's block is not re-verified");
