@@ -130,7 +130,6 @@ final class HangupWatch
         else
         {
             state[c] = SEEN;
-            ctx.stats.increment(ServerStats.HANGUPS_SEEN);
         }
         if (conns.state[c] != Connections.OPEN)
         {
@@ -138,6 +137,7 @@ final class HangupWatch
         }
         else if (state[c] == SEEN && bodies.isWaiting(c))
         {
+            ctx.stats.increment(ServerStats.HANGUPS_SEEN); // not when it fires after the wait: receives see that end
             host.resume(c); // judged by the duty cycle, once every completion of this batch is in
         }
     }

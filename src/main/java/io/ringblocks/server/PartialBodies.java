@@ -14,6 +14,8 @@ final class PartialBodies
     private final int[] prev;
     private final boolean[] waiting;
     private long total;
+    /** Connections flagged waiting (on the wait list, or on a taken list not yet walked past them). */
+    private int waiters;
     private int head = -1;
     private int tail = -1;
     private boolean released;
@@ -73,6 +75,7 @@ final class PartialBodies
             return;
         }
         waiting[c] = true;
+        waiters++;
         next[c] = -1;
         prev[c] = tail;
         if (tail < 0)
@@ -97,6 +100,7 @@ final class PartialBodies
             return;
         }
         waiting[c] = false;
+        waiters--;
         final int before = prev[c];
         final int after = next[c];
         if (before < 0)
@@ -142,7 +146,11 @@ final class PartialBodies
      */
     int nextOf(final int c)
     {
-        waiting[c] = false;
+        if (waiting[c])
+        {
+            waiting[c] = false;
+            waiters--;
+        }
         return next[c];
     }
 
@@ -150,6 +158,12 @@ final class PartialBodies
     long held()
     {
         return total;
+    }
+
+    /** @return connections waiting for budget (the STATS gauge). */
+    int waiters()
+    {
+        return waiters;
     }
 
     long limit()

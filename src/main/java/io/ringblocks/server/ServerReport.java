@@ -139,6 +139,8 @@ final class ServerReport
         v.counter("connections_shed_no_fd", "Connections shed to free descriptors when none were left.",
             sum(ServerStats.SHED_CONNECTIONS));
         v.gauge("partial_body_bytes", "Bytes held by PUT bodies still arriving.", sum(ServerStats.PARTIAL_BODY_BYTES));
+        v.gauge("body_budget_waiters", "Connections whose large PUT waits, unread, for the partial-body budget.",
+            sum(ServerStats.BODY_BUDGET_WAITERS));
         v.counter("short_io", "Short reads and writes resumed.", sum(ServerStats.SHORT_IO));
         v.counter("sends", "Send submissions (fewer than responses when pipelined responses leave together).",
             sum(ServerStats.SENDS));

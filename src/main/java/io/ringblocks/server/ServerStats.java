@@ -71,7 +71,9 @@ final class ServerStats
     static final int HANGUPS_SEEN = 35;
     /** Of those, connections closed because what their peer sent could not complete the waiting frame. */
     static final int HANGUPS_CUT_SHORT = 36;
-    static final int FIGURES = 37;
+    /** Connections whose large PUT waits for the partial-body budget. */
+    static final int BODY_BUDGET_WAITERS = 37;
+    static final int FIGURES = 38;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

@@ -199,6 +199,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             stats.increment(ServerStats.LOOPS);
             stats.set(ServerStats.IN_FLIGHT, reqs.inUse());
             stats.set(ServerStats.PARTIAL_BODY_BYTES, bodies.held());
+            stats.set(ServerStats.BODY_BUDGET_WAITERS, bodies.waiters());
             if (stopRequested && !stopping)
             {
                 beginStop();

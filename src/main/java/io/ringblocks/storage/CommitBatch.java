@@ -189,7 +189,7 @@ final class CommitBatch
     }
 
     /**
-     * The batch is committed (as {@code sequence}, in {@code epoch}): duplicates' blocks go back at once (never
+     * The batch is committed (as {@code sequence}, in {@code epoch}): duplicate PUTs' blocks go back at once (never
      * indexed, so never visible), deleted and replaced ones wait in limbo for the readers that may still see them.
      *
      * @param closing the final drain: limbo is unbounded then, so a full one is no fault.
@@ -200,8 +200,10 @@ final class CommitBatch
     {
         for (int i = 0; i < count; i++)
         {
-            if (result[i] == Deltas.DUPLICATE)
+            if (result[i] == Deltas.DUPLICATE && type[i] == Deltas.OCCUPY)
             {
+                // A block stored twice: the new copy was never indexed. (A repeated MARK_CORRUPT is DUPLICATE too,
+                // but its offset is the flagged block the index still holds: nothing to free.)
                 space.release(blockOffset[i], sizeClass[i]);
             }
             else if (result[i] == Deltas.DELETED && !limbo.add(blockOffset[i], sizeClass[i], epoch, sequence) &&

@@ -63,7 +63,7 @@ public final class Deltas
 
     /**
      * OCCUPY: the block is now indexed and durable (per the sync mode). An entry flagged
-     * {@link BlockIndex#CORRUPT} is replaced (the PUT heals it) and its old block goes to limbo like a deleted one.
+     * {@link IndexValue#CORRUPT} is replaced (the PUT heals it) and its old block goes to limbo like a deleted one.
      */
     public static final int STORED = 0;
     /** OCCUPY: the same content was already indexed; the worker's copy has been freed. */
@@ -73,7 +73,7 @@ public final class Deltas
     /** FREE: no such block. */
     public static final int NOT_FOUND = 3;
     /**
-     * MARK_CORRUPT: the entry still pointed at that offset and is now flagged {@link BlockIndex#CORRUPT} (it
+     * MARK_CORRUPT: the entry still pointed at that offset and is now flagged {@link IndexValue#CORRUPT} (it
      * answers {@link #DUPLICATE} when it was flagged already, {@link #NOT_FOUND} when the entry is gone or moved).
      */
     public static final int MARKED = 5;

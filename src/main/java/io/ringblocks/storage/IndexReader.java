@@ -109,7 +109,7 @@ public final class IndexReader implements AutoCloseable
         return crc;
     }
 
-    /** @return true when a read of the block failed its CRC32C check (flag {@link BlockIndex#CORRUPT}). */
+    /** @return true when a read of the block failed its CRC32C check (flag {@link IndexValue#CORRUPT}). */
     public boolean corrupt()
     {
         return (flags & IndexValue.CORRUPT) != 0;

@@ -364,7 +364,10 @@ class ChecksumTest
                 Thread.sleep(50);
             }
         }
-        stop.set(true);
+        finally
+        {
+            stop.set(true); // also when the watcher failed: the clients must not churn on until the teardown
+        }
         for (final Thread t : clients)
         {
             t.join(30_000);

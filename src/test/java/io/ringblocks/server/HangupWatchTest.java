@@ -73,11 +73,15 @@ class HangupWatchTest
             stall(server, stalled);
             final byte[] frame = RawClient.frame(Protocol.VERSION, Opcode.PUT, 0, 2, new byte[500_000]);
             waiting.send(Arrays.copyOf(frame, 10_000));
-            Thread.sleep(SETTLE_MILLIS); // waiting for budget, watched
+            settle(server); // waiting for budget, watched
             server.close();
             final RawClient.Response answer = waiting.read();
             assertEquals(Status.SHUTTING_DOWN, answer.status(), "the waiting PUT is refused by the stop");
             assertTrue(waiting.closedByServer());
+        }
+        finally
+        {
+            server.close();
         }
     }
 
@@ -91,7 +95,10 @@ class HangupWatchTest
             stall(server, stalled);
             final byte[] frame = RawClient.frame(Protocol.VERSION, Opcode.PUT, 0, 2, new byte[500_000]);
             cut.send(Arrays.copyOf(frame, 10_000)); // all of it fits the receive buffer
-            Thread.sleep(pause);
+            if (pause > 0)
+            {
+                settle(server);
+            }
             cut.socket.shutdownOutput(); // its body can never arrive: no reason to wait for budget
             assertTrue(cut.closedByServer(), "a PUT cut short waited for body budget it could never use, " + what);
             awaitStat(server, "connections", 1); // the stalled upload keeps its connection
@@ -117,7 +124,10 @@ class HangupWatchTest
             final byte[] block = new byte[20_000];
             Arrays.fill(block, (byte)7);
             whole.send(RawClient.frame(Protocol.VERSION, Opcode.PUT, 0, 2, block));
-            Thread.sleep(pause);
+            if (pause > 0)
+            {
+                settle(server);
+            }
             whole.socket.shutdownOutput(); // everything it asked is in the server's hands: it must be answered
             if (pause > 0)
             {
@@ -142,6 +152,16 @@ class HangupWatchTest
     {
         return mode.apply(ServerHarness.config(dir).toBuilder().workers(1).arenaSize(ServerConfig.MIN_ARENA_SIZE))
             .conclude();
+    }
+
+    /**
+     * Returns once the second connection waits for the body budget, and a while later: by then its multishot
+     * receive was cancelled (it is only cancelled once the connection waits), so only the watch can see its end.
+     */
+    private static void settle(final RingblocksServer server) throws InterruptedException
+    {
+        awaitStat(server, "body_budget_waiters", 1);
+        Thread.sleep(SETTLE_MILLIS);
     }
 
     /** Starts a 1 MiB upload that takes the whole body budget and stops; returns its frame. */

@@ -19,6 +19,7 @@ class PartialBodiesTest
         assertFalse(bodies.tryTake(3, 1 << 20));
         bodies.await(3);
         bodies.await(2); // already waiting: stays where it is
+        assertEquals(2, bodies.waiters());
         assertEquals(-1, bodies.takeWaiters(), "nothing was released yet");
         bodies.release(0);
         bodies.release(0); // idempotent
@@ -27,7 +28,9 @@ class PartialBodiesTest
         assertEquals(2, first);
         final int second = bodies.nextOf(first);
         assertEquals(3, second);
+        assertEquals(1, bodies.waiters(), "the one not yet walked past still counts");
         assertEquals(-1, bodies.nextOf(second), "each is unlinked before it is retried");
+        assertEquals(0, bodies.waiters());
         assertTrue(bodies.tryTake(first, 4096));
         assertFalse(bodies.tryTake(second, 1 << 20));
         bodies.await(second); // waits again, alone in a new list
@@ -50,6 +53,7 @@ class PartialBodiesTest
         bodies.forget(5); // tail
         bodies.forget(6); // never waited
         assertFalse(bodies.isWaiting(3));
+        assertEquals(2, bodies.waiters());
         bodies.await(6); // appended after the new tail
         bodies.release(0);
         int c = bodies.takeWaiters();
@@ -60,6 +64,7 @@ class PartialBodiesTest
             c = bodies.nextOf(c);
         }
         assertEquals("246", order.toString());
+        assertEquals(0, bodies.waiters());
         bodies.await(3); // a new connection in a forgotten slot waits like any other
         assertTrue(bodies.isWaiting(3));
     }

@@ -96,6 +96,8 @@ class CommitterHealTest
         assertTrue(client.publishMarkCorrupt(4, h, 0, 4096));
         assertEquals(List.of(Deltas.DUPLICATE), cycle());
         assertEquals(1, committer.corruptMarked());
+        committer.doWork();
+        assertEquals(List.of(), released, "a repeated mark frees nothing: the flagged block is still indexed");
     }
 
     @Test
