@@ -176,15 +176,29 @@ final class CommitBatch
     }
 
     /** The journal refused the batch: every entry is answered FAILED and the blocks it brought go back. */
-    void fail(final int count, final Committer.BlockSpace space)
+    void fail(final int count, final Committer.BlockSpace space, final ErrorHandler errors)
     {
         for (int i = 0; i < count; i++)
         {
             if (type[i] == Deltas.OCCUPY)
             {
-                space.release(blockOffset[i], sizeClass[i]);
+                release(space, blockOffset[i], sizeClass[i], errors);
             }
             result[i] = Deltas.FAILED;
+        }
+    }
+
+    /** A release the allocator refuses is reported, and the batch goes on: every entry must still be answered. */
+    private static void release(final Committer.BlockSpace space, final long offset, final int sizeClass,
+        final ErrorHandler errors)
+    {
+        try
+        {
+            space.release(offset, sizeClass);
+        }
+        catch (final RuntimeException e)
+        {
+            errors.onError("committer", e);
         }
     }
 
@@ -204,7 +218,7 @@ final class CommitBatch
             {
                 // A block stored twice: the new copy was never indexed. (A repeated MARK_CORRUPT is DUPLICATE too,
                 // but its offset is the flagged block the index still holds: nothing to free.)
-                space.release(blockOffset[i], sizeClass[i]);
+                release(space, blockOffset[i], sizeClass[i], errors);
             }
             else if (result[i] == Deltas.DELETED && !limbo.add(blockOffset[i], sizeClass[i], epoch, sequence) &&
                 !closing)

@@ -306,7 +306,7 @@ public final class Committer implements Agent, MessageHandler
         }
         if (rc < 0)
         {
-            batch.fail(count, space);
+            batch.fail(count, space, errors);
         }
         else
         {

@@ -256,6 +256,13 @@ final class IndexJournal
             {
                 rc = append();
             }
+            catch (final RuntimeException e)
+            {
+                // A fault while writing the record (a bug: I/O errors are return values). What reached the disk is
+                // unknown and nothing of the batch is visible yet, so it fails like a failed append, and is answered.
+                errors.onError("committer", e);
+                rc = -Errno.EIO;
+            }
             finally
             {
                 // Whatever the append did (or threw), the workers' buffers must not be given back, nor the next

@@ -100,10 +100,14 @@ final class Limbo
         int reclaimed = 0;
         while (size > 0 && epoch[head] < oldestRead && generation[head] <= flushedGeneration)
         {
-            space.release(offset[head], sizeClass[head]);
+            final long blockOffset = offset[head];
+            final int blockClass = sizeClass[head];
             head = head + 1 == offset.length ? 0 : head + 1;
             size--;
             reclaimed++;
+            // Taken off first: a release that throws (the allocator refusing a double free) must not be retried on
+            // every cycle, jamming limbo and with it every write.
+            space.release(blockOffset, blockClass);
         }
         if (size == 0)
         {
