@@ -114,7 +114,8 @@ public final class DataFile implements AutoCloseable
 
     /**
      * Opens {@code path} with O_DIRECT when wanted, falling back (with one warning) to buffered I/O on a filesystem
-     * that refuses it (tmpfs: -EINVAL); the write-ahead log opens its file the same way.
+     * that refuses it (tmpfs: -EINVAL) or accepts it without doing direct I/O (as statx tells since Linux 6.1); the
+     * write-ahead log opens its file the same way.
      *
      * @param what names the file in messages ("data file", "write-ahead log").
      * @throws IllegalStateException when the file cannot be opened at all.
@@ -127,6 +128,15 @@ public final class DataFile implements AutoCloseable
         {
             LOG.log(System.Logger.Level.WARNING, "the filesystem of " + path +
                 " refuses O_DIRECT (-EINVAL): using buffered I/O for the " + what);
+        }
+        if (isDirect && LibC.directIoAlignment(opened) == 0)
+        {
+            // Accepted, yet written through the page cache: its writes are not on the device when they complete, so
+            // the file is treated as buffered (flushed like one) rather than trusted to be direct.
+            LOG.log(System.Logger.Level.WARNING, "the filesystem of " + path + " accepts O_DIRECT but does no " +
+                "direct I/O for it (statx: no alignment): using buffered I/O for the " + what);
+            LibC.close(opened);
+            opened = -Errno.EINVAL;
         }
         if (opened < 0)
         {

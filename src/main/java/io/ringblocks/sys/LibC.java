@@ -105,6 +105,12 @@ public final class LibC
     private static final MethodHandle MMAP =
         handle("mmap", JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
     private static final MethodHandle MUNMAP = handle("munmap", JAVA_INT, JAVA_LONG, JAVA_LONG);
+    private static final MethodHandle STATX = handle("statx", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final int AT_EMPTY_PATH = 0x1000;
+    private static final int STATX_DIOALIGN = 0x2000;
+    /** struct statx: 256 bytes; stx_mask at 0, stx_dio_mem_align at 0x98 (linux/stat.h). */
+    private static final long STATX_SIZE = 256;
+    private static final long STATX_DIO_MEM_ALIGN = 0x98;
     private static final MethodHandle MADVISE = handle("madvise", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
     // fcntl is variadic: its third argument must be passed the way C passes variadic ints.
     private static final MethodHandle FCNTL = LINKER.downcallHandle(
@@ -475,6 +481,34 @@ public final class LibC
             }
             return errnoResult(c,
                 (int)FCNTL.invokeExact(c, fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN): the memory alignment direct I/O on {@code fd} needs. A filesystem
+     * may accept an O_DIRECT open and still write through the page cache (ext4 with {@code data=journal}, encrypted or
+     * verity files); since Linux 6.1 it says so here with an alignment of 0.
+     *
+     * @return the alignment (> 0), 0 when the file does no direct I/O, or -1 when the kernel or filesystem does not
+     * tell.
+     */
+    public static int directIoAlignment(final int fd)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment buf = arena.allocate(STATX_SIZE, 8);
+            final MemorySegment empty = arena.allocateFrom("", StandardCharsets.UTF_8);
+            final int rc = errnoResult(c, (int)STATX.invokeExact(c, fd, empty, AT_EMPTY_PATH, STATX_DIOALIGN, buf));
+            if (rc < 0 || (buf.get(JAVA_INT, 0) & STATX_DIOALIGN) == 0)
+            {
+                return -1;
+            }
+            return buf.get(JAVA_INT, STATX_DIO_MEM_ALIGN);
         }
         catch (final Throwable t)
         {
