@@ -215,7 +215,10 @@ public final class Store implements AutoCloseable, Committer.DataSync
         final AllocatorRebuild.Result rebuilt = AllocatorRebuild.rebuild(config, dataFile, index);
         // The index first: a crash before the header is written leaves the index one ahead, which the next open
         // accepts and completes; a restored copy of either file falls further behind (StoreFiles.sequenceProblem).
-        final long sequence = index.metaLong(BlockIndex.OPEN_SEQUENCE, 0) + 1;
+        // Counted from the header, so that an index left one ahead is completed with its own number rather than
+        // raised again (a second crash at the same point would otherwise leave it two ahead: refused). The start
+        // that crashed wrote no log record under that number: records are written only after this.
+        final long sequence = found.openSequence() + 1;
         index.putMetaLong(BlockIndex.OPEN_SEQUENCE, sequence, true);
         openSequence = sequence;
         header = found.with(config.maxBlockSize(), rebuilt.indexedBlocks(), false).withSequence(sequence);

@@ -176,7 +176,9 @@ class StoreSequenceTest
         {
             assertEquals(5, store.recoveredBlocks());
         }
-        assertArrayEquals(new long[]{3, 3}, sequences());
+        // Completed with the number the interrupted open took (counted from the header): interrupted there again, the
+        // index would still be one ahead, never two (which is refused as a restored copy).
+        assertArrayEquals(new long[]{2, 2}, sequences());
     }
 
     @Test
