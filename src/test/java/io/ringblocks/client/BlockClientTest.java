@@ -151,6 +151,23 @@ class BlockClientTest
     }
 
     @Test
+    void shouldRefusePutBytesDamagedOnTheWayUnlessVerificationIsOff() throws Exception
+    {
+        final byte[] block = new byte[4096];
+        new Random(2).nextBytes(block);
+        server.corruptPuts(true);
+        assertThrows(HashMismatchException.class, () -> client.put(block), "stored under another address");
+        assertThrows(HashMismatchException.class, () -> client.put(ByteBuffer.wrap(block, 0, 4000)));
+        try (BlockClient unverified = BlockClient.connect(server.options().verifyPuts(false).build()))
+        {
+            // What verification prevents: the server's address of damaged bytes, answered as if it were this block's.
+            assertFalse(unverified.put(block).matches(block));
+        }
+        server.corruptPuts(false);
+        assertTrue(client.put(block).matches(block));
+    }
+
+    @Test
     void shouldRejectInvalidPutsLocallyWithoutSending() throws Exception
     {
         try (BlockClient small = BlockClient.connect(server.options().maxBlockSize(1024).build()))
@@ -172,8 +189,9 @@ class BlockClientTest
     @Test
     void shouldSurfaceTheServersLimitsWhenTheyAreSmallerThanTheClients() throws Exception
     {
+        // Unverified: a verified PUT carries the 32-byte hash, so over the block limit it is over the frame limit too.
         try (FakeServer strict = new FakeServer(1024);
-             BlockClient big = BlockClient.connect(strict.options().build()))
+             BlockClient big = BlockClient.connect(strict.options().verifyPuts(false).build()))
         {
             // Above the server's block limit but inside its frame limit (12 + 32 + 1024): per-request error.
             final BlockTooLargeException ex = assertThrows(BlockTooLargeException.class, () -> big.put(new byte[1050]));

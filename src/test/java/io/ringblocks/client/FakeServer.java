@@ -62,6 +62,7 @@ final class FakeServer implements AutoCloseable
     private final AtomicInteger connectionError = new AtomicInteger(-1);
     private volatile int reverseBatch = 1;
     private volatile boolean corruptGets;
+    private volatile boolean corruptPuts;
     private volatile long delayMillis;
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final Thread acceptor;
@@ -101,6 +102,12 @@ final class FakeServer implements AutoCloseable
     void corruptGets(final boolean on)
     {
         corruptGets = on;
+    }
+
+    /** Flips a bit in the payload of every PUT as it arrives, as damage on the way in would. */
+    void corruptPuts(final boolean on)
+    {
+        corruptPuts = on;
     }
 
     /** Closes the connection, unanswered, on receiving the {@code n}-th request from now (one shot). */
@@ -377,6 +384,10 @@ final class FakeServer implements AutoCloseable
             {
                 final int payloadOffset = flags == 1 ? 32 : 0;
                 final byte[] payload = Arrays.copyOfRange(body, payloadOffset, body.length);
+                if (corruptPuts && payload.length > 0)
+                {
+                    payload[payload.length / 2] ^= 0x10;
+                }
                 if (payload.length > maxBlockSize)
                 {
                     return response(opcode, StatusCode.BLOCK_TOO_LARGE, id, new byte[0]);

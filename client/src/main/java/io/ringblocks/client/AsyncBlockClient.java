@@ -113,7 +113,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     {
         Objects.requireNonNull(data, "data");
         checkPayload(data.length);
-        return submit(Wire.PUT, id -> Wire.put(id, data.length), data, 0, data.length, Responses.put(null));
+        return put(data, 0, data.length);
     }
 
     /** {@inheritDoc} */
@@ -136,7 +136,21 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             data.get(data.position(), array);
             offset = 0;
         }
-        return submit(Wire.PUT, id -> Wire.put(id, length), array, offset, length, Responses.put(null));
+        return put(array, offset, length);
+    }
+
+    /** A PUT of {@code length} bytes of {@code array}, with the hash computed here when {@link ClientOptions#verifyPuts()}. */
+    private CompletableFuture<Hash> put(final byte[] array, final int offset, final int length)
+    {
+        if (!options.verifyPuts())
+        {
+            return submit(Wire.PUT, id -> Wire.put(id, length), array, offset, length, Responses.put(null));
+        }
+        final java.security.MessageDigest digest = Hash.sha256();
+        digest.update(array, offset, length);
+        final Hash expected = Hash.fromBytes(digest.digest());
+        return submit(Wire.PUT, id -> Wire.putVerified(id, expected, length), array, offset, length,
+            Responses.put(expected));
     }
 
     /** {@inheritDoc} */

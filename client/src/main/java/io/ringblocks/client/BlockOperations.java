@@ -23,12 +23,15 @@ import java.util.OptionalInt;
 public interface BlockOperations extends AutoCloseable
 {
     /**
-     * Stores a block; idempotent, storing the same content twice keeps one block.
+     * Stores a block; idempotent, storing the same content twice keeps one block. With
+     * {@link ClientOptions#verifyPuts()} (the default) the address is computed here too and sent along, so the server
+     * stores the block only if what it received hashes to it.
      *
      * @param data the block, 1..{@link ClientOptions#maxBlockSize()} bytes; must not change during the call.
-     * @return its address, as computed by the server.
+     * @return its address, as computed by the server (and here, when verifying).
      * @throws NoSpaceException       if the store is full and the block is new.
      * @throws BlockTooLargeException if the server's limit is smaller than the client's.
+     * @throws HashMismatchException  when the bytes the server received were not these (nothing was stored).
      */
     Hash put(byte[] data);
 

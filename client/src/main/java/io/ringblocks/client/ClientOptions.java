@@ -42,6 +42,7 @@ public final class ClientOptions
     private final Duration requestTimeout;
     private final int maxInFlight;
     private final boolean verifyGets;
+    private final boolean verifyPuts;
     private final int reconnectAttempts;
     private final Duration reconnectBackoff;
     private final int poolSize;
@@ -55,6 +56,7 @@ public final class ClientOptions
         this.requestTimeout = builder.requestTimeout;
         this.maxInFlight = builder.maxInFlight;
         this.verifyGets = builder.verifyGets;
+        this.verifyPuts = builder.verifyPuts;
         this.reconnectAttempts = builder.reconnectAttempts;
         this.reconnectBackoff = builder.reconnectBackoff;
         this.poolSize = builder.poolSize;
@@ -91,6 +93,7 @@ public final class ClientOptions
             .requestTimeout(requestTimeout)
             .maxInFlight(maxInFlight)
             .verifyGets(verifyGets)
+            .verifyPuts(verifyPuts)
             .reconnectAttempts(reconnectAttempts)
             .reconnectBackoff(reconnectBackoff)
             .poolSize(poolSize)
@@ -143,6 +146,15 @@ public final class ClientOptions
     public boolean verifyGets()
     {
         return verifyGets;
+    }
+
+    /**
+     * @return whether a PUT computes its block's hash here and sends it with VERIFY_HASH, so that bytes damaged on
+     * the way are refused by the server (HASH_MISMATCH) instead of being stored, and answered, under another address.
+     */
+    public boolean verifyPuts()
+    {
+        return verifyPuts;
     }
 
     /**
@@ -212,6 +224,7 @@ public final class ClientOptions
             ", requestTimeout=" + requestTimeout +
             ", maxInFlight=" + maxInFlight +
             ", verifyGets=" + verifyGets +
+            ", verifyPuts=" + verifyPuts +
             ", reconnectAttempts=" + reconnectAttempts +
             ", reconnectBackoff=" + reconnectBackoff +
             ", poolSize=" + poolSize +
@@ -229,6 +242,7 @@ public final class ClientOptions
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
         private boolean verifyGets = true;
+        private boolean verifyPuts = true;
         private int reconnectAttempts = DEFAULT_RECONNECT_ATTEMPTS;
         private Duration reconnectBackoff = DEFAULT_RECONNECT_BACKOFF;
         private int poolSize = DEFAULT_POOL_SIZE;
@@ -308,6 +322,17 @@ public final class ClientOptions
         public Builder verifyGets(final boolean verifyGets)
         {
             this.verifyGets = verifyGets;
+            return this;
+        }
+
+        /**
+         * @param verifyPuts whether PUTs send the block's hash, computed here, for the server to check (VERIFY_HASH),
+         *                   default true; it costs one SHA-256 of each block on the calling thread.
+         * @return this builder.
+         */
+        public Builder verifyPuts(final boolean verifyPuts)
+        {
+            this.verifyPuts = verifyPuts;
             return this;
         }
 
