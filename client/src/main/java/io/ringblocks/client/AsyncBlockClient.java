@@ -254,7 +254,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             final int from = c * Wire.MAX_FIND_MISSING;
             final int to = Math.min(all.size(), from + Wire.MAX_FIND_MISSING);
             parts[c] = submit(Wire.FIND_MISSING, id -> Wire.findMissing(id, all, from, to), null, 0, 0,
-                Responses.findMissing());
+                Responses.findMissing(all.subList(from, to)));
         }
         return CompletableFuture.allOf(parts).thenApply(v ->
         {

@@ -155,7 +155,12 @@ final class Responses
         };
     }
 
-    static Pending.Decoder<List<Hash>> findMissing()
+    /**
+     * @param requested the hashes asked about, in request order: the answer must be some of them, in that order (an
+     *                  answer naming a hash never asked about would report a stored block missing, or hide a missing
+     *                  one behind it).
+     */
+    static Pending.Decoder<List<Hash>> findMissing(final List<Hash> requested)
     {
         return (status, body) ->
         {
@@ -168,9 +173,21 @@ final class Responses
                 throw new ProtocolException("FIND_MISSING: response body of " + body.length + " bytes");
             }
             final List<Hash> missing = new ArrayList<>(body.length / Hash.LENGTH);
+            int next = 0;
             for (int at = 0; at < body.length; at += Hash.LENGTH)
             {
-                missing.add(Hash.fromBytes(Arrays.copyOfRange(body, at, at + Hash.LENGTH)));
+                final Hash hash = Hash.fromBytes(Arrays.copyOfRange(body, at, at + Hash.LENGTH));
+                while (next < requested.size() && !requested.get(next).equals(hash))
+                {
+                    next++;
+                }
+                if (next == requested.size())
+                {
+                    throw new ProtocolException("FIND_MISSING: the answer names " + hash +
+                        ", not one of the hashes asked about in their order");
+                }
+                next++;
+                missing.add(hash);
             }
             return missing;
         };
