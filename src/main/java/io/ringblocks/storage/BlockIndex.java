@@ -219,8 +219,8 @@ public final class BlockIndex implements AutoCloseable
             while (more)
             {
                 final DirectBuffer value = cursor.val();
-                visitor.visit(cursor.key(), IndexValue.offset(value), IndexValue.length(value), IndexValue.sizeClass(value),
-                    IndexValue.generation(value), IndexValue.crc(value));
+                visitor.visit(cursor.key(), IndexValue.offset(value), IndexValue.length(value),
+                    IndexValue.sizeClass(value), IndexValue.generation(value), IndexValue.crc(value));
                 count++;
                 more = cursor.next();
             }
@@ -277,8 +277,8 @@ public final class BlockIndex implements AutoCloseable
                 }
                 else if (changed == Overlay.MISS)
                 {
-                    visitor.visit(cursor.key(), IndexValue.offset(value), IndexValue.length(value), IndexValue.sizeClass(value),
-                        IndexValue.crc(value), IndexValue.flags(value));
+                    visitor.visit(cursor.key(), IndexValue.offset(value), IndexValue.length(value),
+                        IndexValue.sizeClass(value), IndexValue.crc(value), IndexValue.flags(value));
                 }
                 visited++;
                 if (lastVisited != null)

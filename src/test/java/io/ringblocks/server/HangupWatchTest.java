@@ -65,7 +65,8 @@ class HangupWatchTest
     void shouldStopWhileAWatchIsArmed() throws Exception
     {
         // A stop's deadline far beyond the test's timeout: a watch nobody cancelled would hold the stop until then.
-        final ServerConfig config = config(ReceiveMode.MULTISHOT).toBuilder().shutdownTimeoutMillis(600_000L).conclude();
+        final ServerConfig config = config(ReceiveMode.MULTISHOT).toBuilder().shutdownTimeoutMillis(600_000L)
+            .conclude();
         final RingblocksServer server = RingblocksServer.start(config);
         try (RawClient stalled = new RawClient(server.port());
             RawClient waiting = new RawClient(server.port()))

@@ -2,6 +2,7 @@ package io.ringblocks.client;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -139,14 +140,14 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         return put(array, offset, length);
     }
 
-    /** A PUT of {@code length} bytes of {@code array}, with the hash computed here when {@link ClientOptions#verifyPuts()}. */
+    /** A PUT of {@code length} bytes of {@code array}; with {@link ClientOptions#verifyPuts()}, of their hash too. */
     private CompletableFuture<Hash> put(final byte[] array, final int offset, final int length)
     {
         if (!options.verifyPuts())
         {
             return submit(Wire.PUT, id -> Wire.put(id, length), array, offset, length, Responses.put(null));
         }
-        final java.security.MessageDigest digest = Hash.sha256();
+        final MessageDigest digest = Hash.sha256();
         digest.update(array, offset, length);
         final Hash expected = Hash.fromBytes(digest.digest());
         return submit(Wire.PUT, id -> Wire.putVerified(id, expected, length), array, offset, length,
