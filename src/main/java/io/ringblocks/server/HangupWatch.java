@@ -50,7 +50,6 @@ final class HangupWatch
     private final PartialBodies bodies;
     private final Host host;
     private final byte[] state;
-    private final boolean[] cancelled;
     private Ring ring;
 
     HangupWatch(final WorkerContext ctx, final Connections conns, final Inbox inbox, final PartialBodies bodies,
@@ -62,7 +61,6 @@ final class HangupWatch
         this.bodies = bodies;
         this.host = host;
         state = new byte[conns.capacity];
-        cancelled = new boolean[conns.capacity];
     }
 
     void start(final Ring ring)
@@ -74,7 +72,6 @@ final class HangupWatch
     void opened(final int c)
     {
         state[c] = NONE;
-        cancelled[c] = false;
     }
 
     /** {@code c} waits for the body budget with no receive posted: watch for its peer's end, or judge it now. */
@@ -87,7 +84,6 @@ final class HangupWatch
         if (state[c] == NONE)
         {
             state[c] = ARMED;
-            cancelled[c] = false;
             ring.prepPollAdd(conns.fd[c], LibC.POLLRDHUP, UserData.pack(c, OP_POLL, conns.generation[c]));
         }
         else if (state[c] == SEEN && !canComplete(c))
@@ -103,12 +99,11 @@ final class HangupWatch
         return state[c] == ARMED;
     }
 
-    /** {@code c} is closing: its watch ends. */
+    /** {@code c} is closing (called once, as it leaves OPEN; no watch is armed after): its watch ends. */
     void closing(final int c)
     {
-        if (state[c] == ARMED && !cancelled[c])
+        if (state[c] == ARMED)
         {
-            cancelled[c] = true;
             ring.prepCancel(UserData.pack(c, OP_POLL, conns.generation[c]), UserData.pack(0, Worker.OP_IGNORE, 0));
         }
     }

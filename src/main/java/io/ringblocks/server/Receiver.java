@@ -468,9 +468,9 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             return;
         }
         posts.maybePost(c);
-        if (bodies.isWaiting(c) && !conns.recvPosted[c])
+        if (bodies.isWaiting(c))
         {
-            hangups.waiting(c); // no receive would see its peer's end of stream
+            hangups.waiting(c); // with no receive posted, none would see its peer's end of stream
         }
     }
 
