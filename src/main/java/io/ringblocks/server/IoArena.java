@@ -31,6 +31,11 @@ final class IoArena implements AutoCloseable
     static final int NONE = -1;
     /** What one fixed buffer covers; buddies are aligned to their size, so no buffer spans two pieces. */
     static final int PIECE = MAX_BUFFER;
+    /**
+     * Bytes past the allocator's range, at {@link #side()}: the worker's own buffers, which no allocation can take
+     * (a piece of its own, registered at this length when first used).
+     */
+    static final int SIDE = 128 << 10;
     private static final System.Logger LOG = System.getLogger("ringblocks");
     private static final long RETRY_NANOS = 1_000_000_000L;
 
@@ -39,9 +44,11 @@ final class IoArena implements AutoCloseable
     private final BuddyAllocator allocator;
     private final UnsafeBuffer buffer;
     private final ByteBuffer view;
+    private final MemorySegment segment;
     private final boolean[] registered;
     private Ring ring;
     private int registeredPieces;
+    private long registeredBytes;
     /** No registration is tried before this time after one was refused (e.g. RLIMIT_MEMLOCK, shared by workers). */
     private long registrationRetryAt;
     private boolean registrationRefused;
@@ -61,12 +68,13 @@ final class IoArena implements AutoCloseable
         this.size = size;
         allocator = new BuddyAllocator(MAX_BUFFER, size);
         allocator.grow((int)(size / MAX_BUFFER));
-        registered = new boolean[(int)(size / PIECE)];
+        registered = new boolean[(int)(size / PIECE) + 1]; // and the side piece
         // Last: nothing after it can fail and leave the mapping behind. Not Arena.allocate: it zeroes, which backs
-        // every page at once.
-        base = LibC.mapAnonymous(size, "I/O arena");
-        buffer = new UnsafeBuffer(base, (int)size);
-        view = MemorySegment.ofAddress(base).reinterpret(size).asByteBuffer();
+        // every page at once. The side piece's address space is a whole piece, of which SIDE bytes are ever used.
+        base = LibC.mapAnonymous(mappedSize(), "I/O arena");
+        buffer = new UnsafeBuffer(base, (int)(size + SIDE));
+        segment = MemorySegment.ofAddress(base).reinterpret(size + SIDE);
+        view = segment.asByteBuffer();
     }
 
     /** Makes the region fixed-buffer memory of {@code ring}: a sparse table where the kernel has them. */
@@ -79,7 +87,7 @@ final class IoArena implements AutoCloseable
         }
         try
         {
-            ring.registerBuffers(MemorySegment.ofAddress(base).reinterpret(size), registered.length, PIECE);
+            ring.registerBuffers(MemorySegment.ofAddress(base).reinterpret(mappedSize()), registered.length, PIECE);
         }
         catch (final RingException e)
         {
@@ -91,6 +99,7 @@ final class IoArena implements AutoCloseable
         }
         Arrays.fill(registered, true);
         registeredPieces = registered.length;
+        registeredBytes = mappedSize();
     }
 
     /**
@@ -110,7 +119,8 @@ final class IoArena implements AutoCloseable
         {
             return -1;
         }
-        final int rc = ring.updateBuffer(piece, base + (long)piece * PIECE, PIECE);
+        final long length = (long)piece * PIECE == size ? SIDE : PIECE;
+        final int rc = ring.updateBuffer(piece, base + (long)piece * PIECE, length);
         if (rc < 0)
         {
             if (!registrationRefused)
@@ -125,6 +135,7 @@ final class IoArena implements AutoCloseable
         }
         registered[piece] = true;
         registeredPieces++;
+        registeredBytes += length;
         return piece;
     }
 
@@ -172,7 +183,7 @@ final class IoArena implements AutoCloseable
     /** @return bytes of the region registered (pinned) so far. */
     long registeredBytes()
     {
-        return (long)registeredPieces * PIECE;
+        return registeredBytes;
     }
 
     /** @return the size class holding {@code bytes}. */
@@ -226,6 +237,12 @@ final class IoArena implements AutoCloseable
         return buffer;
     }
 
+    /** @return true when {@code [a, a + length)} and {@code [b, b + length)} of the region hold the same bytes. */
+    boolean sameBytes(final long a, final long b, final int length)
+    {
+        return MemorySegment.mismatch(segment, a, a + length, segment, b, b + length) == -1;
+    }
+
     /** @return a ByteBuffer view of the region positioned on {@code [offset, offset + length)}. */
     ByteBuffer view(final long offset, final int length)
     {
@@ -233,6 +250,17 @@ final class IoArena implements AutoCloseable
         view.position((int)offset);
         view.limit((int)offset + length);
         return view;
+    }
+
+    /** @return the arena offset of the side buffers: {@link #SIDE} bytes that are never allocated. */
+    long side()
+    {
+        return size;
+    }
+
+    private long mappedSize()
+    {
+        return size + PIECE;
     }
 
     long usedBytes()
@@ -264,7 +292,7 @@ final class IoArena implements AutoCloseable
                     "reads or writes into it may still be running in the closed ring");
                 return;
             }
-            LibC.munmap(base, size);
+            LibC.munmap(base, mappedSize());
         }
     }
 }

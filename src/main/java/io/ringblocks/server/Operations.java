@@ -278,10 +278,17 @@ final class Operations implements AutoCloseable
         writes.hashAndStore(r);
     }
 
-    /** A GET's file read completed. */
+    /** A GET's file read, or a PUT's read-back of the copy its content is stored in, completed. */
     void onFileRead(final int r, final int gen, final int res)
     {
-        reads.onFileRead(r, gen, res);
+        if (reqs.opcode[r] == Opcode.PUT)
+        {
+            writes.onCheckRead(r, gen, res);
+        }
+        else
+        {
+            reads.onFileRead(r, gen, res);
+        }
     }
 
     /** A PUT's file write completed. */
@@ -329,6 +336,10 @@ final class Operations implements AutoCloseable
             if (reqs.state[r] == Requests.WAIT_PUBLISH)
             {
                 writes.publishOrStall(r);
+            }
+            else if (reqs.state[r] == Requests.WAIT_CHECK)
+            {
+                writes.storeUnlessStored(r);
             }
             else if (reqs.opcode[r] == Opcode.LIST)
             {

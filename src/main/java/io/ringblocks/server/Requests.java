@@ -21,6 +21,8 @@ final class Requests
     static final int RESPONDING = 7;
     /** LIST: waiting until LMDB holds every change committed before it arrived. */
     static final int WAIT_CHECKPOINT = 8;
+    /** PUT: its content is stored; waiting for a buffer to read the stored copy back ({@link StoredCopyCheck}). */
+    static final int WAIT_CHECK = 9;
 
     final int capacity;
     final int[] state;
@@ -32,6 +34,9 @@ final class Requests
     final long[] requestId;
     final long[] buffer;
     final int[] bufferClass;
+    /** A deduplicated PUT's second buffer, into which the stored copy is read back; {@link IoArena#NONE} when none. */
+    final long[] checkBuffer;
+    final int[] checkBufferClass;
     final int[] payloadLength;
     final long[] blockOffset;
     final int[] blockClass;
@@ -75,6 +80,8 @@ final class Requests
         requestId = new long[capacity];
         buffer = new long[capacity];
         bufferClass = new int[capacity];
+        checkBuffer = new long[capacity];
+        checkBufferClass = new int[capacity];
         payloadLength = new int[capacity];
         blockOffset = new long[capacity];
         blockClass = new int[capacity];
@@ -118,6 +125,7 @@ final class Requests
         connectionGeneration[r] = cGeneration;
         buffer[r] = IoArena.NONE;
         bufferClass[r] = 0;
+        checkBuffer[r] = IoArena.NONE;
         blockOffset[r] = -1;
         readTag[r] = -1;
         next[r] = -1;

@@ -19,7 +19,8 @@ import io.ringblocks.wire.Protocol;
 import io.ringblocks.wire.Status;
 
 /**
- * A worker's changes to the index and what the committer answers: PUT (hash → dedup lookup → allocate →
+ * A worker's changes to the index and what the committer answers: PUT (hash → dedup lookup (a stored copy is read
+ * back and compared before it answers the PUT, {@link StoredCopyCheck}) → allocate →
  * WRITE_FIXED → OCCUPY delta → ack; a small block in sync mode goes unwritten in a WRITE_OCCUPY delta instead, and the
  * committer writes it next to its log record while the buffer stays with the request until the ack), DELETE (FREE
  * delta → ack), and the acknowledgements of those and of a GET's MARK_CORRUPT. A PUT that finds its content stored
@@ -41,6 +42,7 @@ final class Writes implements CommitterClient.AckHandler
     private final Lookups lookups;
     private final RequestBuffers buffers;
     private final StallList stalls;
+    private final StoredCopyCheck check;
     private final MessageDigest sha256;
     private final byte[] digest = new byte[HASH];
     /** Intrinsified; fed from a direct view of the arena, so checksumming a PUT allocates nothing. */
@@ -65,6 +67,7 @@ final class Writes implements CommitterClient.AckHandler
         this.buffers = buffers;
         this.stalls = stalls;
         maxBlockSize = store.config().maxBlockSize();
+        check = new StoredCopyCheck(ctx, answers, lookups, buffers, stalls, client);
         try
         {
             sha256 = MessageDigest.getInstance("SHA-256");
@@ -157,18 +160,36 @@ final class Writes implements CommitterClient.AckHandler
             answers.status(r, Status.HASH_MISMATCH);
             return;
         }
+        storeUnlessStored(r);
+    }
+
+    /**
+     * PUT {@code r}'s payload is hashed: answered from the stored copy once that is read back intact
+     * ({@link StoredCopyCheck}), else written. Also the retry of a check that waited for a buffer or the ring.
+     */
+    void storeUnlessStored(final int r)
+    {
         if (lookups.lookup(reqs.hashes, r * HASH))
         {
-            if (!lookups.corrupt())
+            if (lookups.corrupt())
             {
-                stats.increment(ServerStats.DEDUP_HITS);
-                answers.hash(r);
-                return;
+                heal(r); // the stored copy is known bad
             }
-            // The stored copy is known bad: write this one, whose OCCUPY replaces the flagged entry (heal).
-            stats.increment(ServerStats.CORRUPT_HEALS);
+            else
+            {
+                check.start(r);
+            }
+            return;
         }
-        reqs.blockClass[r] = BuddyAllocator.sizeClassFor(payload, maxBlockSize);
+        reqs.blockClass[r] = BuddyAllocator.sizeClassFor(reqs.payloadLength[r], maxBlockSize);
+        allocateAndWrite(r);
+    }
+
+    /** Writes PUT {@code r}'s bytes over a stored copy flagged corrupt: its OCCUPY replaces the flagged entry. */
+    private void heal(final int r)
+    {
+        stats.increment(ServerStats.CORRUPT_HEALS);
+        reqs.blockClass[r] = BuddyAllocator.sizeClassFor(reqs.payloadLength[r], maxBlockSize);
         allocateAndWrite(r);
     }
 
@@ -283,7 +304,13 @@ final class Writes implements CommitterClient.AckHandler
     {
         final boolean was = published;
         published = false;
-        return was;
+        return check.takePublished() | was;
+    }
+
+    /** The read-back of a deduplicated PUT's stored copy completed. */
+    void onCheckRead(final int r, final int gen, final int res)
+    {
+        check.onRead(r, gen, res);
     }
 
     /** Publishes request {@code r}'s delta ({@code reqs.deltaType}), or stalls it while the ring is full. */
@@ -343,6 +370,11 @@ final class Writes implements CommitterClient.AckHandler
         }
         if (reqs.deltaType[r] == Deltas.MARK_CORRUPT)
         {
+            if (reqs.opcode[r] == Opcode.PUT)
+            {
+                heal(r); // its read-back found the stored copy wrong, and the flag is committed now
+                return;
+            }
             answers.status(r, Status.CORRUPT); // whatever the result: these bytes were wrong
             return;
         }

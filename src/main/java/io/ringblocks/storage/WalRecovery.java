@@ -13,15 +13,19 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.lmdbjava.Txn;
 
 /**
- * Opening a store replays the write-ahead log records after the index's checkpoint into LMDB, in one synced
- * transaction that also moves the checkpoint to the last record replayed; a crash during it leaves the index as it
- * was, and the next open replays the same records again. Replay stops at the first record that is missing, torn,
- * corrupt or out of chain ({@link WriteAheadLog#replay}): nothing after damage is applied.
+ * Opening a store replays the write-ahead log records after the index's checkpoint into LMDB, in synced
+ * transactions of at most {@link #CHUNK_EFFECTS} changes (whole records), each of which also moves the checkpoint
+ * to its last record: a crash during replay leaves the index at the last chunk committed, and the next open replays
+ * from there. So replay holds at most one chunk in memory (64 bytes per change), however large the log. Replay stops
+ * at the first record that is missing, torn, corrupt or out of chain ({@link WriteAheadLog#replay}): nothing after
+ * damage is applied.
  * <p>
  * A record newer than the last one a completed flush is known to have covered (each record carries that sequence)
  * may be on disk while its blocks are not: a power loss between the record's write and the flush. Every block such a
  * record stores is read back and hashed, and a block whose bytes do not match its SHA-256 is not indexed: so the
- * index never names bytes that are not the block's. Startup-only code: it may allocate.
+ * index never names bytes that are not the block's. The newest flush any record names is learnt from a first pass
+ * over the log that applies nothing, so the chunks judge every record by all of them. Startup-only code: it may
+ * allocate.
  */
 final class WalRecovery implements WriteAheadLog.EffectVisitor
 {
@@ -36,16 +40,42 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
     private static final int CRC = 24;
     private static final int HASH = 32;
 
+    /** Changes applied per transaction: 16 MiB of them in memory at most (plus one record's). */
+    static final int CHUNK_EFFECTS = 1 << 18;
+
+    private static final WriteAheadLog.EffectVisitor NOTHING =
+        (sequence, type, hash, hashOffset, offset, length, sizeClass, crc, flags) ->
+        {
+        };
+
     private final ExpandableDirectByteBuffer effects = new ExpandableDirectByteBuffer(1 << 16);
+    private final BlockIndex index;
+    private final Path dataFile;
+    private final Committer.DataSync dataSync;
+    private final int chunkEffects;
     private int count;
+    private boolean dataSynced;
+    private long lastSequence;
+    private long nextPosition;
+    private int lastCrc;
+    /** The newest flush any record of the log names: stores of records up to it need no check. */
+    private final long durable;
+    private int verified;
+    private int dropped;
 
     /** What the replay did, for logs, STATS and tests. */
     record Result(WriteAheadLog.Replay replay, int verified, int dropped, long millis)
     {
     }
 
-    private WalRecovery()
+    private WalRecovery(final BlockIndex index, final Path dataFile, final Committer.DataSync dataSync,
+        final int chunkEffects, final long durable)
     {
+        this.durable = durable;
+        this.index = index;
+        this.dataFile = dataFile;
+        this.dataSync = dataSync;
+        this.chunkEffects = chunkEffects;
     }
 
     /**
@@ -55,24 +85,45 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
     static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile,
         final Committer.DataSync dataSync)
     {
+        return recover(index, log, dataFile, dataSync, CHUNK_EFFECTS);
+    }
+
+    /** {@link #recover(BlockIndex, WriteAheadLog, Path, Committer.DataSync)} in chunks of the given size (tests). */
+    static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile,
+        final Committer.DataSync dataSync, final int chunkEffects)
+    {
+        if (chunkEffects <= 0)
+        {
+            throw new IllegalArgumentException("chunkEffects must be positive: " + chunkEffects);
+        }
         final long start = System.nanoTime();
         final long[] checkpoint = index.checkpoint();
         // Outside the log (none yet, or a log re-created smaller): the next record can only be at the start.
         final long position = checkpoint[1] < WriteAheadLog.PAGE || checkpoint[1] >= log.size() ?
             WriteAheadLog.PAGE : checkpoint[1];
-        final WalRecovery recovery = new WalRecovery();
-        final WriteAheadLog.Replay replay = log.replay(checkpoint[0], position, (int)checkpoint[2], recovery);
-        if (replay.records() == 0)
+        final WriteAheadLog.Replay scan = log.replay(checkpoint[0], position, (int)checkpoint[2], NOTHING);
+        if (scan.records() == 0)
         {
-            return new Result(replay, 0, 0, (System.nanoTime() - start) / 1_000_000L);
+            return new Result(scan, 0, 0, (System.nanoTime() - start) / 1_000_000L);
         }
-        final int[] outcome = recovery.apply(index, replay, dataFile, dataSync);
+        final WalRecovery recovery = new WalRecovery(index, dataFile, dataSync, chunkEffects, scan.durableSequence());
+        final WriteAheadLog.Replay replay = log.replay(checkpoint[0], position, (int)checkpoint[2], recovery);
+        if (!replay.equals(scan))
+        {
+            throw new IllegalStateException("the write-ahead log changed between two reads: " + scan + ", then " +
+                replay);
+        }
+        if (recovery.count > 0)
+        {
+            recovery.apply();
+        }
         final long millis = (System.nanoTime() - start) / 1_000_000L;
         LOG.log(System.Logger.Level.INFO, "replayed " + replay.records() + " write-ahead log records (" +
             replay.effects() + " index changes, sequences " + (checkpoint[0] + 1) + ".." + replay.lastSequence() +
-            ") in " + millis + " ms; " + outcome[0] + " blocks of records newer than the last known flush verified" +
-            (outcome[1] > 0 ? ", " + outcome[1] + " of them dropped: their bytes did not reach the disk" : ""));
-        return new Result(replay, outcome[0], outcome[1], millis);
+            ") in " + millis + " ms; " + recovery.verified + " blocks of records newer than the last known flush " +
+            "verified" + (recovery.dropped > 0 ?
+            ", " + recovery.dropped + " of them dropped: their bytes did not reach the disk" : ""));
+        return new Result(replay, recovery.verified, recovery.dropped, millis);
     }
 
     @Override
@@ -92,18 +143,34 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         count++;
     }
 
-    /** @return {verified, dropped}. */
-    private int[] apply(final BlockIndex index, final WriteAheadLog.Replay replay, final Path dataFile,
-        final Committer.DataSync dataSync)
+    @Override
+    public void recordEnd(final long sequence, final long nextPosition, final int crc, final long durableSequence)
+    {
+        lastSequence = sequence;
+        this.nextPosition = nextPosition;
+        lastCrc = crc;
+        if (count >= chunkEffects)
+        {
+            apply();
+        }
+    }
+
+    /** Applies the changes gathered so far, whole records, in one transaction that checkpoints after the last. */
+    private void apply()
     {
         final boolean[] keep = new boolean[count];
-        final int[] outcome = verify(replay.durableSequence(), dataFile, keep);
-        // Everything the index is about to name must be on disk first, the verified blocks included.
-        final int rc = dataSync.syncData();
-        if (rc < 0)
+        verify(keep);
+        if (!dataSynced)
         {
-            throw new IllegalStateException("cannot flush the data file before replaying the write-ahead log: " +
-                io.ringblocks.sys.Errno.describe(rc));
+            // Everything the index is about to name must be on disk first, the verified blocks included; one flush
+            // covers every chunk, as nothing writes the data file meanwhile.
+            final int rc = dataSync.syncData();
+            if (rc < 0)
+            {
+                throw new IllegalStateException("cannot flush the data file before replaying the write-ahead log: " +
+                    io.ringblocks.sys.Errno.describe(rc));
+            }
+            dataSynced = true;
         }
         final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockIndex.KEY_LENGTH));
         final UnsafeBuffer value = new UnsafeBuffer(ByteBuffer.allocateDirect(IndexValue.VALUE_LENGTH));
@@ -129,20 +196,18 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
                     index.delete(txn, key);
                 }
             }
-            index.putCheckpoint(txn, replay.lastSequence(), replay.nextPosition(), replay.lastCrc());
+            index.putCheckpoint(txn, lastSequence, nextPosition, lastCrc);
             txn.commit();
         }
-        return outcome;
+        count = 0;
     }
 
     /**
      * Marks the changes to apply: all but the stores of records after {@code durable} whose bytes do not hash to
      * their key. Changes flagging a block corrupt name a block stored earlier, so they are kept as they are.
      */
-    private int[] verify(final long durable, final Path dataFile, final boolean[] keep)
+    private void verify(final boolean[] keep)
     {
-        int verified = 0;
-        int dropped = 0;
         try (FileChannel channel = FileChannel.open(dataFile))
         {
             final MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -181,6 +246,5 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
             throw new IllegalStateException("cannot verify the blocks of the write-ahead log's newest records in " +
                 dataFile + ": " + e, e);
         }
-        return new int[]{verified, dropped};
     }
 }

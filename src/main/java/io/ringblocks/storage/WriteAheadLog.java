@@ -161,6 +161,15 @@ public final class WriteAheadLog implements AutoCloseable
         /** For a DELETE, offset, length, sizeClass, crc and flags are 0. */
         void effect(long sequence, int type, DirectBuffer hash, int hashOffset,
             long offset, int length, int sizeClass, int crc, int flags);
+
+        /**
+         * The record {@code sequence}, whose effects were all just visited, ends: a checkpoint after it is
+         * ({@code sequence}, {@code nextPosition}, {@code crc}); {@code durableSequence} is the newest flush any record
+         * so far says completed.
+         */
+        default void recordEnd(long sequence, long nextPosition, int crc, long durableSequence)
+        {
+        }
     }
 
     /**
@@ -215,6 +224,7 @@ public final class WriteAheadLog implements AutoCloseable
                 position = at + WalRecord.paddedLength(n);
                 records++;
                 effects += n;
+                visitor.recordEnd(sequence, position, crc, durable);
             }
         }
         catch (final IOException e)

@@ -194,6 +194,77 @@ class ChecksumTest
     }
 
     @Test
+    void shouldReadTheStoredCopyBackBeforeAnsweringAPutFromIt() throws Exception
+    {
+        server = start(0);
+        final Random random = new Random(4);
+        final byte[] victim = random(random, 70_000);
+        final byte[] sound = random(random, 5000);
+        final byte[] victimHash = sha256(victim);
+        try (RawClient c = new RawClient(server.port()))
+        {
+            assertEquals(OK, c.call(PUT, 0, 1, victim).status());
+            assertEquals(OK, c.call(PUT, 0, 2, sound).status());
+            final long[] where = entry(server, victimHash);
+            // Rot nobody has read yet: deduplication alone would acknowledge this PUT against unreadable bytes.
+            flip(where[0] + 69_999);
+
+            final RawClient.Response put = c.call(PUT, 0, 3, victim);
+            assertEquals(OK, put.status());
+            assertArrayEquals(victimHash, put.body());
+            Map<String, Long> stats = stats(c);
+            assertEquals(0, stats.get("dedup_hits"), "not answered from the rotten copy");
+            assertEquals(1, stats.get("corrupt_reads"), "its read-back found the rot");
+            assertEquals(1, stats.get("committer_corrupt_marked"));
+            assertEquals(1, stats.get("corrupt_heals"), "and the PUT wrote its own bytes");
+            final long[] now = entry(server, victimHash);
+            assertEquals(0, now[3], "the fresh copy is not flagged");
+            assertFalse(now[0] == where[0], "a fresh copy, elsewhere");
+            final RawClient.Response get = c.call(GET, 0, 4, victimHash);
+            assertEquals(OK, get.status());
+            assertArrayEquals(victim, get.body());
+
+            // A sound copy is read back too, and then answers the PUT without a write.
+            assertEquals(OK, c.call(PUT, 0, 5, sound).status());
+            assertEquals(OK, c.call(PUT, 0, 6, victim).status());
+            stats = stats(c);
+            assertEquals(2, stats.get("dedup_hits"));
+            assertEquals(1, stats.get("corrupt_heals"));
+            assertEquals(1, stats.get("corrupt_reads"));
+            // The rotten copy went through limbo: 128 KiB + 8 KiB are live, nothing leaked.
+            awaitStat(c, "store_used_bytes", (128 + 8) << 10, (128 + 8) << 10);
+        }
+    }
+
+    @Test
+    void shouldCheckALargeStoredCopyPieceByPieceWhenTheArenaHasNoRoomForASecondBuffer() throws Exception
+    {
+        // 2 MiB of arena: a 1 MiB payload fits, a second 1 MiB buffer for its read-back does not.
+        server = RingblocksServer.start(ServerHarness.config(dir).toBuilder().workers(1)
+            .arenaSize(ServerConfig.MIN_ARENA_SIZE).conclude());
+        final Random random = new Random(5);
+        final byte[] sound = random(random, 1 << 20);
+        final byte[] victim = random(random, (1 << 20) - 5);
+        try (RawClient c = new RawClient(server.port()))
+        {
+            assertEquals(OK, c.call(PUT, 0, 1, sound).status());
+            assertEquals(OK, c.call(PUT, 0, 2, victim).status());
+            final long[] where = entry(server, sha256(victim));
+            flip(where[0] + 700_001); // in the eleventh 64 KiB piece
+            for (int i = 0; i < 3; i++)
+            {
+                assertEquals(OK, c.call(PUT, 0, 3 + i, sound).status());
+            }
+            assertEquals(OK, c.call(PUT, 0, 6, victim).status());
+            final Map<String, Long> stats = stats(c);
+            assertEquals(3, stats.get("dedup_hits"));
+            assertEquals(1, stats.get("corrupt_heals"));
+            assertArrayEquals(victim, c.call(GET, 0, 7, sha256(victim)).body());
+            assertArrayEquals(sound, c.call(GET, 0, 8, sha256(sound)).body());
+        }
+    }
+
+    @Test
     void shouldThrowCorruptBlockExceptionInTheClientLibrary() throws Exception
     {
         server = start(0);

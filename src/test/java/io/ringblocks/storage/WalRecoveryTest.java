@@ -10,14 +10,16 @@ import java.util.Random;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Recovery from the write-ahead log: the records after the index's checkpoint reach LMDB in one transaction with the
- * new checkpoint, and the blocks of records newer than the last flush they know of are verified: a power loss may
+ * Recovery from the write-ahead log: the records after the index's checkpoint reach LMDB in transactions of whole
+ * records, each with its checkpoint, and the blocks of records newer than the last flush they know of are verified: a power loss may
  * have kept such a record but not its blocks.
  */
 class WalRecoveryTest
@@ -37,8 +39,11 @@ class WalRecoveryTest
         return hash;
     }
 
-    @Test
-    void shouldVerifyOnlyTheBlocksOfRecordsNewerThanTheLastFlushAndDropThoseThatDoNotMatch() throws Exception
+    /** Whole log in one transaction, each record in its own, and the first alone then both: the same outcome. */
+    @ParameterizedTest
+    @ValueSource(ints = {WalRecovery.CHUNK_EFFECTS, 1, 3, 4})
+    void shouldVerifyOnlyTheBlocksOfRecordsNewerThanTheLastFlushAndDropThoseThatDoNotMatch(final int chunk)
+        throws Exception
     {
         final UnsafeBuffer[] hashes = new UnsafeBuffer[6];
         try (FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.CREATE,
@@ -68,7 +73,8 @@ class WalRecoveryTest
         try (BlockIndex index = new BlockIndex(dir.resolve("index").toFile(), 1L << 30, 8, true);
             WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
         {
-            final WalRecovery.Result result = WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> 0);
+            final WalRecovery.Result result = WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> 0,
+                chunk);
             assertEquals(2, result.replay().records());
             assertEquals(3, result.verified());
             assertEquals(1, result.dropped());
