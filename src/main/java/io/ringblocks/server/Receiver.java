@@ -99,10 +99,18 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         return inbox.hasProvided() || inbox.ensureRecvBuffer(c);
     }
 
-    /** {@code c} is closing: what it has in the ring besides its receive ends too. */
+    /**
+     * {@code c} is closing: what it has in the ring besides its receive ends too. A body still arriving with no
+     * receive in the ring (a send failed between two of its receives) is dropped now: no completion would come to
+     * drop it, and its request would keep the connection from closing, with its buffer and body budget, for ever.
+     */
     void closing(final int c)
     {
         hangups.closing(c);
+        if (!conns.recvPosted[c] && !events.draining(c))
+        {
+            dropBodyRequest(c);
+        }
     }
 
     /** @return true while {@code c} has a hang-up watch in the ring (its descriptor must stay open). */

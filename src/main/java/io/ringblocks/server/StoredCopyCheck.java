@@ -47,7 +47,7 @@ final class StoredCopyCheck
         this.buffers = buffers;
         this.stalls = stalls;
         this.client = client;
-        readFd = ctx.store.readFd();
+        readFd = ctx.store.checkFd(); // the device, not the page cache
     }
 
     /**

@@ -394,6 +394,17 @@ public final class Store implements AutoCloseable, Committer.DataSync
         return dataFile.readFd();
     }
 
+    /**
+     * @return the descriptor a stored copy is checked through: the O_DIRECT one where the filesystem has it, so the
+     * check reads the device, not pages a read cache still holds from before the bytes on disk went bad (an
+     * O_DIRECT read writes back dirty pages of its range first, so a relaxed-mode block not yet written back is read
+     * as it will be).
+     */
+    public int checkFd()
+    {
+        return dataFile.fd();
+    }
+
     public boolean directIo()
     {
         return dataFile.isDirect();
