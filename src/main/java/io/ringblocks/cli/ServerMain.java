@@ -284,8 +284,9 @@ public final class ServerMain implements Callable<Integer>
         {
             server = RingblocksServer.start(config);
         }
-        catch (final RuntimeException e)
+        catch (final RuntimeException | Error e)
         {
+            // An Error too: the endpoint's threads would keep a process that never served alive.
             if (metrics != null)
             {
                 metrics.close();

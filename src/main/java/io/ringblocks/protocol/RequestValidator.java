@@ -11,7 +11,7 @@ import io.ringblocks.wire.Status;
  * fixed order and the first failure wins, which makes every error answer deterministic:
  * <ol>
  * <li>version is not 1: {@link Status#UNSUPPORTED_VERSION} (the server then closes the connection);</li>
- * <li>opcode is not PING..STATS: {@link Status#UNKNOWN_OPCODE};</li>
+ * <li>opcode is not PING..FIND_MISSING (0x01..0x08): {@link Status#UNKNOWN_OPCODE};</li>
  * <li>a flag bit the opcode does not define is set: {@link Status#BAD_REQUEST};</li>
  * <li>the body length is wrong for the opcode: {@link Status#BAD_REQUEST}, except a PUT payload above the
  * maximum block size, which is {@link Status#BLOCK_TOO_LARGE}.</li>

@@ -91,9 +91,15 @@ public final class RingblocksServer implements AutoCloseable
                 worker.awaitStarted();
             }
         }
-        catch (final InterruptedException | RuntimeException e)
+        catch (final InterruptedException | RuntimeException | Error e)
         {
+            // An Error too (e.g. OutOfMemoryError sizing a worker's tables): workers already started are not daemons
+            // and would keep a half-started server, its store and its directory lock alive.
             close();
+            if (e instanceof Error error)
+            {
+                throw error;
+            }
             throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
         }
     }

@@ -52,7 +52,7 @@ public final class ServerConfig
     /** Default {@link #ringEntries()}. */
     public static final int DEFAULT_RING_ENTRIES = 1024;
     /** Largest {@link #ringEntries()}: io_uring's limit. */
-    public static final int MAX_RING_ENTRIES = 32768;
+    public static final int MAX_RING_ENTRIES = 16384;
     /** Default {@link #shutdownTimeoutMillis()}: 10 s. */
     public static final long DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 10_000L;
     /** Default {@link #sendTimeoutMillis()}: 30 s. */

@@ -104,9 +104,10 @@ public final class Ring extends SqePrep implements AutoCloseable
      */
     public Ring(final int entries)
     {
-        if (entries < 1 || entries > 32768)
+        // The completion queue is four times the submission queue, and the kernel caps it at 65536 entries.
+        if (entries < 1 || entries > 16384)
         {
-            throw new IllegalArgumentException("entries must be in 1..32768: " + entries);
+            throw new IllegalArgumentException("entries must be in 1..16384: " + entries);
         }
         ring = io_uring.allocate(arena);
         final MemorySegment params = io_uring_params.allocate(arena);

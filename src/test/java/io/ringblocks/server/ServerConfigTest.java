@@ -73,8 +73,8 @@ class ServerConfigTest
             b -> b.blockCacheSize(272L << 20));
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 2147483648",
             b -> b.arenaSize(2L << 30));
-        assertRejected("ringEntries must be in 1..32768: 0", b -> b.ringEntries(0));
-        assertRejected("ringEntries must be in 1..32768: 32769", b -> b.ringEntries(32769));
+        assertRejected("ringEntries must be in 1..16384: 0", b -> b.ringEntries(0));
+        assertRejected("ringEntries must be in 1..16384: 16385", b -> b.ringEntries(16385));
         assertRejected("shutdownTimeoutMillis must be in 0..86400000: -1", b -> b.shutdownTimeoutMillis(-1));
         assertRejected("sendTimeoutMillis must be in 1..86400000: 0", b -> b.sendTimeoutMillis(0));
         assertRejected("requestTimeoutMillis must be in 1..86400000: 0", b -> b.requestTimeoutMillis(0));
