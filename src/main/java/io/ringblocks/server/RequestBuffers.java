@@ -56,8 +56,8 @@ final class RequestBuffers
      * Gives request {@code r} a second buffer (a deduplicated PUT reads the stored copy into it, its payload still
      * in the first): one of {@code bytes} when the arena has it at once, else one of the worker's own
      * {@link #SCRATCH}-byte buffers (in the arena's side piece), through which the copy is read and compared a piece
-     * at a time. Those no allocation can take, and each is held only for one check, so a request holding its payload never waits on the arena
-     * for a second buffer (two could wait on each other's for ever).
+     * at a time. Those no allocation can take, and each is held only for one check, so a request holding its payload
+     * never waits on the arena for a second buffer (two could wait on each other's for ever).
      *
      * @return false when neither is free: retry later.
      */

@@ -124,7 +124,8 @@ final class ServerReport
         }
         v.counter("protocol_errors", "Frames that broke the protocol (the connection was closed).",
             sum(ServerStats.PROTOCOL_ERRORS));
-        v.counter("dedup_hits", "PUTs of content already stored, answered without writing once the stored copy was read back equal.", sum(ServerStats.DEDUP_HITS));
+        v.counter("dedup_hits", "PUTs of content already stored, answered without writing once the stored copy was " +
+            "read back equal.", sum(ServerStats.DEDUP_HITS));
         v.counter("stalls", "Requests that waited for a buffer, space or the committer and were resumed.",
             sum(ServerStats.STALLS));
         v.counter("starvations", "Requests that found no arena memory for their buffer at first.",
@@ -165,7 +166,8 @@ final class ServerReport
         v.gauge("arena_registered_bytes", "I/O arena memory registered for fixed file I/O (pinned), 2 MiB at a time.",
             sum(ServerStats.ARENA_REGISTERED_BYTES));
         v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));
-        v.counter("corrupt_reads", "Reads whose bytes did not match: GETs answered CORRUPT, PUT read-backs that healed.",
+        v.counter("corrupt_reads",
+            "Reads whose bytes did not match: GETs answered CORRUPT, PUT read-backs that healed.",
             sum(ServerStats.CORRUPT_READS));
         v.counter("corrupt_heals", "Corrupt blocks rewritten by a PUT of their content.", sum(ServerStats.CORRUPT_HEALS));
         v.counter("lingering_closes", "Connections closed lingeringly after a connection-level error.",

@@ -11,9 +11,10 @@ import io.ringblocks.wire.Status;
 /**
  * A PUT whose content is already stored is answered from the stored copy only after that copy was read back and
  * found equal to the PUT's bytes (in one read into a buffer of the block's size, or piece by piece through a small
- * buffer of the worker's own when the arena has none free: {@link RequestBuffers#takeCheck}). Deduplication acknowledges a block without writing it, so the acknowledgement must
- * not rest on a copy that rotted unnoticed since it was written, or whose rot a GET found but whose flag is still on
- * its way to the committer. A copy that differs is flagged through the committer (MARK_CORRUPT, sent while the read's
+ * buffer of the worker's own when the arena has none free: {@link RequestBuffers#takeCheck}), through the O_DIRECT
+ * descriptor. Deduplication acknowledges a block without writing it, so the acknowledgement must not rest on a copy
+ * that rotted unnoticed since it was written, or whose rot a GET found but whose flag is still on its way to the
+ * committer. A copy that differs is flagged through the committer (MARK_CORRUPT, sent while the read's
  * pin still keeps its space from reuse, as a GET does) and, once that is acknowledged, the PUT writes its own bytes,
  * whose OCCUPY replaces the flagged entry: a heal ({@link Writes}).
  */

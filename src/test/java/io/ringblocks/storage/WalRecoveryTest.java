@@ -19,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Recovery from the write-ahead log: the records after the index's checkpoint reach LMDB in transactions of whole
- * records, each with its checkpoint, and the blocks of records newer than the last flush they know of are verified: a power loss may
- * have kept such a record but not its blocks.
+ * records, each with its checkpoint, and the blocks of records newer than the last flush they know of are verified: a
+ * power loss may have kept such a record but not its blocks.
  */
 class WalRecoveryTest
 {
