@@ -83,8 +83,8 @@ final class HangupWatch
         }
         if (state[c] == NONE)
         {
-            state[c] = ARMED;
             ring.prepPollAdd(conns.fd[c], LibC.POLLRDHUP, UserData.pack(c, OP_POLL, conns.generation[c]));
+            state[c] = ARMED;
         }
         else if (state[c] == SEEN && !canComplete(c))
         {

@@ -54,6 +54,14 @@ final class IoArena implements AutoCloseable
     private boolean registrationRefused;
     /** Nothing more is registered, ever: a kernel without sparse tables refused the whole arena, or a test. */
     private boolean neverRegister;
+    /**
+     * Tests only: arenas made while this is above 0 refuse every other file-read or file-write prep (the first, the
+     * third, ...) until they have refused that many, as a ring that takes no more SQEs would, so what a fault in the
+     * middle of a request leaves behind stays tested.
+     */
+    static volatile int failFileIo;
+    private int fileIoFailures = failFileIo;
+    private long fileIoPreps;
     /** A plain READ/WRITE was submitted: the kernel may still be copying into the region after the ring closed. */
     private boolean plainIo;
     private long failures;
@@ -146,6 +154,7 @@ final class IoArena implements AutoCloseable
     void prepRead(final int fd, final long buffer, final long at, final int length, final long fileOffset,
         final long userData)
     {
+        refuseIfInjected();
         final int fixed = fixedIndex(buffer);
         if (fixed >= 0)
         {
@@ -162,6 +171,7 @@ final class IoArena implements AutoCloseable
     void prepWrite(final int fd, final long buffer, final long at, final int length, final long fileOffset,
         final long userData)
     {
+        refuseIfInjected();
         final int fixed = fixedIndex(buffer);
         if (fixed >= 0)
         {
@@ -171,6 +181,15 @@ final class IoArena implements AutoCloseable
         {
             plainIo = true;
             ring.prepWrite(fd, address(at), length, fileOffset, userData);
+        }
+    }
+
+    private void refuseIfInjected()
+    {
+        if (fileIoFailures > 0 && (fileIoPreps++ & 1) == 0)
+        {
+            fileIoFailures--;
+            throw new IllegalStateException("injected fault: file I/O prep refused");
         }
     }
 

@@ -102,15 +102,24 @@ final class Linger
             return;
         }
         ctx.stats.increment(ServerStats.LINGERS);
-        ctx.ring().prepTimeout(timespec, 0, 0, UserData.pack(c, OP_TIMEOUT, conns.generation[c]));
-        postRecv(c);
+        try
+        {
+            ctx.ring().prepTimeout(timespec, 0, 0, UserData.pack(c, OP_TIMEOUT, conns.generation[c]));
+            postRecv(c);
+        }
+        catch (final RuntimeException e)
+        {
+            end(c); // nothing may wait for a timeout or a receive the ring never took
+            throw e;
+        }
     }
 
+    /** The flag only once the SQE is prepared; should a later one fail, the timeout still ends the linger. */
     private void postRecv(final int c)
     {
-        recvPosted[c] = true;
         ctx.ring().prepRecv(conns.fd[c], ctx.arena.address(conns.recvBuffer[c]), ctx.config.recvBufferSize(), 0,
             UserData.pack(c, OP_RECV, conns.generation[c]));
+        recvPosted[c] = true;
     }
 
     void onRecv(final int c, final int gen, final int res)
@@ -150,11 +159,19 @@ final class Linger
             return;
         }
         ctx.stats.increment(ServerStats.LINGERS_CUT);
+        end(c);
         if (recvPosted[c])
         {
-            ctx.ring().prepCancel(UserData.pack(c, OP_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+            try
+            {
+                ctx.ring().prepCancel(UserData.pack(c, OP_RECV, gen), UserData.pack(0, Worker.OP_IGNORE, 0));
+            }
+            catch (final RuntimeException e)
+            {
+                LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR); // ends the receive as well, and its completion the close
+                throw e;
+            }
         }
-        end(c);
     }
 
     private void end(final int c)
@@ -174,6 +191,7 @@ final class Linger
     /** Sends {@code frame} (BUSY) on a connection that gets no slot, then closes it, lingeringly when there is room. */
     void reject(final int fd, final long frameAddress, final int frameLength)
     {
+        ctx.ring().reserve(4); // a linked chain split by a submit between its SQEs would not run in order
         ctx.ring().prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
         ctx.ring().setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK); // the rest runs even if the send fails
         if (rejectFreeCount == 0 || !haveDiscardBuffer())

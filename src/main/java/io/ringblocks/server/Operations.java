@@ -90,6 +90,43 @@ final class Operations implements AutoCloseable
      */
     boolean start(final int r, final long body, final int bodyLength)
     {
+        final int generation = reqs.generation[r];
+        try
+        {
+            return dispatch(r, body, bodyLength);
+        }
+        catch (final RuntimeException e)
+        {
+            abandon(r, generation, Requests.RECEIVING, e);
+            return true; // the frame is consumed either way
+        }
+    }
+
+    /**
+     * A step of request {@code r} threw {@code fault} (reported here). A request still as the step found it, with the
+     * same {@code generation} and {@code state}, has nothing of it in the ring or in a queue (every step prepares
+     * its SQE last, and the state follows it): it is answered INTERNAL_ERROR, and what it holds goes back once that
+     * is sent. A request that got further is left to what it now waits for.
+     */
+    void abandon(final int r, final int generation, final int state, final RuntimeException fault)
+    {
+        ctx.errors.onError(ctx.name + " request " + r, fault);
+        if (reqs.generation[r] != generation || reqs.state[r] != state || state == Requests.RESPONDING ||
+            state == Requests.FREE)
+        {
+            return;
+        }
+        stats.increment(ServerStats.REQUESTS_ABANDONED);
+        writes.refuse(r);
+        if (reqs.opcode[r] == Opcode.LIST)
+        {
+            listsWaiting--; // counted from its start, before anything that can throw
+        }
+        respondStatus(r, Status.INTERNAL_ERROR);
+    }
+
+    private boolean dispatch(final int r, final long body, final int bodyLength)
+    {
         final int opcode = reqs.opcode[r];
         ServerStats.add(stats.bytesIn, Opcode.isValid(opcode) ? opcode : Opcode.NONE,
             bodyLength + Protocol.HEADER_LENGTH);
@@ -275,26 +312,50 @@ final class Operations implements AutoCloseable
     /** A PUT's whole body arrived in its buffer. */
     void startPut(final int r)
     {
-        writes.hashAndStore(r);
+        final int generation = reqs.generation[r];
+        try
+        {
+            writes.hashAndStore(r);
+        }
+        catch (final RuntimeException e)
+        {
+            abandon(r, generation, Requests.RECEIVING, e);
+        }
     }
 
     /** A GET's file read, or a PUT's read-back of the copy its content is stored in, completed. */
     void onFileRead(final int r, final int gen, final int res)
     {
-        if (reqs.opcode[r] == Opcode.PUT)
+        final int state = reqs.state[r];
+        try
         {
-            writes.onCheckRead(r, gen, res);
+            if (reqs.opcode[r] == Opcode.PUT)
+            {
+                writes.onCheckRead(r, gen, res);
+            }
+            else
+            {
+                reads.onFileRead(r, gen, res);
+            }
         }
-        else
+        catch (final RuntimeException e)
         {
-            reads.onFileRead(r, gen, res);
+            abandon(r, gen, state == Requests.READING ? state : Requests.FREE, e); // the read is over
         }
     }
 
     /** A PUT's file write completed. */
     void onFileWrite(final int r, final int gen, final int res)
     {
-        writes.onFileWrite(r, gen, res);
+        final int state = reqs.state[r];
+        try
+        {
+            writes.onFileWrite(r, gen, res);
+        }
+        catch (final RuntimeException e)
+        {
+            abandon(r, gen, state == Requests.WRITING ? state : Requests.FREE, e); // the write is over
+        }
     }
 
     /** @return request buffers the committer may still be writing from: the arena must stay mapped meanwhile. */
@@ -333,26 +394,15 @@ final class Operations implements AutoCloseable
         {
             final int next = reqs.next[r];
             final long stallsBefore = stalls.stalls();
-            if (reqs.state[r] == Requests.WAIT_PUBLISH)
+            final int state = reqs.state[r];
+            try
             {
-                writes.publishOrStall(r);
+                retry(r);
             }
-            else if (reqs.state[r] == Requests.WAIT_CHECK)
+            catch (final RuntimeException e)
             {
-                writes.storeUnlessStored(r);
-            }
-            else if (reqs.opcode[r] == Opcode.LIST)
-            {
-                list(r);
-            }
-            else if (reqs.opcode[r] == Opcode.GET)
-            {
-                releaseBuffers(r);
-                reads.get(r);
-            }
-            else
-            {
-                writes.allocateAndWrite(r);
+                // Not stalled again: nothing else has it. The rest of the list goes on being retried.
+                abandon(r, reqs.generation[r], stalls.stalls() == stallsBefore ? state : Requests.FREE, e);
             }
             if (stalls.stalls() == stallsBefore)
             {
@@ -361,6 +411,31 @@ final class Operations implements AutoCloseable
             r = next;
         }
         return work;
+    }
+
+    private void retry(final int r)
+    {
+        if (reqs.state[r] == Requests.WAIT_PUBLISH)
+        {
+            writes.publishOrStall(r);
+        }
+        else if (reqs.state[r] == Requests.WAIT_CHECK)
+        {
+            writes.storeUnlessStored(r);
+        }
+        else if (reqs.opcode[r] == Opcode.LIST)
+        {
+            list(r);
+        }
+        else if (reqs.opcode[r] == Opcode.GET)
+        {
+            releaseBuffers(r);
+            reads.get(r);
+        }
+        else
+        {
+            writes.allocateAndWrite(r);
+        }
     }
 
     /**

@@ -128,7 +128,6 @@ final class Reads implements AutoCloseable
             stalls.stall(r, Requests.WAIT_SPACE);
             return;
         }
-        reqs.readTag[r] = lookups.beginRead();
         reqs.indexedAt[r] = lookups.invalidationsAtPin();
         reqs.blockOffset[r] = lookups.offset();
         reqs.payloadLength[r] = blockLength; // a GET's block length, for the check
@@ -138,8 +137,11 @@ final class Reads implements AutoCloseable
         // Until the response is queued, response/responseLength hold the body: the wanted bytes of the buffer.
         reqs.response[r] = reqs.buffer[r] + offset;
         reqs.responseLength[r] = length;
-        reqs.state[r] = Requests.READING;
         submitRead(r);
+        // The pin and the state only once the SQE is prepared (it reaches the kernel at the next submit, after this):
+        // a prep that throws leaves the request as it was, for Operations.abandon, with no pin to leak.
+        reqs.readTag[r] = lookups.beginRead();
+        reqs.state[r] = Requests.READING;
     }
 
     /**

@@ -93,20 +93,20 @@ final class ReceivePosts
             (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
         {
             inbox.releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
-            conns.recvPosted[c] = true;
-            timeouts.readResumed(c, now);
-            stats.increment(ServerStats.RECV_SUBMISSIONS);
             // A client sending large PUTs gets single-shot receives: a multishot one would be cancelled for every body.
             if (multishot && state == Connections.BODY_NONE && !conns.lastBodyLarge[c])
             {
+                ring.prepRecvMultishot(conns.fd[c], inbox.group(), userData);
                 conns.multishot[c] = true;
                 conns.multishotCancelled[c] = false;
-                ring.prepRecvMultishot(conns.fd[c], inbox.group(), userData);
-                return;
             }
-            final int most = state == Connections.BODY_DISCARD ?
-                Math.min(inbox.bufferSize(), conns.bodyRemaining[c]) : inbox.bufferSize();
-            ring.prepRecvSelect(conns.fd[c], most, inbox.group(), userData);
+            else
+            {
+                final int most = state == Connections.BODY_DISCARD ?
+                    Math.min(inbox.bufferSize(), conns.bodyRemaining[c]) : inbox.bufferSize();
+                ring.prepRecvSelect(conns.fd[c], most, inbox.group(), userData);
+            }
+            posted(c);
             return;
         }
         if (state == Connections.BODY_NONE || state == Connections.BODY_DISCARD)
@@ -144,10 +144,16 @@ final class ReceivePosts
             host.beginClose(c, true);
             return;
         }
+        ring.prepRecv(conns.fd[c], arena.address(target), length, 0, userData);
+        posted(c);
+    }
+
+    /** Only once its SQE is prepared: a flag set for a receive that never reached the ring would hold a close for ever. */
+    private void posted(final int c)
+    {
         conns.recvPosted[c] = true;
         timeouts.readResumed(c, now);
         stats.increment(ServerStats.RECV_SUBMISSIONS);
-        ring.prepRecv(conns.fd[c], arena.address(target), length, 0, userData);
     }
 
     /** Posts a receive unless the connection is throttled, closing or already receiving. */
@@ -209,9 +215,9 @@ final class ReceivePosts
         {
             if (!conns.multishotCancelled[c])
             {
-                conns.multishotCancelled[c] = true;
                 ring.prepCancel(UserData.pack(c, Worker.OP_RECV, conns.generation[c]),
                     UserData.pack(0, Worker.OP_IGNORE, 0));
+                conns.multishotCancelled[c] = true;
             }
         }
         else if (conns.filled[c] == 0 && !inbox.holding(c))

@@ -166,6 +166,8 @@ final class ServerReport
         v.gauge("arena_registered_bytes", "I/O arena memory registered for fixed file I/O (pinned), 2 MiB at a time.",
             sum(ServerStats.ARENA_REGISTERED_BYTES));
         v.counter("io_errors", "Block reads or writes that failed.", sum(ServerStats.IO_ERRORS));
+        v.counter("requests_abandoned", "Requests answered INTERNAL_ERROR after a fault in the server (reported too).",
+            sum(ServerStats.REQUESTS_ABANDONED));
         v.counter("corrupt_reads",
             "Reads whose bytes did not match: GETs answered CORRUPT, PUT read-backs that healed.",
             sum(ServerStats.CORRUPT_READS));

@@ -73,7 +73,9 @@ final class ServerStats
     static final int HANGUPS_CUT_SHORT = 36;
     /** Connections whose large PUT waits for the partial-body budget. */
     static final int BODY_BUDGET_WAITERS = 37;
-    static final int FIGURES = 38;
+    /** Requests answered INTERNAL_ERROR because a step of theirs threw (each also reported to the error handler). */
+    static final int REQUESTS_ABANDONED = 38;
+    static final int FIGURES = 39;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

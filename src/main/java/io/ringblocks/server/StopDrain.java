@@ -149,9 +149,17 @@ final class StopDrain
         final int room = ctx.config.recvBufferSize() - conns.filled[c];
         final int length = skip[c] > 0 ? Math.min(ctx.config.recvBufferSize(), skip[c]) : room;
         final long target = skip[c] > 0 ? buffer : buffer + conns.filled[c];
+        try
+        {
+            ctx.ring().prepRecv(conns.fd[c], ctx.arena.address(target), length, MSG_DONTWAIT,
+                UserData.pack(c, OP_RECV, conns.generation[c]));
+        }
+        catch (final RuntimeException e)
+        {
+            end(c); // what is left unanswered is dropped with the connection, which must still close
+            throw e;
+        }
         posted[c] = true;
-        ctx.ring().prepRecv(conns.fd[c], ctx.arena.address(target), length, MSG_DONTWAIT,
-            UserData.pack(c, OP_RECV, conns.generation[c]));
     }
 
     /**

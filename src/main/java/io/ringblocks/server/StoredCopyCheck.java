@@ -70,11 +70,11 @@ final class StoredCopyCheck
             stalls.stall(r, Requests.WAIT_CHECK);
             return;
         }
-        reqs.readTag[r] = lookups.beginRead();
         reqs.ioLength[r] = span;
         reqs.ioDone[r] = 0;
-        reqs.state[r] = Requests.READING;
         submitRead(r);
+        reqs.readTag[r] = lookups.beginRead(); // after the prep, as in Reads.get
+        reqs.state[r] = Requests.READING;
     }
 
     /**

@@ -186,13 +186,22 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
                 work += receiver.serveStarved();
                 work += receiver.serveBodyWaiters();
                 work += timeouts.sweep(now, this);
+            }
+            catch (final RuntimeException e)
+            {
+                // A fault in one request must not take the worker (and every connection on it) down.
+                errors.onError("worker " + id, e);
+                work++;
+            }
+            try
+            {
+                // Whatever failed above, the cycle's answers leave and its snapshot pin is dropped.
                 sender.flush();
                 ops.endIteration();
                 acceptor.cycle(System.nanoTime(), stopping);
             }
             catch (final RuntimeException e)
             {
-                // A fault in one request must not take the worker (and every connection on it) down.
                 errors.onError("worker " + id, e);
                 work++;
             }
@@ -452,11 +461,21 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         if (conns.state[c] == Connections.OPEN)
         {
             conns.state[c] = Connections.CLOSING;
-            if (conns.recvPosted[c])
+            try
             {
-                ring.prepCancel(UserData.pack(c, OP_RECV, conns.generation[c]), UserData.pack(0, OP_IGNORE, 0));
+                if (conns.recvPosted[c])
+                {
+                    ring.prepCancel(UserData.pack(c, OP_RECV, conns.generation[c]), UserData.pack(0, OP_IGNORE, 0));
+                }
+                receiver.closing(c);
             }
-            receiver.closing(c);
+            catch (final RuntimeException e)
+            {
+                // The ring took no cancel: shutting the socket down ends its receive and hang-up watch all the same,
+                // and their completions let the close finish.
+                LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
+                throw e;
+            }
         }
         if (broken && !conns.sending[c])
         {
@@ -474,8 +493,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             return;
         }
-        conns.state[c] = Connections.CLOSED;
         ring.prepClose(conns.fd[c], UserData.pack(c, OP_CLOSE, conns.generation[c]));
+        conns.state[c] = Connections.CLOSED; // only now: a CLOSED slot's descriptor is never closed again
     }
 
     private void onClosed(final int c, final int gen, final int res)
@@ -509,7 +528,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             // A connection whose error frame is queued closes (lingeringly) once it is sent, answering nothing more.
             if (conns.state[c] == Connections.OPEN && !conns.closeAfterSend[c])
             {
-                drain.begin(c);
+                try
+                {
+                    drain.begin(c);
+                }
+                catch (final RuntimeException e)
+                {
+                    errors.onError("worker " + id + " stop drain of connection " + c, e); // the others still drain
+                }
             }
         }
     }

@@ -193,6 +193,24 @@ final class Writes implements CommitterClient.AckHandler
         allocateAndWrite(r);
     }
 
+    /** {@link #heal}, answering INTERNAL_ERROR if it throws before the PUT got anywhere (as Operations.abandon). */
+    private void healOrFail(final int r)
+    {
+        try
+        {
+            heal(r);
+        }
+        catch (final RuntimeException e)
+        {
+            ctx.errors.onError(ctx.name + " request " + r, e);
+            if (reqs.state[r] == Requests.WAIT_ACK)
+            {
+                stats.increment(ServerStats.REQUESTS_ABANDONED);
+                answers.status(r, Status.INTERNAL_ERROR);
+            }
+        }
+    }
+
     private boolean sameHash(final int r)
     {
         for (int i = 0; i < HASH; i += Long.BYTES)
@@ -235,8 +253,17 @@ final class Writes implements CommitterClient.AckHandler
             publishOrStall(r);
             return;
         }
+        try
+        {
+            submitWrite(r);
+        }
+        catch (final RuntimeException e)
+        {
+            store.release(offset, reqs.blockClass[r]); // nothing was written to it, and nothing else has it
+            reqs.blockOffset[r] = -1;
+            throw e;
+        }
         reqs.state[r] = Requests.WRITING;
-        submitWrite(r);
     }
 
     private void submitWrite(final int r)
@@ -289,10 +316,11 @@ final class Writes implements CommitterClient.AckHandler
         publishOrStall(r);
     }
 
-    /** A PUT stalled for space or for the ring is refused at a stop: the space its block took is given back. */
+    /** A PUT refused at a stop (stalled for space or the ring), or abandoned after a fault: its own space goes back. */
     void refuse(final int r)
     {
-        if (reqs.state[r] == Requests.WAIT_PUBLISH &&
+        // A block being written (its write over) or written and not published is this PUT's own space.
+        if (reqs.state[r] == Requests.WRITING || reqs.state[r] == Requests.WAIT_PUBLISH &&
             (reqs.deltaType[r] == Deltas.OCCUPY || reqs.deltaType[r] == Deltas.WRITE_OCCUPY))
         {
             store.release(reqs.blockOffset[r], reqs.blockClass[r]);
@@ -372,7 +400,7 @@ final class Writes implements CommitterClient.AckHandler
         {
             if (reqs.opcode[r] == Opcode.PUT)
             {
-                heal(r); // its read-back found the stored copy wrong, and the flag is committed now
+                healOrFail(r); // its read-back found the stored copy wrong, and the flag is committed now
                 return;
             }
             answers.status(r, Status.CORRUPT); // whatever the result: these bytes were wrong

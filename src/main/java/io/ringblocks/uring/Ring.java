@@ -217,6 +217,22 @@ public final class Ring extends SqePrep implements AutoCloseable
     }
 
     /**
+     * Makes room for the next {@code count} SQEs, submitting what is queued when the SQ lacks it: a linked chain must
+     * not be split by the submit {@link #nextSqe()} makes when the SQ fills between two of its SQEs.
+     */
+    public void reserve(final int count)
+    {
+        if (count < 1 || count > sqEntries)
+        {
+            throw new IllegalArgumentException("cannot reserve " + count + " of " + sqEntries + " SQEs");
+        }
+        if (sqeTail + count - sqKhead.get(JAVA_INT, 0) > sqEntries)
+        {
+            submit();
+        }
+    }
+
+    /**
      * Port of {@code _io_uring_get_sqe} (liburing.h:1258-1283): without SQPOLL the kernel only moves the SQ head
      * inside io_uring_enter on this same thread, so a plain read of khead (IO_URING_READ_ONCE) suffices.
      * A full SQ is submitted first, so this never fails while the kernel accepts SQEs.

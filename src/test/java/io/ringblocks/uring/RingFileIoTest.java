@@ -17,6 +17,7 @@ import io.ringblocks.sys.LibC;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RingFileIoTest
@@ -224,6 +225,33 @@ class RingFileIoTest
             assertTrue(ring.sqFullSubmits() > 0, "SQ never filled");
             assertEquals(total, ring.submitted());
             assertEquals(0, ring.droppedCqes());
+        }
+    }
+
+    @Test
+    void shouldSubmitFirstWhenAReservedChainWouldNotFitTheQueue()
+    {
+        try (Ring ring = new Ring(8))
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                ring.prepNop(i);
+            }
+            ring.reserve(2); // 6 + 2 fit: nothing submitted
+            assertEquals(6, ring.pending());
+            ring.reserve(3);
+            assertEquals(0, ring.pending());
+            assertEquals(6, ring.submitted());
+            ring.prepNop(6);
+            ring.setLastSqeFlags(Ring.SQE_IO_LINK);
+            ring.prepNop(7);
+            final CompletionBatch done = awaitCompletions(ring, 8);
+            for (int i = 0; i < 8; i++)
+            {
+                assertEquals(0, done.result(i));
+            }
+            assertThrows(IllegalArgumentException.class, () -> ring.reserve(9));
+            assertThrows(IllegalArgumentException.class, () -> ring.reserve(0));
         }
     }
 
