@@ -89,7 +89,10 @@ final class Linger
         return active[c];
     }
 
-    /** The connection's last frame (a connection-level error) was sent: stop reading requests, then linger. */
+    /**
+     * The connection's last frame (a connection-level error, or the last answer of a stop's drain) was sent: stop
+     * reading requests, then linger.
+     */
     void begin(final int c)
     {
         active[c] = true;

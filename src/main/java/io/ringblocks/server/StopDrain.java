@@ -41,6 +41,11 @@ final class StopDrain
     private final boolean[] posted;
     /** Body bytes of the last answered frame still to be received and dropped. */
     private final int[] skip;
+    /**
+     * The drain ended with the peer possibly still sending: closing while input waits unread would send a reset,
+     * which throws away answers still in the socket's send queue, so the close lingers ({@link Linger}).
+     */
+    private final boolean[] lingerAtClose;
 
     StopDrain(final WorkerContext ctx, final Connections conns, final Host host)
     {
@@ -52,6 +57,7 @@ final class StopDrain
         active = new boolean[conns.capacity];
         posted = new boolean[conns.capacity];
         skip = new int[conns.capacity];
+        lingerAtClose = new boolean[conns.capacity];
     }
 
     /** @return true while {@code c} must stay open: still draining, or a drain receive is in flight. */
@@ -71,6 +77,7 @@ final class StopDrain
         active[c] = true;
         posted[c] = false;
         skip[c] = 0;
+        lingerAtClose[c] = false;
         host.beginClose(c, false); // cancels the receive in flight; its completion comes to afterRecv
         if (!conns.recvPosted[c])
         {
@@ -119,7 +126,9 @@ final class StopDrain
         }
         if (res <= 0)
         {
-            end(c); // -EAGAIN: nothing more has arrived; 0: end of stream; else the socket broke
+            // -EAGAIN: nothing more has arrived, but more may come; 0: end of stream; else the socket broke.
+            lingerAtClose[c] = res == -Errno.EAGAIN;
+            end(c);
             return;
         }
         if (skip[c] > 0)
@@ -142,6 +151,7 @@ final class StopDrain
         }
         if (!host.ensureRecvBuffer(c) || skip[c] == 0 && !answerBuffered(c))
         {
+            lingerAtClose[c] = true; // input may be left unread
             end(c);
             return;
         }
@@ -223,5 +233,13 @@ final class StopDrain
     {
         active[c] = false;
         host.tryFinishClose(c);
+    }
+
+    /** @return true once, when {@code c}'s drain asks for a lingering close: everything else is done. */
+    boolean takeLingerAtClose(final int c)
+    {
+        final boolean linger = lingerAtClose[c];
+        lingerAtClose[c] = false;
+        return linger;
     }
 }

@@ -493,6 +493,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             return;
         }
+        if (drain.takeLingerAtClose(c))
+        {
+            linger.begin(c); // its answers are all sent: end the stream, and read until the peer does
+            return;
+        }
         ring.prepClose(conns.fd[c], UserData.pack(c, OP_CLOSE, conns.generation[c]));
         conns.state[c] = Connections.CLOSED; // only now: a CLOSED slot's descriptor is never closed again
     }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,8 @@ class ShutdownAnswersTest
 {
     private static final int PUT = 2;
     private static final int HEAD = 4;
+    private static final int PING = 1;
+    private static final int GET = 3;
     private static final int OK = 0;
     private static final int NOT_FOUND = 1;
     private static final int SHUTTING_DOWN = 12;
@@ -99,6 +102,48 @@ class ShutdownAnswersTest
                 final int head = c.call(HEAD, 0, i, ServerOperationsTest.sha256(blocks.get(i - 1))).status();
                 assertEquals(status == OK ? OK : NOT_FOUND, head, "request " + i + " answered " + status);
             }
+        }
+    }
+
+    @Test
+    void shouldDeliverEveryAnswerToAClientThatReadsSlowlyAndSendsOnDuringTheStop() throws Exception
+    {
+        final byte[] block = ServerOperationsTest.random(new Random(15), 1 << 20);
+        final byte[] hash = ServerOperationsTest.sha256(block);
+        final RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));
+        try (RawClient c = new RawClient(server.port(), 4096))
+        {
+            assertEquals(OK, c.call(PUT, 0, 1, block).status());
+            c.send(GET, 0, 2, hash); // the answer fills the server's send buffer while the client does not read
+            Thread.sleep(200);
+            final Thread stopper = Thread.ofPlatform().start(server::close);
+            Thread.sleep(300); // the stop's drain found nothing more to read by now
+            for (int i = 0; i < 16; i++)
+            {
+                c.send(PING, 0, 100 + i, new byte[0]); // arrives at a connection that reads no more requests
+            }
+            final RawClient.Response get = c.read();
+            assertEquals(2, get.requestId());
+            assertEquals(OK, get.status());
+            assertArrayEquals(block, get.body(), "the whole answer, not cut off by a reset");
+            while (true)
+            {
+                final RawClient.Response r;
+                try
+                {
+                    r = c.read();
+                }
+                catch (final EOFException end)
+                {
+                    break; // an orderly end, not ECONNRESET
+                }
+                assertEquals(SHUTTING_DOWN, r.status(), "a PING the drain still read: " + r.requestId());
+            }
+            stopper.join();
+        }
+        finally
+        {
+            server.close();
         }
     }
 }
