@@ -70,7 +70,7 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--multishot-recv", paramLabel = "on|off", description = "keep one multishot receive armed per connection waiting for requests (kernel 6.0+, else one receive per arrival; default: ${DEFAULT-VALUE})")
     String multishotRecv;
 
-    @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response has not moved for this long: the client stopped reading (default: ${DEFAULT-VALUE})")
+    @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response is not sent completely this long after it became the next to send: the client stopped reading or reads too slowly (default: ${DEFAULT-VALUE})")
     String sendTimeout;
 
     @Option(names = "--scrub-rate", paramLabel = "SIZE", description = "bytes per second the background scrubber re-verifies stored blocks at, e.g. 10m; 0 = off (default: ${DEFAULT-VALUE})")

@@ -3,7 +3,9 @@ package io.ringblocks.server;
 /**
  * A worker's connection deadlines, checked by one sweep over the connection table:
  * <ul>
- * <li><b>send</b>: a response that has not moved for the send timeout (the client stopped reading);</li>
+ * <li><b>send</b>: a response not sent completely within the send timeout of reaching the head of its connection's
+ * queue (the client stopped reading, or reads so slowly that it would pin the response's buffer for ever: a short
+ * send does not restart the clock);</li>
  * <li><b>request</b>: a frame whose first bytes arrived a request timeout ago and is still incomplete while the worker
  * waits for the rest (a stalled upload, a slowloris client). Time the worker itself holds a connection unread
  * (in-flight bound, buffer starvation, the partial-body budget) does not count: the clock restarts when reading
@@ -82,10 +84,16 @@ final class ConnectionTimeouts
         }
     }
 
-    void sendStarted(final int c, final long now)
+    /** A response became the head of {@code c}'s send queue: its send deadline starts. */
+    void responseAtHead(final int c, final long now)
     {
         conns.sendSince[c] = now;
-        schedule(now + sendNanos);
+    }
+
+    /** A send was submitted: the head response's deadline stands, whatever earlier sends of it moved. */
+    void sendStarted(final int c, final long now)
+    {
+        schedule(conns.sendSince[c] + sendNanos);
         activity(c, now);
     }
 

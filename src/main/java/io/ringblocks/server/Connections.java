@@ -43,7 +43,7 @@ final class Connections
     final boolean[] lastBodyLarge;
     /** The last buffer-select receive found no provided buffer: the next receive goes into the connection's own. */
     final boolean[] ownRecv;
-    /** When the send in flight was submitted (each partial send restarts it): how long the client has not read. */
+    /** When the response at the head of the send queue got there: a short send does not restart it. */
     final long[] sendSince;
     final boolean[] closeAfterSend;
     /** The peer finished sending (end of stream): closed once what it sent is answered. */

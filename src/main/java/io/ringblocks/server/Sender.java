@@ -102,6 +102,7 @@ final class Sender implements AutoCloseable
         if (conns.sendTail[c] < 0)
         {
             conns.sendHead[c] = r;
+            timeouts.responseAtHead(c, now);
         }
         else
         {
@@ -238,12 +239,17 @@ final class Sender implements AutoCloseable
             events.beginClose(c, true); // drops the queued responses once the connection is CLOSING
             return;
         }
+        final int head = conns.sendHead[c];
         if (consumeSent(c, res))
         {
             stats.increment(ServerStats.SHORT_IO);
         }
         if (conns.sendHead[c] >= 0)
         {
+            if (conns.sendHead[c] != head)
+            {
+                timeouts.responseAtHead(c, now); // the next response's clock starts when the one before it is out
+            }
             markSendReady(c); // with whatever else this connection answers in this duty cycle
         }
         else if (conns.closeAfterSend[c] && conns.state[c] == Connections.OPEN)

@@ -218,8 +218,9 @@ public final class ServerConfig
     }
 
     /**
-     * @return how long a response may stand still (the client stopped reading) before its connection is closed, so
-     * that it cannot keep the worker's I/O buffers forever.
+     * @return how long a response may take to leave once it is the next to send (a short send does not restart the
+     * clock) before its connection is closed, so that a client that does not read, or reads a little now and then,
+     * cannot keep the worker's I/O buffers for ever.
      */
     public long sendTimeoutMillis()
     {

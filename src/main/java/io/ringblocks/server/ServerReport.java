@@ -130,7 +130,7 @@ final class ServerReport
             sum(ServerStats.STALLS));
         v.counter("starvations", "Requests that found no arena memory for their buffer at first.",
             sum(ServerStats.STARVATIONS));
-        v.counter("send_timeouts", "Connections closed because their client stopped reading.",
+        v.counter("send_timeouts", "Connections closed because their client stopped reading (or read too slowly).",
             sum(ServerStats.SEND_TIMEOUTS));
         v.counter("request_timeouts", "Connections closed because a frame stayed incomplete too long.",
             sum(ServerStats.REQUEST_TIMEOUTS));

@@ -110,11 +110,36 @@ class ConnectionTimeoutsTest
         final int c = open(t, 0);
         conns.sending[c] = true;
         conns.sendHead[c] = 0;
+        t.responseAtHead(c, 0);
         t.sendStarted(c, 0);
         conns.state[c] = Connections.CLOSING;
         assertEquals(1, t.sweep(1_000 * MS, record));
         assertEquals(0, t.sweep(100_000 * MS, record), "expired once: the worker's shutdown ends the send");
         assertEquals(List.of(c + ":" + ConnectionTimeouts.SEND), expired);
+    }
+
+    @Test
+    void shouldExpireAResponseThatTricklesOutInShortSendsAndStartEachResponsesClockWhenItReachesTheHead()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 1_000, 30_000, 0);
+        final int c = open(t, 0);
+        conns.sending[c] = true;
+        t.responseAtHead(c, 0);
+        t.sendStarted(c, 0);
+        t.sendStarted(c, 600 * MS); // a short send moved a few bytes: the response is not out yet
+        t.sendStarted(c, 900 * MS);
+        assertEquals(0, t.sweep(999 * MS, record));
+        assertEquals(1, t.sweep(1_000 * MS, record), "a reader that takes a little now and then still expires");
+
+        final int d = open(t, 0);
+        conns.sending[d] = true;
+        t.responseAtHead(d, 0);
+        t.sendStarted(d, 0);
+        t.responseAtHead(d, 800 * MS); // the first response is out, the next one starts its own clock
+        t.sendStarted(d, 800 * MS);
+        assertEquals(0, t.sweep(1_700 * MS, record));
+        assertEquals(1, t.sweep(1_900 * MS, record)); // sweeps come at most an eighth of the timeout late
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.SEND, d + ":" + ConnectionTimeouts.SEND), expired);
     }
 
     @Test

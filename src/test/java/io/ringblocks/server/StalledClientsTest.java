@@ -146,6 +146,41 @@ class StalledClientsTest
     }
 
     @Test
+    void shouldCloseAClientThatReadsItsResponsesOnlyALittleNowAndThen() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).sendTimeoutMillis(1_000)
+            .conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final byte[] block = random(new Random(8), MIB);
+            try (RawClient c = new RawClient(server.port(), 4096))
+            {
+                assertEquals(OK, c.call(PUT, 0, 1, block).status());
+                for (int i = 0; i < 12; i++)
+                {
+                    c.send(ServerOperationsTest.GET, 0, 2 + i, sha256(block)); // more than the socket buffers hold
+                }
+                // 2 KiB every 100 ms: a response of 1 MiB cannot leave within the 1 s send timeout. (How often such a
+                // reader lets a short send through depends on the kernel's buffers; ConnectionTimeoutsTest pins down
+                // that none restarts the clock.)
+                final byte[] sip = new byte[2048];
+                final long deadline = System.nanoTime() + 20_000_000_000L;
+                while (stat(server, "send_timeouts") == 0)
+                {
+                    assertTrue(System.nanoTime() < deadline, "a trickling reader held its 1 MiB response for 20 s");
+                    Thread.sleep(100);
+                    if (c.socket.getInputStream().read(sip) < 0)
+                    {
+                        break;
+                    }
+                }
+                awaitStat(server, "send_timeouts", 1);
+                awaitStat(server, "connections", 0);
+            }
+        }
+    }
+
+    @Test
     void shouldCloseAnIdleConnectionButNotABusyOne() throws Exception
     {
         final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).requestTimeoutMillis(30_000)
