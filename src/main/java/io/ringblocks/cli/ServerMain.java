@@ -2,16 +2,19 @@ package io.ringblocks.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import io.ringblocks.metrics.MetricsEndpoint;
+import io.ringblocks.server.MemoryBudget;
 import io.ringblocks.server.RingblocksServer;
 import io.ringblocks.server.ServerConfig;
 import io.ringblocks.storage.JournalConfig;
@@ -37,7 +40,7 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--data", paramLabel = "DIR", description = "data directory (default: ${DEFAULT-VALUE})")
     Path data;
 
-    @Option(names = "--workers", paramLabel = "N", description = "worker threads, one io_uring each (default: processors, at most " + ServerConfig.MAX_WORKERS + ")")
+    @Option(names = "--workers", paramLabel = "N", description = "worker threads, one io_uring each, at most " + ServerConfig.MAX_WORKERS + " (default: processors, at most " + ServerConfig.DEFAULT_MAX_WORKERS + ")")
     Integer workers;
 
     @Option(names = "--max-size", paramLabel = "SIZE", description = "store capacity, e.g. 512m, 10g (default: ${DEFAULT-VALUE})")
@@ -217,6 +220,14 @@ public final class ServerMain implements Callable<Integer>
     }
 
     /** Whole milliseconds: what the configuration counts in; a non-zero duration must not round to zero. */
+    /** @return the JVM's direct memory limit: -XX:MaxDirectMemorySize, or the heap limit when it is not set. */
+    private static long maxDirectMemory()
+    {
+        final HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+        final long set = Long.parseLong(vm.getVMOption("MaxDirectMemorySize").getValue());
+        return set > 0 ? set : Runtime.getRuntime().maxMemory();
+    }
+
     private static long millis(final String flag, final String text)
     {
         final long nanos = Sizes.durationNanos(text);
@@ -269,6 +280,11 @@ public final class ServerMain implements Callable<Integer>
     public Integer call() throws Exception
     {
         final ServerConfig config = config();
+        final String shortfall = MemoryBudget.shortfall(config, Runtime.getRuntime().maxMemory(), maxDirectMemory());
+        if (shortfall != null)
+        {
+            throw new IllegalArgumentException(shortfall + ": pass JVM flags in RINGBLOCKS_JAVA_OPTS");
+        }
         checkDataDirectory(config.store().dir());
         final MetricsEndpoint metrics;
         try

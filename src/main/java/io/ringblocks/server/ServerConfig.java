@@ -21,8 +21,10 @@ public final class ServerConfig
     public static final int DEFAULT_PORT = 10100;
     /** Largest {@link #port()}; 0 asks for an ephemeral port (tests). */
     public static final int MAX_PORT = 65535;
-    /** Largest {@link #workers()}; the default is one per available processor, at most this many. */
+    /** Largest {@link #workers()}. */
     public static final int MAX_WORKERS = 256;
+    /** The default {@link #workers()} is one per available processor, at most this many. */
+    public static final int DEFAULT_MAX_WORKERS = 16;
     /** Default {@link #maxConnections()}. */
     public static final int DEFAULT_MAX_CONNECTIONS = 4096;
     /** Largest {@link #maxConnections()}: every worker keeps a slot table of this many connections. */
@@ -31,6 +33,8 @@ public final class ServerConfig
     public static final int DEFAULT_MAX_IN_FLIGHT = 64;
     /** Largest {@link #maxInFlight()}. */
     public static final int MAX_MAX_IN_FLIGHT = 4096;
+    /** Most {@link #requestSlots()}: their small response areas (64 bytes each) fill the arena's largest buffer. */
+    public static final int MAX_REQUEST_SLOTS = IoArena.MAX_BUFFER / 64;
     /** Default {@link #recvBufferSize()}: 16 KiB. */
     public static final int DEFAULT_RECV_BUFFER_SIZE = 16384;
     /** Smallest {@link #recvBufferSize()}: 4 KiB. */
@@ -116,10 +120,13 @@ public final class ServerConfig
         return new Builder(store);
     }
 
-    /** @return the default worker count: one per available processor, at most {@value #MAX_WORKERS}. */
+    /**
+     * @return the default worker count: one per available processor, at most {@value #DEFAULT_MAX_WORKERS} (so the
+     * launcher's default heap holds their tables on any machine; more are a flag and a larger heap away).
+     */
     public static int defaultWorkers()
     {
-        return Math.min(Runtime.getRuntime().availableProcessors(), MAX_WORKERS);
+        return Math.min(Runtime.getRuntime().availableProcessors(), DEFAULT_MAX_WORKERS);
     }
 
     /** @return a builder preset with these settings, to derive a variant. */
@@ -171,6 +178,20 @@ public final class ServerConfig
     public int maxInFlight()
     {
         return maxInFlight;
+    }
+
+    /**
+     * @return request slots per worker, shared by its connections: 64 per {@link #maxInFlight()}, at least 1024, at
+     * most {@value #MAX_REQUEST_SLOTS}.
+     */
+    public int requestSlots()
+    {
+        return requestSlots(maxInFlight);
+    }
+
+    private static int requestSlots(final int maxInFlight)
+    {
+        return Math.min(MAX_REQUEST_SLOTS, Math.max(1024, maxInFlight * 64));
     }
 
     /**
@@ -528,6 +549,14 @@ public final class ServerConfig
             ConfigChecks.powerOfTwo("recvBufferSize", recvBufferSize, MIN_RECV_BUFFER_SIZE, MAX_RECV_BUFFER_SIZE);
             ConfigChecks.multipleOf("arenaSize", arenaSize, MIN_ARENA_SIZE, MIN_ARENA_SIZE, MAX_ARENA_SIZE);
             ConfigChecks.multipleOf("blockCacheSize", blockCacheSize, BLOCK_CACHE_UNIT, 0, MAX_BLOCK_CACHE_SIZE);
+            final long areas = Math.max(4096, requestSlots(maxInFlight) * 64L);
+            final long responseAreas = Long.bitCount(areas) == 1 ? areas : Long.highestOneBit(areas) << 1; // a buddy
+            if (responseAreas > arenaSize / 4)
+            {
+                throw new IllegalArgumentException("arenaSize " + arenaSize + " is too small for maxInFlight " +
+                    maxInFlight + ": the small response areas of its request slots (" + responseAreas +
+                    " bytes) may take at most a quarter of it");
+            }
             ConfigChecks.inRange("ringEntries", ringEntries, 1, MAX_RING_ENTRIES);
             ConfigChecks.inRange("shutdownTimeoutMillis", shutdownTimeoutMillis, 0, MAX_TIMEOUT_MILLIS);
             ConfigChecks.inRange("sendTimeoutMillis", sendTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);

@@ -84,7 +84,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         this.wakeup = wakeup;
         this.connectionCount = connectionCount;
         this.errors = errors;
-        ctx = new WorkerContext(id, config, store, errors, Math.min(65536, Math.max(1024, config.maxInFlight() * 64)));
+        ctx = new WorkerContext(id, config, store, errors, config.requestSlots());
         stats = ctx.stats;
         reqs = ctx.reqs;
         arena = ctx.arena;
@@ -146,10 +146,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             }
             catch (final Throwable e)
             {
-                t.addSuppressed(e);
+                if (e != t) // the JVM may throw one preallocated OutOfMemoryError twice
+                {
+                    t.addSuppressed(e);
+                }
             }
-            started.countDown();
-            stopped.countDown();
+            finally
+            {
+                started.countDown(); // whatever happened: the thread waiting for the start must not wait for ever
+                stopped.countDown();
+            }
             return;
         }
         started.countDown();
@@ -164,8 +170,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         }
         finally
         {
-            closeEverything();
-            stopped.countDown();
+            try
+            {
+                closeEverything();
+            }
+            finally
+            {
+                stopped.countDown();
+            }
         }
     }
 

@@ -30,7 +30,7 @@ class ServerConfigTest
         final ServerConfig config = ServerConfig.builder(STORE).conclude();
         assertEquals("127.0.0.1", config.host());
         assertEquals(10100, config.port());
-        assertEquals(Math.min(Runtime.getRuntime().availableProcessors(), 256), config.workers());
+        assertEquals(Math.min(Runtime.getRuntime().availableProcessors(), 16), config.workers());
         assertEquals(4096, config.maxConnections());
         assertEquals(64, config.maxInFlight());
         assertEquals(16384, config.recvBufferSize());
@@ -42,6 +42,19 @@ class ServerConfigTest
         assertEquals(30_000L, config.requestTimeoutMillis());
         assertEquals(300_000L, config.idleTimeoutMillis());
         assertEquals(STORE, config.store());
+    }
+
+    @Test
+    void shouldSizeRequestSlotsByMaxInFlightWithinWhatTheSmallResponseAreasMayTake()
+    {
+        assertEquals(1024, ServerConfig.builder(STORE).maxInFlight(1).conclude().requestSlots());
+        assertEquals(4096, ServerConfig.builder(STORE).conclude().requestSlots());
+        assertEquals(32768, ServerConfig.builder(STORE).maxInFlight(512).conclude().requestSlots());
+        assertEquals(32768, ServerConfig.builder(STORE).maxInFlight(4096).conclude().requestSlots(),
+            "64-byte response areas of more would not fit the arena's largest buffer");
+        assertEquals(128, ServerConfig.builder(STORE).arenaSize(2L << 20).maxInFlight(128).conclude().maxInFlight());
+        assertRejected("arenaSize 2097152 is too small for maxInFlight 129: the small response areas of its request " +
+            "slots (1048576 bytes) may take at most a quarter of it", b -> b.arenaSize(2L << 20).maxInFlight(129));
     }
 
     @Test
