@@ -76,7 +76,7 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--send-timeout", paramLabel = "DURATION", description = "close a connection whose response is not sent completely this long after it became the next to send: the client stopped reading or reads too slowly (default: ${DEFAULT-VALUE})")
     String sendTimeout;
 
-    @Option(names = "--scrub-rate", paramLabel = "SIZE", description = "bytes per second the background scrubber re-verifies stored blocks at, e.g. 10m; 0 = off (default: ${DEFAULT-VALUE})")
+    @Option(names = "--scrub-rate", paramLabel = "SIZE", description = "bytes per second the background scrubber re-verifies stored blocks at, e.g. 10m; 0 or off = off (default: ${DEFAULT-VALUE})")
     String scrubRate;
 
     @Option(names = "--request-timeout", paramLabel = "DURATION", description = "close a connection whose frame started arriving this long ago and is still incomplete: a stalled upload or a slowloris client (default: ${DEFAULT-VALUE})")
@@ -139,14 +139,21 @@ public final class ServerMain implements Callable<Integer>
             {
                 throw new IllegalArgumentException(flag + " must be HOST:PORT, got '" + text + "'");
             }
+            final int port;
             try
             {
-                return new HostPort(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+                port = Integer.parseInt(text.substring(colon + 1));
             }
             catch (final NumberFormatException e)
             {
                 throw new IllegalArgumentException(flag + " port is not a number: '" + text + "'");
             }
+            if (port < 0 || port > ServerConfig.MAX_PORT)
+            {
+                throw new IllegalArgumentException(flag + " port must be in 0.." + ServerConfig.MAX_PORT + ": '" +
+                    text + "'");
+            }
+            return new HostPort(text.substring(0, colon), port);
         }
     }
 
@@ -162,19 +169,19 @@ public final class ServerMain implements Callable<Integer>
         };
         final boolean direct = onOff("--direct-io", directIo);
         final boolean cached = onOff("--read-cache", readCache);
-        final long blockSize = Sizes.parse(maxBlockSize);
-        final long scrub = "0".equals(scrubRate.trim()) ? 0 : Sizes.parse(scrubRate);
-        final long idleMillis = "off".equals(idleTimeout) ? 0 : millis("--idle-timeout", idleTimeout);
+        final long blockSize = size("--max-block-size", maxBlockSize);
+        final long scrub = sizeOrOff("--scrub-rate", scrubRate);
+        final long idleMillis = isOff(idleTimeout) ? 0 : millis("--idle-timeout", idleTimeout);
         try
         {
             final JournalConfig journal = JournalConfig.builder()
-                .logSize(Sizes.parse(walSize))
+                .logSize(size("--wal-size", walSize))
                 .overlaySlots(overlaySlots)
-                .syncIntervalNanos(Sizes.durationNanos(syncInterval))
-                .checkpointIntervalNanos(Sizes.durationNanos(checkpointInterval))
+                .syncIntervalNanos(duration("--sync-interval", syncInterval))
+                .checkpointIntervalNanos(duration("--checkpoint-interval", checkpointInterval))
                 .conclude();
             final StoreConfig store = StoreConfig.builder(data.toAbsolutePath())
-                .maxSize(Sizes.parse(maxSize))
+                .maxSize(size("--max-size", maxSize))
                 .durable(durable)
                 .directIo(direct)
                 .readCache(cached)
@@ -187,8 +194,8 @@ public final class ServerMain implements Callable<Integer>
                 .port(address.port())
                 .maxConnections(maxConnections)
                 .maxInFlight(maxInFlight)
-                .arenaSize(Sizes.parse(arenaSize))
-                .blockCacheSize(offOrZero(blockCache) ? 0 : Sizes.parse(blockCache))
+                .arenaSize(size("--arena-size", arenaSize))
+                .blockCacheSize(sizeOrOff("--block-cache", blockCache))
                 .multishotRecv(onOff("--multishot-recv", multishotRecv))
                 .sendTimeoutMillis(millis("--send-timeout", sendTimeout))
                 .requestTimeoutMillis(millis("--request-timeout", requestTimeout))
@@ -219,7 +226,6 @@ public final class ServerMain implements Callable<Integer>
         };
     }
 
-    /** Whole milliseconds: what the configuration counts in; a non-zero duration must not round to zero. */
     /** @return the JVM's direct memory limit: -XX:MaxDirectMemorySize, or the heap limit when it is not set. */
     private static long maxDirectMemory()
     {
@@ -228,20 +234,52 @@ public final class ServerMain implements Callable<Integer>
         return set > 0 ? set : Runtime.getRuntime().maxMemory();
     }
 
+    /** A size, or an error naming {@code flag}. */
+    private static long size(final String flag, final String text)
+    {
+        try
+        {
+            return Sizes.parse(text);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A size, or 0 for {@code off} and for zero in any unit ({@code 0}, {@code 0m}): what turns the feature off. */
+    private static long sizeOrOff(final String flag, final String text)
+    {
+        return isOff(text) || text.trim().matches("0+([kKmMgGtT]([iI]?[bB])?|[bB])?") ? 0 : size(flag, text);
+    }
+
+    private static boolean isOff(final String text)
+    {
+        return "off".equalsIgnoreCase(text.trim());
+    }
+
+    /** A duration in nanoseconds, or an error naming {@code flag}. */
+    private static long duration(final String flag, final String text)
+    {
+        try
+        {
+            return Sizes.durationNanos(text);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whole milliseconds, what the configuration counts in: a fraction of one would be dropped, so it is refused. */
     private static long millis(final String flag, final String text)
     {
-        final long nanos = Sizes.durationNanos(text);
-        if (nanos > 0 && nanos < 1_000_000L)
+        final long nanos = duration(flag, text);
+        if (nanos % 1_000_000L != 0)
         {
             throw new IllegalArgumentException(flag + " counts whole milliseconds, got '" + text + "'");
         }
         return nanos / 1_000_000L;
-    }
-
-    private static boolean offOrZero(final String size)
-    {
-        final String t = size.trim();
-        return "off".equalsIgnoreCase(t) || t.matches("0+[kKmMgG]?[iI]?[bB]?");
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.ringblocks.cli;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Locale;
 
 /**
@@ -69,26 +71,23 @@ public final class Sizes
             {
                 throw new NumberFormatException(); // Double.parseDouble alone would take 1d, 2f or 0x1p4
             }
-            final double nanos;
+            // Decimal arithmetic: 1.001s is exactly 1001 ms, which binary floating point would make 1000.999999 ms.
+            final BigDecimal nanos;
             if (t.endsWith("ms"))
             {
-                nanos = Double.parseDouble(t.substring(0, t.length() - 2)) * 1e6;
+                nanos = new BigDecimal(t.substring(0, t.length() - 2)).scaleByPowerOfTen(6);
             }
             else if (t.endsWith("m"))
             {
-                nanos = Double.parseDouble(t.substring(0, t.length() - 1)) * 60e9;
+                nanos = new BigDecimal(t.substring(0, t.length() - 1)).multiply(BigDecimal.valueOf(60_000_000_000L));
             }
             else
             {
-                nanos = Double.parseDouble(t.endsWith("s") ? t.substring(0, t.length() - 1) : t) * 1e9;
+                nanos = new BigDecimal(t.endsWith("s") ? t.substring(0, t.length() - 1) : t).scaleByPowerOfTen(9);
             }
-            if (!(nanos >= 0) || nanos > Long.MAX_VALUE)
-            {
-                throw new NumberFormatException();
-            }
-            return (long)nanos;
+            return nanos.setScale(0, RoundingMode.DOWN).longValueExact(); // below a nanosecond does not count
         }
-        catch (final NumberFormatException e)
+        catch (final NumberFormatException | ArithmeticException e)
         {
             throw new IllegalArgumentException("not a duration: '" + text + "' (use e.g. 500ms, 5s, 1m)");
         }
