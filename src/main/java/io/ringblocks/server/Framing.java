@@ -87,8 +87,11 @@ final class Framing
             final int lengthStatus = FrameDecoder.check(length, maxBodyLength);
             if (lengthStatus != Status.OK)
             {
-                connectionError(c, lengthStatus);
-                return; // the buffer was discarded: nothing left to compact
+                if (connectionError(c, lengthStatus))
+                {
+                    return; // the buffer was discarded: nothing left to compact
+                }
+                break; // no slot for the error frame: it waits in front, starved, like any frame
             }
             if (available < RequestHeader.HEADER_LENGTH)
             {
@@ -105,8 +108,11 @@ final class Framing
             final int verdict = RequestValidator.validate(header, bodyLength, config.store().maxBlockSize());
             if (verdict == Status.UNSUPPORTED_VERSION)
             {
-                connectionError(c, verdict);
-                return;
+                if (connectionError(c, verdict))
+                {
+                    return;
+                }
+                break;
             }
             if (frameLength > available && frameLength <= config.recvBufferSize() && verdict == Status.OK)
             {
@@ -216,18 +222,22 @@ final class Framing
         }
     }
 
-    /** A frame that breaks framing: answer with opcode 0 / request id 0 and close after sending it. */
-    private void connectionError(final int c, final int status)
+    /**
+     * A frame that breaks framing: answer with opcode 0 / request id 0 and close after sending it.
+     *
+     * @return false when no request slot was free for the answer: the connection waits with the starved, the frame
+     * still in front of its buffer, and is judged again once a slot frees (the error frame is never skipped).
+     */
+    private boolean connectionError(final int c, final int status)
     {
-        stats.increment(ServerStats.PROTOCOL_ERRORS);
         final int r = reqs.acquire(c, conns.generation[c]);
-        conns.filled[c] = 0;
         if (r < 0)
         {
-            conns.closeAfterSend[c] = true;
-            host.beginClose(c, true);
-            return;
+            host.starve(c);
+            return false;
         }
+        stats.increment(ServerStats.PROTOCOL_ERRORS);
+        conns.filled[c] = 0;
         reqs.opcode[r] = Opcode.NONE;
         reqs.flags[r] = 0;
         reqs.requestId[r] = 0;
@@ -235,6 +245,7 @@ final class Framing
         ops.respondStatus(r, status);
         // Only now: from here on respond() drops every other response, so the error frame stays the last one.
         conns.closeAfterSend[c] = true;
+        return true;
     }
 
 }

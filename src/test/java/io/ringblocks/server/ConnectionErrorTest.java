@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -221,5 +222,63 @@ class ConnectionErrorTest
             Thread.sleep(10);
         }
         return true;
+    }
+
+    @Test
+    void shouldSendTheErrorFrameOnceARequestSlotFreesWhenNoneWasFree() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir.resolve("full")).toBuilder().workers(1).maxInFlight(16)
+            .blockCacheSize(0).conclude();
+        assertEquals(1024, config.requestSlots());
+        final byte[] block = ServerOperationsTest.random(new Random(12), 1 << 20);
+        try (RingblocksServer full = RingblocksServer.start(config))
+        {
+            final List<RawClient> hogs = new ArrayList<>();
+            try
+            {
+                try (RawClient c = new RawClient(full.port()))
+                {
+                    assertEquals(OK, c.call(PUT, 0, 1, block).status());
+                }
+                // Clients that pipeline GETs of 1 MiB and never read: the arena fills with answers they do not take, the
+                // GETs behind them wait for buffers, and together they hold every request slot.
+                final byte[] gets = new byte[16 * (16 + 32)];
+                for (int i = 0; i < 16; i++)
+                {
+                    System.arraycopy(RawClient.frame(1, 3, 0, i, ServerOperationsTest.sha256(block)), 0, gets,
+                        i * 48, 48);
+                }
+                for (int i = 0; i < 70; i++)
+                {
+                    final RawClient hog = new RawClient(full.port(), 4096);
+                    hogs.add(hog);
+                    hog.send(gets);
+                }
+                ServerHarness.awaitStat(full, "in_flight", 1024);
+                try (RawClient bad = new RawClient(full.port()))
+                {
+                    bad.send(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(5).array()); // length < 12
+                    bad.socket.setSoTimeout(500);
+                    assertThrows(java.net.SocketTimeoutException.class, bad::read, "no slot for the answer yet");
+                    for (final RawClient hog : hogs)
+                    {
+                        hog.close();
+                    }
+                    bad.socket.setSoTimeout(20_000);
+                    final RawClient.Response error = bad.read();
+                    assertEquals(0, error.opcode());
+                    assertEquals(0, error.requestId());
+                    assertEquals(ServerOperationsTest.BAD_REQUEST, error.status());
+                    assertThrows(EOFException.class, bad::read, "the error frame is the last one");
+                }
+            }
+            finally
+            {
+                for (final RawClient hog : hogs)
+                {
+                    hog.close();
+                }
+            }
+        }
     }
 }
