@@ -69,6 +69,8 @@ final class ServerReport
             scrubber == null ? 0 : scrubber.corruptFound());
         v.counter("scrub_passes", "Complete passes of the scrubber over the index.",
             scrubber == null ? 0 : scrubber.passes());
+        v.gauge("scrub_reads_device", "1 when the scrubber reads the device (O_DIRECT), not the page cache.",
+            scrubber != null && scrubber.readsDevice() ? 1 : 0);
         storeFigures(v);
         v.counter("errors", "Runtime faults logged by any thread.", errors.errors());
     }

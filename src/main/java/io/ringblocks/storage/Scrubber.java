@@ -3,12 +3,14 @@ package io.ringblocks.storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HexFormat;
 import java.util.concurrent.locks.LockSupport;
 import java.util.zip.CRC32C;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -17,6 +19,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * transaction, reads each block with pread on its own descriptor, checks its CRC32C and asks the committer to flag
  * the ones that fail, so rot is found before a client asks for the block. Paced to the configured bytes per second
  * by sleeping between batches; it never spins.
+ * <p>
+ * The descriptor is O_DIRECT wherever the filesystem allows it, so every pass reads the device: through the page
+ * cache, every pass after the first over a store smaller than memory would check cached copies, not the disk, and
+ * would push the blocks clients read out of the cache besides. (An O_DIRECT read writes dirty pages of its range
+ * back first, so a block written in relaxed mode and not yet flushed is checked as written.)
  * <p>
  * Why it cannot raise a false alarm on a block deleted meanwhile: each batch pins the committer epoch in its own
  * {@link WorkerLink} before taking its snapshot, exactly as a worker does, so no block the snapshot shows can be
@@ -31,6 +38,8 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     private static final long MAX_BATCH_BYTES = 8 << 20;
     private static final long EMPTY_PAUSE_NANOS = 1_000_000_000L;
     private static final long MAX_FAILURE_PAUSE_NANOS = 60_000_000_000L;
+    /** O_DIRECT reads are whole pages into page-aligned memory; blocks start on page boundaries. */
+    private static final int PAGE = 4096;
 
     private final BlockIndex index;
     private final CommitterClient client;
@@ -38,6 +47,8 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     private final ErrorHandler errors;
     private final Path file;
     private final FileChannel channel;
+    /** The descriptor bypasses the page cache (O_DIRECT). */
+    private final boolean direct;
     private final long rate;
     private final long batchBytes;
     private final ByteBuffer block;
@@ -75,17 +86,42 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
         this.file = store.dataPath();
         this.rate = store.config().scrubRate();
         this.batchBytes = Math.max(1, Math.min(MAX_BATCH_BYTES, rate / 10));
-        this.block = ByteBuffer.allocateDirect(store.config().maxBlockSize());
+        final int span = (store.config().maxBlockSize() + PAGE - 1) & ~(PAGE - 1);
+        this.block = ByteBuffer.allocateDirect(span + PAGE).alignedSlice(PAGE);
+        FileChannel opened = store.directIo() ? openDirect(file) : null;
+        direct = opened != null;
         try
         {
-            channel = FileChannel.open(file, StandardOpenOption.READ);
+            if (opened == null)
+            {
+                opened = FileChannel.open(file, StandardOpenOption.READ);
+            }
         }
         catch (final IOException e)
         {
             throw new IllegalStateException("scrubber cannot open " + file + ": " + e, e);
         }
+        channel = opened;
         thread = new Thread(this, "ringblocks-scrubber");
         thread.setDaemon(true);
+    }
+
+    /** @return an O_DIRECT descriptor of {@code file}, or null where the filesystem refuses one or needs more alignment. */
+    private static FileChannel openDirect(final Path file)
+    {
+        try
+        {
+            if (Files.getFileStore(file).getBlockSize() > PAGE)
+            {
+                return null;
+            }
+            return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+        }
+        catch (final IOException | UnsupportedOperationException e)
+        {
+            LOG.log(System.Logger.Level.INFO, "scrubber reads " + file + " through the page cache: " + e);
+            return null;
+        }
     }
 
     /** The scrubber's own pin towards the committer; it receives no acknowledgements, so it needs no wakeup. */
@@ -210,12 +246,12 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
             return 0; // already known and reported; a PUT of the content heals it
         }
         final int length = lengths[i];
-        block.clear().limit(length);
+        block.clear().limit(direct ? (length + PAGE - 1) & ~(PAGE - 1) : length);
         try
         {
             while (block.hasRemaining() && channel.read(block, offsets[i] + block.position()) > 0)
             {
-                // pread until the block is complete or the file ends
+                // pread until the block (and, O_DIRECT, its last page) is complete or the file ends
             }
         }
         catch (final IOException e)
@@ -227,8 +263,8 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
             }
             return 0;
         }
-        final boolean complete = !block.hasRemaining();
-        block.flip();
+        final boolean complete = block.position() >= length;
+        block.flip().limit(Math.min(block.limit(), length));
         crc32c.reset();
         crc32c.update(block);
         blocksVerified.increment();
@@ -300,6 +336,12 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
     public long passes()
     {
         return passes.get();
+    }
+
+    /** @return true when the scrubber reads the device (O_DIRECT), not the page cache. */
+    public boolean readsDevice()
+    {
+        return direct;
     }
 
     /** @return true while the thread runs (after {@link #close()}: it did not stop within the join's bound). */

@@ -367,6 +367,8 @@ class ChecksumTest
             assertEquals(1, stats.get("scrub_corrupt_found"), "found once, skipped once flagged");
             assertTrue(stats.get("scrub_blocks_verified") >= blocks.length - 1);
             assertEquals(0, stats.get("corrupt_reads"), "found by the scrubber, not by a client");
+            assertEquals(server.store().directIo() ? 1 : 0, stats.get("scrub_reads_device"),
+                "the device, not the page cache, wherever the filesystem has O_DIRECT");
             assertEquals(1, entry(server, victimHash)[3]);
             assertEquals(CORRUPT, c.call(GET, 0, 100, victimHash).status());
             for (int i = 0; i < blocks.length; i++)
