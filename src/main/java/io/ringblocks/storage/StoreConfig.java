@@ -31,7 +31,7 @@ public final class StoreConfig
     /** Smallest {@link #maxBlockSize()}: the allocator's unit. */
     public static final int MIN_MAX_BLOCK_SIZE = BuddyAllocator.MIN_BLOCK_SIZE;
     /** Largest {@link #maxBlockSize()}: 1 MiB, the protocol's block size (protocol-spec section 6). */
-    public static final int MAX_MAX_BLOCK_SIZE = 1 << 20;
+    public static final int MAX_MAX_BLOCK_SIZE = io.ringblocks.wire.Protocol.MAX_BLOCK_SIZE;
     /** Default {@link #growStep()}: 64 MiB, or the whole capacity when that is smaller. */
     public static final long DEFAULT_GROW_STEP = 64L << 20;
     /** Default {@link #indexMapSize()}: 64 GiB of address space (LMDB only reserves it). */

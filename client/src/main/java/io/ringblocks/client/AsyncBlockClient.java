@@ -282,7 +282,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         {
             throw new IllegalArgumentException("limit must be 1.." + Wire.MAX_LIST_LIMIT + ": " + limit);
         }
-        return submit(Wire.LIST, id -> Wire.list(id, after, limit), null, 0, 0, Responses.list());
+        return submit(Wire.LIST, id -> Wire.list(id, after, limit), null, 0, 0, Responses.list(after, limit));
     }
 
     /** {@inheritDoc} */

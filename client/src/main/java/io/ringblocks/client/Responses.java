@@ -129,8 +129,13 @@ final class Responses
         };
     }
 
-    static Pending.Decoder<ListPage> list()
+    /**
+     * @param after        the request's cursor, null for the first page: every entry must lie beyond it.
+     * @param limit        the request's page size: no page holds more.
+     */
+    static Pending.Decoder<ListPage> list(final Hash after, final int limit)
     {
+        final byte[] cursor = after == null ? null : after.bytes();
         return (status, body) ->
         {
             if (status != StatusCode.OK)
@@ -142,12 +147,30 @@ final class Responses
                 throw new ProtocolException("LIST: response body of " + body.length + " bytes");
             }
             final int n = (body.length - Wire.LIST_HEADER) / Wire.LIST_ENTRY;
+            if (n > limit)
+            {
+                throw new ProtocolException("LIST: " + n + " entries in a page of at most " + limit);
+            }
             final List<ListPage.Entry> entries = new ArrayList<>(n);
             for (int i = 0; i < n; i++)
             {
                 final int at = Wire.LIST_HEADER + i * Wire.LIST_ENTRY;
+                final long length = Wire.getUnsignedInt(body, at + Protocol.LIST_ENTRY_LENGTH_OFFSET);
+                if (length < 1 || length > Protocol.MAX_BLOCK_SIZE) // whatever this client's own limit
+                {
+                    throw new ProtocolException("LIST: entry " + i + " names a block of " + length + " bytes");
+                }
+                // Ascending, beyond the cursor: a listing that goes back or repeats would loop or double count.
+                final boolean ascends = i == 0 ? cursor == null ||
+                    Arrays.compareUnsigned(body, at, at + Hash.LENGTH, cursor, 0, Hash.LENGTH) > 0 :
+                    Arrays.compareUnsigned(body, at, at + Hash.LENGTH, body, at - Wire.LIST_ENTRY,
+                        at - Wire.LIST_ENTRY + Hash.LENGTH) > 0;
+                if (!ascends)
+                {
+                    throw new ProtocolException("LIST: entry " + i + " is not beyond the one before it");
+                }
                 entries.add(new ListPage.Entry(Hash.fromBytes(Arrays.copyOfRange(body, at, at + Hash.LENGTH)),
-                    (int)Wire.getUnsignedInt(body, at + Protocol.LIST_ENTRY_LENGTH_OFFSET)));
+                    (int)length));
             }
             final boolean more = Wire.getUnsignedInt(body, Protocol.LIST_MORE_OFFSET) != 0;
             return new ListPage(List.copyOf(entries), more, Hash.fromBytes(

@@ -47,6 +47,8 @@ public final class Protocol
 
     /** Length of a block address: a SHA-256 digest. */
     public static final int HASH_LENGTH = 32;
+    /** The largest block a server may be configured to store (protocol-spec section 6): 1 MiB. */
+    public static final int MAX_BLOCK_SIZE = 1 << 20;
 
     /**
      * Most hashes in one FIND_MISSING request: its frame (16 + 127 × 32 = 4080 bytes) fits the smallest receive
