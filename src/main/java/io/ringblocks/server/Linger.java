@@ -194,8 +194,16 @@ final class Linger
     /** Sends {@code frame} (BUSY) on a connection that gets no slot, then closes it, lingeringly when there is room. */
     void reject(final int fd, final long frameAddress, final int frameLength)
     {
-        ctx.ring().reserve(4); // a linked chain split by a submit between its SQEs would not run in order
-        ctx.ring().prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
+        try
+        {
+            ctx.ring().reserve(4); // a linked chain split by a submit between its SQEs would not run in order
+            ctx.ring().prepSend(fd, frameAddress, frameLength, 0, UserData.pack(0, Worker.OP_IGNORE, 0));
+        }
+        catch (final RuntimeException e)
+        {
+            LibC.close(fd); // no SQE of it exists (the reserved room cannot fail the preps after this one)
+            throw e;
+        }
         ctx.ring().setLastSqeFlags(io.ringblocks.uring.Ring.SQE_IO_HARDLINK); // the rest runs even if the send fails
         if (rejectFreeCount == 0 || !haveDiscardBuffer())
         {

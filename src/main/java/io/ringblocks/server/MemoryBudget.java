@@ -15,7 +15,7 @@ public final class MemoryBudget
     static final long HEAP_PER_REQUEST = 176;
     /** Java heap per worker besides its tables (completion batch, codecs, thread). */
     static final long HEAP_PER_WORKER = 256L << 10;
-    /** Heap the block cache's bookkeeping takes: this fraction of its size (about 2 %, as a shift). */
+    /** Heap the block cache's bookkeeping takes: 1/32 of its size (measured about 2 %, rounded up). */
     static final int CACHE_BOOKKEEPING_SHIFT = 5;
     /** Direct memory (native segments) per worker besides its request tables: send vectors, ring buffers. */
     static final long DIRECT_PER_WORKER = 1280L << 10;

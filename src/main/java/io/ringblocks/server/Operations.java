@@ -48,6 +48,8 @@ final class Operations implements AutoCloseable
     private final Reads reads;
     private final Writes writes;
     private int listsWaiting;
+    /** Request slots whose LIST counts in {@link #listsWaiting}: each is uncounted exactly once. */
+    private final boolean[] listCounted;
 
     Operations(final WorkerContext ctx, final Responder responder)
     {
@@ -62,6 +64,7 @@ final class Operations implements AutoCloseable
         client = store.client(ctx.id);
         answers = new Answers(ctx, responder);
         buffers = new RequestBuffers(ctx, responder);
+        listCounted = new boolean[reqs.capacity];
         stalls = new StallList(reqs, stats);
         lookups = new Lookups(client, store.index().reader());
         try
@@ -118,10 +121,7 @@ final class Operations implements AutoCloseable
         }
         stats.increment(ServerStats.REQUESTS_ABANDONED);
         writes.refuse(r);
-        if (reqs.opcode[r] == Opcode.LIST)
-        {
-            listsWaiting--; // counted from its start, before anything that can throw
-        }
+        uncountList(r);
         respondStatus(r, Status.INTERNAL_ERROR);
     }
 
@@ -161,6 +161,7 @@ final class Operations implements AutoCloseable
                     return true;
                 }
                 listsWaiting++;
+                listCounted[r] = true;
                 reqs.hashes.putBytes(r * HASH, memory, (int)body + ListBody.AFTER_OFFSET, HASH);
                 reqs.rangeLength[r] = ListBody.effectiveLimit(ListBody.limit(memory, (int)body));
                 reqs.rangeOffset[r] = client.requestCheckpoint(); // the ticket
@@ -274,15 +275,24 @@ final class Operations implements AutoCloseable
             listDone(r, Status.INTERNAL_ERROR);
             return;
         }
-        listsWaiting--;
+        uncountList(r);
         answers.header(r, at, Status.OK, bodyLength);
         responder.respond(r, at, ResponseHeader.HEADER_LENGTH + bodyLength, Status.OK);
     }
 
     private void listDone(final int r, final int status)
     {
-        listsWaiting--;
+        uncountList(r);
         respondStatus(r, status);
+    }
+
+    private void uncountList(final int r)
+    {
+        if (listCounted[r])
+        {
+            listCounted[r] = false;
+            listsWaiting--;
+        }
     }
 
     /** Answers the hashes of the body that are not stored, in request order; no block is read. */
@@ -395,6 +405,7 @@ final class Operations implements AutoCloseable
             final int next = reqs.next[r];
             final long stallsBefore = stalls.stalls();
             final int state = reqs.state[r];
+            final int generation = reqs.generation[r];
             try
             {
                 retry(r);
@@ -402,7 +413,7 @@ final class Operations implements AutoCloseable
             catch (final RuntimeException e)
             {
                 // Not stalled again: nothing else has it. The rest of the list goes on being retried.
-                abandon(r, reqs.generation[r], stalls.stalls() == stallsBefore ? state : Requests.FREE, e);
+                abandon(r, generation, stalls.stalls() == stallsBefore ? state : Requests.FREE, e);
             }
             if (stalls.stalls() == stallsBefore)
             {
@@ -448,13 +459,17 @@ final class Operations implements AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            writes.refuse(r);
-            if (reqs.opcode[r] == Opcode.LIST)
+            try
             {
-                listsWaiting--;
+                writes.refuse(r);
+                uncountList(r);
+                releaseBuffers(r);
+                respondStatus(r, Status.SHUTTING_DOWN);
             }
-            releaseBuffers(r);
-            respondStatus(r, Status.SHUTTING_DOWN);
+            catch (final RuntimeException e)
+            {
+                ctx.errors.onError(ctx.name + " request " + r, e); // the rest are still answered
+            }
             r = next;
         }
     }

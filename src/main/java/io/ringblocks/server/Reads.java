@@ -137,11 +137,23 @@ final class Reads implements AutoCloseable
         // Until the response is queued, response/responseLength hold the body: the wanted bytes of the buffer.
         reqs.response[r] = reqs.buffer[r] + offset;
         reqs.responseLength[r] = length;
-        submitRead(r);
-        // The pin and the state only once the SQE is prepared (it reaches the kernel at the next submit, after this):
-        // a prep that throws leaves the request as it was, for Operations.abandon, with no pin to leak.
         reqs.readTag[r] = lookups.beginRead();
-        reqs.state[r] = Requests.READING;
+        submitPinnedRead(r);
+        reqs.state[r] = Requests.READING; // only now: a prep that throws leaves the request for Operations.abandon
+    }
+
+    /** The first read of a pinned request; a prep that throws gives the pin back, so none can leak. */
+    private void submitPinnedRead(final int r)
+    {
+        try
+        {
+            submitRead(r);
+        }
+        catch (final RuntimeException e)
+        {
+            releasePins(r);
+            throw e;
+        }
     }
 
     /**

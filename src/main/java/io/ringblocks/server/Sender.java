@@ -233,7 +233,7 @@ final class Sender implements AutoCloseable
         {
             if (res == -Errno.EINTR || res == -Errno.EAGAIN || res == -Errno.ENOBUFS)
             {
-                startSend(c);
+                markSendReady(c); // sent again by this cycle's flush, whose fault handling covers it
                 return;
             }
             events.beginClose(c, true); // drops the queued responses once the connection is CLOSING

@@ -55,6 +55,8 @@ public final class ServerConfig
     public static final long MAX_ARENA_SIZE = 1L << 30;
     /** Default {@link #ringEntries()}. */
     public static final int DEFAULT_RING_ENTRIES = 1024;
+    /** Smallest {@link #ringEntries()}: room for the longest linked chain a worker prepares (a refusal's 4 SQEs). */
+    public static final int MIN_RING_ENTRIES = 8;
     /** Largest {@link #ringEntries()}: io_uring's limit. */
     public static final int MAX_RING_ENTRIES = 16384;
     /** Default {@link #shutdownTimeoutMillis()}: 10 s. */
@@ -557,7 +559,7 @@ public final class ServerConfig
                     maxInFlight + ": the small response areas of its request slots (" + responseAreas +
                     " bytes) may take at most a quarter of it");
             }
-            ConfigChecks.inRange("ringEntries", ringEntries, 1, MAX_RING_ENTRIES);
+            ConfigChecks.inRange("ringEntries", ringEntries, MIN_RING_ENTRIES, MAX_RING_ENTRIES);
             ConfigChecks.inRange("shutdownTimeoutMillis", shutdownTimeoutMillis, 0, MAX_TIMEOUT_MILLIS);
             ConfigChecks.inRange("sendTimeoutMillis", sendTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);
             ConfigChecks.inRange("requestTimeoutMillis", requestTimeoutMillis, 1, MAX_TIMEOUT_MILLIS);

@@ -72,8 +72,17 @@ final class StoredCopyCheck
         }
         reqs.ioLength[r] = span;
         reqs.ioDone[r] = 0;
-        submitRead(r);
-        reqs.readTag[r] = lookups.beginRead(); // after the prep, as in Reads.get
+        reqs.readTag[r] = lookups.beginRead();
+        try
+        {
+            submitRead(r);
+        }
+        catch (final RuntimeException e)
+        {
+            lookups.endRead(reqs.readTag[r]); // as in Reads.get: no pin may leak from a prep that threw
+            reqs.readTag[r] = -1;
+            throw e;
+        }
         reqs.state[r] = Requests.READING;
     }
 

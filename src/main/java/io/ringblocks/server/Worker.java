@@ -207,9 +207,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             }
             try
             {
-                // Whatever failed above, the cycle's answers leave and its snapshot pin is dropped.
-                sender.flush();
-                ops.endIteration();
+                sender.flush(); // whatever failed above, the cycle's answers leave
+            }
+            catch (final RuntimeException e)
+            {
+                errors.onError("worker " + id, e);
+                work++;
+            }
+            try
+            {
+                ops.endIteration(); // and its snapshot pin is dropped, whatever failed before
                 acceptor.cycle(System.nanoTime(), stopping);
             }
             catch (final RuntimeException e)
@@ -538,7 +545,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     {
         stopping = true;
         stopDeadline = System.nanoTime() + config.shutdownTimeoutMillis() * 1_000_000L;
-        acceptor.stop();
+        try
+        {
+            acceptor.stop();
+        }
+        catch (final RuntimeException e)
+        {
+            errors.onError("worker " + id + " stop accepting", e); // the listener is closed with the worker
+        }
         ops.refuseStalled();
         for (int c = 0; c < conns.capacity; c++)
         {

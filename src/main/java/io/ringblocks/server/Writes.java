@@ -203,7 +203,8 @@ final class Writes implements CommitterClient.AckHandler
         catch (final RuntimeException e)
         {
             ctx.errors.onError(ctx.name + " request " + r, e);
-            if (reqs.state[r] == Requests.WAIT_ACK)
+            // Still waiting on the MARK_CORRUPT's acknowledgement: not a WRITE_OCCUPY published, lending its buffer.
+            if (reqs.state[r] == Requests.WAIT_ACK && reqs.deltaType[r] == Deltas.MARK_CORRUPT)
             {
                 stats.increment(ServerStats.REQUESTS_ABANDONED);
                 answers.status(r, Status.INTERNAL_ERROR);
@@ -246,24 +247,33 @@ final class Writes implements CommitterClient.AckHandler
         reqs.blockOffset[r] = offset;
         reqs.ioLength[r] = padded;
         reqs.ioDone[r] = 0;
-        if (store.committerWrites(padded))
-        {
-            // The committer writes it next to the batch's log record, one thread hand-off less per PUT.
-            reqs.deltaType[r] = Deltas.WRITE_OCCUPY;
-            publishOrStall(r);
-            return;
-        }
         try
         {
+            if (store.committerWrites(padded))
+            {
+                // The committer writes it next to the batch's log record, one thread hand-off less per PUT.
+                reqs.deltaType[r] = Deltas.WRITE_OCCUPY;
+                publishOrStall(r); // nothing after it throws: a stalled or published request keeps its block
+                return;
+            }
             submitWrite(r);
         }
         catch (final RuntimeException e)
         {
-            store.release(offset, reqs.blockClass[r]); // nothing was written to it, and nothing else has it
-            reqs.blockOffset[r] = -1;
+            releaseBlock(r); // nothing was written to it, and nothing else has it
             throw e;
         }
         reqs.state[r] = Requests.WRITING;
+    }
+
+    /** Gives back the space of this PUT's own block, once: the offset is forgotten with it. */
+    private void releaseBlock(final int r)
+    {
+        if (reqs.blockOffset[r] >= 0)
+        {
+            store.release(reqs.blockOffset[r], reqs.blockClass[r]);
+            reqs.blockOffset[r] = -1;
+        }
     }
 
     private void submitWrite(final int r)
@@ -287,14 +297,14 @@ final class Writes implements CommitterClient.AckHandler
         if (res <= 0)
         {
             stats.increment(ServerStats.IO_ERRORS);
-            store.release(reqs.blockOffset[r], reqs.blockClass[r]);
+            final long at = reqs.blockOffset[r];
+            releaseBlock(r);
             if (res == -Errno.ENOSPC)
             {
                 answers.status(r, Status.NO_SPACE);
                 return;
             }
-            ctx.errors.onError(ctx.name, "block write at " + reqs.blockOffset[r] + " failed: " +
-                Errno.describe(res));
+            ctx.errors.onError(ctx.name, "block write at " + at + " failed: " + Errno.describe(res));
             answers.status(r, Status.INTERNAL_ERROR);
             return;
         }
@@ -323,7 +333,7 @@ final class Writes implements CommitterClient.AckHandler
         if (reqs.state[r] == Requests.WRITING || reqs.state[r] == Requests.WAIT_PUBLISH &&
             (reqs.deltaType[r] == Deltas.OCCUPY || reqs.deltaType[r] == Deltas.WRITE_OCCUPY))
         {
-            store.release(reqs.blockOffset[r], reqs.blockClass[r]);
+            releaseBlock(r);
         }
     }
 

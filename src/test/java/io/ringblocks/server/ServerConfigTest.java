@@ -86,8 +86,8 @@ class ServerConfigTest
             b -> b.blockCacheSize(272L << 20));
         assertRejected("arenaSize must be a multiple of 2097152 in 2097152..1073741824: 2147483648",
             b -> b.arenaSize(2L << 30));
-        assertRejected("ringEntries must be in 1..16384: 0", b -> b.ringEntries(0));
-        assertRejected("ringEntries must be in 1..16384: 16385", b -> b.ringEntries(16385));
+        assertRejected("ringEntries must be in 8..16384: 7", b -> b.ringEntries(7));
+        assertRejected("ringEntries must be in 8..16384: 16385", b -> b.ringEntries(16385));
         assertRejected("shutdownTimeoutMillis must be in 0..86400000: -1", b -> b.shutdownTimeoutMillis(-1));
         assertRejected("sendTimeoutMillis must be in 1..86400000: 0", b -> b.sendTimeoutMillis(0));
         assertRejected("requestTimeoutMillis must be in 1..86400000: 0", b -> b.requestTimeoutMillis(0));
@@ -99,7 +99,7 @@ class ServerConfigTest
     void shouldAcceptTheLimitsThemselves()
     {
         final ServerConfig lowest = ServerConfig.builder(STORE).port(0).workers(1).maxConnections(1).maxInFlight(1)
-            .recvBufferSize(ServerConfig.MIN_RECV_BUFFER_SIZE).arenaSize(ServerConfig.MIN_ARENA_SIZE).ringEntries(1)
+            .recvBufferSize(ServerConfig.MIN_RECV_BUFFER_SIZE).arenaSize(ServerConfig.MIN_ARENA_SIZE).ringEntries(8)
             .shutdownTimeoutMillis(0).sendTimeoutMillis(1).requestTimeoutMillis(1).idleTimeoutMillis(0)
             .blockCacheSize(0).conclude();
         assertEquals(0, lowest.idleTimeoutMillis());
