@@ -191,6 +191,15 @@ final class Acceptor implements AutoCloseable
         linger.reject(fd, ctx.arena.address(rejectFrame), ResponseHeader.HEADER_LENGTH);
     }
 
+    /**
+     * The worker died: its listener leaves the port's SO_REUSEPORT group at once, so the kernel stops handing it
+     * connections that nobody would accept (the descriptor stays the server's, closed with the others).
+     */
+    void withdraw()
+    {
+        LibC.shutdown(listenFd, LibC.SHUT_RD);
+    }
+
     @Override
     public void close()
     {

@@ -61,6 +61,9 @@ final class IoArena implements AutoCloseable
      */
     static volatile int failFileIo;
     private int fileIoFailures = failFileIo;
+    /** Tests only: arenas made while this is set end their worker (an Error) at their first file-I/O prep. */
+    static volatile boolean dieOnFileIo;
+    private final boolean die = dieOnFileIo;
     private long fileIoPreps;
     /** A plain READ/WRITE was submitted: the kernel may still be copying into the region after the ring closed. */
     private boolean plainIo;
@@ -186,6 +189,10 @@ final class IoArena implements AutoCloseable
 
     private void refuseIfInjected()
     {
+        if (die)
+        {
+            throw new Error("injected fault: worker death");
+        }
         if (fileIoFailures > 0 && (fileIoPreps++ & 1) == 0)
         {
             fileIoFailures--;

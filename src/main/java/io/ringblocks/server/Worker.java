@@ -167,6 +167,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             failure = t;
             errors.onError("worker " + id, t);
+            acceptor.withdraw(); // new connections go to the workers still alive
         }
         finally
         {
@@ -176,6 +177,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             }
             finally
             {
+                // The server-wide count must not keep connections this worker no longer has.
+                connectionCount.addAndGet(-conns.openCount());
                 stopped.countDown();
             }
         }

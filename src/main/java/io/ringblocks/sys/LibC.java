@@ -36,6 +36,8 @@ public final class LibC
     public static final int SO_REUSEPORT = 15;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
+    /** On a listening socket: stops listening (leaves its SO_REUSEPORT group) and resets what waits to be accepted. */
+    public static final int SHUT_RD = 0;
     public static final int SHUT_WR = 1;
     public static final int SHUT_RDWR = 2;
 

@@ -42,4 +42,32 @@ class LibCTest
             }
         }
     }
+
+    @Test
+    void shouldTakeAListenerWithdrawnWithShutReadOutOfItsReusePortGroup() throws Exception
+    {
+        final byte[] loopback = {127, 0, 0, 1};
+        final int first = Sockets.listenTcp(loopback, 0, 64, true);
+        final int port = Sockets.localPort(first);
+        final int second = Sockets.listenTcp(loopback, port, 64, true);
+        try
+        {
+            assertEquals(0, LibC.shutdown(first, LibC.SHUT_RD));
+            for (int i = 0; i < 32; i++)
+            {
+                try (java.net.Socket client = new java.net.Socket("127.0.0.1", port))
+                {
+                    final int accepted = LibC.accept4(second, LibC.SOCK_CLOEXEC);
+                    assertTrue(accepted >= 0, "connection " + i + " went to the withdrawn listener: " + accepted);
+                    LibC.close(accepted);
+                }
+            }
+            assertTrue(LibC.accept4(first, LibC.SOCK_CLOEXEC) < 0, "the withdrawn listener accepts nothing");
+        }
+        finally
+        {
+            LibC.close(first);
+            LibC.close(second);
+        }
+    }
 }

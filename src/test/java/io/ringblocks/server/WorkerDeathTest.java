@@ -1,0 +1,67 @@
+package io.ringblocks.server;
+
+import java.nio.file.Path;
+import java.util.Random;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static io.ringblocks.server.ServerOperationsTest.OK;
+import static io.ringblocks.server.ServerOperationsTest.PING;
+import static io.ringblocks.server.ServerOperationsTest.PUT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * A worker that dies (an Error escapes its loop) takes its listener out of the port's SO_REUSEPORT group, so every
+ * new connection reaches a live worker instead of waiting in a backlog nobody accepts from, and its connections
+ * leave the server-wide count; liveness reports it.
+ */
+class WorkerDeathTest
+{
+    @TempDir
+    Path dir;
+
+    private RingblocksServer server;
+
+    @AfterEach
+    void stop()
+    {
+        IoArena.dieOnFileIo = false;
+        if (server != null)
+        {
+            server.close();
+        }
+    }
+
+    @Test
+    void shouldServeEveryNewConnectionFromTheWorkersStillAlive() throws Exception
+    {
+        IoArena.dieOnFileIo = true;
+        server = RingblocksServer.start(ServerHarness.config(dir).toBuilder().workers(4).conclude());
+        IoArena.dieOnFileIo = false;
+        final byte[] large = ServerOperationsTest.random(new Random(13), 256 << 10); // written by its worker
+        try (RawClient c = new RawClient(server.port()))
+        {
+            c.send(PUT, 0, 1, large);
+            assertThrows(java.io.IOException.class, c::read, "the worker died with the PUT, and its connection");
+        }
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (server.deadThread() == null && System.nanoTime() < deadline)
+        {
+            Thread.sleep(5); // the thread ends after closing its connections
+        }
+        assertNotNull(server.deadThread(), "liveness reports the dead worker");
+        for (int i = 0; i < 64; i++)
+        {
+            try (RawClient c = new RawClient(server.port()))
+            {
+                c.socket.setSoTimeout(5_000);
+                assertEquals(OK, c.call(PING, 0, i, new byte[0]).status(), "connection " + i);
+            }
+        }
+        ServerHarness.awaitStat(server, "connections", 0);
+    }
+}
