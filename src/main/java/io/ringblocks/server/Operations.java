@@ -45,6 +45,7 @@ final class Operations implements AutoCloseable
     private final Lookups lookups;
     private final RequestBuffers buffers;
     private final StallList stalls;
+    private final CorruptMarks marks;
     private final Reads reads;
     private final Writes writes;
     private int listsWaiting;
@@ -66,12 +67,13 @@ final class Operations implements AutoCloseable
         buffers = new RequestBuffers(ctx, responder);
         listCounted = new boolean[reqs.capacity];
         stalls = new StallList(reqs, stats);
+        marks = new CorruptMarks(ctx, client);
         lookups = new Lookups(client, store.index().reader());
         try
         {
-            writes = new Writes(ctx, answers, lookups, buffers, stalls, client);
+            writes = new Writes(ctx, answers, lookups, buffers, stalls, client, marks);
             // Last: its block cache is a mapping that nothing after it may fail and leak.
-            reads = new Reads(ctx, responder, answers, lookups, buffers, stalls, client);
+            reads = new Reads(ctx, responder, answers, lookups, buffers, stalls, client, marks);
         }
         catch (final RuntimeException e)
         {
@@ -215,7 +217,7 @@ final class Operations implements AutoCloseable
         reads.gauges();
         stats.set(ServerStats.ARENA_REGISTERED_BYTES, arena.registeredBytes());
         lookups.endCycle();
-        if (writes.takePublished() | reads.takePublished())
+        if (writes.takePublished() | marks.takePublished())
         {
             client.flush();
         }

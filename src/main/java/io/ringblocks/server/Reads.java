@@ -7,9 +7,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 import io.ringblocks.protocol.RangeBody;
 import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.storage.CommitterClient;
-import io.ringblocks.storage.Deltas;
-import io.ringblocks.storage.Scrubber;
-import io.ringblocks.storage.Store;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.wire.Flags;
@@ -40,17 +37,16 @@ final class Reads implements AutoCloseable
     private final RequestBuffers buffers;
     private final StallList stalls;
     private final CommitterClient client;
-    private final Store store;
+    private final CorruptMarks marks;
     private final int readFd;
     /** Intrinsified; fed from a direct view of the arena, so checking a block allocates nothing. */
     private final CRC32C crc32c = new CRC32C();
     private final BlockCache cache;
-    /** A MARK_CORRUPT was published this cycle: the committer must be woken. */
-    private boolean published;
 
     Reads(final WorkerContext ctx, final Responder responder, final Answers answers, final Lookups lookups,
-        final RequestBuffers buffers, final StallList stalls, final CommitterClient client)
+        final RequestBuffers buffers, final StallList stalls, final CommitterClient client, final CorruptMarks marks)
     {
+        this.marks = marks;
         this.ctx = ctx;
         stats = ctx.stats;
         reqs = ctx.reqs;
@@ -62,8 +58,7 @@ final class Reads implements AutoCloseable
         this.buffers = buffers;
         this.stalls = stalls;
         this.client = client;
-        store = ctx.store;
-        readFd = store.readFd();
+        readFd = ctx.store.readFd();
         cache = new BlockCache(ctx.config.blockCacheSize()); // last: nothing after it can fail and leak the mapping
     }
 
@@ -278,22 +273,13 @@ final class Reads implements AutoCloseable
      */
     private void onCorrupt(final int r)
     {
-        // The read's pin is still held: the space read cannot have been reused, so the mark, if it gets into the
-        // ring now, can only condemn the copy that was read (any OCCUPY reusing this offset comes after it).
-        reqs.deltaType[r] = Deltas.MARK_CORRUPT;
-        final boolean marked = client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * HASH, reqs.blockOffset[r]);
+        final boolean marked = marks.publish(r); // the read's pin is still held
         release(r); // and the pin
         if (!marked)
         {
             // A mark published later, without the pin, could flag a fresh copy at the same offset: read again.
             stalls.stall(r, Requests.WAIT_SPACE);
-            return;
         }
-        stats.increment(ServerStats.CORRUPT_READS);
-        Scrubber.report(ctx.name, reqs.hashes, r * HASH, reqs.blockOffset[r], reqs.payloadLength[r],
-            store.dataPath());
-        published = true;
-        reqs.state[r] = Requests.WAIT_ACK;
     }
 
     /** Gives back the GET's buffer and its pins. */
@@ -318,14 +304,6 @@ final class Reads implements AutoCloseable
             cache.unpin(reqs.cacheEntry[r]);
             reqs.cacheEntry[r] = -1;
         }
-    }
-
-    /** @return true once, after a cycle that published a MARK_CORRUPT. */
-    boolean takePublished()
-    {
-        final boolean was = published;
-        published = false;
-        return was;
     }
 
     /** Unmaps the block cache: only once the ring is closed, since a send in flight may read from it. */

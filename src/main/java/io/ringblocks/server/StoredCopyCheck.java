@@ -1,8 +1,5 @@
 package io.ringblocks.server;
 
-import io.ringblocks.storage.CommitterClient;
-import io.ringblocks.storage.Deltas;
-import io.ringblocks.storage.Scrubber;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.UserData;
 import io.ringblocks.wire.Protocol;
@@ -31,14 +28,13 @@ final class StoredCopyCheck
     private final Lookups lookups;
     private final RequestBuffers buffers;
     private final StallList stalls;
-    private final CommitterClient client;
+    private final CorruptMarks marks;
     private final int readFd;
-    /** A MARK_CORRUPT was published this cycle: the committer must be woken. */
-    private boolean published;
 
     StoredCopyCheck(final WorkerContext ctx, final Answers answers, final Lookups lookups,
-        final RequestBuffers buffers, final StallList stalls, final CommitterClient client)
+        final RequestBuffers buffers, final StallList stalls, final CorruptMarks marks)
     {
+        this.marks = marks;
         this.ctx = ctx;
         stats = ctx.stats;
         reqs = ctx.reqs;
@@ -47,7 +43,6 @@ final class StoredCopyCheck
         this.lookups = lookups;
         this.buffers = buffers;
         this.stalls = stalls;
-        this.client = client;
         readFd = ctx.store.checkFd(); // the device, not the page cache
     }
 
@@ -161,17 +156,10 @@ final class StoredCopyCheck
      */
     private void condemn(final int r)
     {
-        reqs.deltaType[r] = Deltas.MARK_CORRUPT;
-        if (!client.publishMarkCorrupt(reqs.token(r), reqs.hashes, r * HASH, reqs.blockOffset[r]))
+        if (!marks.publish(r))
         {
             stalls.stall(r, Requests.WAIT_CHECK);
-            return;
         }
-        published = true;
-        stats.increment(ServerStats.CORRUPT_READS);
-        Scrubber.report(ctx.name, reqs.hashes, r * HASH, reqs.blockOffset[r], reqs.payloadLength[r],
-            ctx.store.dataPath());
-        reqs.state[r] = Requests.WAIT_ACK;
     }
 
     private void end(final int r)
@@ -189,11 +177,4 @@ final class StoredCopyCheck
         }
     }
 
-    /** @return true once, after a cycle that published a mark. */
-    boolean takePublished()
-    {
-        final boolean was = published;
-        published = false;
-        return was;
-    }
 }

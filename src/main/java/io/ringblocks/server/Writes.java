@@ -53,7 +53,7 @@ final class Writes implements CommitterClient.AckHandler
     private int buffersLent;
 
     Writes(final WorkerContext ctx, final Answers answers, final Lookups lookups, final RequestBuffers buffers,
-        final StallList stalls, final CommitterClient client)
+        final StallList stalls, final CommitterClient client, final CorruptMarks marks)
     {
         this.ctx = ctx;
         stats = ctx.stats;
@@ -67,7 +67,7 @@ final class Writes implements CommitterClient.AckHandler
         this.buffers = buffers;
         this.stalls = stalls;
         maxBlockSize = store.config().maxBlockSize();
-        check = new StoredCopyCheck(ctx, answers, lookups, buffers, stalls, client);
+        check = new StoredCopyCheck(ctx, answers, lookups, buffers, stalls, marks);
         try
         {
             sha256 = MessageDigest.getInstance("SHA-256");
@@ -342,7 +342,7 @@ final class Writes implements CommitterClient.AckHandler
     {
         final boolean was = published;
         published = false;
-        return check.takePublished() | was;
+        return was;
     }
 
     /** The read-back of a deduplicated PUT's stored copy completed. */
