@@ -264,6 +264,64 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldGiveASlotBackAtOnceWhenTheCallerCancelsOrCompletesTheFuture()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().maxInFlight(1).requestTimeout(Duration.ofSeconds(10)).build()))
+        {
+            server.pause(); // nothing is answered: only the caller can end these requests before their timeout
+            final CompletableFuture<Duration> cancelled = client.ping();
+            assertEquals(1, client.inFlight());
+            assertTrue(cancelled.cancel(false));
+            assertEquals(0, client.inFlight(), "cancelled: its slot is free at once, not at its timeout");
+            final CompletableFuture<byte[]> completed = client.get(Hash.of(new byte[]{1}));
+            assertTrue(completed.complete(new byte[0]));
+            assertEquals(0, client.inFlight(), "completed by the caller: likewise");
+            // A derived future (GET into a buffer) passes the cancellation on to its request.
+            final CompletableFuture<Integer> into = client.get(Hash.of(new byte[]{2}), ByteBuffer.allocate(16));
+            assertEquals(1, client.inFlight());
+            into.cancel(false);
+            assertEquals(0, client.inFlight());
+            final long start = System.nanoTime();
+            final CompletableFuture<Duration> next = client.ping(); // would wait 10 s for a slot held by a ghost
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5), "took a free slot");
+            server.resume();
+            next.join();
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldNotLetAStageThatBlocksOnATimeoutHoldBackOtherTimeouts() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofMillis(200)).build()))
+        {
+            server.pause();
+            final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            final CompletableFuture<Duration> blocked = client.ping();
+            blocked.whenComplete((v, e) ->
+            {
+                try
+                {
+                    release.await(10, TimeUnit.SECONDS); // a caller's stage that blocks where it runs
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Thread.sleep(50);
+            final long start = System.nanoTime();
+            final CompletableFuture<Duration> other = client.ping();
+            assertInstanceOf(RequestTimeoutException.class, failure(other));
+            final long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            release.countDown();
+            assertTrue(millis < 5_000, "the other request's timeout waited for the blocked stage: " + millis + " ms");
+        }
+    }
+
+    @Test
     void shouldTimeOutCallersWhoseSlotHoldersNeverAnswer()
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(

@@ -184,7 +184,9 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             throw new IllegalArgumentException("destination buffer is read-only");
         }
         final CompletableFuture<Integer> result = new CompletableFuture<>();
-        get(hash).whenComplete((block, error) ->
+        final CompletableFuture<byte[]> read = get(hash);
+        forwardCancel(result, read);
+        read.whenComplete((block, error) ->
         {
             if (error != null)
             {
@@ -257,7 +259,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             parts[c] = submit(Wire.FIND_MISSING, id -> Wire.findMissing(id, all, from, to), null, 0, 0,
                 Responses.findMissing(all.subList(from, to)));
         }
-        return CompletableFuture.allOf(parts).thenApply(v ->
+        final CompletableFuture<List<Hash>> result = CompletableFuture.allOf(parts).thenApply(v ->
         {
             final List<Hash> missing = new ArrayList<>();
             for (final CompletableFuture<List<Hash>> part : parts)
@@ -265,6 +267,23 @@ public final class AsyncBlockClient implements AsyncBlockOperations
                 missing.addAll(part.join());
             }
             return Collections.unmodifiableList(missing);
+        });
+        forwardCancel(result, parts);
+        return result;
+    }
+
+    /** A caller cancelling {@code result} cancels the requests it is made of, which frees their in-flight slots. */
+    private static void forwardCancel(final CompletableFuture<?> result, final CompletableFuture<?>... requests)
+    {
+        result.whenComplete((value, error) ->
+        {
+            if (result.isCancelled())
+            {
+                for (final CompletableFuture<?> request : requests)
+                {
+                    request.cancel(false);
+                }
+            }
         });
     }
 

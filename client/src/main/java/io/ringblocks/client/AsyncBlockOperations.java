@@ -21,9 +21,10 @@ import java.util.concurrent.CompletableFuture;
  * Calls do block in two bounded cases: while the connection's {@link ClientOptions#maxInFlight()} slots are all
  * taken (at most {@link ClientOptions#requestTimeout()}, then the future fails with
  * {@link RequestTimeoutException}), and while re-establishing a dropped connection. Futures are completed on the
- * client's reader thread (or its timer thread): dependent stages attached without an executor run there and
- * must not block, or every response of that connection waits for them; use the {@code ...Async} stage methods
- * for slow work. Blocking client calls made from such a stage fail with {@link IllegalStateException}, and
+ * connection's reader thread (a timed-out request's on one of a few timeout threads shared by the JVM): dependent
+ * stages attached without an executor run there and must not block, or every response of that connection (or
+ * other callers' timeouts) waits for them; use the {@code ...Async} stage methods for slow work. A future the
+ * caller cancels or completes itself gives its in-flight slot back at once. Blocking client calls made from such a stage fail with {@link IllegalStateException}, and
  * asynchronous ones made there do not wait for in-flight slots.
  */
 public interface AsyncBlockOperations extends AutoCloseable

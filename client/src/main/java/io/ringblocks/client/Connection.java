@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -125,6 +126,7 @@ final class Connection
             request.fail(lost(null));
             return;
         }
+        request.owner(this);
         inFlight.put(request.id, request);
         if (closed.get())
         {
@@ -184,13 +186,26 @@ final class Connection
             (reason == null ? "closed" : reason), cause);
     }
 
+    /** The caller completed or cancelled {@code request} itself: its slot is free now, not at its timeout. */
+    void retire(final Pending<?> request)
+    {
+        if (inFlight.remove(request.id, request))
+        {
+            permits.release();
+            request.cancelTimeout();
+        }
+    }
+
     private void expire(final Pending<?> request, final String timeoutText)
     {
         if (inFlight.remove(request.id, request))
         {
             permits.release();
-            request.fail(new RequestTimeoutException(Wire.opcodeName(request.opcode) + " request " + request.id +
-                " to " + address + ": no response within " + timeoutText));
+            // The caller's stages run where the future completes: on the one timer of the JVM, a stage that blocks
+            // would hold back every other timeout. They run on the timeout threads instead.
+            final RequestTimeoutException timedOut = new RequestTimeoutException(Wire.opcodeName(request.opcode) +
+                " request " + request.id + " to " + address + ": no response within " + timeoutText);
+            Timeouts.INSTANCE.execute(() -> request.fail(timedOut));
         }
     }
 
@@ -228,6 +243,11 @@ final class Connection
         catch (final InterruptedException ex)
         {
             close("writer interrupted", ex);
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            close("writer failed: " + ex, ex); // a writer gone with the connection still open would strand it
+            throw ex;
         }
     }
 
@@ -297,9 +317,9 @@ final class Connection
         {
             close("read failed: " + ex, ex);
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | Error ex)
         {
-            close("reader failed: " + ex, ex);
+            close("reader failed: " + ex, ex); // e.g. OutOfMemoryError for a body: every request fails, not waits
             throw ex;
         }
     }
@@ -331,8 +351,27 @@ final class Connection
     }
 
     /**
+     * Where timed-out requests fail, and so where their callers' stages run: a few daemon threads for the JVM, idle
+     * ones ending after a minute, so that a stage that blocks delays other timeouts' callers, never the timer.
+     */
+    private static final class Timeouts
+    {
+        static final ThreadPoolExecutor INSTANCE = create();
+
+        private static ThreadPoolExecutor create()
+        {
+            final AtomicInteger n = new AtomicInteger();
+            final ThreadPoolExecutor pool = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), task -> new ClientThread(task, "ringblocks-client-timeouts-" +
+                    n.incrementAndGet()));
+            pool.allowCoreThreadTimeOut(true);
+            return pool;
+        }
+    }
+
+    /**
      * One timer thread for all connections in the JVM: timeouts are rare events next to responses, and a
-     * shared daemon thread needs no lifecycle management.
+     * shared daemon thread needs no lifecycle management. It only retires requests; {@link Timeouts} fails them.
      */
     private static final class Timer
     {

@@ -28,9 +28,11 @@ final class Pending<T>
     final byte[] payload;
     final int payloadOffset;
     final int payloadLength;
-    final CompletableFuture<T> future = new CompletableFuture<>();
+    final CompletableFuture<T> future = new RequestFuture();
     private final Decoder<T> decoder;
     private volatile ScheduledFuture<?> timeout;
+    /** The connection holding it in flight, told when the caller completes or cancels the future itself. */
+    private volatile Connection owner;
 
     Pending(
         final long id,
@@ -48,6 +50,12 @@ final class Pending<T>
         this.payloadOffset = payloadOffset;
         this.payloadLength = payloadLength;
         this.decoder = decoder;
+    }
+
+    /** Sets the connection the request is in flight on (before it is registered there). */
+    void owner(final Connection connection)
+    {
+        owner = connection;
     }
 
     /** Attaches the timeout task so that completion can cancel it (keeping the timer's queue small). */
@@ -88,12 +96,48 @@ final class Pending<T>
         future.completeExceptionally(cause);
     }
 
-    private void cancelTimeout()
+    void cancelTimeout()
     {
         final ScheduledFuture<?> task = timeout;
         if (task != null)
         {
             task.cancel(false);
+        }
+    }
+
+    /**
+     * The caller's future. Completed or cancelled by the caller, it gives its in-flight slot back at once rather than
+     * at its timeout (a request done before it is written is not sent at all); completed by the library, it already
+     * left the in-flight map, so this finds nothing to do.
+     */
+    private final class RequestFuture extends CompletableFuture<T>
+    {
+        @Override
+        public boolean complete(final T value)
+        {
+            return retired(super.complete(value));
+        }
+
+        @Override
+        public boolean completeExceptionally(final Throwable ex)
+        {
+            return retired(super.completeExceptionally(ex));
+        }
+
+        @Override
+        public boolean cancel(final boolean mayInterruptIfRunning)
+        {
+            return retired(super.cancel(mayInterruptIfRunning));
+        }
+
+        private boolean retired(final boolean completedNow)
+        {
+            final Connection connection = owner;
+            if (completedNow && connection != null)
+            {
+                connection.retire(Pending.this);
+            }
+            return completedNow;
         }
     }
 }
