@@ -376,7 +376,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             if (!acquired)
             {
                 return CompletableFuture.failedFuture(new RequestTimeoutException(Wire.opcodeName(opcode) +
-                    ": all " + options.maxInFlight() + " in-flight slots stayed taken for " + timeoutText));
+                    ": all " + options.maxInFlight() + " in-flight slots stayed taken for " + timeoutText, false));
             }
         }
         catch (final InterruptedException ex)

@@ -285,6 +285,7 @@ public final class ClusterClient extends BlockingOperations
             executor.execute(() ->
             {
                 final CompletableFuture<T> answer;
+                final long sent = System.nanoTime();
                 try
                 {
                     answer = request.get();
@@ -296,7 +297,7 @@ public final class ClusterClient extends BlockingOperations
                 }
                 answer.whenComplete((v, failure) ->
                 {
-                    node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                    node.record(sent, failure == null ? null : QuorumWrite.asRingblocks(failure));
                     if (failure == null)
                     {
                         write.succeeded();
@@ -340,9 +341,10 @@ public final class ClusterClient extends BlockingOperations
             {
                 try
                 {
+                    final long sent = System.nanoTime();
                     node.async().put(data, hash).whenComplete((h, failure) ->
                     {
-                        node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                        node.record(sent, failure == null ? null : QuorumWrite.asRingblocks(failure));
                         (failure == null ? readRepairs : readRepairFailures).incrementAndGet();
                     });
                 }
@@ -447,10 +449,11 @@ public final class ClusterClient extends BlockingOperations
             {
                 continue;
             }
+            final long sent = System.nanoTime();
             answers.add(CompletableFuture.supplyAsync(() -> node.async().findMissing(ask.getValue()), executor)
                 .thenCompose(f -> f).handle((missing, failure) ->
                 {
-                    node.record(failure == null ? null : QuorumWrite.asRingblocks(failure));
+                    node.record(sent, failure == null ? null : QuorumWrite.asRingblocks(failure));
                     if (failure == null)
                     {
                         final Set<Hash> gone = new HashSet<>(missing);

@@ -20,6 +20,8 @@ final class ClusterNode implements AutoCloseable
     private volatile boolean down;
     private volatile long downUntilMillis;
     private volatile String lastError = "";
+    /** When the member last went up or down: an answer to a request sent before it says nothing about now. */
+    private long lastTransitionNanos = System.nanoTime();
     private volatile boolean closed;
     private volatile boolean connecting;
 
@@ -67,6 +69,12 @@ final class ClusterNode implements AutoCloseable
     boolean usable()
     {
         return pool != null && !down;
+    }
+
+    /** @return true while marked down (whether connected or not). */
+    boolean down()
+    {
+        return down;
     }
 
     /** @return true when it is connected at all (a down member may still be asked as a last resort). */
@@ -118,12 +126,17 @@ final class ClusterNode implements AutoCloseable
         return p.async();
     }
 
-    /** Records the outcome of a request: transport failures mark the member down, anything else up. */
-    void record(final Throwable failure)
+    /**
+     * Records the outcome of a request sent at {@code sentNanos} ({@link System#nanoTime()}): a transport failure
+     * marks the member down, anything else up; an outcome of a request sent before the member last went up or down
+     * is stale (a late timeout must not take down a member a probe just found up) and is only counted.
+     */
+    synchronized void record(final long sentNanos, final Throwable failure)
     {
+        final boolean stale = sentNanos - lastTransitionNanos < 0;
         if (failure == null)
         {
-            if (down)
+            if (down && !stale)
             {
                 markUp();
             }
@@ -131,26 +144,42 @@ final class ClusterNode implements AutoCloseable
         }
         if (isTransport(failure))
         {
+            if (stale)
+            {
+                failures.incrementAndGet(); // neither takes an up member down nor pushes a down one's probe away
+                return;
+            }
             markDown(failure);
         }
     }
 
+    /** @return true for failures that say the member cannot be reached, not that the request was wrong. */
     static boolean isTransport(final Throwable failure)
     {
-        return failure instanceof ConnectionLostException || failure instanceof RequestTimeoutException;
+        return failure instanceof ConnectionLostException ||
+            failure instanceof RequestTimeoutException timedOut && timedOut.sent();
     }
 
-    private void markDown(final Throwable failure)
+    /** Down from now; a failure while down (a failed probe included) starts the down interval again. */
+    private synchronized void markDown(final Throwable failure)
     {
         failures.incrementAndGet();
         lastError = failure.getClass().getSimpleName() + ": " + failure.getMessage();
         downUntilNanos = System.nanoTime() + downNanos;
         downUntilMillis = System.currentTimeMillis() + downNanos / 1_000_000L;
+        if (!down)
+        {
+            lastTransitionNanos = System.nanoTime();
+        }
         down = true;
     }
 
-    private void markUp()
+    private synchronized void markUp()
     {
+        if (down)
+        {
+            lastTransitionNanos = System.nanoTime();
+        }
         down = false;
     }
 

@@ -90,6 +90,7 @@ final class ReadWalk<T>
             return;
         }
         final CompletableFuture<T> answer;
+        final long sent = System.nanoTime();
         try
         {
             answer = request.apply(node.async(), i);
@@ -103,7 +104,7 @@ final class ReadWalk<T>
         {
             try
             {
-                onAnswer(i, node, value, failure);
+                onAnswer(i, node, sent, value, failure);
             }
             catch (final RuntimeException | Error e)
             {
@@ -112,10 +113,11 @@ final class ReadWalk<T>
         });
     }
 
-    private void onAnswer(final int i, final ClusterNode node, final T value, final Throwable failure)
+    private void onAnswer(final int i, final ClusterNode node, final long sent, final T value,
+        final Throwable failure)
     {
         final Throwable f = failure == null ? null : QuorumWrite.asRingblocks(failure);
-        node.record(f);
+        node.record(sent, f);
         if (f instanceof BadRangeException || f instanceof BadRequestException)
         {
             result.completeExceptionally(f); // a definite answer about the request, not about this member

@@ -2,14 +2,32 @@ package io.ringblocks.client;
 
 /**
  * No response arrived within {@link ClientOptions#requestTimeout()}, or no in-flight slot
- * ({@link ClientOptions#maxInFlight()}) became free within it. The request may still execute on the server (its
- * late response is discarded), so as with {@link ConnectionLostException} the outcome of a PUT or DELETE is
- * unknown. A timeout does not close the connection: a slow server is not a broken one.
+ * ({@link ClientOptions#maxInFlight()}) became free within it. A request that was sent may still execute on the
+ * server (its late response is discarded), so as with {@link ConnectionLostException} the outcome of a PUT or
+ * DELETE is unknown; one that never got a slot was not sent at all ({@link #sent()}). A timeout does not close the
+ * connection: a slow server is not a broken one.
  */
 public final class RequestTimeoutException extends RingblocksException
 {
+    private final boolean sent;
+
     RequestTimeoutException(final String message)
     {
+        this(message, true);
+    }
+
+    RequestTimeoutException(final String message, final boolean sent)
+    {
         super(message, null);
+        this.sent = sent;
+    }
+
+    /**
+     * @return false when the request waited for an in-flight slot and never left this client: it did not execute,
+     * and the server is not to blame (the client's own {@link ClientOptions#maxInFlight()} was reached).
+     */
+    public boolean sent()
+    {
+        return sent;
     }
 }
