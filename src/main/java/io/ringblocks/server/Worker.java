@@ -8,7 +8,6 @@ import java.util.function.Supplier;
 
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
-import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.CompletionBatch;
 import io.ringblocks.uring.Ring;
@@ -22,8 +21,9 @@ import io.ringblocks.uring.Wakeup;
  * happened), then acknowledgements, resumes the ready connections, retries whatever waited for space or slots,
  * sweeps timeouts and sends what the cycle answered; idle, it sleeps in submit-and-wait until a CQE or a wakeup.
  * <p>
- * This class owns the thread, close and shutdown of connection I/O; {@link Acceptor} the accepts, {@link Receiver}
- * (with {@link Framing}) and {@link Sender} the two directions; {@link Operations} runs the requests.
+ * This class owns the thread and the shutdown of connection I/O; {@link Acceptor} the accepts, {@link Receiver}
+ * (with {@link Framing}) and {@link Sender} the two directions, {@link ConnectionClose} how a connection ends;
+ * {@link Operations} runs the requests.
  */
 final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Sender.Events, Receiver.Events,
     Acceptor.Host, StopDrain.Host
@@ -67,6 +67,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     /** Arena budget of PUT bodies still arriving: stalled uploads cannot take the memory complete requests need. */
     private final PartialBodies bodies;
     private final Acceptor acceptor;
+    private final ConnectionClose close;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
     private long now = System.nanoTime();
 
@@ -97,6 +98,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         sender = new Sender(ctx, conns, timeouts, this);
         receiver = new Receiver(ctx, conns, timeouts, bodies, this);
         acceptor = new Acceptor(ctx, conns, linger, listenFd, connectionCount, this);
+        close = new ConnectionClose(ctx, conns, sender, receiver, linger, drain, bodies, connectionCount);
     }
 
     /** Blocks until the ring is set up (or setup failed). */
@@ -329,7 +331,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             }
             case OP_RECV -> receiver.onRecv(slot, gen, res, flags);
             case OP_SEND -> sender.onSend(slot, gen, res);
-            case OP_CLOSE -> onClosed(slot, gen, res);
+            case OP_CLOSE -> close.onClosed(slot, gen, res);
             case OP_FILE_READ -> ops.onFileRead(slot, gen, res);
             case OP_FILE_WRITE -> ops.onFileWrite(slot, gen, res);
             case Linger.OP_RECV -> linger.onRecv(slot, gen, res);
@@ -422,27 +424,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         sender.respond(r, at, length, body, bodyLength, status);
     }
 
-    /**
-     * A deadline of {@link ConnectionTimeouts} passed. A client that stopped reading (send) or sending (request) gets
-     * its socket shut down, which fails its stuck send or receive and frees the buffers it pinned; an idle connection
-     * is simply closed.
-     */
     @Override
     public void expired(final int c, final int kind)
     {
-        switch (kind)
-        {
-            case ConnectionTimeouts.SEND -> stats.increment(ServerStats.SEND_TIMEOUTS);
-            case ConnectionTimeouts.REQUEST -> stats.increment(ServerStats.REQUEST_TIMEOUTS);
-            default ->
-            {
-                stats.increment(ServerStats.IDLE_TIMEOUTS);
-                beginClose(c, false);
-                return;
-            }
-        }
-        LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
-        beginClose(c, true);
+        close.expired(c, kind);
     }
 
     /** Releases a request's buffers and slot; resumes a connection that was throttled on it. */
@@ -471,75 +456,18 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         }
     }
 
-    // ---------------------------------------------------------------- close
+    // ---------------------------------------------------------------- close (ConnectionClose)
 
-    /**
-     * Stops reading from {@code c}. With {@code broken} the socket is unusable, so queued responses are dropped;
-     * otherwise in-flight requests still get their answers before the fd is closed.
-     */
     @Override
     public void beginClose(final int c, final boolean broken)
     {
-        if (conns.state[c] == Connections.OPEN)
-        {
-            conns.state[c] = Connections.CLOSING;
-            try
-            {
-                if (conns.recvPosted[c])
-                {
-                    ring.prepCancel(UserData.pack(c, OP_RECV, conns.generation[c]), UserData.pack(0, OP_IGNORE, 0));
-                }
-                receiver.closing(c);
-            }
-            catch (final RuntimeException e)
-            {
-                // The ring took no cancel: shutting the socket down ends its receive and hang-up watch all the same,
-                // and their completions let the close finish.
-                LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
-                throw e;
-            }
-        }
-        if (broken && !conns.sending[c])
-        {
-            sender.dropQueue(c);
-        }
-        tryFinishClose(c);
+        close.begin(c, broken);
     }
 
     @Override
     public void tryFinishClose(final int c)
     {
-        if (conns.state[c] != Connections.CLOSING || conns.recvPosted[c] || conns.sending[c] ||
-            conns.inFlight[c] > 0 || linger.active(c) || linger.recvPosted(c) || drain.holds(c) ||
-            receiver.watching(c))
-        {
-            return;
-        }
-        if (drain.takeLingerAtClose(c))
-        {
-            linger.begin(c); // its answers are all sent: end the stream, and read until the peer does
-            return;
-        }
-        ring.prepClose(conns.fd[c], UserData.pack(c, OP_CLOSE, conns.generation[c]));
-        conns.state[c] = Connections.CLOSED; // only now: a CLOSED slot's descriptor is never closed again
-    }
-
-    private void onClosed(final int c, final int gen, final int res)
-    {
-        if (conns.generation[c] != gen)
-        {
-            return;
-        }
-        if (res < 0)
-        {
-            errors.onError("worker " + id, "close failed: " + Errno.describe(res));
-        }
-        receiver.closed(c);
-        bodies.release(c);
-        bodies.forget(c); // a new connection in this slot must not inherit its place in the wait list
-        conns.free(c);
-        connectionCount.decrementAndGet();
-        stats.increment(ServerStats.CLOSED);
+        close.tryFinish(c);
     }
 
     // ---------------------------------------------------------------- shutdown
