@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.ringblocks.protocol.ListBody;
 import io.ringblocks.protocol.RangeBody;
 import io.ringblocks.protocol.ResponseHeader;
 import io.ringblocks.storage.CommitterClient;
@@ -16,7 +15,8 @@ import io.ringblocks.wire.Status;
 
 /**
  * The requests of one worker: dispatches each to its path — GET to {@link Reads}; PUT and DELETE to {@link Writes},
- * which also takes the committer's acknowledgements — and serves HEAD, LIST, FIND_MISSING, PING and STATS itself;
+ * which also takes the committer's acknowledgements; LIST and FIND_MISSING to {@link Listings} — and serves HEAD, PING
+ * and STATS itself;
  * retries the requests that wait for space, the delta ring or a checkpoint ({@link StallList}), and ends each duty
  * cycle (the snapshot's pin, the committer's wake-up, the gauges). Runs on the worker thread; nothing here blocks or
  * allocates per request (STATS excepted). What the paths share is in small classes of their own, handed to each at
@@ -27,16 +27,11 @@ final class Operations implements AutoCloseable
 {
     /** Bytes of a hash: each request slot keeps one in {@code reqs.hashes} (and the expected one) at r * HASH. */
     static final int HASH = Protocol.HASH_LENGTH;
-    /** LISTs a worker lets wait for their checkpoint at once; more are answered BUSY. */
-    private static final int MAX_LISTS_WAITING = 8;
-    /** How long a LIST waits for its checkpoint before it is answered BUSY. */
-    private static final long LIST_WAIT_NANOS = 10_000_000_000L;
 
     private final WorkerContext ctx;
     private final Responder responder;
     private final ServerStats stats;
     private final UnsafeBuffer memory;
-    private final ListPageWriter listPage;
     private final Requests reqs;
     private final IoArena arena;
     private final Store store;
@@ -48,9 +43,7 @@ final class Operations implements AutoCloseable
     private final CorruptMarks marks;
     private final Reads reads;
     private final Writes writes;
-    private int listsWaiting;
-    /** Request slots whose LIST counts in {@link #listsWaiting}: each is uncounted exactly once. */
-    private final boolean[] listCounted;
+    private final Listings listings;
 
     Operations(final WorkerContext ctx, final Responder responder)
     {
@@ -58,17 +51,16 @@ final class Operations implements AutoCloseable
         this.responder = responder;
         stats = ctx.stats;
         memory = ctx.memory;
-        listPage = new ListPageWriter(memory);
         reqs = ctx.reqs;
         arena = ctx.arena;
         store = ctx.store;
         client = store.client(ctx.id);
         answers = new Answers(ctx, responder);
         buffers = new RequestBuffers(ctx, responder);
-        listCounted = new boolean[reqs.capacity];
         stalls = new StallList(reqs, stats);
         marks = new CorruptMarks(ctx, client);
         lookups = new Lookups(client, store.index().reader());
+        listings = new Listings(ctx, responder, answers, lookups, buffers, stalls, client);
         try
         {
             writes = new Writes(ctx, answers, lookups, buffers, stalls, client, marks);
@@ -123,7 +115,7 @@ final class Operations implements AutoCloseable
         }
         stats.increment(ServerStats.REQUESTS_ABANDONED);
         writes.refuse(r);
-        uncountList(r);
+        listings.uncount(r);
         respondStatus(r, Status.INTERNAL_ERROR);
     }
 
@@ -155,24 +147,10 @@ final class Operations implements AutoCloseable
                     reads.get(r);
                 }
             }
-            case Opcode.LIST ->
-            {
-                if (listsWaiting >= MAX_LISTS_WAITING)
-                {
-                    respondStatus(r, Status.BUSY); // each holds up to a 256 KiB page once its checkpoint is done
-                    return true;
-                }
-                listsWaiting++;
-                listCounted[r] = true;
-                reqs.hashes.putBytes(r * HASH, memory, (int)body + ListBody.AFTER_OFFSET, HASH);
-                reqs.rangeLength[r] = ListBody.effectiveLimit(ListBody.limit(memory, (int)body));
-                reqs.rangeOffset[r] = client.requestCheckpoint(); // the ticket
-                reqs.blockOffset[r] = System.nanoTime(); // when it started waiting
-                list(r);
-            }
+            case Opcode.LIST -> listings.list(r, body);
             case Opcode.FIND_MISSING ->
             {
-                return findMissing(r, body, bodyLength);
+                return listings.findMissing(r, body, bodyLength);
             }
             case Opcode.PUT ->
             {
@@ -233,92 +211,6 @@ final class Operations implements AutoCloseable
         {
             respondStatus(r, Status.NOT_FOUND);
         }
-    }
-
-    // ---------------------------------------------------------------- LIST, FIND_MISSING
-
-    /**
-     * LIST reads LMDB (in hash order, which the overlay is not): it first waits, stalled, until a checkpoint has put
-     * every change committed before the request into LMDB, so a listing shows every acknowledged PUT and no
-     * acknowledged DELETE; changes after that are looked up in the overlay as the scan goes.
-     */
-    private void list(final int r)
-    {
-        final boolean late = System.nanoTime() - reqs.blockOffset[r] > LIST_WAIT_NANOS;
-        if (!client.checkpointed(reqs.rangeOffset[r]) && !late)
-        {
-            stalls.stall(r, Requests.WAIT_CHECKPOINT);
-            return;
-        }
-        if (late || client.checkpointsFailed())
-        {
-            // No checkpoint in time (a failing checkpointer), or never again (a failed journal): LMDB may lack
-            // acknowledged blocks, and a listing without them would send a repair astray.
-            listDone(r, client.checkpointsFailed() ? Status.INTERNAL_ERROR : Status.BUSY);
-            return;
-        }
-        final int limit = reqs.rangeLength[r];
-        if (!buffers.take(r, ResponseHeader.HEADER_LENGTH + ListBody.responseLength(limit)))
-        {
-            stalls.stall(r, Requests.WAIT_SPACE);
-            return;
-        }
-        lookups.pin(); // the scan looks its keys up in the overlay, whose tables are retired by reader epochs
-        final long at = reqs.buffer[r];
-        final int bodyLength;
-        try
-        {
-            bodyLength = listPage.fill(store.index(), reqs.hashes, r * HASH, (reqs.flags[r] & Flags.FIRST) != 0,
-                limit, (int)at + ResponseHeader.HEADER_LENGTH);
-        }
-        catch (final RuntimeException e)
-        {
-            ctx.errors.onError(ctx.name, "LIST scan failed: " + e);
-            listDone(r, Status.INTERNAL_ERROR);
-            return;
-        }
-        uncountList(r);
-        answers.header(r, at, Status.OK, bodyLength);
-        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + bodyLength, Status.OK);
-    }
-
-    private void listDone(final int r, final int status)
-    {
-        uncountList(r);
-        respondStatus(r, status);
-    }
-
-    private void uncountList(final int r)
-    {
-        if (listCounted[r])
-        {
-            listCounted[r] = false;
-            listsWaiting--;
-        }
-    }
-
-    /** Answers the hashes of the body that are not stored, in request order; no block is read. */
-    private boolean findMissing(final int r, final long body, final int bodyLength)
-    {
-        if (!buffers.take(r, ResponseHeader.HEADER_LENGTH + bodyLength))
-        {
-            return false;
-        }
-        final long at = reqs.buffer[r];
-        int missing = 0;
-        for (int i = 0; i < bodyLength; i += Protocol.HASH_LENGTH)
-        {
-            // A copy known to be corrupt counts as missing: a PUT of the content is what repairs it.
-            if (!lookups.lookup(memory, (int)body + i) || lookups.corrupt())
-            {
-                memory.putBytes((int)at + ResponseHeader.HEADER_LENGTH + missing, memory, (int)body + i,
-                    Protocol.HASH_LENGTH);
-                missing += Protocol.HASH_LENGTH;
-            }
-        }
-        answers.header(r, at, Status.OK, missing);
-        responder.respond(r, at, ResponseHeader.HEADER_LENGTH + missing, Status.OK);
-        return true;
     }
 
     /** A PUT's whole body arrived in its buffer. */
@@ -438,7 +330,7 @@ final class Operations implements AutoCloseable
         }
         else if (reqs.opcode[r] == Opcode.LIST)
         {
-            list(r);
+            listings.retry(r);
         }
         else if (reqs.opcode[r] == Opcode.GET)
         {
@@ -464,7 +356,7 @@ final class Operations implements AutoCloseable
             try
             {
                 writes.refuse(r);
-                uncountList(r);
+                listings.uncount(r);
                 releaseBuffers(r);
                 respondStatus(r, Status.SHUTTING_DOWN);
             }
