@@ -27,6 +27,8 @@ final class Operations implements AutoCloseable
 {
     /** Bytes of a hash: each request slot keeps one in {@code reqs.hashes} (and the expected one) at r * HASH. */
     static final int HASH = Protocol.HASH_LENGTH;
+    static final int STATS_PER_SECOND = 1000;
+    static final int STATS_BURST = 100;
 
     private final WorkerContext ctx;
     private final Responder responder;
@@ -44,6 +46,8 @@ final class Operations implements AutoCloseable
     private final Reads reads;
     private final Writes writes;
     private final Listings listings;
+    /** STATS a worker renders: {@value #STATS_PER_SECOND} a second, in bursts of up to {@value #STATS_BURST}. */
+    private final RateLimit statsAllowance = new RateLimit(STATS_PER_SECOND, STATS_BURST);
 
     Operations(final WorkerContext ctx, final Responder responder)
     {
@@ -372,6 +376,11 @@ final class Operations implements AutoCloseable
 
     private void stats(final int r)
     {
+        if (!statsAllowance.take(System.nanoTime()))
+        {
+            respondStatus(r, Status.BUSY); // each one renders every figure anew: a flood of them would be a CPU sink
+            return;
+        }
         final String text = responder.statsText();
         final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (!buffers.take(r, ResponseHeader.HEADER_LENGTH + bytes.length))
