@@ -209,6 +209,25 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldCloseAConnectionThatStaysSilentAfterATimeoutAndReconnectForTheNextRequest() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofMillis(100)).build()))
+        {
+            client.ping().join();
+            server.pause(); // reads, answers nothing: from the client, a peer gone silent
+            assertInstanceOf(RequestTimeoutException.class, failure(client.ping()));
+            assertEquals(1, server.connectionsAccepted(), "one timeout alone closes nothing");
+            // Nothing read since: the connection PINGs itself and, unanswered for 2 s, closes.
+            awaitTrue(() -> !client.connected());
+            assertEquals(1, server.connectionsAccepted());
+            server.resume();
+            client.ping().join();
+            assertEquals(2, server.connectionsAccepted(), "the next request connected afresh");
+        }
+    }
+
+    @Test
     void shouldMakeCallersBeyondMaxInFlightWaitForASlot() throws InterruptedException
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(

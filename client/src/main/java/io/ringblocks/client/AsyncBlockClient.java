@@ -108,6 +108,13 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         return options.maxInFlight() - permits.availablePermits();
     }
 
+    /** @return true while the client has an open connection (a closed one is replaced by the next request). */
+    boolean connected()
+    {
+        final Connection current = connection;
+        return current != null && current.isOpen();
+    }
+
     /** {@inheritDoc} */
     @Override
     public CompletableFuture<Hash> put(final byte[] data)

@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.ringblocks.wire.Protocol;
 
@@ -50,6 +51,14 @@ final class Connection
     private volatile String closeReason;
     /** Set before closing when the server refused the connection (BUSY, opcode 0, id 0): nothing was executed. */
     private volatile boolean refused;
+    /** When the last response header arrived (or the connection opened). */
+    private volatile long lastReadNanos = System.nanoTime();
+    /** A liveness PING of this connection is in flight. */
+    private final AtomicBoolean probing = new AtomicBoolean();
+    /** A liveness PING waits for the request timeout, and at least this long: it tests for silence, not speed. */
+    private static final long PROBE_MIN_NANOS = 2_000_000_000L;
+    /** Ids of liveness PINGs: negative, so they never meet the client's own (positive) request ids. */
+    private static final AtomicLong PROBE_IDS = new AtomicLong();
 
     private Connection(final ClientOptions options, final Socket socket, final Semaphore permits) throws IOException
     {
@@ -122,24 +131,35 @@ final class Connection
     {
         if (closed.get())
         {
-            permits.release();
+            release(request);
             request.fail(lost(null));
             return;
         }
         request.owner(this);
+        request.sentNanos = System.nanoTime();
         inFlight.put(request.id, request);
         if (closed.get())
         {
             // close() may have swept the map before the put became visible to it: retire the request here.
             if (inFlight.remove(request.id, request))
             {
-                permits.release();
+                release(request);
                 request.fail(lost(null));
             }
             return;
         }
-        request.timeout(Timer.INSTANCE.schedule(() -> expire(request, timeoutText), timeoutNanos, TimeUnit.NANOSECONDS));
+        request.timeout(Timer.INSTANCE.schedule(() -> expire(request, timeoutNanos, timeoutText), timeoutNanos,
+            TimeUnit.NANOSECONDS));
         outbound.add(request);
+    }
+
+    /** Gives back the client's in-flight slot a request holds (a liveness PING holds none). */
+    private void release(final Pending<?> request)
+    {
+        if (!request.probe)
+        {
+            permits.release();
+        }
     }
 
     /**
@@ -167,7 +187,7 @@ final class Connection
         {
             if (inFlight.remove(request.id, request))
             {
-                permits.release();
+                release(request);
                 request.fail(lost(cause));
             }
         }
@@ -191,22 +211,52 @@ final class Connection
     {
         if (inFlight.remove(request.id, request))
         {
-            permits.release();
+            release(request);
             request.cancelTimeout();
         }
     }
 
-    private void expire(final Pending<?> request, final String timeoutText)
+    private void expire(final Pending<?> request, final long timeoutNanos, final String timeoutText)
     {
         if (inFlight.remove(request.id, request))
         {
-            permits.release();
+            release(request);
+            if (lastReadNanos - request.sentNanos < 0)
+            {
+                suspect(request, timeoutNanos, timeoutText);
+            }
             // The caller's stages run where the future completes: on the one timer of the JVM, a stage that blocks
             // would hold back every other timeout. They run on the timeout threads instead.
             final RequestTimeoutException timedOut = new RequestTimeoutException(Wire.opcodeName(request.opcode) +
                 " request " + request.id + " to " + address + ": no response within " + timeoutText);
             Timeouts.INSTANCE.execute(() -> request.fail(timedOut));
         }
+    }
+
+    /**
+     * Nothing at all has arrived since {@code timedOut} was sent: a slow server answers something, a peer gone silent
+     * (a host that vanished, a firewall that dropped the connection's state) answers nothing, and TCP would take many
+     * minutes to give up. One PING of the connection's own tells them apart: unanswered within the request timeout
+     * (at least 2 s), with still nothing read, it closes the connection, so the next request connects afresh.
+     */
+    private void suspect(final Pending<?> timedOut, final long timeoutNanos, final String timeoutText)
+    {
+        if (timedOut.probe)
+        {
+            close("no response to a PING within " + timeoutText + ": the server is unreachable", null);
+            return;
+        }
+        if (!probing.compareAndSet(false, true))
+        {
+            return;
+        }
+        final long id = -PROBE_IDS.incrementAndGet();
+        final Pending<Void> ping = new Pending<>(id, Wire.PING, Wire.empty(Wire.PING, id), null, 0, 0,
+            (status, body) -> null);
+        ping.probe = true;
+        ping.future.whenComplete((v, e) -> probing.set(false));
+        final boolean floor = timeoutNanos < PROBE_MIN_NANOS;
+        send(ping, floor ? PROBE_MIN_NANOS : timeoutNanos, floor ? "2 s" : timeoutText);
     }
 
     private void writeLoop()
@@ -258,6 +308,7 @@ final class Connection
         {
             while (readHeader(header))
             {
+                lastReadNanos = System.nanoTime();
                 final long length = Wire.getUnsignedInt(header, Protocol.LENGTH_OFFSET);
                 final int version = header[Protocol.VERSION_OFFSET] & 0xFF;
                 final int opcode = header[Protocol.OPCODE_OFFSET] & 0xFF;
@@ -287,7 +338,7 @@ final class Connection
                     in.skipNBytes(bodyLength);
                     if (request != null && inFlight.remove(requestId, request))
                     {
-                        permits.release();
+                        release(request);
                         if (status == StatusCode.OK)
                         {
                             request.fail(new ProtocolException(Wire.opcodeName(opcode) + " response body of " +
@@ -307,7 +358,7 @@ final class Connection
                 }
                 if (inFlight.remove(requestId, request))
                 {
-                    permits.release();
+                    release(request);
                     request.complete(opcode, status, body);
                 }
             }

@@ -33,6 +33,10 @@ final class Pending<T>
     private volatile ScheduledFuture<?> timeout;
     /** The connection holding it in flight, told when the caller completes or cancels the future itself. */
     private volatile Connection owner;
+    /** When it was handed to its connection ({@link System#nanoTime()}). */
+    volatile long sentNanos;
+    /** A connection's own liveness PING: it holds no in-flight slot of the client. */
+    volatile boolean probe;
 
     Pending(
         final long id,

@@ -5,7 +5,9 @@ package io.ringblocks.client;
  * ({@link ClientOptions#maxInFlight()}) became free within it. A request that was sent may still execute on the
  * server (its late response is discarded), so as with {@link ConnectionLostException} the outcome of a PUT or
  * DELETE is unknown; one that never got a slot was not sent at all ({@link #sent()}). A timeout does not close the
- * connection: a slow server is not a broken one.
+ * connection: a slow server is not a broken one. But when nothing at all has arrived on the connection since the
+ * request was sent, the connection checks itself with a PING, and closes once that goes unanswered as long (at least
+ * 2 s): a peer gone silent (a vanished host, a firewall that dropped the connection) is not waited for.
  */
 public final class RequestTimeoutException extends RingblocksException
 {
