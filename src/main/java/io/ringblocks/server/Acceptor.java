@@ -100,10 +100,15 @@ final class Acceptor implements AutoCloseable
         }
     }
 
-    /** The worker stops: no more accepts (a paused one stays paused, or the stop would wake for it at every turn). */
+    /**
+     * The worker stops: no more accepts (a paused one stays paused, or the stop would wake for it at every turn), and
+     * the listener leaves the port at once, resetting what waits in its backlog: connections the kernel completed
+     * during the stop would otherwise wait unanswered until the process is gone.
+     */
     void stop()
     {
         backoffUntil = 0;
+        withdraw();
         ring.prepCancel(UserData.pack(0, Worker.OP_ACCEPT, 0), UserData.pack(0, Worker.OP_IGNORE, 0));
     }
 
@@ -128,9 +133,9 @@ final class Acceptor implements AutoCloseable
         }
         if (res < 0)
         {
-            if (res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN)
+            if (res != -Errno.ECANCELED && res != -Errno.EINTR && res != -Errno.EAGAIN && !stopping)
             {
-                ctx.errors.onError(ctx.name, "accept failed: " + Errno.describe(res));
+                ctx.errors.onError(ctx.name, "accept failed: " + Errno.describe(res)); // at a stop: the withdrawal
             }
             return;
         }

@@ -146,4 +146,41 @@ class ShutdownAnswersTest
             server.close();
         }
     }
+
+    @Test
+    void shouldTurnAwayNewConnectionsAtOnceWhileAStopWaitsForItsClients() throws Exception
+    {
+        final byte[] block = ServerOperationsTest.random(new Random(16), 1 << 20);
+        final RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));
+        final int port = server.port();
+        try (RawClient hog = new RawClient(port, 4096))
+        {
+            assertEquals(OK, hog.call(PUT, 0, 1, block).status());
+            for (int i = 0; i < 12; i++)
+            {
+                hog.send(GET, 0, 2 + i, ServerOperationsTest.sha256(block)); // answers it does not read
+            }
+            Thread.sleep(200);
+            final Thread stopper = Thread.ofPlatform().start(server::close); // waits for the hog, up to 5 s
+            Thread.sleep(300);
+            assertTrue(stopper.isAlive(), "the stop still waits for the client that does not read");
+            final long start = System.nanoTime();
+            try (java.net.Socket late = new java.net.Socket())
+            {
+                late.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2_000);
+                late.setSoTimeout(2_000);
+                assertEquals(-1, late.getInputStream().read(), "a connection that got in is ended at once");
+            }
+            catch (final java.net.SocketException refused)
+            {
+                // refused or reset: either way the client knows at once
+            }
+            assertTrue(System.nanoTime() - start < 1_500_000_000L, "turned away at once, not left waiting");
+            stopper.join();
+        }
+        finally
+        {
+            server.close();
+        }
+    }
 }
