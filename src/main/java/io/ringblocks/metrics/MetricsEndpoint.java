@@ -33,6 +33,10 @@ public final class MetricsEndpoint implements AutoCloseable
     static final int QUEUE = 16;
     /** Open HTTP connections at most: the JDK server's own limit, a system property read once. */
     static final int MAX_CONNECTIONS = 32;
+    /** Longest a client may take to send its request (seconds): a slow one loses its connection, not a thread. */
+    static final long MAX_REQUEST_SECONDS = 5;
+    /** Longest a client may take to read its response (seconds). */
+    static final long MAX_RESPONSE_SECONDS = 10;
 
     private final HTTPServer http;
     private final AtomicReference<RingblocksServer> server;
@@ -54,10 +58,12 @@ public final class MetricsEndpoint implements AutoCloseable
         {
             return null;
         }
-        if (System.getProperty("sun.net.httpserver.maxConnections") == null)
-        {
-            System.setProperty("sun.net.httpserver.maxConnections", Integer.toString(MAX_CONNECTIONS));
-        }
+        // Read once by the JDK server when first used. Without time limits a client sending its request (or reading
+        // the response) a byte at a time holds one of the two threads for ever: two such clients starve the health
+        // checks, and an orchestrator restarts a healthy server.
+        defaultProperty("sun.net.httpserver.maxConnections", Integer.toString(MAX_CONNECTIONS));
+        defaultProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
+        defaultProperty("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
         final AtomicReference<RingblocksServer> server = new AtomicReference<>();
         final PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new PrometheusStats(server));
@@ -85,6 +91,14 @@ public final class MetricsEndpoint implements AutoCloseable
         {
             executor.shutdownNow();
             throw e;
+        }
+    }
+
+    private static void defaultProperty(final String name, final String value)
+    {
+        if (System.getProperty(name) == null)
+        {
+            System.setProperty(name, value);
         }
     }
 

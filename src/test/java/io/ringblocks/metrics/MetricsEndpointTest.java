@@ -168,6 +168,43 @@ class MetricsEndpointTest
     }
 
     @Test
+    void shouldAnswerHealthChecksWhileClientsSendTheirRequestsAByteAtATime() throws Exception
+    {
+        final ServerConfig config = config(dir);
+        try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config);
+            RingblocksServer server = RingblocksServer.start(config))
+        {
+            endpoint.attach(server);
+            final List<java.net.Socket> slow = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < MetricsEndpoint.THREADS + 2; i++)
+                {
+                    final java.net.Socket s = new java.net.Socket("127.0.0.1", endpoint.port());
+                    s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes()); // never ends
+                    slow.add(s);
+                }
+                Thread.sleep(200);
+                final long start = System.nanoTime();
+                final HttpResponse<String> live = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" +
+                    endpoint.port() + "/health/live")).timeout(Duration.ofSeconds(20)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, live.statusCode());
+                final long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+                assertTrue(seconds <= MetricsEndpoint.MAX_REQUEST_SECONDS + 3,
+                    "answered once the slow requests ran out of time, not never: " + seconds + " s");
+            }
+            finally
+            {
+                for (final java.net.Socket s : slow)
+                {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldRefuseABadMetricsAddress()
     {
         final StoreConfig store = store(dir);
