@@ -54,6 +54,7 @@ final class IoArena implements AutoCloseable
     private boolean registrationRefused;
     /** Nothing more is registered, ever: a kernel without sparse tables refused the whole arena, or a test. */
     private boolean neverRegister;
+    private long frees;
     /**
      * Tests only: arenas made while this is above 0 refuse every other file-read or file-write prep (the first, the
      * third, ...) until they have refused that many, as a ring that takes no more SQEs would, so what a fault in the
@@ -249,6 +250,13 @@ final class IoArena implements AutoCloseable
     void free(final long offset, final int sizeClass)
     {
         allocator.free(offset, sizeClass);
+        frees++;
+    }
+
+    /** @return buffers freed so far: a request waiting for memory is worth retrying only after this moved. */
+    long frees()
+    {
+        return frees;
     }
 
     /** @return the native address of {@code offset}, for SQEs. */

@@ -27,6 +27,8 @@ final class Operations implements AutoCloseable
 {
     /** Bytes of a hash: each request slot keeps one in {@code reqs.hashes} (and the expected one) at r * HASH. */
     static final int HASH = Protocol.HASH_LENGTH;
+    /** Longest a stalled request waits for its next retry when nothing it waits for signalled a change. */
+    static final long RETRY_NANOS = 10_000_000L;
     static final int STATS_PER_SECOND = 1000;
     static final int STATS_BURST = 100;
 
@@ -46,6 +48,8 @@ final class Operations implements AutoCloseable
     private final Reads reads;
     private final Writes writes;
     private final Listings listings;
+    private long lastRetry;
+    private long freesAtRetry = -1;
     /** STATS a worker renders: {@value #STATS_PER_SECOND} a second, in bursts of up to {@value #STATS_BURST}. */
     private final RateLimit statsAllowance = new RateLimit(STATS_PER_SECOND, STATS_BURST);
 
@@ -290,12 +294,22 @@ final class Operations implements AutoCloseable
     }
 
     /**
-     * Retries each stalled request once (space to allocate, room in the delta ring).
+     * Retries each stalled request once (space to allocate, room in the delta ring, a checkpoint) when something it
+     * waits for may have changed: arena memory was freed, the committer acknowledged (space out of limbo, room in the
+     * ring), or {@link #RETRY_NANOS} passed. Retrying every stalled request on every turn of the loop would spend a
+     * worker on index lookups for requests that cannot get further.
      *
+     * @param acknowledged whether this cycle took acknowledgements from the committer.
      * @return how many got further; a request that stalls again is not work, so an idle worker still sleeps.
      */
-    int retryStalled()
+    int retryStalled(final long now, final boolean acknowledged)
     {
+        if (stalls.isEmpty() || !acknowledged && arena.frees() == freesAtRetry && now - lastRetry < RETRY_NANOS)
+        {
+            return 0;
+        }
+        lastRetry = now;
+        freesAtRetry = arena.frees();
         int r = stalls.takeAll();
         int work = 0;
         while (r >= 0)

@@ -47,6 +47,9 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     private final IndexList ready;
     /** Connections short of a request slot, a buffer or arena memory, retried in the next duty cycle. */
     private final IndexList starved;
+    private long lastServe;
+    private long freesAtServe = -1;
+    private long releasesAtServe = -1;
     /** The duty cycle's clock, for the timeouts. */
     private long now = System.nanoTime();
 
@@ -340,8 +343,20 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         }
     }
 
-    int serveStarved()
+    /**
+     * Retries the connections that found no request slot or no arena memory, when either was given back since the
+     * last try (or {@link Operations#RETRY_NANOS} passed): retrying them on every turn would re-parse the same frames.
+     */
+    int serveStarved(final long now)
     {
+        if (starved.isEmpty() || ctx.arena.frees() == freesAtServe && ctx.reqs.releases() == releasesAtServe &&
+            now - lastServe < Operations.RETRY_NANOS)
+        {
+            return 0;
+        }
+        lastServe = now;
+        freesAtServe = ctx.arena.frees();
+        releasesAtServe = ctx.reqs.releases();
         int c = starved.takeAll();
         int next = -1;
         int work = 0;

@@ -67,6 +67,7 @@ final class Requests
     final UnsafeBuffer expected;
     private final int[] freeList;
     private int freeCount;
+    private long releases;
 
     Requests(final int capacity)
     {
@@ -141,6 +142,13 @@ final class Requests
     {
         state[r] = FREE;
         freeList[freeCount++] = r;
+        releases++;
+    }
+
+    /** @return slots released so far: a connection waiting for one is worth retrying only after this moved. */
+    long releases()
+    {
+        return releases;
     }
 
     int inUse()

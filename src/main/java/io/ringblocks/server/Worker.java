@@ -197,10 +197,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             try
             {
                 work += reapAndHandle();
-                work += ops.pollAcks();
+                final int acks = ops.pollAcks();
+                work += acks;
                 work += receiver.serveReady();
-                work += ops.retryStalled();
-                work += receiver.serveStarved();
+                work += ops.retryStalled(now, acks > 0);
+                work += receiver.serveStarved(now);
                 work += receiver.serveBodyWaiters();
                 work += timeouts.sweep(now, this);
             }
@@ -272,7 +273,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         }
         else if (ops.hasStalled() || receiver.hasStarved())
         {
-            ring.submitAndWait(1, 1_000_000L);
+            // A completion (a send that frees a buffer, a wake-up with acknowledgements) ends the wait earlier.
+            ring.submitAndWait(1, Operations.RETRY_NANOS);
         }
         else if (stopping || timeouts.nextSweep() != Long.MAX_VALUE || acceptor.backoffUntil() != 0)
         {
