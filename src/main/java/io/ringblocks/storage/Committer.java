@@ -273,6 +273,35 @@ public final class Committer implements Agent, MessageHandler
     private void commit(final int count)
     {
         final long start = System.nanoTime();
+        try
+        {
+            stageAndCommit(count);
+        }
+        catch (final RuntimeException e)
+        {
+            // Whatever part of the batch took effect, it cannot be told apart now: the journal stops (a restart
+            // replays what reached the log) and every entry is answered FAILED, so no worker waits for ever.
+            journal.failNow();
+            errors.onError("committer", e);
+            batch.fail(count, space, errors);
+        }
+        batches.increment();
+        deltasCommitted.add(count);
+        lastBatch = count;
+        if (count > maxBatchSeen)
+        {
+            maxBatchSeen = count;
+        }
+        batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)]++;
+        commitNanosTotal.add(System.nanoTime() - start);
+        if (batch.freed() > 0)
+        {
+            limboBlocks = limbo.size();
+        }
+    }
+
+    private void stageAndCommit(final int count)
+    {
         final long commitEpoch = epoch.get();
         journal.beginBatch();
         if (blockWriter != null)
@@ -312,19 +341,6 @@ public final class Committer implements Agent, MessageHandler
         {
             corruptMarked.add(
                 batch.settle(count, space, limbo, commitEpoch, journal.lastSequence(), closing, errors));
-        }
-        batches.increment();
-        deltasCommitted.add(count);
-        lastBatch = count;
-        if (count > maxBatchSeen)
-        {
-            maxBatchSeen = count;
-        }
-        batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)]++;
-        commitNanosTotal.add(System.nanoTime() - start);
-        if (batch.freed() > 0)
-        {
-            limboBlocks = limbo.size();
         }
     }
 

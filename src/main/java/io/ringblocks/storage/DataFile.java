@@ -28,6 +28,7 @@ public final class DataFile implements AutoCloseable
     public static final int DIRECT_WRITE_MIN = 64 << 10;
 
     private final int fd;
+    private final StickySync syncs = new StickySync();
     private final int readFd;
     private final int smallWriteFd;
     private final boolean direct;
@@ -259,10 +260,13 @@ public final class DataFile implements AutoCloseable
         return 0;
     }
 
-    /** fdatasync: makes completed block writes durable. @return 0 or -errno. */
+    /**
+     * fdatasync: makes completed block writes durable (the committer's and the checkpointer's calls take turns, and a
+     * failure sticks: {@link StickySync}). @return 0 or -errno.
+     */
     public int sync()
     {
-        return LibC.fdatasync(fd);
+        return syncs.sync(fd);
     }
 
     @Override

@@ -132,6 +132,12 @@ final class IndexJournal
         return failed() || overlay.room() >= maxBatch && log.hasRoom(maxBatch) && !flushOverdue;
     }
 
+    /** A commit threw: no more writes are accepted (and no more checkpoints taken) until a restart replays the log. */
+    void failNow()
+    {
+        failed = true;
+    }
+
     private boolean failed()
     {
         if (!failed && checkpointer.syncFailed())
@@ -411,7 +417,9 @@ final class IndexJournal
         {
             case IDLE ->
             {
-                if (wantsCheckpoint(now, force) && overlay.canFreeze())
+                // Failed, the log's last record may be one whose changes never reached the overlay: a checkpoint
+                // now would record it as applied, and a restart would skip it.
+                if (!failed() && wantsCheckpoint(now, force) && overlay.canFreeze())
                 {
                     overlay.freeze();
                     checkpointSequence = log.lastSequence();

@@ -53,6 +53,7 @@ public final class WriteAheadLog implements AutoCloseable
     private final MemorySegment segment;
     private final WalRecord record;
     private int fd;
+    private final StickySync syncs = new StickySync();
     private boolean closed;
 
     private boolean appending;
@@ -516,7 +517,7 @@ public final class WriteAheadLog implements AutoCloseable
     /** fdatasync: makes appended records durable. @return 0 or -errno. */
     public int sync()
     {
-        return LibC.fdatasync(fd);
+        return syncs.sync(fd); // the committer's and the checkpointer's flushes take turns; a failure sticks
     }
 
     /** Test hook: appends go to {@code newFd} (e.g. a read-only descriptor, to see a real failure). */
