@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.ringblocks.storage.ErrorHandler;
 import io.ringblocks.storage.Store;
+import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.ErrnoException;
 import io.ringblocks.sys.LibC;
 import io.ringblocks.sys.Sockets;
@@ -250,9 +251,12 @@ public final class RingblocksServer implements AutoCloseable
         }
         else
         {
-            // A worker may still read the index or the data file: closing them under it could crash the JVM.
-            // Acknowledged data is durable already; the next start recovers as after a crash.
-            LOG.log(System.Logger.Level.ERROR, "leaving the store open: a worker is still running");
+            // A worker may still read the index or the data file: closing them under it could crash the JVM. In sync
+            // mode acknowledged data is durable already; relaxed mode's is made so by flushing both files (the next
+            // start recovers as after a crash).
+            final int rc = store.flushFiles();
+            LOG.log(System.Logger.Level.ERROR, "leaving the store open: a worker is still running" +
+                (rc < 0 ? "; flushing the data file and the log failed: " + Errno.describe(rc) : ""));
         }
     }
 
