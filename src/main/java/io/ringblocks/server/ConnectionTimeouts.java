@@ -12,6 +12,10 @@ package io.ringblocks.server;
  * resumes, see {@link #readResumed};</li>
  * <li><b>idle</b>: nothing in flight, buffered or partly received, and no traffic for the idle timeout.</li>
  * </ul>
+ * Under pressure two deadlines shorten, since then a slow client holds what others wait for: while the worker's
+ * arena has recently run short, a response must leave within an eighth of the send timeout (at least 1 s); while
+ * large PUTs wait for the partial-body budget, a body whose bytes stopped for a sixth of the request timeout (at
+ * least 1 s) is cut. Without pressure, slow clients get the full timeouts.
  * Events only lower the next sweep time (one compare), and the sweep computes the earliest deadline left, so the worker
  * wakes for a deadline only while one exists and never sweeps more often than every {@link #minGapNanos}. Times are
  * passed in by the caller (the worker's cycle clock), so the logic runs deterministically in tests. Worker thread only.
@@ -21,6 +25,8 @@ final class ConnectionTimeouts
     static final int SEND = 1;
     static final int REQUEST = 2;
     static final int IDLE = 3;
+    /** How long after its last sign pressure still shortens the deadlines. */
+    static final long PRESSURE_NANOS = 1_000_000_000L;
 
     /** What the worker does with a connection whose deadline passed. */
     interface Expiry
@@ -38,6 +44,13 @@ final class ConnectionTimeouts
     private final boolean[] framePending;
     private final long[] frameSince;
     private final long[] lastActivity;
+    /** When a partly received body last brought bytes (or its frame started). */
+    private final long[] bodyProgress;
+    private final long pressureSendNanos;
+    private final long bodyStallNanos;
+    /** When the arena last ran short, and when a large PUT last waited for the partial-body budget. */
+    private long arenaPressureAt = Long.MIN_VALUE / 2;
+    private long bodyPressureAt = Long.MIN_VALUE / 2;
     /** The worker stopped reading this connection for reasons of its own (see {@link #readHeld}). */
     private final boolean[] held;
     private long nextSweep = Long.MAX_VALUE;
@@ -58,6 +71,9 @@ final class ConnectionTimeouts
         framePending = new boolean[conns.capacity];
         frameSince = new long[conns.capacity];
         lastActivity = new long[conns.capacity];
+        bodyProgress = new long[conns.capacity];
+        pressureSendNanos = Math.min(sendNanos, Math.max(1_000_000_000L, sendNanos / 8));
+        bodyStallNanos = Math.min(requestNanos, Math.max(1_000_000_000L, requestNanos / 6));
         held = new boolean[conns.capacity];
     }
 
@@ -113,7 +129,38 @@ final class ConnectionTimeouts
         {
             framePending[c] = true;
             frameSince[c] = now;
+            bodyProgress[c] = now;
             schedule(now + requestNanos);
+        }
+    }
+
+    /** Bytes of {@code c}'s partly received body arrived. */
+    void bodyProgress(final int c, final long now)
+    {
+        bodyProgress[c] = now;
+    }
+
+    /**
+     * Once a cycle: whether the arena ran short and whether large PUTs wait for the body budget, so the shortened
+     * deadlines apply (for a second after the last sign of it); a fresh sign brings the next sweep forward.
+     */
+    void pressure(final boolean arenaShort, final boolean bodiesWaiting, final long now)
+    {
+        if (arenaShort)
+        {
+            if (now - arenaPressureAt >= PRESSURE_NANOS)
+            {
+                schedule(now); // once an episode: sweeps under way follow the shortened deadlines they computed
+            }
+            arenaPressureAt = now;
+        }
+        if (bodiesWaiting)
+        {
+            if (now - bodyPressureAt >= PRESSURE_NANOS)
+            {
+                schedule(now);
+            }
+            bodyPressureAt = now;
         }
     }
 
@@ -166,6 +213,8 @@ final class ConnectionTimeouts
         }
         long earliest = Long.MAX_VALUE;
         int expired = 0;
+        final long sendLimit = now - arenaPressureAt < PRESSURE_NANOS ? pressureSendNanos : sendNanos;
+        final boolean bodyPressure = now - bodyPressureAt < PRESSURE_NANOS;
         for (int c = 0; c < conns.capacity; c++)
         {
             final int state = conns.state[c];
@@ -175,7 +224,7 @@ final class ConnectionTimeouts
             }
             if (conns.sending[c])
             {
-                final long deadline = conns.sendSince[c] + sendNanos;
+                final long deadline = conns.sendSince[c] + sendLimit;
                 if (now >= deadline)
                 {
                     conns.sendSince[c] = Long.MAX_VALUE / 2; // once: the worker's close ends the send
@@ -193,7 +242,9 @@ final class ConnectionTimeouts
             {
                 if (conns.recvPosted[c])
                 {
-                    final long deadline = frameSince[c] + requestNanos;
+                    final long deadline = bodyPressure && conns.bodyState[c] != Connections.BODY_NONE ?
+                        Math.min(frameSince[c] + requestNanos, bodyProgress[c] + bodyStallNanos) :
+                        frameSince[c] + requestNanos;
                     if (now >= deadline)
                     {
                         framePending[c] = false;

@@ -299,6 +299,7 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     @Override
     public void bodyBytes(final int c, final int res)
     {
+        timeouts.bodyProgress(c, now);
         conns.bodyTarget[c] += res;
         conns.bodyRemaining[c] -= res;
         if (conns.bodyRemaining[c] > 0)

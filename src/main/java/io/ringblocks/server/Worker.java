@@ -68,6 +68,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private final PartialBodies bodies;
     private final Acceptor acceptor;
     private final ConnectionClose close;
+    /** The arena's failed allocations seen by the last cycle: more since means it ran short. */
+    private long arenaFailuresSeen;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
     private long now = System.nanoTime();
 
@@ -203,6 +205,9 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
                 work += ops.retryStalled(now, acks > 0);
                 work += receiver.serveStarved(now);
                 work += receiver.serveBodyWaiters();
+                final long shortfalls = arena.failures();
+                timeouts.pressure(shortfalls != arenaFailuresSeen, bodies.waiters() > 0, now);
+                arenaFailuresSeen = shortfalls;
                 work += timeouts.sweep(now, this);
             }
             catch (final RuntimeException e)

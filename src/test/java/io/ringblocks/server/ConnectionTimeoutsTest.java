@@ -143,6 +143,48 @@ class ConnectionTimeoutsTest
     }
 
     @Test
+    void shouldShortenTheSendDeadlineWhileTheArenaRunsShort()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 30_000, 0);
+        final int c = open(t, 0);
+        conns.sending[c] = true;
+        t.responseAtHead(c, 0);
+        t.sendStarted(c, 0);
+        assertEquals(0, t.sweep(10_000 * MS, record), "no pressure: the full 30 s");
+        t.pressure(true, false, 10_000 * MS);
+        assertEquals(10_000 * MS, t.nextSweep(), "a fresh sign of pressure brings the sweep forward");
+        assertEquals(1, t.sweep(10_000 * MS, record), "under pressure an eighth of it (3.75 s) has long passed");
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.SEND), expired);
+
+        final int d = open(t, 20_000 * MS);
+        conns.sending[d] = true;
+        t.responseAtHead(d, 20_000 * MS);
+        t.sendStarted(d, 20_000 * MS);
+        assertEquals(0, t.sweep(30_000 * MS, record), "pressure more than a second ago no longer counts");
+    }
+
+    @Test
+    void shouldCutAStalledBodyOnlyWhileOtherUploadsWaitForTheBudget()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 30_000, 0);
+        final int c = open(t, 0);
+        conns.bodyState[c] = Connections.BODY_PAYLOAD;
+        t.framing(c, false, 0); // a large PUT's header; its body stops arriving at 1 s
+        t.bodyProgress(c, 1_000 * MS);
+        assertEquals(0, t.sweep(20_000 * MS, record), "nobody waits: a slow upload keeps its 30 s");
+        t.pressure(false, true, 20_000 * MS);
+        assertEquals(1, t.sweep(20_000 * MS, record), "others wait: 5 s without a byte is enough");
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.REQUEST), expired);
+
+        final int d = open(t, 0);
+        conns.bodyState[d] = Connections.BODY_PAYLOAD;
+        t.framing(d, false, 21_000 * MS);
+        t.bodyProgress(d, 24_000 * MS);
+        t.pressure(false, true, 25_000 * MS);
+        assertEquals(0, t.sweep(25_500 * MS, record), "a body still moving is not cut");
+    }
+
+    @Test
     void shouldNeverSweepMoreOftenThanAnEighthOfTheShortestTimeout()
     {
         final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 800, 0);
