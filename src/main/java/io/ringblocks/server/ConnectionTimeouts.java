@@ -148,18 +148,14 @@ final class ConnectionTimeouts
     {
         if (arenaShort)
         {
-            if (now - arenaPressureAt >= PRESSURE_NANOS)
-            {
-                schedule(now); // once an episode: sweeps under way follow the shortened deadlines they computed
-            }
+            // At once when an episode starts; during one, at the sweeps' own pace (deadlines set meanwhile, such as a
+            // send started now, were scheduled with the full timeouts).
+            schedule(now - arenaPressureAt >= PRESSURE_NANOS ? now : now + minGapNanos);
             arenaPressureAt = now;
         }
         if (bodiesWaiting)
         {
-            if (now - bodyPressureAt >= PRESSURE_NANOS)
-            {
-                schedule(now);
-            }
+            schedule(now - bodyPressureAt >= PRESSURE_NANOS ? now : now + minGapNanos);
             bodyPressureAt = now;
         }
     }

@@ -164,6 +164,27 @@ class ConnectionTimeoutsTest
     }
 
     @Test
+    void shouldGiveASendStartedDuringAPressureEpisodeTheShortDeadlineToo()
+    {
+        final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 30_000, 0);
+        final int c = open(t, 0);
+        t.pressure(true, false, 0);
+        assertEquals(0, t.sweep(0, record)); // the episode's first sweep: nothing is sending yet
+        conns.sending[c] = true;
+        t.responseAtHead(c, 500 * MS);
+        t.sendStarted(c, 500 * MS); // scheduled with the full 30 s
+        long now = 600 * MS;
+        while (expired.isEmpty() && now < 10_000 * MS)
+        {
+            t.pressure(true, false, now); // the arena keeps running short
+            t.sweep(now, record);
+            now += 10 * MS;
+        }
+        assertEquals(List.of(c + ":" + ConnectionTimeouts.SEND), expired);
+        assertTrue(now <= (500 + 3_750 + 1_000 + 10) * MS, "cut within a sweep gap of its short deadline: " + now);
+    }
+
+    @Test
     void shouldCutAStalledBodyOnlyWhileOtherUploadsWaitForTheBudget()
     {
         final ConnectionTimeouts t = new ConnectionTimeouts(conns, 30_000, 30_000, 0);

@@ -181,6 +181,55 @@ class StalledClientsTest
     }
 
     @Test
+    void shouldAnswerAFreshGetSoonWhileClientsThatDoNotReadHoldTheArena() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB)
+            .blockCacheSize(0).sendTimeoutMillis(30_000).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final byte[] block = random(new Random(9), MIB);
+            final byte[] hash = sha256(block);
+            try (RawClient c = new RawClient(server.port()))
+            {
+                assertEquals(OK, c.call(PUT, 0, 1, block).status());
+            }
+            final List<RawClient> hogs = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < 12; i++)
+                {
+                    final RawClient hog = new RawClient(server.port(), 4096);
+                    hogs.add(hog);
+                    for (int j = 0; j < 4; j++)
+                    {
+                        hog.send(ServerOperationsTest.GET, 0, j, hash); // answers it never reads
+                    }
+                }
+                Thread.sleep(500);
+                try (RawClient fresh = new RawClient(server.port()))
+                {
+                    fresh.socket.setSoTimeout(20_000);
+                    final long start = System.nanoTime();
+                    final RawClient.Response get = fresh.call(ServerOperationsTest.GET, 0, 99, hash);
+                    final long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+                    assertEquals(OK, get.status());
+                    assertArrayEquals(block, get.body());
+                    // Without pressure the hogs would hold the arena for the whole 30 s send timeout.
+                    assertTrue(seconds < 15, "answered after " + seconds + " s");
+                }
+                assertTrue(stat(server, "send_timeouts") > 0, "the readers that took nothing were cut");
+            }
+            finally
+            {
+                for (final RawClient hog : hogs)
+                {
+                    hog.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldCloseAnIdleConnectionButNotABusyOne() throws Exception
     {
         final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).requestTimeoutMillis(30_000)
