@@ -238,7 +238,8 @@ final class ConnectionTimeouts
             {
                 if (conns.recvPosted[c])
                 {
-                    final long deadline = bodyPressure && conns.bodyState[c] != Connections.BODY_NONE ?
+                    final long deadline = bodyPressure && (conns.bodyState[c] == Connections.BODY_PAYLOAD ||
+                        conns.bodyState[c] == Connections.BODY_EXPECTED_HASH) ?
                         Math.min(frameSince[c] + requestNanos, bodyProgress[c] + bodyStallNanos) :
                         frameSince[c] + requestNanos;
                     if (now >= deadline)

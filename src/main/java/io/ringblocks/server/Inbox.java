@@ -254,7 +254,7 @@ final class Inbox implements AutoCloseable
             LOG.log(System.Logger.Level.INFO, ctx.name + ": provided receive buffers off for a test");
             return null;
         }
-        final long region = count == 0 ? IoArena.NONE : arena.allocate(cls);
+        final long region = count == 0 ? IoArena.NONE : arena.allocateIfFree(cls, 0); // a fallback exists
         if (region == IoArena.NONE)
         {
             LOG.log(System.Logger.Level.INFO, ctx.name + ": arena too small for provided receive buffers; " +

@@ -235,6 +235,20 @@ final class IoArena implements AutoCloseable
         return allocate(sizeClass);
     }
 
+    /**
+     * {@link #allocate(int, long)} for a first choice that has a fallback: a miss is not a shortage, so it does not
+     * count towards {@link #failures()} (which shortens the deadlines of slow clients).
+     */
+    long allocateIfFree(final int sizeClass, final long reserve)
+    {
+        if (allocator.freeBytes() - BuddyAllocator.blockSize(sizeClass) < reserve)
+        {
+            return NONE;
+        }
+        final long offset = allocator.allocate(sizeClass);
+        return offset < 0 ? NONE : offset;
+    }
+
     /** @return an offset into the region, or {@link #NONE} when nothing that large is free. */
     long allocate(final int sizeClass)
     {

@@ -309,7 +309,6 @@ final class Operations implements AutoCloseable
             return 0;
         }
         lastRetry = now;
-        freesAtRetry = arena.frees();
         int r = stalls.takeAll();
         int work = 0;
         while (r >= 0)
@@ -333,6 +332,7 @@ final class Operations implements AutoCloseable
             }
             r = next;
         }
+        freesAtRetry = arena.frees(); // after the retries: what they freed and took again themselves is no news
         return work;
     }
 

@@ -356,8 +356,6 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             return 0;
         }
         lastServe = now;
-        freesAtServe = ctx.arena.frees();
-        releasesAtServe = ctx.reqs.releases();
         int c = starved.takeAll();
         int next = -1;
         int work = 0;
@@ -392,6 +390,9 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
                 starved.requeue(next); // a fault escaped: the ones not visited yet stay listed
             }
         }
+        // After the retries: a slot taken and given back by one of them, or a buffer, is no news.
+        freesAtServe = ctx.arena.frees();
+        releasesAtServe = ctx.reqs.releases();
         return work;
     }
 

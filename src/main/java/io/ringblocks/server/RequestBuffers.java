@@ -64,7 +64,7 @@ final class RequestBuffers
     boolean takeCheck(final int r, final int bytes)
     {
         final int cls = IoArena.classFor(Math.max(bytes, 1));
-        final long buffer = arena.allocate(cls, reserve);
+        final long buffer = arena.allocateIfFree(cls, reserve);
         if (buffer != IoArena.NONE)
         {
             reqs.checkBuffer[r] = buffer;

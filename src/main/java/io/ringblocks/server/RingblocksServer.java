@@ -235,12 +235,14 @@ public final class RingblocksServer implements AutoCloseable
                 {
                     LOG.log(System.Logger.Level.ERROR, "worker " + i + " did not stop in time");
                     allStopped = false;
+                    listenFds[i] = -1; // it may still shut its listener down: its number must not be reused under it
                 }
             }
             catch (final InterruptedException e)
             {
                 Thread.currentThread().interrupt();
                 allStopped = false;
+                listenFds[i] = -1;
             }
         }
         closeListeners();

@@ -188,6 +188,18 @@ final class CommitBatch
         }
     }
 
+    /**
+     * A commit threw part way: every entry is answered FAILED, and nothing is given back, since some of the batch's
+     * blocks may already be logged and indexed (the journal has failed; a restart rebuilds the allocator).
+     */
+    void failKeepingSpace(final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            result[i] = Deltas.FAILED;
+        }
+    }
+
     /** A release the allocator refuses is reported, and the batch goes on: every entry must still be answered. */
     private static void release(final Committer.BlockSpace space, final long offset, final int sizeClass,
         final ErrorHandler errors)

@@ -283,7 +283,7 @@ public final class Committer implements Agent, MessageHandler
             // replays what reached the log) and every entry is answered FAILED, so no worker waits for ever.
             journal.failNow();
             errors.onError("committer", e);
-            batch.fail(count, space, errors);
+            batch.failKeepingSpace(count);
         }
         batches.increment();
         deltasCommitted.add(count);

@@ -150,6 +150,11 @@ final class Connection
         }
         request.timeout(Timer.INSTANCE.schedule(() -> expire(request, timeoutNanos, timeoutText), timeoutNanos,
             TimeUnit.NANOSECONDS));
+        if (request.future.isDone())
+        {
+            retire(request); // completed or cancelled by the caller before it was registered: nothing to send
+            return;
+        }
         outbound.add(request);
     }
 
@@ -243,7 +248,9 @@ final class Connection
     {
         if (timedOut.probe)
         {
-            close("no response to a PING within " + timeoutText + ": the server is unreachable", null);
+            // Off the timer: closing fails every request in flight, and their callers' stages run where that happens.
+            Timeouts.INSTANCE.execute(() -> close("no response to a PING within " + timeoutText +
+                ": the server is unreachable", null));
             return;
         }
         if (!probing.compareAndSet(false, true))
