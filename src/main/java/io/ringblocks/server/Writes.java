@@ -227,6 +227,12 @@ final class Writes implements CommitterClient.AckHandler
     /** Allocates the block's space and writes it (or hands it to the committer); retried when space was short. */
     void allocateAndWrite(final int r)
     {
+        if (!store.journalHealthy())
+        {
+            // The committer answers every change FAILED until a restart: no space is taken, no block written.
+            answers.status(r, Status.INTERNAL_ERROR);
+            return;
+        }
         final long offset = store.allocate(reqs.blockClass[r]);
         if (offset == Store.RETRY)
         {
