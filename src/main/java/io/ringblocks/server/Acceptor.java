@@ -29,6 +29,12 @@ final class Acceptor implements AutoCloseable
          * @return false when it cannot be served (no arena memory): it is then refused.
          */
         boolean opened(int c);
+
+        /**
+         * The server is at its connection limit: close this worker's longest-idle connection (idle long enough) to
+         * make room. @return true when one is being closed.
+         */
+        boolean evictIdle(long now);
     }
 
     private final WorkerContext ctx;
@@ -139,8 +145,9 @@ final class Acceptor implements AutoCloseable
             }
             return;
         }
-        if (stopping || connectionCount.incrementAndGet() > ctx.config.maxConnections())
+        if (stopping || connectionCount.incrementAndGet() > ctx.config.maxConnections() && !host.evictIdle(now))
         {
+            // (An eviction admits the new connection at once: the count is one over until the idle one has closed.)
             if (!stopping)
             {
                 connectionCount.decrementAndGet();

@@ -269,6 +269,45 @@ final class ConnectionTimeouts
         return expired;
     }
 
+    /**
+     * Fills {@code out} with up to {@code out.length} open connections idle for at least {@code minIdleNanos}, the
+     * longest idle first: whom to close when a new connection finds the server at its limit.
+     *
+     * @return how many were found.
+     */
+    int idlest(final long now, final long minIdleNanos, final int[] out)
+    {
+        int n = 0;
+        for (int c = 0; c < conns.capacity; c++)
+        {
+            if (conns.state[c] != Connections.OPEN || !isIdle(c) || now - lastActivity[c] < minIdleNanos)
+            {
+                continue;
+            }
+            // Insertion into the short list, longest idle first.
+            int at = n < out.length ? n++ : out.length;
+            while (at > 0 && lastActivity[out[at - 1]] > lastActivity[c])
+            {
+                if (at < out.length)
+                {
+                    out[at] = out[at - 1];
+                }
+                at--;
+            }
+            if (at < out.length)
+            {
+                out[at] = c;
+            }
+        }
+        return n;
+    }
+
+    /** @return whether {@code c} is open, idle and has been since at least {@code minIdleNanos} before {@code now}. */
+    boolean idleSince(final int c, final long now, final long minIdleNanos)
+    {
+        return conns.state[c] == Connections.OPEN && isIdle(c) && now - lastActivity[c] >= minIdleNanos;
+    }
+
     private boolean isIdle(final int c)
     {
         // parseBlocked: it has bytes the worker could not take yet (no slot, buffer or memory): waiting on us, not idle.

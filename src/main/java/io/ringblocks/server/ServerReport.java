@@ -137,6 +137,8 @@ final class ServerReport
         v.counter("request_timeouts", "Connections closed because a frame stayed incomplete too long.",
             sum(ServerStats.REQUEST_TIMEOUTS));
         v.counter("idle_timeouts", "Idle connections closed.", sum(ServerStats.IDLE_TIMEOUTS));
+        v.counter("idle_evictions", "Idle connections closed to make room for a new one at the connection limit.",
+            sum(ServerStats.IDLE_EVICTIONS));
         v.counter("accept_fd_exhausted", "Accepts that failed for lack of file descriptors.",
             sum(ServerStats.ACCEPT_FD_EXHAUSTED));
         v.counter("connections_shed_no_fd", "Connections shed to free descriptors when none were left.",

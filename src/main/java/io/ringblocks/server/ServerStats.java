@@ -75,7 +75,9 @@ final class ServerStats
     static final int BODY_BUDGET_WAITERS = 37;
     /** Requests answered INTERNAL_ERROR because a step of theirs threw (each also reported to the error handler). */
     static final int REQUESTS_ABANDONED = 38;
-    static final int FIGURES = 39;
+    /** Idle connections closed to make room for a new one at the connection limit. */
+    static final int IDLE_EVICTIONS = 39;
+    static final int FIGURES = 40;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

@@ -38,6 +38,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     static final int OP_IGNORE = 8;
 
     private static final System.Logger LOG = System.getLogger("ringblocks");
+    /** How long a connection must have been idle before a new one at the limit may take its place. */
+    static final long EVICT_MIN_IDLE_NANOS = 1_000_000_000L;
+    private static final long EVICT_RESCAN_NANOS = 10_000_000L;
+    /** Connections one scan may pick for eviction, and the slots a worker keeps beyond the limit for them. */
+    static final int EVICT_HEADROOM = 32;
 
     private final int id;
     private final ServerConfig config;
@@ -68,6 +73,11 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private final PartialBodies bodies;
     private final Acceptor acceptor;
     private final ConnectionClose close;
+    /** Idle connections to close for new ones at the limit, longest idle first: one scan's worth. */
+    private final int[] evictCandidates = new int[EVICT_HEADROOM];
+    private int evictFound;
+    private int evictNext;
+    private long evictScannedAt = Long.MIN_VALUE / 2;
     /** The arena's failed allocations seen by the last cycle: more since means it ran short. */
     private long arenaFailuresSeen;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
@@ -91,7 +101,8 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         stats = ctx.stats;
         reqs = ctx.reqs;
         arena = ctx.arena;
-        conns = new Connections(config.maxConnections());
+        // Room for as many more as idle evictions may have under way: an evicted slot frees when its close completes.
+        conns = new Connections(config.maxConnections() + EVICT_HEADROOM);
         timeouts = new ConnectionTimeouts(conns, config.sendTimeoutMillis(), config.requestTimeoutMillis(),
             config.idleTimeoutMillis());
         bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
@@ -367,6 +378,40 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         timeouts.opened(c, now);
         receiver.postRecv(c);
         return true;
+    }
+
+    /**
+     * At the connection limit, the longest-idle connection (idle for {@link #EVICT_MIN_IDLE_NANOS} at least) makes
+     * room for a new one, so abandoned connections cannot lock every new client out; candidates come from one scan
+     * of the table, rescanned when used up (after a scan that found none, not for {@link #EVICT_RESCAN_NANOS}).
+     */
+    @Override
+    public boolean evictIdle(final long nanos)
+    {
+        while (true)
+        {
+            if (evictNext >= evictFound)
+            {
+                if (evictFound == 0 && nanos - evictScannedAt < EVICT_RESCAN_NANOS)
+                {
+                    return false;
+                }
+                evictFound = timeouts.idlest(nanos, EVICT_MIN_IDLE_NANOS, evictCandidates);
+                evictNext = 0;
+                evictScannedAt = nanos;
+                if (evictFound == 0)
+                {
+                    return false;
+                }
+            }
+            final int c = evictCandidates[evictNext++];
+            if (timeouts.idleSince(c, nanos, EVICT_MIN_IDLE_NANOS))
+            {
+                stats.increment(ServerStats.IDLE_EVICTIONS);
+                close.begin(c, false);
+                return true;
+            }
+        }
     }
 
     /** Answers a status with an empty body (protocol errors, refusals while stopping). */

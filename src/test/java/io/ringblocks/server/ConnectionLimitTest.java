@@ -66,6 +66,7 @@ class ConnectionLimitTest
                 first.ping();
                 for (int round = 0; round < 6; round++)
                 {
+                    first.ping(); // active: an idle one would make room for the new connection
                     // The request races the server's BUSY: it may be sent, or even arrive, before the refusal.
                     try (BlockClient second = BlockClient.connect(options))
                     {
@@ -94,6 +95,49 @@ class ConnectionLimitTest
                     Thread.sleep(20);
                 }
             }
+        }
+    }
+
+    @Test
+    void shouldCloseTheLongestIdleConnectionToMakeRoomForANewOne() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).maxConnections(3).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config);
+            RawClient oldest = new RawClient(server.port());
+            RawClient older = new RawClient(server.port());
+            RawClient busy = new RawClient(server.port()))
+        {
+            assertEquals(ServerOperationsTest.OK, oldest.call(ServerOperationsTest.PING, 0, 1, new byte[0]).status());
+            Thread.sleep(100);
+            assertEquals(ServerOperationsTest.OK, older.call(ServerOperationsTest.PING, 0, 2, new byte[0]).status());
+            Thread.sleep(Worker.EVICT_MIN_IDLE_NANOS / 1_000_000 + 200);
+            assertEquals(ServerOperationsTest.OK, busy.call(ServerOperationsTest.PING, 0, 3, new byte[0]).status());
+            try (RawClient fresh = new RawClient(server.port()))
+            {
+                assertEquals(ServerOperationsTest.OK, fresh.call(ServerOperationsTest.PING, 0, 4, new byte[0]).status(),
+                    "at the limit, yet served: the longest idle connection made room");
+            }
+            assertThrows(java.io.EOFException.class, oldest::read, "the longest idle one was closed");
+            assertEquals(ServerOperationsTest.OK, older.call(ServerOperationsTest.PING, 0, 5, new byte[0]).status());
+            assertEquals(1, ServerHarness.stat(server, "idle_evictions"));
+        }
+    }
+
+    @Test
+    void shouldStillRefuseWhenNoConnectionHasBeenIdleForASecond() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).maxConnections(1).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config);
+            RawClient only = new RawClient(server.port()))
+        {
+            assertEquals(ServerOperationsTest.OK, only.call(ServerOperationsTest.PING, 0, 1, new byte[0]).status());
+            try (RawClient refused = new RawClient(server.port()))
+            {
+                final RawClient.Response busy = refused.read();
+                assertEquals(StatusCode.BUSY, busy.status());
+                assertEquals(0, busy.requestId());
+            }
+            assertEquals(0, ServerHarness.stat(server, "idle_evictions"));
         }
     }
 }
