@@ -382,15 +382,20 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
 
     /**
      * At the connection limit, the longest-idle connection (idle for {@link #EVICT_MIN_IDLE_NANOS} at least) makes
-     * room for a new one, so abandoned connections cannot lock every new client out; candidates come from one scan
-     * of the table, rescanned when used up (after a scan that found none, not for {@link #EVICT_RESCAN_NANOS}).
+     * room for a new one, so abandoned connections cannot lock every new client out. Candidates come from one scan of
+     * the table, used for {@link #EVICT_RESCAN_NANOS} at most; evictions under way are bounded by the table's
+     * {@link #EVICT_HEADROOM} spare slots, so a burst of accepts cannot close idle connections for nothing.
      */
     @Override
     public boolean evictIdle(final long nanos)
     {
+        if (conns.openCount() >= conns.capacity)
+        {
+            return false; // no slot for the newcomer until an eviction under way has closed
+        }
         while (true)
         {
-            if (evictNext >= evictFound)
+            if (evictNext >= evictFound || nanos - evictScannedAt >= EVICT_RESCAN_NANOS)
             {
                 if (evictFound == 0 && nanos - evictScannedAt < EVICT_RESCAN_NANOS)
                 {
@@ -408,9 +413,38 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             if (timeouts.idleSince(c, nanos, EVICT_MIN_IDLE_NANOS))
             {
                 stats.increment(ServerStats.IDLE_EVICTIONS);
-                close.begin(c, false);
+                evict(c);
                 return true;
             }
+        }
+    }
+
+    /**
+     * Ends idle connection {@code c} as a refusal does: a BUSY frame (opcode 0, request id 0), then a lingering close.
+     * A request its client sent meanwhile is not read, and that frame tells the client it was declined, not lost.
+     */
+    private void evict(final int c)
+    {
+        try
+        {
+            final int r = reqs.acquire(c, conns.generation[c]);
+            if (r < 0)
+            {
+                close.begin(c, false); // no slot for the frame (rare: the connection was idle)
+                return;
+            }
+            reqs.opcode[r] = io.ringblocks.wire.Opcode.NONE;
+            reqs.flags[r] = 0;
+            reqs.requestId[r] = 0;
+            conns.inFlight[c]++;
+            ops.respondStatus(r, io.ringblocks.wire.Status.BUSY);
+            conns.closeAfterSend[c] = true; // only now: nothing may follow the frame
+            receiver.resume(c); // its armed receive is cancelled from the ready list; once sent, Linger closes
+        }
+        catch (final RuntimeException e)
+        {
+            // The newcomer is admitted all the same: a failed eviction must not leak its descriptor or count.
+            errors.onError("worker " + id + " evicting connection " + c, e);
         }
     }
 

@@ -117,7 +117,11 @@ class ConnectionLimitTest
                 assertEquals(ServerOperationsTest.OK, fresh.call(ServerOperationsTest.PING, 0, 4, new byte[0]).status(),
                     "at the limit, yet served: the longest idle connection made room");
             }
-            assertThrows(java.io.EOFException.class, oldest::read, "the longest idle one was closed");
+            final RawClient.Response evicted = oldest.read();
+            assertEquals(StatusCode.BUSY, evicted.status(), "the longest idle one was refused from then on");
+            assertEquals(0, evicted.opcode());
+            assertEquals(0, evicted.requestId());
+            assertThrows(java.io.EOFException.class, oldest::read, "and closed");
             assertEquals(ServerOperationsTest.OK, older.call(ServerOperationsTest.PING, 0, 5, new byte[0]).status());
             assertEquals(1, ServerHarness.stat(server, "idle_evictions"));
         }
