@@ -52,7 +52,7 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--max-connections", paramLabel = "N", description = "connection limit (default: ${DEFAULT-VALUE})")
     int maxConnections;
 
-    @Option(names = "--direct-io", paramLabel = "on|off", description = "O_DIRECT data file (default: ${DEFAULT-VALUE})")
+    @Option(names = "--direct-io", paramLabel = "on|off", description = "O_DIRECT block writes and log records (relaxed mode: blocks under 64k and log records buffered) (default: ${DEFAULT-VALUE})")
     String directIo;
 
     @Option(names = "--read-cache", paramLabel = "on|off", description = "serve reads through the page cache (default: ${DEFAULT-VALUE})")

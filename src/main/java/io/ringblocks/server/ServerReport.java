@@ -176,7 +176,7 @@ final class ServerReport
             "Reads whose bytes did not match: GETs answered CORRUPT, PUT read-backs that healed.",
             sum(ServerStats.CORRUPT_READS));
         v.counter("corrupt_heals", "Corrupt blocks rewritten by a PUT of their content.", sum(ServerStats.CORRUPT_HEALS));
-        v.counter("lingering_closes", "Connections closed lingeringly: after a connection-level error, or at a stop.",
+        v.counter("lingering_closes", "Connections closed lingeringly: after a connection-level error, a refusal or an idle eviction, or at a stop.",
             sum(ServerStats.LINGERS));
         v.counter("lingering_closes_cut", "Lingering closes cut short at their bound.", sum(ServerStats.LINGERS_CUT));
         v.counter("waiting_hangups", "Peers that finished sending while their PUT waited for the partial-body budget.",
