@@ -393,14 +393,16 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         {
             return false; // no slot for the newcomer until an eviction under way has closed
         }
+        boolean scanned = false;
         while (true)
         {
             if (evictNext >= evictFound || nanos - evictScannedAt >= EVICT_RESCAN_NANOS)
             {
-                if (evictFound == 0 && nanos - evictScannedAt < EVICT_RESCAN_NANOS)
+                if (scanned || evictFound == 0 && nanos - evictScannedAt < EVICT_RESCAN_NANOS)
                 {
-                    return false;
+                    return false; // one scan a call at most
                 }
+                scanned = true;
                 evictFound = timeouts.idlest(nanos, EVICT_MIN_IDLE_NANOS, evictCandidates);
                 evictNext = 0;
                 evictScannedAt = nanos;
