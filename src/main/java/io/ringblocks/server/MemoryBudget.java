@@ -33,7 +33,7 @@ public final class MemoryBudget
     /** @return about the Java heap {@code config}'s workers take with their tables. */
     public static long workerHeap(final ServerConfig config)
     {
-        return config.workers() * (HEAP_PER_WORKER + HEAP_PER_CONNECTION * (config.maxConnections() + Worker.EVICT_HEADROOM) +
+        return config.workers() * (HEAP_PER_WORKER + HEAP_PER_CONNECTION * (config.maxConnections() + IdleEviction.HEADROOM) +
             HEAP_PER_REQUEST * config.requestSlots() + (config.blockCacheSize() >> CACHE_BOOKKEEPING_SHIFT));
     }
 

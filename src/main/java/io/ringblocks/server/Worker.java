@@ -38,11 +38,6 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     static final int OP_IGNORE = 8;
 
     private static final System.Logger LOG = System.getLogger("ringblocks");
-    /** How long a connection must have been idle before a new one at the limit may take its place. */
-    static final long EVICT_MIN_IDLE_NANOS = 1_000_000_000L;
-    private static final long EVICT_RESCAN_NANOS = 10_000_000L;
-    /** Connections one scan may pick for eviction, and the slots a worker keeps beyond the limit for them. */
-    static final int EVICT_HEADROOM = 32;
 
     private final int id;
     private final ServerConfig config;
@@ -73,11 +68,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private final PartialBodies bodies;
     private final Acceptor acceptor;
     private final ConnectionClose close;
-    /** Idle connections to close for new ones at the limit, longest idle first: one scan's worth. */
-    private final int[] evictCandidates = new int[EVICT_HEADROOM];
-    private int evictFound;
-    private int evictNext;
-    private long evictScannedAt = Long.MIN_VALUE / 2;
+    private IdleEviction eviction;
     /** The arena's failed allocations seen by the last cycle: more since means it ran short. */
     private long arenaFailuresSeen;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
@@ -102,7 +93,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         reqs = ctx.reqs;
         arena = ctx.arena;
         // Room for as many more as idle evictions may have under way: an evicted slot frees when its close completes.
-        conns = new Connections(config.maxConnections() + EVICT_HEADROOM);
+        conns = new Connections(config.maxConnections() + IdleEviction.HEADROOM);
         timeouts = new ConnectionTimeouts(conns, config.sendTimeoutMillis(), config.requestTimeoutMillis(),
             config.idleTimeoutMillis());
         bodies = new PartialBodies(conns.capacity, config.arenaSize() / 2);
@@ -146,6 +137,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
             arena.register(ring);
             acceptor.allocateRejectFrame();
             ops = new Operations(ctx, this);
+            eviction = new IdleEviction(ctx, conns, timeouts, ops, receiver, close);
             sender.start();
             receiver.start(ops); // after what the worker cannot start without
             acceptor.start();
@@ -380,74 +372,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         return true;
     }
 
-    /**
-     * At the connection limit, the longest-idle connection (idle for {@link #EVICT_MIN_IDLE_NANOS} at least) makes
-     * room for a new one, so abandoned connections cannot lock every new client out. Candidates come from one scan of
-     * the table, used for {@link #EVICT_RESCAN_NANOS} at most; evictions under way are bounded by the table's
-     * {@link #EVICT_HEADROOM} spare slots, so a burst of accepts cannot close idle connections for nothing.
-     */
     @Override
     public boolean evictIdle(final long nanos)
     {
-        if (conns.openCount() >= conns.capacity)
-        {
-            return false; // no slot for the newcomer until an eviction under way has closed
-        }
-        boolean scanned = false;
-        while (true)
-        {
-            if (evictNext >= evictFound || nanos - evictScannedAt >= EVICT_RESCAN_NANOS)
-            {
-                if (scanned || evictFound == 0 && nanos - evictScannedAt < EVICT_RESCAN_NANOS)
-                {
-                    return false; // one scan a call at most
-                }
-                scanned = true;
-                evictFound = timeouts.idlest(nanos, EVICT_MIN_IDLE_NANOS, evictCandidates);
-                evictNext = 0;
-                evictScannedAt = nanos;
-                if (evictFound == 0)
-                {
-                    return false;
-                }
-            }
-            final int c = evictCandidates[evictNext++];
-            if (timeouts.idleSince(c, nanos, EVICT_MIN_IDLE_NANOS))
-            {
-                stats.increment(ServerStats.IDLE_EVICTIONS);
-                evict(c);
-                return true;
-            }
-        }
-    }
-
-    /**
-     * Ends idle connection {@code c} as a refusal does: a BUSY frame (opcode 0, request id 0), then a lingering close.
-     * A request its client sent meanwhile is not read, and that frame tells the client it was declined, not lost.
-     */
-    private void evict(final int c)
-    {
-        try
-        {
-            final int r = reqs.acquire(c, conns.generation[c]);
-            if (r < 0)
-            {
-                close.begin(c, false); // no slot for the frame (rare: the connection was idle)
-                return;
-            }
-            reqs.opcode[r] = io.ringblocks.wire.Opcode.NONE;
-            reqs.flags[r] = 0;
-            reqs.requestId[r] = 0;
-            conns.inFlight[c]++;
-            ops.respondStatus(r, io.ringblocks.wire.Status.BUSY);
-            conns.closeAfterSend[c] = true; // only now: nothing may follow the frame
-            receiver.resume(c); // its armed receive is cancelled from the ready list; once sent, Linger closes
-        }
-        catch (final RuntimeException e)
-        {
-            // The newcomer is admitted all the same: a failed eviction must not leak its descriptor or count.
-            errors.onError("worker " + id + " evicting connection " + c, e);
-        }
+        return eviction.evictIdle(nanos);
     }
 
     /** Answers a status with an empty body (protocol errors, refusals while stopping). */

@@ -110,7 +110,7 @@ class ConnectionLimitTest
             assertEquals(ServerOperationsTest.OK, oldest.call(ServerOperationsTest.PING, 0, 1, new byte[0]).status());
             Thread.sleep(100);
             assertEquals(ServerOperationsTest.OK, older.call(ServerOperationsTest.PING, 0, 2, new byte[0]).status());
-            Thread.sleep(Worker.EVICT_MIN_IDLE_NANOS / 1_000_000 + 200);
+            Thread.sleep(IdleEviction.MIN_IDLE_NANOS / 1_000_000 + 200);
             assertEquals(ServerOperationsTest.OK, busy.call(ServerOperationsTest.PING, 0, 3, new byte[0]).status());
             try (RawClient fresh = new RawClient(server.port()))
             {
