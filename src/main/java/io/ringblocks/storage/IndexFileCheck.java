@@ -25,8 +25,23 @@ import java.nio.file.StandardOpenOption;
  *  page+136 mm_last_pg u64   last page in use
  *  page+144 mm_txnid   u64   the newer of the two metas is the live one
  * </pre>
- * Damage past the meta pages that keeps the file long enough (a garbage leaf page) is not caught here; the block
- * checksums and {@code tools/rbcheck} are for that.
+ * Then it walks every tree the live meta page reaches — the free-page tree, the main tree and the named databases its
+ * leaves hold — and checks each page the way LMDB will trust it: its number, its kind, the bounds of its node
+ * table, that every node, key, value and overflow run lies inside the page or the file, that every child is a page
+ * of the file, and that no page is reached twice. LMDB keeps no page checksums, and a garbage page it reads is a
+ * SIGBUS or SIGSEGV for the whole JVM; this refuses it with one line instead. Pages no tree reaches are not read.
+ * <p>
+ * Tree page layout ({@code MDB_page}, then {@code MDB_node}s, 64-bit little-endian):
+ * <pre>
+ *  page+0   mp_pgno  u64   the page's own number
+ *  page+10  mp_flags u16   P_BRANCH 0x01 | P_LEAF 0x02 | P_OVERFLOW 0x04
+ *  page+12  mp_lower u16   end of the node offset table (16 + 2 * keys); on an overflow page, u32 page count
+ *  page+14  mp_upper u16   start of the node area
+ *  page+16  mp_ptrs  u16[] node offsets from the page start
+ *  node+0   lo u16, hi u16 (leaf: value size lo | hi << 16; branch: child page lo | hi << 16 | flags << 32)
+ *  node+4   flags u16 (leaf: F_BIGDATA 0x01 value on overflow pages, F_SUBDATA 0x02 a named database's MDB_db)
+ *  node+6   ksize u16, node+8 key, then the value (or, F_BIGDATA, its u64 overflow page)
+ * </pre>
  */
 public final class IndexFileCheck
 {
@@ -57,6 +72,23 @@ public final class IndexFileCheck
 
     /** @return what is wrong with {@code file}, or null when LMDB may open it. */
     public static String problem(final Path file)
+    {
+        return inspect(file, new java.util.BitSet());
+    }
+
+    /** @return the pages the live meta page's trees reach (tests: damage anywhere in them must be refused). */
+    static java.util.BitSet treePages(final Path file)
+    {
+        final java.util.BitSet pages = new java.util.BitSet();
+        final String problem = inspect(file, pages);
+        if (problem != null)
+        {
+            throw new IllegalStateException(problem);
+        }
+        return pages;
+    }
+
+    private static String inspect(final Path file, final java.util.BitSet pages)
     {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
         {
@@ -106,7 +138,14 @@ public final class IndexFileCheck
                 return "truncated: " + size + " bytes, but its meta page names page " + lastPage + " of " +
                     pageSize + " bytes, so at least " + (lastPage + 1) * pageSize;
             }
-            return null;
+            final long freeRoot = live.getLong(META_OFFSET + 64);
+            if (freeRoot != -1 && (freeRoot < 2 || freeRoot > lastPage))
+            {
+                return "free-page tree root page " + freeRoot + " outside pages 2.." + lastPage;
+            }
+            final TreeWalk walk = new TreeWalk(channel, pageSize, lastPage, pages);
+            final String freeProblem = freeRoot == -1 ? null : walk.tree(freeRoot, "free-page tree");
+            return freeProblem != null ? freeProblem : root == -1 ? null : walk.tree(root, "main tree");
         }
         catch (final java.nio.file.NoSuchFileException e)
         {
@@ -147,5 +186,195 @@ public final class IndexFileCheck
             return "meta page " + number + " has version " + page.getInt(META_OFFSET + 4) + ", not " + DATA_VERSION;
         }
         return null;
+    }
+
+    /** Walks trees of pages, each reached once at most (a cycle or a page shared by two trees is damage). */
+    private static final class TreeWalk
+    {
+        private static final int HEADER = 16;
+        private static final int NODE = 8;
+        private static final int P_BRANCH = 0x01;
+        private static final int P_LEAF = 0x02;
+        private static final int P_OVERFLOW = 0x04;
+        private static final int KINDS = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40; // branch, leaf, overflow, meta, leaf2, subp
+        private static final int F_BIGDATA = 0x01;
+        private static final int F_SUBDATA = 0x02;
+        private static final int F_DUPDATA = 0x04;
+        private static final int MDB_DB = 48;
+        private static final int MAX_DEPTH = 64;
+
+        private final FileChannel channel;
+        private final int pageSize;
+        private final long lastPage;
+        private final java.util.BitSet seen;
+
+        TreeWalk(final FileChannel channel, final int pageSize, final long lastPage, final java.util.BitSet seen)
+        {
+            this.channel = channel;
+            this.pageSize = pageSize;
+            this.lastPage = lastPage;
+            this.seen = seen;
+        }
+
+        /** @return what is wrong with the tree under page {@code root}, or null. */
+        String tree(final long root, final String name) throws IOException
+        {
+            return page(root, name, 0);
+        }
+
+        private String page(final long number, final String name, final int depth) throws IOException
+        {
+            if (depth > MAX_DEPTH)
+            {
+                return name + " deeper than " + MAX_DEPTH + " levels";
+            }
+            final String where = name + ", page " + number;
+            final String claimed = claim(number, 1, where);
+            if (claimed != null)
+            {
+                return claimed;
+            }
+            final ByteBuffer p = readPage(number);
+            if (p.getLong(0) != number)
+            {
+                return where + " says it is page " + p.getLong(0);
+            }
+            final int kind = p.getShort(10) & KINDS;
+            if (kind != P_BRANCH && kind != P_LEAF)
+            {
+                return where + " is not a tree page (flags 0x" + Integer.toHexString(p.getShort(10) & 0xFFFF) + ")";
+            }
+            final int lower = p.getShort(12) & 0xFFFF;
+            final int upper = p.getShort(14) & 0xFFFF;
+            if (lower < HEADER || (lower - HEADER) % 2 != 0 || lower > upper || upper > pageSize || lower == HEADER)
+            {
+                return where + " has a bad node table (lower " + lower + ", upper " + upper + ")";
+            }
+            final int keys = (lower - HEADER) / 2;
+            for (int i = 0; i < keys; i++)
+            {
+                final int at = p.getShort(HEADER + 2 * i) & 0xFFFF;
+                final String problem = kind == P_BRANCH ? branchNode(p, at, upper, where, name, depth) :
+                    leafNode(p, at, upper, where, name, depth);
+                if (problem != null)
+                {
+                    return problem;
+                }
+            }
+            return null;
+        }
+
+        private String branchNode(final ByteBuffer p, final int at, final int upper, final String where,
+            final String name, final int depth) throws IOException
+        {
+            if (at < upper || at > pageSize - NODE || at + NODE + (p.getShort(at + 6) & 0xFFFF) > pageSize)
+            {
+                return where + " has a node outside the page at " + at;
+            }
+            final long child = (p.getShort(at) & 0xFFFFL) | (p.getShort(at + 2) & 0xFFFFL) << 16 |
+                (p.getShort(at + 4) & 0xFFFFL) << 32;
+            return page(child, name, depth + 1);
+        }
+
+        private String leafNode(final ByteBuffer p, final int at, final int upper, final String where,
+            final String name, final int depth) throws IOException
+        {
+            if (at < upper || at > pageSize - NODE)
+            {
+                return where + " has a node outside the page at " + at;
+            }
+            final long size = (p.getShort(at) & 0xFFFFL) | (p.getShort(at + 2) & 0xFFFFL) << 16;
+            final int flags = p.getShort(at + 4) & 0xFFFF;
+            final int keySize = p.getShort(at + 6) & 0xFFFF;
+            final int value = at + NODE + keySize;
+            if ((flags & F_DUPDATA) != 0)
+            {
+                return where + " holds a duplicate-sorted value, which no database here has";
+            }
+            if ((flags & F_BIGDATA) != 0)
+            {
+                if (value + Long.BYTES > pageSize)
+                {
+                    return where + " has a node outside the page at " + at;
+                }
+                return overflow(p.getLong(value), size, where);
+            }
+            if (value + size > pageSize)
+            {
+                return where + " has a value of " + size + " bytes outside the page at " + at;
+            }
+            if ((flags & F_SUBDATA) != 0)
+            {
+                if (size != MDB_DB)
+                {
+                    return where + " has a named database record of " + size + " bytes";
+                }
+                final long root = p.getLong(value + 40);
+                final String sub = name + " / " + new String(bytes(p, at + NODE, keySize),
+                    java.nio.charset.StandardCharsets.UTF_8);
+                return root == -1 ? null : page(root, sub, depth + 1);
+            }
+            return null;
+        }
+
+        private String overflow(final long first, final long size, final String where) throws IOException
+        {
+            final String at = where + ", overflow page " + first;
+            final ByteBuffer p = readPageIfInFile(first);
+            if (p == null)
+            {
+                return at + " outside pages 2.." + lastPage;
+            }
+            final long pages = p.getInt(12) & 0xFFFFFFFFL;
+            if (p.getLong(0) != first || (p.getShort(10) & KINDS) != P_OVERFLOW || pages < 1 ||
+                first + pages - 1 > lastPage || size > pages * pageSize - HEADER)
+            {
+                return at + " is not an overflow run of " + size + " bytes";
+            }
+            return claim(first, pages, at);
+        }
+
+        /** @return damage when pages {@code [first, first + count)} are outside the file or were reached before. */
+        private String claim(final long first, final long count, final String where)
+        {
+            if (first < 2 || first + count - 1 > lastPage)
+            {
+                return where + " outside pages 2.." + lastPage;
+            }
+            for (long n = first; n < first + count; n++)
+            {
+                if (seen.get((int)n))
+                {
+                    return where + " is reached twice (a cycle, or two trees sharing it)";
+                }
+                seen.set((int)n);
+            }
+            return null;
+        }
+
+        private ByteBuffer readPageIfInFile(final long number) throws IOException
+        {
+            return number < 2 || number > lastPage ? null : readPage(number);
+        }
+
+        private ByteBuffer readPage(final long number) throws IOException
+        {
+            final ByteBuffer page = ByteBuffer.allocate(pageSize).order(ByteOrder.LITTLE_ENDIAN);
+            while (page.hasRemaining())
+            {
+                if (channel.read(page, number * pageSize + page.position()) <= 0)
+                {
+                    throw new IOException("page " + number + " ends early");
+                }
+            }
+            return page;
+        }
+
+        private static byte[] bytes(final ByteBuffer p, final int at, final int length)
+        {
+            final byte[] out = new byte[length];
+            p.get(at, out);
+            return out;
+        }
     }
 }

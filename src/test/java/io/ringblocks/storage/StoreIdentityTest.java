@@ -20,6 +20,7 @@ import io.ringblocks.uring.Wakeup;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -331,5 +332,42 @@ class StoreIdentityTest
             assertEquals(50, store.recoveredBlocks());
         }
         assertEquals(null, IndexFileCheck.problem(mdb));
+    }
+
+    @Test
+    void shouldRefuseGarbageInAnyPageTheIndexTreesReachAndNothingElse() throws Exception
+    {
+        final StoreConfig config = config(dir, 1 << 20);
+        fill(config, 3000, 300, 13); // enough entries for branch pages, and a free-page tree from the checkpoints
+        final Path mdb = dir.resolve("index").resolve("data.mdb");
+        final byte[] original = Files.readAllBytes(mdb);
+        final java.util.BitSet reached = IndexFileCheck.treePages(mdb);
+        assertTrue(reached.cardinality() > 3, "a tree of several pages: " + reached);
+        final Path copy = dir.resolve("copy.mdb");
+        final Random random = new Random(14);
+        final byte[] noise = new byte[4096];
+        for (int page = 2; page < original.length / 4096; page++)
+        {
+            final byte[] damaged = original.clone();
+            random.nextBytes(noise);
+            System.arraycopy(noise, 0, damaged, page * 4096, 4096);
+            Files.write(copy, damaged);
+            final String problem = IndexFileCheck.problem(copy);
+            if (reached.get(page))
+            {
+                assertTrue(problem != null, "garbage in tree page " + page + " must be refused");
+            }
+            else
+            {
+                assertNull(problem, "page " + page + " is in no tree: " + problem);
+            }
+        }
+        // Subtler damage LMDB would follow out of the page: a node offset past the page, a child past the file.
+        final int leafOrBranch = reached.nextSetBit(2);
+        final byte[] badPointer = original.clone();
+        badPointer[leafOrBranch * 4096 + 16] = (byte)0xF0;
+        badPointer[leafOrBranch * 4096 + 17] = (byte)0xFF;
+        Files.write(copy, badPointer);
+        assertTrue(IndexFileCheck.problem(copy) != null);
     }
 }
