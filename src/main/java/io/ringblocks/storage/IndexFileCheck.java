@@ -143,9 +143,14 @@ public final class IndexFileCheck
             {
                 return "free-page tree root page " + freeRoot + " outside pages 2.." + lastPage;
             }
-            final TreeWalk walk = new TreeWalk(channel, pageSize, lastPage, pages);
-            final String freeProblem = freeRoot == -1 ? null : walk.tree(freeRoot, "free-page tree");
-            return freeProblem != null ? freeProblem : root == -1 ? null : walk.tree(root, "main tree");
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined())
+            {
+                // Only the pages the meta names, all inside the file (checked above): no read of the mapping can fault.
+                final TreeWalk walk = new TreeWalk(channel.map(FileChannel.MapMode.READ_ONLY, 0,
+                    (lastPage + 1) * pageSize, arena), pageSize, lastPage, pages);
+                final String freeProblem = freeRoot == -1 ? null : walk.tree(freeRoot, "free-page tree");
+                return freeProblem != null ? freeProblem : root == -1 ? null : walk.tree(root, "main tree");
+            }
         }
         catch (final java.nio.file.NoSuchFileException e)
         {
@@ -188,7 +193,10 @@ public final class IndexFileCheck
         return null;
     }
 
-    /** Walks trees of pages, each reached once at most (a cycle or a page shared by two trees is damage). */
+    /**
+     * Walks trees of pages, each reached once at most (a cycle or a page shared by two trees is damage), reading them
+     * through a read-only mapping of the pages the meta names (checked to be in the file, so no read can fault).
+     */
     private static final class TreeWalk
     {
         private static final int HEADER = 16;
@@ -202,60 +210,76 @@ public final class IndexFileCheck
         private static final int F_DUPDATA = 0x04;
         private static final int MDB_DB = 48;
         private static final int MAX_DEPTH = 64;
+        private static final java.lang.foreign.ValueLayout.OfShort U16 =
+            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        private static final java.lang.foreign.ValueLayout.OfInt U32 =
+            java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        private static final java.lang.foreign.ValueLayout.OfLong U64 =
+            java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-        private final FileChannel channel;
+        private final java.lang.foreign.MemorySegment file;
         private final int pageSize;
         private final long lastPage;
         private final java.util.BitSet seen;
 
-        TreeWalk(final FileChannel channel, final int pageSize, final long lastPage, final java.util.BitSet seen)
+        TreeWalk(final java.lang.foreign.MemorySegment file, final int pageSize, final long lastPage,
+            final java.util.BitSet seen)
         {
-            this.channel = channel;
+            this.file = file;
             this.pageSize = pageSize;
             this.lastPage = lastPage;
             this.seen = seen;
         }
 
+        private int u16(final long at)
+        {
+            return file.get(U16, at) & 0xFFFF;
+        }
+
         /** @return what is wrong with the tree under page {@code root}, or null. */
-        String tree(final long root, final String name) throws IOException
+        String tree(final long root, final String name)
         {
             return page(root, name, 0);
         }
 
-        private String page(final long number, final String name, final int depth) throws IOException
+        private String page(final long number, final String name, final int depth)
         {
             if (depth > MAX_DEPTH)
             {
                 return name + " deeper than " + MAX_DEPTH + " levels";
             }
-            final String where = name + ", page " + number;
-            final String claimed = claim(number, 1, where);
+            final String claimed = claim(number, 1, name, number);
             if (claimed != null)
             {
                 return claimed;
             }
-            final ByteBuffer p = readPage(number);
-            if (p.getLong(0) != number)
+            final long base = number * pageSize;
+            if (file.get(U64, base) != number)
             {
-                return where + " says it is page " + p.getLong(0);
+                return name + ", page " + number + " says it is page " + file.get(U64, base);
             }
-            final int kind = p.getShort(10) & KINDS;
+            final int kind = u16(base + 10) & KINDS;
             if (kind != P_BRANCH && kind != P_LEAF)
             {
-                return where + " is not a tree page (flags 0x" + Integer.toHexString(p.getShort(10) & 0xFFFF) + ")";
+                return name + ", page " + number + " is not a tree page (flags 0x" +
+                    Integer.toHexString(u16(base + 10)) + ")";
             }
-            final int lower = p.getShort(12) & 0xFFFF;
-            final int upper = p.getShort(14) & 0xFFFF;
-            if (lower < HEADER || (lower - HEADER) % 2 != 0 || lower > upper || upper > pageSize || lower == HEADER)
+            final int lower = u16(base + 12);
+            final int upper = u16(base + 14);
+            if (lower <= HEADER || (lower - HEADER) % 2 != 0 || lower > upper || upper > pageSize)
             {
-                return where + " has a bad node table (lower " + lower + ", upper " + upper + ")";
+                return name + ", page " + number + " has a bad node table (lower " + lower + ", upper " + upper + ")";
             }
             final int keys = (lower - HEADER) / 2;
             for (int i = 0; i < keys; i++)
             {
-                final int at = p.getShort(HEADER + 2 * i) & 0xFFFF;
-                final String problem = kind == P_BRANCH ? branchNode(p, at, upper, where, name, depth) :
-                    leafNode(p, at, upper, where, name, depth);
+                final int at = u16(base + HEADER + 2L * i);
+                if (at < upper || at > pageSize - NODE)
+                {
+                    return name + ", page " + number + " has a node outside the page at " + at;
+                }
+                final String problem = kind == P_BRANCH ? branchNode(base, at, name, number, depth) :
+                    leafNode(base, at, name, number, depth);
                 if (problem != null)
                 {
                     return problem;
@@ -264,117 +288,89 @@ public final class IndexFileCheck
             return null;
         }
 
-        private String branchNode(final ByteBuffer p, final int at, final int upper, final String where,
-            final String name, final int depth) throws IOException
+        private String branchNode(final long base, final int at, final String name, final long number,
+            final int depth)
         {
-            if (at < upper || at > pageSize - NODE || at + NODE + (p.getShort(at + 6) & 0xFFFF) > pageSize)
+            if (at + NODE + u16(base + at + 6) > pageSize)
             {
-                return where + " has a node outside the page at " + at;
+                return name + ", page " + number + " has a key outside the page at " + at;
             }
-            final long child = (p.getShort(at) & 0xFFFFL) | (p.getShort(at + 2) & 0xFFFFL) << 16 |
-                (p.getShort(at + 4) & 0xFFFFL) << 32;
+            final long child = u16(base + at) | (long)u16(base + at + 2) << 16 | (long)u16(base + at + 4) << 32;
             return page(child, name, depth + 1);
         }
 
-        private String leafNode(final ByteBuffer p, final int at, final int upper, final String where,
-            final String name, final int depth) throws IOException
+        private String leafNode(final long base, final int at, final String name, final long number,
+            final int depth)
         {
-            if (at < upper || at > pageSize - NODE)
-            {
-                return where + " has a node outside the page at " + at;
-            }
-            final long size = (p.getShort(at) & 0xFFFFL) | (p.getShort(at + 2) & 0xFFFFL) << 16;
-            final int flags = p.getShort(at + 4) & 0xFFFF;
-            final int keySize = p.getShort(at + 6) & 0xFFFF;
+            final long size = u16(base + at) | (long)u16(base + at + 2) << 16;
+            final int flags = u16(base + at + 4);
+            final int keySize = u16(base + at + 6);
             final int value = at + NODE + keySize;
             if ((flags & F_DUPDATA) != 0)
             {
-                return where + " holds a duplicate-sorted value, which no database here has";
+                return name + ", page " + number + " holds a duplicate-sorted value, which no database here has";
             }
             if ((flags & F_BIGDATA) != 0)
             {
                 if (value + Long.BYTES > pageSize)
                 {
-                    return where + " has a node outside the page at " + at;
+                    return name + ", page " + number + " has a node outside the page at " + at;
                 }
-                return overflow(p.getLong(value), size, where);
+                return overflow(file.get(U64, base + value), size, name, number);
             }
             if (value + size > pageSize)
             {
-                return where + " has a value of " + size + " bytes outside the page at " + at;
+                return name + ", page " + number + " has a value of " + size + " bytes outside the page at " + at;
             }
             if ((flags & F_SUBDATA) != 0)
             {
                 if (size != MDB_DB)
                 {
-                    return where + " has a named database record of " + size + " bytes";
+                    return name + ", page " + number + " has a named database record of " + size + " bytes";
                 }
-                final long root = p.getLong(value + 40);
-                final String sub = name + " / " + new String(bytes(p, at + NODE, keySize),
-                    java.nio.charset.StandardCharsets.UTF_8);
+                final long root = file.get(U64, base + value + 40);
+                final byte[] key = new byte[keySize];
+                java.lang.foreign.MemorySegment.copy(file, java.lang.foreign.ValueLayout.JAVA_BYTE, base + at + NODE,
+                    key, 0, keySize);
+                final String sub = name + " / " + new String(key, java.nio.charset.StandardCharsets.UTF_8);
                 return root == -1 ? null : page(root, sub, depth + 1);
             }
             return null;
         }
 
-        private String overflow(final long first, final long size, final String where) throws IOException
+        private String overflow(final long first, final long size, final String name, final long from)
         {
-            final String at = where + ", overflow page " + first;
-            final ByteBuffer p = readPageIfInFile(first);
-            if (p == null)
+            final String where = name + ", page " + from + ", overflow page " + first;
+            if (first < 2 || first > lastPage)
             {
-                return at + " outside pages 2.." + lastPage;
+                return where + " outside pages 2.." + lastPage;
             }
-            final long pages = p.getInt(12) & 0xFFFFFFFFL;
-            if (p.getLong(0) != first || (p.getShort(10) & KINDS) != P_OVERFLOW || pages < 1 ||
+            final long base = first * pageSize;
+            final long pages = file.get(U32, base + 12) & 0xFFFFFFFFL;
+            if (file.get(U64, base) != first || (u16(base + 10) & KINDS) != P_OVERFLOW || pages < 1 ||
                 first + pages - 1 > lastPage || size > pages * pageSize - HEADER)
             {
-                return at + " is not an overflow run of " + size + " bytes";
+                return where + " is not an overflow run of " + size + " bytes";
             }
-            return claim(first, pages, at);
+            return claim(first, pages, where, first);
         }
 
         /** @return damage when pages {@code [first, first + count)} are outside the file or were reached before. */
-        private String claim(final long first, final long count, final String where)
+        private String claim(final long first, final long count, final String name, final long number)
         {
             if (first < 2 || first + count - 1 > lastPage)
             {
-                return where + " outside pages 2.." + lastPage;
+                return name + ", page " + number + " outside pages 2.." + lastPage;
             }
             for (long n = first; n < first + count; n++)
             {
                 if (seen.get((int)n))
                 {
-                    return where + " is reached twice (a cycle, or two trees sharing it)";
+                    return name + ", page " + number + " is reached twice (a cycle, or two trees sharing it)";
                 }
                 seen.set((int)n);
             }
             return null;
-        }
-
-        private ByteBuffer readPageIfInFile(final long number) throws IOException
-        {
-            return number < 2 || number > lastPage ? null : readPage(number);
-        }
-
-        private ByteBuffer readPage(final long number) throws IOException
-        {
-            final ByteBuffer page = ByteBuffer.allocate(pageSize).order(ByteOrder.LITTLE_ENDIAN);
-            while (page.hasRemaining())
-            {
-                if (channel.read(page, number * pageSize + page.position()) <= 0)
-                {
-                    throw new IOException("page " + number + " ends early");
-                }
-            }
-            return page;
-        }
-
-        private static byte[] bytes(final ByteBuffer p, final int at, final int length)
-        {
-            final byte[] out = new byte[length];
-            p.get(at, out);
-            return out;
         }
     }
 }
