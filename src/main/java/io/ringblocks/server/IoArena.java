@@ -227,12 +227,7 @@ final class IoArena implements AutoCloseable
      */
     long allocate(final int sizeClass, final long reserve)
     {
-        if (allocator.freeBytes() - BuddyAllocator.blockSize(sizeClass) < reserve)
-        {
-            failures++;
-            return NONE;
-        }
-        return allocate(sizeClass);
+        return counted(allocateIfFree(sizeClass, reserve));
     }
 
     /**
@@ -252,11 +247,14 @@ final class IoArena implements AutoCloseable
     /** @return an offset into the region, or {@link #NONE} when nothing that large is free. */
     long allocate(final int sizeClass)
     {
-        final long offset = allocator.allocate(sizeClass);
-        if (offset < 0)
+        return counted(allocateIfFree(sizeClass, 0));
+    }
+
+    private long counted(final long offset)
+    {
+        if (offset == NONE)
         {
             failures++;
-            return NONE;
         }
         return offset;
     }
