@@ -73,9 +73,11 @@ int main(int argc, char **argv)
         "one 4 KiB write, fdatasync",
         "one 8 KiB write, RWF_DSYNC",
         "4 KiB buffered append, fdatasync (Redis appendfsync always)",
-        "4 KiB block + 4 KiB record together, each RWF_DSYNC"};
+        "4 KiB block + 4 KiB record together, each RWF_DSYNC",
+        "block + record, then a drained fsync: one submit, one wait",
+        "block, linked to the record with RWF_DSYNC: one submit"};
     long *t = malloc(sizeof(long) * rounds);
-    for (int shape = 0; shape < 7; shape++)
+    for (int shape = 0; shape < 9; shape++)
     {
         for (int i = 0; i < rounds; i++)
         {
@@ -121,6 +123,43 @@ int main(int argc, char **argv)
                 struct io_uring_sqe *a = io_uring_get_sqe(&ring), *b;
                 io_uring_prep_write(a, data, buf, 4096, off);
                 a->rw_flags = RWF_DSYNC;
+                b = io_uring_get_sqe(&ring);
+                io_uring_prep_write(b, wal, buf, 4096, off);
+                b->rw_flags = RWF_DSYNC;
+                must(io_uring_submit_and_wait(&ring, 2), "io_uring_submit_and_wait");
+                for (int k = 0; k < 2; k++)
+                {
+                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
+                    must(cqe->res, "write");
+                    io_uring_cqe_seen(&ring, cqe);
+                }
+                break;
+            }
+            case 7:
+            {
+                // One enter and one wake-up for the whole batch: the fsync waits for both writes (IOSQE_IO_DRAIN).
+                struct io_uring_cqe *cqe;
+                io_uring_prep_write(io_uring_get_sqe(&ring), data, buf, 4096, off);
+                io_uring_prep_write(io_uring_get_sqe(&ring), wal, buf, 4096, off);
+                struct io_uring_sqe *f = io_uring_get_sqe(&ring);
+                io_uring_prep_fsync(f, wal, IORING_FSYNC_DATASYNC);
+                f->flags |= IOSQE_IO_DRAIN;
+                must(io_uring_submit_and_wait(&ring, 3), "io_uring_submit_and_wait");
+                for (int k = 0; k < 3; k++)
+                {
+                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
+                    must(cqe->res, "write/fsync");
+                    io_uring_cqe_seen(&ring, cqe);
+                }
+                break;
+            }
+            case 8:
+            {
+                // The record's own flush covers the block, which completed before the record was issued.
+                struct io_uring_cqe *cqe;
+                struct io_uring_sqe *a = io_uring_get_sqe(&ring), *b;
+                io_uring_prep_write(a, data, buf, 4096, off);
+                a->flags |= IOSQE_IO_LINK;
                 b = io_uring_get_sqe(&ring);
                 io_uring_prep_write(b, wal, buf, 4096, off);
                 b->rw_flags = RWF_DSYNC;
