@@ -4,7 +4,8 @@
  *
  * Each shape is what one batch of the committer could do: the block and the log record written together (today),
  * one after the other, or as one write (the block inside the log record: a deferred write), then one flush; both
- * written with RWF_DSYNC instead of a flush; and what Redis's `appendfsync always` pays for the same 4 KiB.
+ * written with RWF_DSYNC instead of a flush; everything in one submit (a drained fsync, or the block linked to a
+ * RWF_DSYNC record); and what Redis's `appendfsync always` pays for the same 4 KiB.
  */
 #define _GNU_SOURCE
 #include <liburing.h>
