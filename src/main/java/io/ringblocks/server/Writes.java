@@ -30,6 +30,8 @@ final class Writes implements CommitterClient.AckHandler
 {
     private static final int HASH = Protocol.HASH_LENGTH;
     private static final int PAGE = 4096;
+    /** In a PUT's flags: it rewrites a stored copy flagged corrupt. Beyond the wire's 16 flag bits. */
+    private static final int HEALING = 1 << 30;
 
     private final WorkerContext ctx;
     private final ServerStats stats;
@@ -188,7 +190,7 @@ final class Writes implements CommitterClient.AckHandler
     /** Writes PUT {@code r}'s bytes over a stored copy flagged corrupt: its OCCUPY replaces the flagged entry. */
     private void heal(final int r)
     {
-        stats.increment(ServerStats.CORRUPT_HEALS);
+        reqs.flags[r] |= HEALING; // counted once its OCCUPY is stored: a heal refused for space is no heal
         reqs.blockClass[r] = BuddyAllocator.sizeClassFor(reqs.payloadLength[r], maxBlockSize);
         allocateAndWrite(r);
     }
@@ -433,6 +435,10 @@ final class Writes implements CommitterClient.AckHandler
                 if (result == Deltas.DUPLICATE)
                 {
                     stats.increment(ServerStats.DEDUP_HITS);
+                }
+                else if ((reqs.flags[r] & HEALING) != 0)
+                {
+                    stats.increment(ServerStats.CORRUPT_HEALS);
                 }
                 answers.hash(r);
             }

@@ -46,6 +46,7 @@ class ChecksumTest
 {
     static final int CORRUPT = 13;
     static final int RANGE = 1;
+    static final int NO_SPACE = 5;
 
     @TempDir
     Path dir;
@@ -233,6 +234,54 @@ class ChecksumTest
             assertEquals(1, stats.get("corrupt_reads"));
             // The rotten copy went through limbo: 128 KiB + 8 KiB are live, nothing leaked.
             awaitStat(c, "store_used_bytes", (128 + 8) << 10, (128 + 8) << 10);
+        }
+    }
+
+    @Test
+    void shouldCountAHealOnlyOnceItsFreshCopyIsStored() throws Exception
+    {
+        final ServerConfig base = ServerHarness.config(dir);
+        final StoreConfig store = base.store().toBuilder().maxSize(8L << 20).growStep(8L << 20).conclude();
+        server = RingblocksServer.start(base.toBuilder().store(store).conclude());
+        final Random random = new Random(6);
+        final byte[] victim = random(random, 70_000);
+        final byte[] victimHash = sha256(victim);
+        try (RawClient c = new RawClient(server.port()))
+        {
+            assertEquals(OK, c.call(PUT, 0, 1, victim).status());
+            flip(entry(server, victimHash)[0] + 12_345);
+            // Every 128 KiB block taken: the fresh copy a heal writes has nowhere to go.
+            byte[] filler = null;
+            int id = 2;
+            while (true)
+            {
+                final byte[] block = random(random, 100_000);
+                final int status = c.call(PUT, 0, id++, block).status();
+                if (status != OK)
+                {
+                    assertEquals(NO_SPACE, status);
+                    break;
+                }
+                filler = block;
+            }
+            assertEquals(NO_SPACE, c.call(PUT, 0, id++, victim).status(), "the heal found no space");
+            Map<String, Long> stats = stats(c);
+            assertEquals(1, stats.get("committer_corrupt_marked"), "the read-back flagged the rotten copy");
+            assertEquals(0, stats.get("corrupt_heals"), "nothing was healed");
+
+            assertEquals(OK, c.call(DELETE, 0, id++, sha256(filler)).status());
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            RawClient.Response put;
+            do
+            {
+                put = c.call(PUT, 0, id++, victim); // the freed space leaves limbo shortly after the DELETE
+            }
+            while (put.status() == NO_SPACE && System.nanoTime() < deadline);
+            assertEquals(OK, put.status());
+            assertArrayEquals(victim, c.call(GET, 0, id++, victimHash).body());
+            stats = stats(c);
+            assertEquals(1, stats.get("corrupt_heals"));
+            assertEquals(0, entry(server, victimHash)[3], "the fresh copy is not flagged");
         }
     }
 
