@@ -13,9 +13,10 @@ package io.ringblocks.server;
  * <li><b>idle</b>: nothing in flight, buffered or partly received, and no traffic for the idle timeout.</li>
  * </ul>
  * Under pressure two deadlines shorten, since then a slow client holds what others wait for: while the worker's
- * arena has recently run short, a response must leave within an eighth of the send timeout (at least 1 s); while
- * large PUTs wait for the partial-body budget, a body whose bytes stopped for a sixth of the request timeout (at
- * least 1 s) is cut. Without pressure, slow clients get the full timeouts.
+ * arena or its request slots have recently run short, a response must leave within an eighth of the send timeout
+ * (at least 1 s); while large PUTs wait for the partial-body budget, a body must arrive whole within a sixth of the
+ * request timeout (at least 1 s) of when the worker started reading it (a byte now and then does not keep the
+ * budget: the clock is not reset by progress). Without pressure, slow clients get the full timeouts.
  * Events only lower the next sweep time (one compare), and the sweep computes the earliest deadline left, so the worker
  * wakes for a deadline only while one exists and never sweeps more often than every {@link #minGapNanos}. Times are
  * passed in by the caller (the worker's cycle clock), so the logic runs deterministically in tests. Worker thread only.
@@ -44,11 +45,9 @@ final class ConnectionTimeouts
     private final boolean[] framePending;
     private final long[] frameSince;
     private final long[] lastActivity;
-    /** When a partly received body last brought bytes (or its frame started). */
-    private final long[] bodyProgress;
     private final long pressureSendNanos;
     private final long bodyStallNanos;
-    /** When the arena last ran short, and when a large PUT last waited for the partial-body budget. */
+    /** When the arena or the request slots last ran short, and when a large PUT last waited for the body budget. */
     private long arenaPressureAt = Long.MIN_VALUE / 2;
     private long bodyPressureAt = Long.MIN_VALUE / 2;
     /** The worker stopped reading this connection for reasons of its own (see {@link #readHeld}). */
@@ -71,7 +70,6 @@ final class ConnectionTimeouts
         framePending = new boolean[conns.capacity];
         frameSince = new long[conns.capacity];
         lastActivity = new long[conns.capacity];
-        bodyProgress = new long[conns.capacity];
         pressureSendNanos = Math.min(sendNanos, Math.max(1_000_000_000L, sendNanos / 8));
         bodyStallNanos = Math.min(requestNanos, Math.max(1_000_000_000L, requestNanos / 6));
         held = new boolean[conns.capacity];
@@ -129,19 +127,13 @@ final class ConnectionTimeouts
         {
             framePending[c] = true;
             frameSince[c] = now;
-            bodyProgress[c] = now;
             schedule(now + requestNanos);
         }
     }
 
-    /** Bytes of {@code c}'s partly received body arrived. */
-    void bodyProgress(final int c, final long now)
-    {
-        bodyProgress[c] = now;
-    }
-
     /**
-     * Once a cycle: whether the arena ran short and whether large PUTs wait for the body budget, so the shortened
+     * Once a cycle: whether the arena or the request slots ran short and whether large PUTs wait for the body budget,
+     * so the shortened
      * deadlines apply (for a second after the last sign of it); a fresh sign brings the next sweep forward.
      */
     void pressure(final boolean arenaShort, final boolean bodiesWaiting, final long now)
@@ -240,7 +232,7 @@ final class ConnectionTimeouts
                 {
                     final long deadline = bodyPressure && (conns.bodyState[c] == Connections.BODY_PAYLOAD ||
                         conns.bodyState[c] == Connections.BODY_EXPECTED_HASH) ?
-                        Math.min(frameSince[c] + requestNanos, bodyProgress[c] + bodyStallNanos) :
+                        frameSince[c] + bodyStallNanos :
                         frameSince[c] + requestNanos;
                     if (now >= deadline)
                     {

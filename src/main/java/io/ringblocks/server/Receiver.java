@@ -299,7 +299,6 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     @Override
     public void bodyBytes(final int c, final int res)
     {
-        timeouts.bodyProgress(c, now);
         conns.bodyTarget[c] += res;
         conns.bodyRemaining[c] -= res;
         if (conns.bodyRemaining[c] > 0)

@@ -68,6 +68,7 @@ final class Requests
     private final int[] freeList;
     private int freeCount;
     private long releases;
+    private long exhaustions;
 
     Requests(final int capacity)
     {
@@ -117,6 +118,7 @@ final class Requests
     {
         if (freeCount == 0)
         {
+            exhaustions++;
             return -1;
         }
         final int r = freeList[--freeCount];
@@ -146,6 +148,12 @@ final class Requests
     }
 
     /** @return slots released so far: a connection waiting for one is worth retrying only after this moved. */
+    /** @return how many times {@link #acquire} found no free slot (a sign of pressure, see ConnectionTimeouts). */
+    long exhaustions()
+    {
+        return exhaustions;
+    }
+
     long releases()
     {
         return releases;

@@ -70,7 +70,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private final ConnectionClose close;
     private IdleEviction eviction;
     /** The arena's failed allocations seen by the last cycle: more since means it ran short. */
-    private long arenaFailuresSeen;
+    private long shortfallsSeen;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
     private long now = System.nanoTime();
 
@@ -208,9 +208,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
                 work += ops.retryStalled(now, acks > 0);
                 work += receiver.serveStarved(now);
                 work += receiver.serveBodyWaiters();
-                final long shortfalls = arena.failures();
-                timeouts.pressure(shortfalls != arenaFailuresSeen, bodies.waiters() > 0, now);
-                arenaFailuresSeen = shortfalls;
+                // Short of arena memory or of request slots, responses nobody reads hold what others wait for.
+                final long shortfalls = arena.failures() + reqs.exhaustions();
+                timeouts.pressure(shortfalls != shortfallsSeen, bodies.waiters() > 0, now);
+                shortfallsSeen = shortfalls;
                 work += timeouts.sweep(now, this);
             }
             catch (final RuntimeException e)

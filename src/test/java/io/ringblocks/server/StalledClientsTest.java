@@ -114,6 +114,69 @@ class StalledClientsTest
     }
 
     @Test
+    void shouldNotLetTricklingUploadsKeepTheBodyBudgetWhileOthersWait() throws Exception
+    {
+        // A sixth of the request timeout is 1 s: under pressure a body holding the budget must arrive within that.
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB)
+            .requestTimeoutMillis(6_000).idleTimeoutMillis(300_000).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final List<RawClient> tricklers = new ArrayList<>();
+            try
+            {
+                // 8 bodies fill the budget, 8 more wait: each sends a body byte every 200 ms, never the whole body.
+                for (int i = 0; i < 16; i++)
+                {
+                    tricklers.add(stall(server.port(), i));
+                }
+                awaitStat(server, "partial_body_bytes", config.arenaSize() / 2);
+                final byte[] block = random(new Random(9), MIB);
+                final RawClient fresh = new RawClient(server.port());
+                fresh.socket.setSoTimeout(200);
+                fresh.send(RawClient.frame(1, PUT, 0, 1, block));
+                final long start = System.nanoTime();
+                RawClient.Response put = null;
+                while (put == null && System.nanoTime() - start < 20_000_000_000L)
+                {
+                    for (final RawClient t : tricklers)
+                    {
+                        try
+                        {
+                            t.send(new byte[]{7});
+                        }
+                        catch (final IOException e)
+                        {
+                            // cut by the server: what the deadline is for
+                        }
+                    }
+                    try
+                    {
+                        put = fresh.read();
+                    }
+                    catch (final java.net.SocketTimeoutException e)
+                    {
+                        // not yet: trickle on
+                    }
+                }
+                final long millis = (System.nanoTime() - start) / 1_000_000L;
+                fresh.close();
+                assertTrue(put != null && put.status() == OK, "no answer to a whole 1 MiB PUT in 20 s");
+                // Two rounds of 1 s for the tricklers ahead of it; the full request timeout would be 6 s each.
+                assertTrue(millis < 6_000, "a whole PUT waited " + millis + " ms behind trickling uploads");
+                assertTrue(stat(server, "request_timeouts") >= 16, "every trickler was cut");
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : tricklers)
+                {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldCloseASlowlorisClientButNotOneThatSendsWholeFramesSlowly() throws Exception
     {
         final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).requestTimeoutMillis(500)
