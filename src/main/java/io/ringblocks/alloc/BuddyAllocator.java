@@ -1,6 +1,11 @@
 package io.ringblocks.alloc;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+
+import io.ringblocks.sys.LibC;
 
 /**
  * A binary buddy allocator over the byte offsets of one data file. Blocks are powers of two from 4 KiB
@@ -38,7 +43,9 @@ import java.util.Arrays;
  * an {@code int[]}: a free block keeps its next link in its first unit's slot and its prev link in the slot of
  * unit {@code first ^ 1}, which is its own second unit, or, for a free 4 KiB block, its buddy, which is then
  * necessarily allocated and has no use for the slot. That is about 5 bytes per 4 KiB of file (80 MiB for a
- * 64 GiB file), sized to the grown file rather than the capacity.
+ * 64 GiB file). Both live in anonymous memory mapped once for the whole capacity, outside the Java heap: the kernel
+ * backs only the pages the grown file touches, so memory follows the file, growing never copies, and a large
+ * {@code --max-size} cannot run the heap out of memory at some later growth.
  * <p>
  * Not thread-safe: callers serialise all calls (a short {@code synchronized} around each call is the plan).
  */
@@ -60,8 +67,8 @@ public final class BuddyAllocator
     private final int[] heads;
     private final long[] freeCounts;
     private final long[] allocatedCounts;
-    private byte[] tags = new byte[0];
-    private int[] links = new int[0];
+    private final MemorySegment tags;
+    private final MemorySegment links;
     private int fileUnits;
     private long usedBytes;
 
@@ -99,6 +106,17 @@ public final class BuddyAllocator
         Arrays.fill(heads, NONE);
         freeCounts = new long[maxClass + 1];
         allocatedCounts = new long[maxClass + 1];
+        tags = map(capacityUnits);
+        links = map((long)capacityUnits << linkShift << 2);
+    }
+
+    /** Zeroed memory the kernel backs on first touch, unmapped once the allocator is unreachable. */
+    private static MemorySegment map(final long bytes)
+    {
+        final long length = (bytes + 4095) & ~4095L;
+        final long address = LibC.mapAnonymous(length, "allocator state", true);
+        return MemorySegment.ofAddress(address).reinterpret(length, Arena.ofAuto(),
+            segment -> LibC.munmap(address, length));
     }
 
     /** @return the smallest size class of the default 1 MiB allocator that holds {@code length} bytes. */
@@ -146,12 +164,6 @@ public final class BuddyAllocator
                 " bytes, capacity " + capacity());
         }
         final int newUnits = fileUnits + chunks * chunkUnits;
-        if (tags.length < newUnits)
-        {
-            final int length = (int)Math.min(capacityUnits, Math.max(newUnits, 2L * tags.length));
-            tags = Arrays.copyOf(tags, length);
-            links = Arrays.copyOf(links, length << linkShift);
-        }
         // Pushed high to low so the lowest new chunk is handed out first and the file stays dense.
         for (int unit = newUnits - chunkUnits; unit >= fileUnits; unit -= chunkUnits)
         {
@@ -197,19 +209,19 @@ public final class BuddyAllocator
     public void free(final long offset, final int sizeClass)
     {
         int unit = checkedUnit(offset, sizeClass);
-        if (tags[unit] != (ALLOCATED | sizeClass))
+        if (tag(unit) != (ALLOCATED | sizeClass))
         {
             throw new IllegalArgumentException(
                 "no allocated block of class " + sizeClass + " at offset " + offset + " (double or wrong free)");
         }
-        tags[unit] = 0;
+        setTag(unit, 0);
         allocatedCounts[sizeClass]--;
         usedBytes -= MIN_BLOCK_SIZE << sizeClass;
         int level = sizeClass;
         while (level < maxClass)
         {
             final int buddy = unit ^ (1 << level);
-            if (tags[buddy] != (FREE | level))
+            if (tag(buddy) != (FREE | level))
             {
                 break;
             }
@@ -234,7 +246,7 @@ public final class BuddyAllocator
         // The free block containing the target, if any, starts at the target's offset rounded down to its class.
         int level = sizeClass;
         int start = unit;
-        while (tags[start] != (FREE | level))
+        while (tag(start) != (FREE | level))
         {
             if (level == maxClass)
             {
@@ -344,7 +356,7 @@ public final class BuddyAllocator
 
     private void markUnit(final int unit, final int sizeClass)
     {
-        tags[unit] = (byte)(ALLOCATED | sizeClass);
+        setTag(unit, ALLOCATED | sizeClass);
         allocatedCounts[sizeClass]++;
         usedBytes += MIN_BLOCK_SIZE << sizeClass;
     }
@@ -353,35 +365,55 @@ public final class BuddyAllocator
     {
         final int next = heads[level];
         final int slot = unit << linkShift;
-        links[slot] = next;
-        links[slot ^ 1] = NONE;
+        setLink(slot, next);
+        setLink(slot ^ 1, NONE);
         if (next != NONE)
         {
-            links[(next << linkShift) ^ 1] = unit;
+            setLink((next << linkShift) ^ 1, unit);
         }
         heads[level] = unit;
-        tags[unit] = (byte)(FREE | level);
+        setTag(unit, FREE | level);
         freeCounts[level]++;
     }
 
     private void unlink(final int unit, final int level)
     {
         final int slot = unit << linkShift;
-        final int next = links[slot];
-        final int prev = links[slot ^ 1];
+        final int next = link(slot);
+        final int prev = link(slot ^ 1);
         if (prev == NONE)
         {
             heads[level] = next;
         }
         else
         {
-            links[prev << linkShift] = next;
+            setLink(prev << linkShift, next);
         }
         if (next != NONE)
         {
-            links[(next << linkShift) ^ 1] = prev;
+            setLink((next << linkShift) ^ 1, prev);
         }
-        tags[unit] = 0;
+        setTag(unit, 0);
         freeCounts[level]--;
+    }
+
+    private int tag(final int unit)
+    {
+        return tags.get(ValueLayout.JAVA_BYTE, unit);
+    }
+
+    private void setTag(final int unit, final int tag)
+    {
+        tags.set(ValueLayout.JAVA_BYTE, unit, (byte)tag);
+    }
+
+    private int link(final int slot)
+    {
+        return links.getAtIndex(ValueLayout.JAVA_INT, slot);
+    }
+
+    private void setLink(final int slot, final int value)
+    {
+        links.setAtIndex(ValueLayout.JAVA_INT, slot, value);
     }
 }

@@ -67,6 +67,7 @@ public final class LibC
     public static final int PROT_WRITE = 2;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
 
     public static final int EFD_CLOEXEC = 0x80000;
@@ -568,7 +569,17 @@ public final class LibC
      */
     public static long mapAnonymous(final long length, final String what)
     {
-        final long address = mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return mapAnonymous(length, what, false);
+    }
+
+    /**
+     * {@link #mapAnonymous(long, String)}, optionally with MAP_NORESERVE: a reservation of address space for what may
+     * be touched some day (no swap or overcommit accounting for the untouched part).
+     */
+    public static long mapAnonymous(final long length, final String what, final boolean noReserve)
+    {
+        final long address = mmap(length, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | (noReserve ? MAP_NORESERVE : 0), -1, 0);
         if (address < 0)
         {
             throw new IllegalStateException("cannot map " + length + " bytes of " + what + ": " +

@@ -16,6 +16,33 @@ class BuddyAllocatorTest
     private static final int KIB = 1 << 10;
 
     @Test
+    void shouldKeepItsStateOutsideTheJavaHeapSoThatALargeCapacityCostsOnlyWhatIsTouched()
+    {
+        // 4 TiB in 1 GiB chunks: 2^30 units, 5 GiB of per-unit state if it were arrays on the heap.
+        final long tib = 1L << 40;
+        final Runtime runtime = Runtime.getRuntime();
+        System.gc();
+        final long heapBefore = runtime.totalMemory() - runtime.freeMemory();
+        final BuddyAllocator allocator = new BuddyAllocator(1 << 30, 4 * tib);
+        allocator.grow(4096);
+        assertEquals(4 * tib, allocator.fileSize());
+        final long[] offsets = new long[4096];
+        for (int i = 0; i < offsets.length; i++)
+        {
+            offsets[i] = allocator.allocate(18);
+        }
+        assertEquals(-1, allocator.allocate(0), "full");
+        assertEquals(4 * tib - (1L << 30), offsets[offsets.length - 1], "the last chunk, at the very end");
+        for (final long offset : offsets)
+        {
+            allocator.free(offset, 18);
+        }
+        assertEquals(0, allocator.usedBytes());
+        final long heapAfter = runtime.totalMemory() - runtime.freeMemory();
+        assertTrue(heapAfter - heapBefore < 256L << 20, "the heap grew by " + (heapAfter - heapBefore) + " bytes");
+    }
+
+    @Test
     void shouldSplitAndMergeBackToOneChunk()
     {
         final BuddyAllocator allocator = new BuddyAllocator(MIB);
