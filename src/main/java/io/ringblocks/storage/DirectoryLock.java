@@ -11,12 +11,16 @@ import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
 
 /**
- * The exclusive lock on a data directory: {@code flock(LOCK_EX | LOCK_NB)} on {@code DIR/ringblocks.lock}, held
- * from before the store reads anything until it has closed its files. Two servers on one directory would hand out
- * the same space twice; the offline checker takes the same lock. flock belongs to the open file description, so a
- * second open in the same JVM is refused as well (a POSIX lock, which is what {@code FileChannel.tryLock} takes,
- * would be per process, and closing any descriptor of the file would drop it). The holder writes its pid into the
- * file so that the refusal can name it; the kernel drops the lock when the process dies, whatever the file says.
+ * The exclusive lock on a data directory: {@code flock(LOCK_EX | LOCK_NB)} on the directory itself and on
+ * {@code DIR/ringblocks.lock}, held from before the store reads anything until it has closed its files. Two servers
+ * on one directory would hand out the same space twice; the offline checker takes the same lock. flock belongs to
+ * the open file description, so a second open in the same JVM is refused as well (a POSIX lock, which is what
+ * {@code FileChannel.tryLock} takes, would be per process, and closing any descriptor of the file would drop it).
+ * <p>
+ * The directory's lock is what excludes: an operator who deletes {@code ringblocks.lock} as a stale lock while a
+ * server runs would otherwise let a second one create a new file and lock that. The lock file holds the holder's pid
+ * so that the refusal can name it; the kernel drops both locks when the process dies, whatever the file says. Where
+ * a directory cannot be flocked (some network filesystems), the file's lock alone remains.
  */
 public final class DirectoryLock implements AutoCloseable
 {
@@ -25,11 +29,13 @@ public final class DirectoryLock implements AutoCloseable
 
     private final Path file;
     private int fd;
+    private int dirFd;
 
-    private DirectoryLock(final Path file, final int fd)
+    private DirectoryLock(final Path file, final int fd, final int dirFd)
     {
         this.file = file;
         this.fd = fd;
+        this.dirFd = dirFd;
     }
 
     /**
@@ -41,24 +47,61 @@ public final class DirectoryLock implements AutoCloseable
     public static DirectoryLock acquire(final Path dir)
     {
         final Path file = dir.resolve(FILE_NAME);
+        final int dirFd = lockDirectory(dir, file);
         final int fd = LibC.open(file.toString(), LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644);
         if (fd < 0)
         {
+            closeQuietly(dirFd);
             throw new IllegalStateException("cannot open lock file " + file + ": " + Errno.describe(fd));
         }
         final int rc = LibC.flock(fd, LibC.LOCK_EX | LibC.LOCK_NB);
         if (rc < 0)
         {
             LibC.close(fd);
+            closeQuietly(dirFd);
             if (rc == -Errno.EAGAIN)
             {
-                throw new IllegalStateException("data directory " + dir + " is in use by another ringblocks process" +
-                    " (pid " + holder(file) + ", lock " + file + "): stop it first or use another --data directory");
+                throw inUse(dir, file);
             }
             throw new IllegalStateException("cannot lock " + file + ": " + Errno.describe(rc));
         }
         writePid(fd);
-        return new DirectoryLock(file, fd);
+        return new DirectoryLock(file, fd, dirFd);
+    }
+
+    /** @return the directory's locked descriptor, or -1 where directories cannot be flocked. */
+    private static int lockDirectory(final Path dir, final Path file)
+    {
+        final int dirFd = LibC.open(dir.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        if (dirFd < 0)
+        {
+            throw new IllegalStateException("cannot open data directory " + dir + ": " + Errno.describe(dirFd));
+        }
+        final int rc = LibC.flock(dirFd, LibC.LOCK_EX | LibC.LOCK_NB);
+        if (rc == 0)
+        {
+            return dirFd;
+        }
+        LibC.close(dirFd);
+        if (rc == -Errno.EAGAIN)
+        {
+            throw inUse(dir, file);
+        }
+        return -1; // e.g. EBADF or ENOLCK on a network filesystem: the lock file's flock still excludes
+    }
+
+    private static IllegalStateException inUse(final Path dir, final Path file)
+    {
+        return new IllegalStateException("data directory " + dir + " is in use by another ringblocks process" +
+            " (pid " + holder(file) + ", lock " + file + "): stop it first or use another --data directory");
+    }
+
+    private static void closeQuietly(final int fd)
+    {
+        if (fd >= 0)
+        {
+            LibC.close(fd);
+        }
     }
 
     private static void writePid(final int fd)
@@ -93,7 +136,7 @@ public final class DirectoryLock implements AutoCloseable
         return file;
     }
 
-    /** Releases the lock (closing the descriptor drops it); the file and its stale pid stay, harmless. */
+    /** Releases the locks (closing the descriptors drops them); the file and its stale pid stay, harmless. */
     @Override
     public void close()
     {
@@ -101,6 +144,11 @@ public final class DirectoryLock implements AutoCloseable
         {
             LibC.close(fd);
             fd = -1;
+        }
+        if (dirFd >= 0)
+        {
+            LibC.close(dirFd);
+            dirFd = -1;
         }
     }
 }

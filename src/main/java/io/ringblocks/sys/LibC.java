@@ -48,6 +48,7 @@ public final class LibC
     public static final int O_TRUNC = 0x200;
     public static final int O_DIRECT = 0x4000;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int O_DIRECTORY = 0x10000;
 
     public static final int LOCK_EX = 2;
     public static final int LOCK_NB = 4;

@@ -104,6 +104,22 @@ class StoreIdentityTest
     }
 
     @Test
+    void shouldRefuseASecondStoreEvenAfterTheLockFileWasDeleted() throws Exception
+    {
+        final StoreConfig config = config(dir, 1 << 20);
+        try (Store first = open(config))
+        {
+            // An operator clearing what looks like a stale lock while the server runs.
+            Files.delete(dir.resolve("ringblocks.lock"));
+            final IllegalStateException e = assertThrows(IllegalStateException.class, () -> open(config).close());
+            assertTrue(e.getMessage().startsWith("data directory " + dir + " is in use by another ringblocks process"),
+                e.getMessage());
+            assertTrue(first.index().count() >= 0, "the first store is unaffected");
+        }
+        open(config).close(); // and once the first is closed, the directory is free again
+    }
+
+    @Test
     void shouldRefuseASecondStoreOnTheSameDirectoryAndReleaseTheLockOnClose() throws Exception
     {
         final StoreConfig config = config(dir, 1 << 20);
