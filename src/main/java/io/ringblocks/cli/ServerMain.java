@@ -365,7 +365,13 @@ public final class ServerMain implements Callable<Integer>
             " sync=" + (config.store().durable() ? "sync" : "relaxed") +
             " direct-io=" + (server.store().directIo() ? "on" :
                 config.store().directIo() ? "off(refused-by-filesystem)" : "off") +
-            " read-cache=" + readCache +
+            " read-cache=" + (config.store().durable() ? readCache : "on(relaxed)") +
+            " arena-size=" + config.arenaSize() +
+            " wal-size=" + walSizeNow(server) +
+            (config.store().durable() ? "" :
+                " sync-interval=" + config.store().journal().syncIntervalNanos() / 1_000_000L + "ms") +
+            " checkpoint-interval=" + config.store().journal().checkpointIntervalNanos() / 1_000_000L + "ms" +
+            " overlay-slots=" + config.store().journal().overlaySlots() +
             " block-cache=" + config.blockCacheSize() +
             " multishot-recv=" + (config.multishotRecv() ? "on" : "off") +
             " max-connections=" + config.maxConnections() +
@@ -451,5 +457,13 @@ public final class ServerMain implements Callable<Integer>
                 default -> null;
             };
         }
+    }
+
+    /** @return the size of the log in use: an existing log keeps its own, a new one may be smaller on a small disk. */
+    private static long walSizeNow(final RingblocksServer server)
+    {
+        final long[] figures = new long[io.ringblocks.storage.Store.JOURNAL_STATS.size()];
+        server.store().journalStats(figures);
+        return figures[io.ringblocks.storage.Store.journalStat("wal_size_bytes")];
     }
 }

@@ -124,7 +124,7 @@ final class ServerReport
             v.counter("status", "responses", "Responses sent, by status.", "status",
                 Status.name(st).toLowerCase(Locale.ROOT), statuses[st]);
         }
-        v.counter("protocol_errors", "Frames that broke the protocol (the connection was closed).",
+        v.counter("protocol_errors", "Frames refused by validation (bad version, length, opcode, flags or body), whether or not the connection was closed.",
             sum(ServerStats.PROTOCOL_ERRORS));
         v.counter("dedup_hits", "PUTs of content already stored, answered without writing once the stored copy was " +
             "read back equal.", sum(ServerStats.DEDUP_HITS));

@@ -118,6 +118,10 @@ class ServerMainTest
         assertTrue(startup != null, "no startup line");
         assertTrue(startup.contains("127.0.0.1:" + port) && startup.contains("workers=2") &&
             startup.contains("sync=relaxed") && startup.contains("max-size=67108864"), startup);
+        // The effective settings, the ones the flags leave at their defaults included.
+        assertTrue(startup.contains(" read-cache=on(relaxed)") && startup.contains(" sync-interval=1000ms") &&
+            startup.contains(" wal-size=") && startup.contains(" arena-size=16777216") &&
+            startup.contains(" overlay-slots=65536") && startup.contains(" checkpoint-interval=1000ms"), startup);
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port))
         {
             s.getOutputStream().write(new byte[]{12, 0, 0, 0, 1, 1, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0});
