@@ -7,6 +7,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.ringblocks.alloc.BuddyAllocator;
+import io.ringblocks.storage.KeyMix;
 import io.ringblocks.sys.LibC;
 
 /**
@@ -64,6 +65,8 @@ final class BlockCache implements AutoCloseable
     private final int[] table;
     private final int mask;
     private final long[] doorkeeper = new long[DOORKEEPER_BITS / 64];
+    /** Mixed into every key: clients choose the content, so without it they could grind hashes into one probe run. */
+    private final long seed = new java.security.SecureRandom().nextLong();
     private int sightings;
     private int hand;
     private long fullOffers;
@@ -244,7 +247,7 @@ final class BlockCache implements AutoCloseable
         final int blockLength, final int blockCrc, final long invalidatingCommits)
     {
         if (capacity == 0 || blockLength > MAX_BLOCK || blockLength <= 0 || probe(hash, hashOffset) >= 0 ||
-            firstSighting(hash.getLong(hashOffset)))
+            firstSighting(mix(hash.getLong(hashOffset))))
         {
             return false;
         }
@@ -431,7 +434,12 @@ final class BlockCache implements AutoCloseable
 
     private int home(final long k)
     {
-        return (int)(k ^ (k >>> 29)) & mask;
+        return (int)mix(k) & mask;
+    }
+
+    private long mix(final long k)
+    {
+        return KeyMix.mix(k, seed);
     }
 
     private boolean sameHash(final int e, final DirectBuffer hash, final int hashOffset)

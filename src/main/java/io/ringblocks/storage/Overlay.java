@@ -286,13 +286,7 @@ public final class Overlay implements AutoCloseable
 
     private int home(final long firstKeyBytes)
     {
-        long h = firstKeyBytes ^ seed;
-        h ^= h >>> 33;
-        h *= 0xff51afd7ed558ccdL;
-        h ^= h >>> 33;
-        h *= 0xc4ceb9fe1a85ec53L;
-        h ^= h >>> 33;
-        return (int)h & mask;
+        return (int)KeyMix.mix(firstKeyBytes, seed) & mask;
     }
 
     /** @return keys that can still be added to the active table (overwrites of a key already in it are free). */
