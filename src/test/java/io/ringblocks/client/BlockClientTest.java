@@ -204,6 +204,45 @@ class BlockClientTest
         }
     }
 
+    @Test
+    @Timeout(20)
+    void shouldDropAConnectionWhoseServerAnnouncesABodyNoServerMaySend() throws Exception
+    {
+        // A hostile or broken peer: a response of 4 GiB it then trickles. Skipping it would hold the reader for ever.
+        try (java.net.ServerSocket hostile = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            final Thread peer = Thread.ofVirtual().start(() ->
+            {
+                try (java.net.Socket s = hostile.accept())
+                {
+                    final byte[] request = s.getInputStream().readNBytes(16); // PING: a header, no body
+                    final ByteBuffer response = ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    response.putInt(0xFFFF_FFFF).put((byte)1).put(request[5]).putShort((short)0)
+                        .put(request, 8, 8);
+                    s.getOutputStream().write(response.array());
+                    s.getOutputStream().flush();
+                    while (s.getInputStream().read() >= 0)
+                    {
+                        // hold the connection open, send nothing more
+                    }
+                }
+                catch (final java.io.IOException e)
+                {
+                    // the client closed it: what the test expects
+                }
+            });
+            try (BlockClient victim = BlockClient.connect(ClientOptions.builder().host("127.0.0.1")
+                .port(hostile.getLocalPort()).requestTimeout(Duration.ofSeconds(60)).build()))
+            {
+                final long start = System.nanoTime();
+                final ConnectionLostException lost = assertThrows(ConnectionLostException.class, victim::ping);
+                assertInstanceOf(ProtocolException.class, lost.getCause(), String.valueOf(lost.getCause()));
+                assertTrue(System.nanoTime() - start < 10_000_000_000L, "failed at once, not at the request timeout");
+            }
+            peer.join(10_000);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {
         StatusCode.NOT_FOUND, StatusCode.BAD_REQUEST, StatusCode.HASH_MISMATCH, StatusCode.BLOCK_TOO_LARGE,

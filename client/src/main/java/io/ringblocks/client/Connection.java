@@ -44,6 +44,8 @@ final class Connection
     private final InputStream in;
     private final OutputStream out;
     private final int maxResponseBody;
+    /** The largest response body of any server: a full block of the largest block size, or a full LIST page. */
+    private static final int MAX_ANY_BODY = Math.max(Protocol.MAX_BLOCK_SIZE, Wire.MAX_LIST_BODY);
     private final Semaphore permits;
     private final ConcurrentHashMap<Long, Pending<?>> inFlight = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Pending<?>> outbound = new LinkedBlockingQueue<>();
@@ -330,6 +332,14 @@ final class Connection
                     return;
                 }
                 final long bodyLength = length - Wire.LENGTH_COUNTED_HEADER;
+                if (bodyLength > MAX_ANY_BODY)
+                {
+                    // No server may send this (spec section 6): skipping it would tie the reader up for gigabytes.
+                    final ProtocolException ex = new ProtocolException("response body of " + bodyLength +
+                        " bytes is larger than any the protocol allows (" + MAX_ANY_BODY + ")");
+                    close(ex.getMessage(), ex);
+                    return;
+                }
                 if (opcode == Wire.NONE && requestId == 0 && status != StatusCode.OK)
                 {
                     refused = status == StatusCode.BUSY;
