@@ -97,22 +97,23 @@ final class Framing
             {
                 break;
             }
-            if (conns.inFlight[c] >= config.maxInFlight() ||
-                conns.bufferBytes[c] >= maxBufferBytesPerConnection)
-            {
-                break; // resumed when one of its requests finishes
-            }
             header.wrap(memory, (int)(base + pos));
             final int bodyLength = length - Protocol.MIN_LENGTH;
             final int frameLength = Protocol.LENGTH_FIELD_LENGTH + length;
             final int verdict = RequestValidator.validate(header, bodyLength, config.store().maxBlockSize());
             if (verdict == Status.UNSUPPORTED_VERSION)
             {
+                // A connection-level error is answered at once, whatever the connection has in flight.
                 if (connectionError(c, verdict))
                 {
                     return;
                 }
                 break;
+            }
+            if (conns.inFlight[c] >= config.maxInFlight() ||
+                conns.bufferBytes[c] >= maxBufferBytesPerConnection)
+            {
+                break; // resumed when one of its requests finishes
             }
             if (frameLength > available && frameLength <= config.recvBufferSize() && verdict == Status.OK)
             {
@@ -149,11 +150,6 @@ final class Framing
                     conns.bodyState[c] = Connections.BODY_DISCARD;
                     conns.bodyRemaining[c] = frameLength - available;
                     pos = conns.filled[c];
-                    break;
-                }
-                if (frameLength > config.recvBufferSize())
-                {
-                    pos += available;
                     break;
                 }
                 pos += frameLength;

@@ -96,15 +96,23 @@ final class Operations implements AutoCloseable
     boolean start(final int r, final long body, final int bodyLength)
     {
         final int generation = reqs.generation[r];
+        final int opcode = reqs.opcode[r];
+        boolean started = true; // a step that threw consumed the frame all the same
         try
         {
-            return dispatch(r, body, bodyLength);
+            started = dispatch(r, body, bodyLength);
         }
         catch (final RuntimeException e)
         {
             abandon(r, generation, Requests.RECEIVING, e);
-            return true; // the frame is consumed either way
         }
+        if (started)
+        {
+            // Counted once: a frame that could not start yet is offered again.
+            ServerStats.add(stats.bytesIn, Opcode.isValid(opcode) ? opcode : Opcode.NONE,
+                bodyLength + Protocol.HEADER_LENGTH);
+        }
+        return started;
     }
 
     /**
@@ -130,8 +138,6 @@ final class Operations implements AutoCloseable
     private boolean dispatch(final int r, final long body, final int bodyLength)
     {
         final int opcode = reqs.opcode[r];
-        ServerStats.add(stats.bytesIn, Opcode.isValid(opcode) ? opcode : Opcode.NONE,
-            bodyLength + Protocol.HEADER_LENGTH);
         switch (opcode)
         {
             case Opcode.PING -> respondStatus(r, Status.OK);
