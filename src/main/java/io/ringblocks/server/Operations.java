@@ -49,6 +49,8 @@ final class Operations implements AutoCloseable
     private final Writes writes;
     private final Listings listings;
     private long lastRetry;
+    /** A stalled request older than this (the request timeout) is answered BUSY instead of retried. */
+    private final long stallLimitNanos;
     private long freesAtRetry = -1;
     /** STATS a worker renders: {@value #STATS_PER_SECOND} a second, in bursts of up to {@value #STATS_BURST}. */
     private final RateLimit statsAllowance = new RateLimit(STATS_PER_SECOND, STATS_BURST);
@@ -57,6 +59,7 @@ final class Operations implements AutoCloseable
     {
         this.ctx = ctx;
         this.responder = responder;
+        stallLimitNanos = Math.min(ctx.config.requestTimeoutMillis(), Long.MAX_VALUE / 4_000_000L) * 1_000_000L;
         stats = ctx.stats;
         memory = ctx.memory;
         reqs = ctx.reqs;
@@ -320,6 +323,17 @@ final class Operations implements AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
+            // Nobody waits for it any more, or it waited too long: what it waits for may never come (memory held
+            // by clients that do not read, say), and it would keep its connection from closing.
+            final boolean answerable = responder.answerable(r);
+            if (!answerable || now - reqs.startNanos[r] > stallLimitNanos)
+            {
+                stats.increment(ServerStats.STALLS_GIVEN_UP);
+                giveUp(r, answerable ? Status.BUSY : Status.SHUTTING_DOWN);
+                work++;
+                r = next;
+                continue;
+            }
             final long stallsBefore = stalls.stalls();
             final int state = reqs.state[r];
             final int generation = reqs.generation[r];
@@ -377,18 +391,24 @@ final class Operations implements AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            try
-            {
-                writes.refuse(r);
-                listings.uncount(r);
-                releaseBuffers(r);
-                respondStatus(r, Status.SHUTTING_DOWN);
-            }
-            catch (final RuntimeException e)
-            {
-                ctx.errors.onError(ctx.name + " request " + r, e); // the rest are still answered
-            }
+            giveUp(r, Status.SHUTTING_DOWN);
             r = next;
+        }
+    }
+
+    /** Answers stalled request {@code r} {@code status} instead of retrying it: it took no effect. */
+    private void giveUp(final int r, final int status)
+    {
+        try
+        {
+            writes.refuse(r); // a PUT's block written but not published is given back
+            listings.uncount(r);
+            releaseBuffers(r);
+            respondStatus(r, status);
+        }
+        catch (final RuntimeException e)
+        {
+            ctx.errors.onError(ctx.name + " request " + r, e); // the rest are still answered
         }
     }
 

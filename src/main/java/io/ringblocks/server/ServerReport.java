@@ -139,6 +139,8 @@ final class ServerReport
         v.counter("idle_timeouts", "Idle connections closed.", sum(ServerStats.IDLE_TIMEOUTS));
         v.counter("idle_evictions", "Idle connections closed to make room for a new one at the connection limit.",
             sum(ServerStats.IDLE_EVICTIONS));
+        v.counter("stalls_given_up", "Stalled requests answered BUSY after waiting a request timeout for memory, " +
+            "space or the committer, or dropped because their connection closed.", sum(ServerStats.STALLS_GIVEN_UP));
         v.counter("accept_fd_exhausted", "Accepts that failed for lack of file descriptors.",
             sum(ServerStats.ACCEPT_FD_EXHAUSTED));
         v.counter("connections_shed_no_fd", "Connections shed to free descriptors when none were left.",

@@ -77,7 +77,9 @@ final class ServerStats
     static final int REQUESTS_ABANDONED = 38;
     /** Idle connections closed to make room for a new one at the connection limit. */
     static final int IDLE_EVICTIONS = 39;
-    static final int FIGURES = 40;
+    /** Stalled requests given up: their connection closed, or they waited longer than the request timeout. */
+    static final int STALLS_GIVEN_UP = 40;
+    static final int FIGURES = 41;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

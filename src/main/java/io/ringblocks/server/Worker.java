@@ -397,6 +397,14 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     }
 
     @Override
+    public boolean answerable(final int r)
+    {
+        final int c = reqs.connection[r];
+        return conns.generation[c] == reqs.connectionGeneration[r] && conns.state[c] == Connections.OPEN &&
+            !conns.closeAfterSend[c];
+    }
+
+    @Override
     public void lingerBegin(final int c)
     {
         linger.begin(c);

@@ -28,6 +28,7 @@ class StalledClientsTest
 {
     private static final int STATS = 6;
     private static final int MIB = 1 << 20;
+    private static final int BUSY = 9;
 
     @TempDir
     Path dir;
@@ -239,6 +240,67 @@ class StalledClientsTest
                 }
                 awaitStat(server, "send_timeouts", 1);
                 awaitStat(server, "connections", 0);
+            }
+        }
+    }
+
+    @Test
+    void shouldGiveUpAStalledRequestAfterTheRequestTimeoutOrOnceItsClientLeft() throws Exception
+    {
+        // Clients that never read hold the arena for 15 s (an eighth of the send timeout, under pressure).
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB)
+            .blockCacheSize(0).sendTimeoutMillis(120_000).requestTimeoutMillis(1_000).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final byte[] block = random(new Random(10), MIB);
+            final byte[] hash = sha256(block);
+            try (RawClient c = new RawClient(server.port()))
+            {
+                assertEquals(OK, c.call(PUT, 0, 1, block).status());
+            }
+            final List<RawClient> hogs = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < 12; i++)
+                {
+                    final RawClient hog = new RawClient(server.port(), 4096);
+                    hogs.add(hog);
+                    for (int j = 0; j < 4; j++)
+                    {
+                        hog.send(ServerOperationsTest.GET, 0, j, hash); // answers it never reads
+                    }
+                }
+                Thread.sleep(500);
+                try (RawClient fresh = new RawClient(server.port()))
+                {
+                    fresh.socket.setSoTimeout(10_000);
+                    final long start = System.nanoTime();
+                    final RawClient.Response get = fresh.call(ServerOperationsTest.GET, 0, 99, hash);
+                    final long millis = (System.nanoTime() - start) / 1_000_000L;
+                    assertEquals(BUSY, get.status(), "a GET that waited a request timeout for a buffer");
+                    assertTrue(millis < 5_000, "answered after " + millis + " ms");
+                }
+                final long givenUp = stat(server, "stalls_given_up");
+                assertTrue(givenUp >= 1);
+                // A client that leaves while its GET waits for a buffer: the request is dropped and the connection
+                // closes long before the request timeout, let alone the 15 s the hogs hold the arena.
+                try (RawClient leaving = new RawClient(server.port()))
+                {
+                    leaving.send(ServerOperationsTest.GET, 0, 100, hash);
+                    awaitStat(server, "connections", 13);
+                    Thread.sleep(100); // its GET stalls
+                }
+                final long start = System.nanoTime();
+                awaitStat(server, "connections", 12);
+                assertTrue(System.nanoTime() - start < 500_000_000L, "the connection lingered for its stalled GET");
+                assertEquals(0, stat(server, "send_timeouts"), "the hogs still hold the arena");
+            }
+            finally
+            {
+                for (final RawClient hog : hogs)
+                {
+                    hog.close();
+                }
             }
         }
     }
