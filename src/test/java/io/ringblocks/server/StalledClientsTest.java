@@ -261,16 +261,7 @@ class StalledClientsTest
             final List<RawClient> hogs = new ArrayList<>();
             try
             {
-                for (int i = 0; i < 12; i++)
-                {
-                    final RawClient hog = new RawClient(server.port(), 4096);
-                    hogs.add(hog);
-                    for (int j = 0; j < 4; j++)
-                    {
-                        hog.send(ServerOperationsTest.GET, 0, j, hash); // answers it never reads
-                    }
-                }
-                Thread.sleep(500);
+                hog(server, hash, hogs);
                 try (RawClient fresh = new RawClient(server.port()))
                 {
                     fresh.socket.setSoTimeout(10_000);
@@ -321,16 +312,7 @@ class StalledClientsTest
             final List<RawClient> hogs = new ArrayList<>();
             try
             {
-                for (int i = 0; i < 12; i++)
-                {
-                    final RawClient hog = new RawClient(server.port(), 4096);
-                    hogs.add(hog);
-                    for (int j = 0; j < 4; j++)
-                    {
-                        hog.send(ServerOperationsTest.GET, 0, j, hash); // answers it never reads
-                    }
-                }
-                Thread.sleep(500);
+                hog(server, hash, hogs);
                 try (RawClient fresh = new RawClient(server.port()))
                 {
                     fresh.socket.setSoTimeout(20_000);
@@ -381,6 +363,22 @@ class StalledClientsTest
     }
 
     /** Sends the header of a 1 MiB PUT and five payload bytes, then nothing. */
+    /** Twelve clients that each ask for four 1 MiB GETs and never read the answers: together they hold the arena. */
+    private static void hog(final RingblocksServer server, final byte[] hash, final List<RawClient> hogs)
+        throws IOException, InterruptedException
+    {
+        for (int i = 0; i < 12; i++)
+        {
+            final RawClient hog = new RawClient(server.port(), 4096);
+            hogs.add(hog);
+            for (int j = 0; j < 4; j++)
+            {
+                hog.send(ServerOperationsTest.GET, 0, j, hash); // answers it never reads
+            }
+        }
+        Thread.sleep(500);
+    }
+
     private static RawClient stall(final int port, final int i) throws IOException
     {
         final RawClient c = new RawClient(port);
