@@ -48,6 +48,12 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
     private volatile Thread thread;
     private volatile boolean syncFailed;
     private long retryAt;
+    /** When the current run of failed checkpoints began (0: the last one succeeded), and its last cause. */
+    private volatile long failingSince;
+    private volatile String lastFailure;
+    private long lastReportAt;
+    /** A run of failures is reported when it starts and then at most this often (each retry is 100 ms apart). */
+    private static final long REPORT_NANOS = 10_000_000_000L;
 
     // Statistics, written by the checkpointer thread only.
     private final Counter checkpoints = new Counter();
@@ -198,6 +204,7 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
         {
             txn = null;
         }
+        failingSince = 0;
         checkpoints.increment();
         entriesApplied.add(applied);
         nanosTotal.add(System.nanoTime() - start);
@@ -207,10 +214,36 @@ final class Checkpointer implements Agent, Overlay.FrozenVisitor
 
     private boolean failed(final String what, final RuntimeException cause)
     {
+        final long now = System.nanoTime();
         failures.increment();
-        retryAt = System.nanoTime() + RETRY_NANOS;
-        errors.onError("checkpointer: " + what + "; retrying", cause);
+        retryAt = now + RETRY_NANOS;
+        lastFailure = what + ": " + cause.getMessage();
+        if (failingSince == 0)
+        {
+            failingSince = now | 1; // never 0
+            lastReportAt = now;
+            errors.onError("checkpointer: " + what + "; retrying every 100 ms", cause);
+        }
+        else if (now - lastReportAt >= REPORT_NANOS)
+        {
+            lastReportAt = now;
+            errors.onError("checkpointer: " + what + "; still failing after " +
+                (now - failingSince) / 1_000_000_000L + " s", cause);
+        }
         return false;
+    }
+
+    /** @return how long checkpoints have been failing without one succeeding, 0 when the last one succeeded. */
+    long failingNanos(final long now)
+    {
+        final long since = failingSince;
+        return since == 0 ? 0 : now - since;
+    }
+
+    /** @return the cause of the last failed checkpoint (racy, for messages). */
+    String lastFailure()
+    {
+        return lastFailure;
     }
 
     @Override

@@ -91,6 +91,8 @@ public final class Committer implements Agent, MessageHandler
     private final Counter journalHeldCycles = new Counter();
     /** How long the final drain at close may wait for checkpoints to make room and to empty the overlay. */
     private static final long CLOSE_NANOS = 30_000_000_000L;
+    /** Checkpoints failing this long when the close waits for one: it stops waiting. */
+    private static final long CLOSE_GIVE_UP_NANOS = 2_000_000_000L;
 
     // Statistics, written by the committer thread only.
     private final Counter batches = new Counter();
@@ -452,8 +454,10 @@ public final class Committer implements Agent, MessageHandler
         closing = true;
         admission.unbound();
         final long deadline = System.nanoTime() + CLOSE_NANOS;
-        // A failed journal answers the rest FAILED at once and will never drain: no point waiting for it.
-        while ((deltas.size() > 0 || pending > 0 || !journal.drained() && journal.healthy()) &&
+        // A failed journal answers the rest FAILED at once and will never drain: no point waiting for it. Nor for
+        // checkpoints that keep failing (a full or read-only index): the log, replayed at the next start, has it all.
+        while ((deltas.size() > 0 || pending > 0 ||
+            !journal.drained() && journal.healthy() && journal.checkpointsFailingNanos(System.nanoTime()) < CLOSE_GIVE_UP_NANOS) &&
             System.nanoTime() - deadline < 0)
         {
             if (pending > 0)

@@ -544,6 +544,12 @@ final class IndexJournal
         return phase == Phase.IDLE && overlay.activeEntries() == 0;
     }
 
+    /** @return how long checkpoints have been failing without one succeeding, 0 when the last one succeeded. */
+    long checkpointsFailingNanos(final long now)
+    {
+        return checkpointer.failingNanos(now);
+    }
+
     /** @return false when an append or a flush failed, so the shutdown must not be recorded as clean. */
     boolean healthy()
     {

@@ -500,10 +500,20 @@ public final class Store implements AutoCloseable, Committer.DataSync
         return !r.isClosed() && t != null && t.isAlive();
     }
 
+    /** @return how long checkpoints into LMDB have been failing without one succeeding, 0 when the last succeeded. */
+    public long checkpointsFailingNanos()
+    {
+        return checkpointer.failingNanos(System.nanoTime());
+    }
+
+    /** Checkpoints failing this long make the store not ready ({@link #refusingWritesBecause}). */
+    static final long CHECKPOINTS_FAILING_NANOS = 10_000_000_000L;
+
     /**
-     * @return why new PUTs are refused now, or null when they are accepted: the filesystem is below the index's
-     * reserve, the data file could not grow for a PUT (until a DELETE or freed space gives room again), or the
-     * journal failed (an append or flush error; only a restart recovers).
+     * @return why new PUTs are refused now, or will soon wait without end, or null when they are accepted (readiness):
+     * the filesystem is below the index's reserve, the data file could not grow for a PUT (until a DELETE or freed
+     * space gives room again), the journal failed (an append or flush error; only a restart recovers), or checkpoints
+     * into LMDB have failed for {@link #CHECKPOINTS_FAILING_NANOS} (writes then wait once the log is full).
      */
     public String refusingWritesBecause()
     {
@@ -514,6 +524,13 @@ public final class Store implements AutoCloseable, Committer.DataSync
         if (disk.refusing())
         {
             return "the data directory's filesystem is nearly full (" + disk.usableBytes() + " bytes free)";
+        }
+        final long failing = checkpointsFailingNanos();
+        if (failing > CHECKPOINTS_FAILING_NANOS)
+        {
+            // Writes go on into the log meanwhile, but once it is full they wait for a checkpoint that never comes.
+            return "checkpoints into the index " + config.dir().resolve("index") + " have failed for " +
+                failing / 1_000_000_000L + " s (" + checkpointer.lastFailure() + ")";
         }
         if (dataSpace.full())
         {
