@@ -34,6 +34,7 @@ public final class DataFile implements AutoCloseable
     private final boolean direct;
     private final Path path;
     private volatile long size;
+    private boolean warnedSparse;
     private MemorySegment zeros;
 
     /**
@@ -199,6 +200,14 @@ public final class DataFile implements AutoCloseable
         int rc = LibC.fallocate(fd, FALLOC_FL_KEEP_SIZE, size, newSize - size);
         if (rc == -Errno.EOPNOTSUPP)
         {
+            if (!warnedSparse)
+            {
+                warnedSparse = true;
+                LOG.log(System.Logger.Level.WARNING, "the filesystem of " + path + " cannot reserve space " +
+                    "(fallocate: " + Errno.describe(rc) + "): the data file grows sparse, so a full disk shows up as " +
+                    "a failed block write; in sync mode a failed write of a small block stops all writes until a " +
+                    "restart, instead of answering NO_SPACE");
+            }
             rc = LibC.ftruncate(fd, newSize);
         }
         else if (rc == 0)
