@@ -1,6 +1,5 @@
 package io.ringblocks.server;
 
-import io.ringblocks.protocol.FrameDecoder;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.sys.LibC;
 import io.ringblocks.uring.Ring;
@@ -140,7 +139,7 @@ final class HangupWatch
     /** Whether what the peer already sent completes the frame at the start of {@code c}'s receive buffer. */
     private boolean canComplete(final int c)
     {
-        final int length = FrameDecoder.frameLength(ctx.memory, (int)conns.recvBuffer[c], conns.filled[c]);
+        final int length = inbox.frameLength(c);
         if (length < 0)
         {
             return false;

@@ -2,6 +2,7 @@ package io.ringblocks.server;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.ringblocks.protocol.FrameDecoder;
 import io.ringblocks.sys.Errno;
 import io.ringblocks.uring.BufferRing;
 import io.ringblocks.uring.Ring;
@@ -20,6 +21,11 @@ final class Inbox implements AutoCloseable
     /** Fewer than this would run dry at once: such a worker gives every connection a buffer of its own instead. */
     static final int MIN_PROVIDED_BUFFERS = 16;
     private static final int PROVIDED_GROUP = 1;
+    /**
+     * A partial frame this short (any GET, HEAD, DELETE, PING, STATS or LIST frame, a PUT's header) waits outside the
+     * arena, so that a client sending requests a few bytes at a time does not hold a whole receive buffer meanwhile.
+     */
+    static final int STASH_BYTES = 64;
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
     /**
@@ -45,6 +51,8 @@ final class Inbox implements AutoCloseable
     private final ConnectionTimeouts timeouts;
     private final Host host;
     private final int recvClass;
+    /** What each connection received of a short partial frame while it holds no receive buffer, STASH_BYTES each. */
+    private final UnsafeBuffer stash;
     /** A view for copying held bytes to a body's absolute address (the expected-hash slots are not in the arena). */
     private final UnsafeBuffer bodyView = new UnsafeBuffer(new byte[0]);
     /** Receive buffers the kernel picks only when bytes arrive; null where unsupported (every connection owns one). */
@@ -64,6 +72,7 @@ final class Inbox implements AutoCloseable
         this.timeouts = timeouts;
         this.host = host;
         recvClass = IoArena.classFor(config.recvBufferSize());
+        stash = new UnsafeBuffer(new byte[conns.capacity * STASH_BYTES]);
     }
 
     /** Worker thread, once the ring exists: registers the provided buffers where the kernel has them. */
@@ -210,7 +219,11 @@ final class Inbox implements AutoCloseable
         return total > most || res == 0 ? 0 : total;
     }
 
-    /** Gives the connection a receive buffer of its own if it has none. @return false when the arena is full. */
+    /**
+     * Gives the connection a receive buffer of its own if it has none, with what it had stashed at its start.
+     *
+     * @return false when the arena is full.
+     */
     boolean ensureRecvBuffer(final int c)
     {
         if (conns.recvBuffer[c] != IoArena.NONE)
@@ -223,8 +236,46 @@ final class Inbox implements AutoCloseable
             return false;
         }
         conns.recvBuffer[c] = buffer;
+        if (conns.filled[c] > 0)
+        {
+            memory.putBytes((int)buffer, stash, c * STASH_BYTES, conns.filled[c]);
+        }
         stats.increment(ServerStats.RECV_BUFFERS_HELD);
         return true;
+    }
+
+    /**
+     * Frees {@code c}'s receive buffer while it waits for bytes, keeping what it holds of a partial frame of at most
+     * {@link #STASH_BYTES} outside the arena ({@link #ensureRecvBuffer} puts it back). Connections with no buffer and
+     * bytes received ({@code filled > 0}) are exactly those with a stash.
+     *
+     * @return true when {@code c} holds no receive buffer now; false when it keeps more than a stash holds.
+     */
+    boolean stash(final int c)
+    {
+        if (conns.recvBuffer[c] == IoArena.NONE)
+        {
+            return true;
+        }
+        final int n = conns.filled[c];
+        if (n > STASH_BYTES)
+        {
+            return false;
+        }
+        if (n > 0)
+        {
+            stash.putBytes(c * STASH_BYTES, memory, (int)conns.recvBuffer[c], n);
+        }
+        releaseRecvBuffer(c);
+        return true;
+    }
+
+    /** @return the length field of the frame {@code c} keeps at its start (see {@link FrameDecoder#frameLength}). */
+    int frameLength(final int c)
+    {
+        return conns.recvBuffer[c] == IoArena.NONE ?
+            FrameDecoder.frameLength(stash, c * STASH_BYTES, conns.filled[c]) :
+            FrameDecoder.frameLength(memory, (int)conns.recvBuffer[c], conns.filled[c]);
     }
 
     void releaseRecvBuffer(final int c)

@@ -11,7 +11,7 @@ package io.ringblocks.server;
 public final class MemoryBudget
 {
     /** Java heap per connection slot of a worker: its state across the connection tables. */
-    static final long HEAP_PER_CONNECTION = 192;
+    static final long HEAP_PER_CONNECTION = 192 + Inbox.STASH_BYTES;
     static final long HEAP_PER_REQUEST = 176;
     /** Java heap per worker besides its tables (completion batch, codecs, thread). */
     static final long HEAP_PER_WORKER = 256L << 10;

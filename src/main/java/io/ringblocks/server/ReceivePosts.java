@@ -89,10 +89,10 @@ final class ReceivePosts
         final boolean own = conns.ownRecv[c];
         conns.ownRecv[c] = false;
         final long userData = UserData.pack(c, Worker.OP_RECV, conns.generation[c]);
-        if (inbox.hasProvided() && !own && conns.filled[c] == 0 &&
-            (state == Connections.BODY_DISCARD || state == Connections.BODY_NONE))
+        if (inbox.hasProvided() && !own &&
+            (state == Connections.BODY_DISCARD && conns.filled[c] == 0 || state == Connections.BODY_NONE && inbox.stash(c)))
         {
-            inbox.releaseRecvBuffer(c); // nothing is kept in it: wait for bytes without holding memory
+            inbox.releaseRecvBuffer(c); // nothing (or a stash) is kept in it: wait for bytes without holding memory
             // A client sending large PUTs gets single-shot receives: a multishot one would be cancelled for every body.
             if (multishot && state == Connections.BODY_NONE && !conns.lastBodyLarge[c])
             {
@@ -220,9 +220,9 @@ final class ReceivePosts
                 conns.multishotCancelled[c] = true;
             }
         }
-        else if (conns.filled[c] == 0 && !inbox.holding(c))
+        else if (!inbox.holding(c))
         {
-            inbox.releaseRecvBuffer(c);
+            inbox.stash(c); // a few bytes of a frame wait outside the arena, nothing at all holds no buffer
         }
     }
 }

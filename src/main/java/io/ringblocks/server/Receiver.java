@@ -454,6 +454,12 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             final int filledBefore = conns.filled[c];
             if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
             {
+                if (!inbox.ensureRecvBuffer(c))
+                {
+                    starve(c); // what it stashed goes back into a buffer before it is parsed
+                    posts.stopTakingIfArmed(c);
+                    return;
+                }
                 framing.parse(c);
                 if (conns.bodyState[c] == Connections.BODY_NONE && conns.filled[c] < filledBefore)
                 {

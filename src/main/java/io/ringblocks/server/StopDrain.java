@@ -180,6 +180,11 @@ final class StopDrain
      */
     private boolean answerBuffered(final int c)
     {
+        if (conns.filled[c] > 0 && !host.ensureRecvBuffer(c))
+        {
+            conns.filled[c] = 0; // a stash with no memory to parse it in: dropped with the connection
+            return false;
+        }
         final long base = conns.recvBuffer[c];
         int pos = 0;
         boolean more = true;

@@ -22,6 +22,7 @@ import static io.ringblocks.server.ServerOperationsTest.sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Clients that stall mid-frame, trickle bytes or sit idle: bounded memory, request and idle timeouts. */
 class StalledClientsTest
@@ -170,6 +171,65 @@ class StalledClientsTest
             finally
             {
                 for (final RawClient c : tricklers)
+                {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldHoldNoReceiveBufferForFramesArrivingAFewBytesAtATime() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            assumeTrue(stat(server, "recv_provided_buffer_workers") == 1, "needs provided buffers (kernel >= 5.19)");
+            final byte[] block = random(new Random(12), 3000);
+            final byte[] hash = sha256(block);
+            try (RawClient c = new RawClient(server.port()))
+            {
+                assertEquals(OK, c.call(PUT, 0, 1, block).status());
+            }
+            // 300 clients each send the first bytes of a GET, then more, never the whole frame yet: 300 receive
+            // buffers of 16 KiB would be 4.7 MiB of the arena, for about 40 bytes each.
+            final byte[] get = RawClient.frame(1, ServerOperationsTest.GET, 0, 7, hash);
+            final int[] cuts = {3, 17, 40};
+            final List<RawClient> clients = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < 300; i++)
+                {
+                    clients.add(new RawClient(server.port()));
+                }
+                int from = 0;
+                for (final int cut : cuts)
+                {
+                    for (final RawClient c : clients)
+                    {
+                        c.send(java.util.Arrays.copyOfRange(get, from, cut));
+                    }
+                    from = cut;
+                    Thread.sleep(300);
+                    assertTrue(stat(server, "recv_buffers_held") <= 2, "partial frames hold " +
+                        stat(server, "recv_buffers_held") + " receive buffers after " + cut + " bytes");
+                }
+                // What each stashed survives: the rest of the frame completes it into the right request.
+                for (final RawClient c : clients)
+                {
+                    c.send(java.util.Arrays.copyOfRange(get, from, get.length));
+                }
+                for (final RawClient c : clients)
+                {
+                    final RawClient.Response r = c.read();
+                    assertEquals(OK, r.status());
+                    assertArrayEquals(block, r.body());
+                }
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : clients)
                 {
                     c.close();
                 }
