@@ -412,7 +412,7 @@ public final class ServerMain implements Callable<Integer>
         }
         if (!Files.isWritable(dir))
         {
-            throw new IllegalArgumentException("data directory is not writable: " + dir);
+            throw new IllegalArgumentException("data directory is not writable (its permissions, or a read-only filesystem): " + dir);
         }
     }
 

@@ -100,7 +100,7 @@ public final class DataFile implements AutoCloseable
                 LibC.close(readFd);
             }
             LibC.close(fd);
-            throw new IllegalStateException("cannot stat data file " + path + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot stat data file " + path + ": " + IoErrors.describe(e), e);
         }
     }
 

@@ -109,7 +109,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot read the header of data file " + file + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot read the header of data file " + file + ": " + IoErrors.describe(e), e);
         }
         final String problem = bytes.hasRemaining() ? "it is shorter than the " + LENGTH + "-byte header" : check(bytes);
         if (problem != null)
@@ -188,7 +188,7 @@ public record DataHeader(byte[] storeId, int chunkSize, long blockCount, boolean
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot write the header of data file " + file + ": " + e, e);
+            throw new IllegalStateException("cannot write the header of data file " + file + ": " + IoErrors.describe(e), e);
         }
         if (create)
         {

@@ -158,7 +158,7 @@ public final class IndexFileCheck
         }
         catch (final IOException e)
         {
-            return "cannot read it: " + e.getMessage();
+            return "cannot read it: " + IoErrors.describe(e);
         }
     }
 

@@ -295,7 +295,8 @@ public final class OfflineCheck
         }
         catch (final IOException | java.io.UncheckedIOException e)
         {
-            out.println("data file " + data + ": cannot read it: " + e.getMessage());
+            out.println("data file " + data + ": cannot read it: " +
+                (e instanceof IOException io ? IoErrors.describe(io) : e.getMessage()));
             unrepairable = true;
         }
         return drop;
@@ -387,7 +388,7 @@ public final class OfflineCheck
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot stat " + file + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot stat " + file + ": " + IoErrors.describe(e), e);
         }
     }
 

@@ -73,11 +73,12 @@ public final class Store implements AutoCloseable, Committer.DataSync
         }
         catch (final IOException e)
         {
-            throw new IllegalArgumentException("cannot create data directory " + config.dir() + ": " + e, e);
+            throw new IllegalArgumentException("cannot create data directory " + config.dir() + ": " + IoErrors.describe(e), e);
         }
         if (!Files.isWritable(config.dir()))
         {
-            throw new IllegalArgumentException("data directory is not writable: " + config.dir());
+            throw new IllegalArgumentException("data directory is not writable (its permissions, or a read-only filesystem): " +
+                config.dir());
         }
         lock = DirectoryLock.acquire(config.dir());
         dataPath = config.dir().resolve(StoreFiles.DATA_FILE);

@@ -96,7 +96,7 @@ final class WalHeader
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot create write-ahead log " + file + ": " + e, e);
+            throw new IllegalStateException("cannot create write-ahead log " + file + ": " + IoErrors.describe(e), e);
         }
     }
 
@@ -119,7 +119,7 @@ final class WalHeader
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot read the header of write-ahead log " + file + ": " + e, e);
+            throw new IllegalStateException("cannot read the header of write-ahead log " + file + ": " + IoErrors.describe(e), e);
         }
         final String problem = bytes.position() < LENGTH ? "it is shorter than its header" : check(bytes, storeId);
         if (problem != null)
@@ -166,6 +166,18 @@ final class WalHeader
      */
     static void restoreSize(final Path file, final long size)
     {
+        try
+        {
+            if (Files.size(file) >= size)
+            {
+                return; // the usual case: no need to open it for writing (a read-only log is refused later, by name)
+            }
+        }
+        catch (final IOException e)
+        {
+            throw new IllegalStateException("cannot read the size of write-ahead log " + file + ": " +
+                IoErrors.describe(e), e);
+        }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE))
         {
             final long length = channel.size();
@@ -180,7 +192,7 @@ final class WalHeader
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot restore the size of write-ahead log " + file + ": " + e, e);
+            throw new IllegalStateException("cannot restore the size of write-ahead log " + file + ": " + IoErrors.describe(e), e);
         }
     }
 

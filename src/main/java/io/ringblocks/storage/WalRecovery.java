@@ -167,8 +167,8 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
             final int rc = dataSync.syncData();
             if (rc < 0)
             {
-                throw new IllegalStateException("cannot flush the data file before replaying the write-ahead log: " +
-                    io.ringblocks.sys.Errno.describe(rc));
+                throw new IllegalStateException("cannot flush data file " + dataFile + " before replaying the " +
+                    "write-ahead log: " + io.ringblocks.sys.Errno.describe(rc));
             }
             dataSynced = true;
         }
@@ -244,7 +244,7 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         catch (final IOException | NoSuchAlgorithmException e)
         {
             throw new IllegalStateException("cannot verify the blocks of the write-ahead log's newest records in " +
-                dataFile + ": " + e, e);
+                dataFile + ": " + (e instanceof IOException io ? IoErrors.describe(io) : e.toString()), e);
         }
     }
 }

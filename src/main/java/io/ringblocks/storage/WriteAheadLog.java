@@ -230,7 +230,7 @@ public final class WriteAheadLog implements AutoCloseable
         }
         catch (final IOException e)
         {
-            throw new IllegalStateException("cannot read write-ahead log " + file + ": " + e, e);
+            throw new IllegalStateException("cannot read write-ahead log " + file + ": " + IoErrors.describe(e), e);
         }
         return new Replay(sequence, position, crc, durable, records, effects);
     }
