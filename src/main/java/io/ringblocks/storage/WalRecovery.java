@@ -203,6 +203,22 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
     }
 
     /**
+     * A block of a record known flushed lies past the end of the data file: the flush made the file's size durable
+     * with the block, so the file was cut or replaced since. Refused before its changes are applied (dropping them as
+     * unflushed would lose acknowledged blocks for good, even once the operator put the right file back).
+     */
+    private void refuseIfCut(final long sequence, final long offset, final int length, final long size)
+    {
+        if (offset + length > size)
+        {
+            throw new IllegalStateException("data file " + dataFile + " is " + size + " bytes, but write-ahead log " +
+                "record " + sequence + ", flushed with its blocks, names a block of " + length + " bytes at offset " +
+                offset + ": the file was cut short or replaced; put the right one back, or run tools/rbcheck --data " +
+                dataFile.getParent());
+        }
+    }
+
+    /**
      * Marks the changes to apply: all but the stores of records after {@code durable} whose bytes do not hash to
      * their key. Changes flagging a block corrupt name a block stored earlier, so they are kept as they are.
      */
@@ -217,9 +233,15 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
             {
                 final int at = i * EFFECT;
                 keep[i] = true;
-                if (effects.getLong(at + SEQUENCE) <= durable || effects.getByte(at + TYPE) != WriteAheadLog.PUT ||
+                if (effects.getByte(at + TYPE) != WriteAheadLog.PUT ||
                     (effects.getByte(at + FLAGS) & IndexValue.CORRUPT) != 0)
                 {
+                    continue;
+                }
+                if (effects.getLong(at + SEQUENCE) <= durable)
+                {
+                    refuseIfCut(effects.getLong(at + SEQUENCE), effects.getLong(at + OFFSET), effects.getInt(at + LENGTH),
+                        size);
                     continue;
                 }
                 verified++;

@@ -101,6 +101,37 @@ class WalRecoveryTest
     }
 
     @Test
+    void shouldRefuseADataFileCutShortOfAFlushedRecordsBlocksBeforeDroppingAnything() throws Exception
+    {
+        final UnsafeBuffer[] hashes = new UnsafeBuffer[2];
+        try (FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE);
+            WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
+        {
+            data.write(ByteBuffer.wrap(new byte[4096]), 0);
+            log.startAppending(1, WriteAheadLog.PAGE, 0, WriteAheadLog.PAGE);
+            for (int i = 0; i < 2; i++)
+            {
+                log.begin();
+                hashes[i] = block(data, 4096L * (i + 1), 3000, false);
+                log.addPut(hashes[i], 0, 4096L * (i + 1), 3000, 0, 0, 0);
+                assertEquals(0, log.append(i, 1)); // record 2 knows record 1 was flushed, blocks and all
+            }
+            data.truncate(4096 + 1000); // an operator's copy that stopped short
+        }
+        try (BlockIndex index = new BlockIndex(dir.resolve("index").toFile(), 1L << 30, 8, true);
+            WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
+        {
+            final IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> 0));
+            assertTrue(e.getMessage().contains("cut short or replaced") && e.getMessage().contains("record 1"),
+                e.getMessage());
+            assertEquals(0, index.count(), "nothing applied");
+            assertEquals(0, index.checkpoint()[0], "the checkpoint did not move past the records");
+        }
+    }
+
+    @Test
     void shouldRefuseToIndexAnythingWhenTheDataFileCannotBeFlushed() throws Exception
     {
         final UnsafeBuffer hash;
