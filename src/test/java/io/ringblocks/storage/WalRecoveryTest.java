@@ -39,6 +39,23 @@ class WalRecoveryTest
         return hash;
     }
 
+    /** A data file of one header page. */
+    private FileChannel newDataFile() throws Exception
+    {
+        final FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE);
+        data.write(ByteBuffer.wrap(new byte[4096]), 0);
+        return data;
+    }
+
+    /** A new log, appending from its first record. */
+    private WriteAheadLog newLog()
+    {
+        final WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true);
+        log.startAppending(1, WriteAheadLog.PAGE, 0, WriteAheadLog.PAGE);
+        return log;
+    }
+
     /** Whole log in one transaction, each record in its own, and the first alone then both: the same outcome. */
     @ParameterizedTest
     @ValueSource(ints = {WalRecovery.CHUNK_EFFECTS, 1, 3, 4})
@@ -46,12 +63,8 @@ class WalRecoveryTest
         throws Exception
     {
         final UnsafeBuffer[] hashes = new UnsafeBuffer[6];
-        try (FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE);
-            WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
+        try (FileChannel data = newDataFile(); WriteAheadLog log = newLog())
         {
-            data.write(ByteBuffer.wrap(new byte[4096]), 0);
-            log.startAppending(1, WriteAheadLog.PAGE, 0, WriteAheadLog.PAGE);
             // Record 1 was flushed (record 2 says so): its blocks are trusted, even the one damaged since.
             log.begin();
             for (int i = 0; i < 3; i++)
@@ -104,12 +117,8 @@ class WalRecoveryTest
     void shouldRefuseADataFileCutShortOfAFlushedRecordsBlocksBeforeDroppingAnything() throws Exception
     {
         final UnsafeBuffer[] hashes = new UnsafeBuffer[2];
-        try (FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE);
-            WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
+        try (FileChannel data = newDataFile(); WriteAheadLog log = newLog())
         {
-            data.write(ByteBuffer.wrap(new byte[4096]), 0);
-            log.startAppending(1, WriteAheadLog.PAGE, 0, WriteAheadLog.PAGE);
             for (int i = 0; i < 2; i++)
             {
                 log.begin();
@@ -135,12 +144,8 @@ class WalRecoveryTest
     void shouldRefuseToIndexAnythingWhenTheDataFileCannotBeFlushed() throws Exception
     {
         final UnsafeBuffer hash;
-        try (FileChannel data = FileChannel.open(dir.resolve("blocks.dat"), StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE);
-            WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
+        try (FileChannel data = newDataFile(); WriteAheadLog log = newLog())
         {
-            data.write(ByteBuffer.wrap(new byte[4096]), 0);
-            log.startAppending(1, WriteAheadLog.PAGE, 0, WriteAheadLog.PAGE);
             log.begin();
             hash = block(data, 4096, 100, false);
             log.addPut(hash, 0, 4096, 100, 0, 0, 0);
