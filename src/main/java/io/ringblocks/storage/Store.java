@@ -602,14 +602,49 @@ public final class Store implements AutoCloseable, Committer.DataSync
             checkpointRunner.close();
             if (committer.lastFlushSucceeded())
             {
-                index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
-                header = header.with(header.chunkSize(), index.count(), true);
-                header.write(dataPath, false);
+                final String replaced = dataFileReplaced();
+                if (replaced != null)
+                {
+                    // Marking a stale copy clean would defeat the check that refuses restored copies at the next start.
+                    errors.onError("store", "data file " + dataPath + " was replaced while the store was open (" +
+                        replaced + "): not marked clean, so the next start checks it as after a crash");
+                }
+                else
+                {
+                    index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 1, true);
+                    header = header.with(header.chunkSize(), index.count(), true);
+                    header.write(dataPath, false);
+                }
             }
         }
         finally
         {
             closeFiles(); // even when the final header write failed: the lock must not outlive the store
+        }
+    }
+
+    /** @return why the file named {@code blocks.dat} is not the one this store opened and wrote, or null. */
+    private String dataFileReplaced()
+    {
+        try
+        {
+            final Path open = Path.of("/proc/self/fd/" + dataFile.fd());
+            if (!Files.getAttribute(open, "unix:ino").equals(Files.getAttribute(dataPath, "unix:ino")) ||
+                !Files.getAttribute(open, "unix:dev").equals(Files.getAttribute(dataPath, "unix:dev")))
+            {
+                return "another file has its name now";
+            }
+            final DataHeader named = DataHeader.read(dataPath);
+            if (named == null || !named.sameStore(header.storeId()) || named.openSequence() != openSequence)
+            {
+                return "its header is not the one this run wrote (open sequence " +
+                    (named == null ? "none" : named.openSequence()) + ", not " + openSequence + ")";
+            }
+            return null;
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            return "cannot compare it with the open file: " + e;
         }
     }
 

@@ -104,6 +104,45 @@ class StoreIdentityTest
     }
 
     @Test
+    void shouldNotMarkADataFileReplacedWhileOpenAsCleanlyClosed() throws Exception
+    {
+        for (final boolean renamed : new boolean[]{true, false})
+        {
+            final Path store = dir.resolve(renamed ? "renamed" : "overwritten");
+            final StoreConfig config = config(store, 1 << 20);
+            fill(config, 5, 5000, 21);
+            final Path data = store.resolve("blocks.dat");
+            final Path copy = dir.resolve("backup-" + renamed);
+            Files.copy(data, copy); // a backup taken between runs: clean, of an earlier open sequence
+            final long backupSequence = DataHeader.read(copy).openSequence();
+            final ErrorHandler errors = new ErrorHandler();
+            try (Store open = Store.open(config, new Wakeup[]{new Wakeup()}, errors))
+            {
+                // While it runs, someone restores the backup: over the name (rsync), or into the file (cp).
+                if (renamed)
+                {
+                    Files.copy(copy, store.resolve("restored.dat"));
+                    Files.move(store.resolve("restored.dat"), data, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+                else
+                {
+                    try (FileChannel out = FileChannel.open(data, StandardOpenOption.WRITE))
+                    {
+                        out.write(ByteBuffer.wrap(Files.readAllBytes(copy)), 0);
+                    }
+                }
+            }
+            assertEquals(1, errors.errors(), "the close reported the replaced file");
+            assertEquals(backupSequence, DataHeader.read(data).openSequence(),
+                "the stale copy was not stamped as this run's");
+            // So the next start sees a data file older than its index: refused, not served.
+            final IllegalStateException e = assertThrows(IllegalStateException.class, () -> open(config).close());
+            assertTrue(e.getMessage().contains("blocks.dat") && e.getMessage().contains("tools/rbcheck"), e.getMessage());
+        }
+    }
+
+    @Test
     void shouldRefuseASecondStoreEvenAfterTheLockFileWasDeleted() throws Exception
     {
         final StoreConfig config = config(dir, 1 << 20);
