@@ -400,15 +400,28 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     {
         int c = bodies.takeWaiters();
         int work = 0;
+        boolean full = false;
         while (c >= 0)
         {
             final int next = bodies.nextOf(c);
+            if (full)
+            {
+                // In order, and without parsing their headers again: the first that did not fit holds its place, so
+                // a release costs one retry, not one per waiter, and a large body is not passed by smaller ones.
+                if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+                {
+                    bodies.await(c);
+                }
+                c = next;
+                continue;
+            }
             try
             {
                 if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
                 {
                     settle(c);
-                    if (!bodies.isWaiting(c) && !starved.contains(c))
+                    full = bodies.isWaiting(c);
+                    if (!full && !starved.contains(c))
                     {
                         work++; // only progress counts: a connection that waits again must not keep the worker awake
                     }
