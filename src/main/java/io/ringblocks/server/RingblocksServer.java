@@ -28,6 +28,8 @@ public final class RingblocksServer implements AutoCloseable
     private final AtomicInteger connections = new AtomicInteger();
     private final long startedAt = System.currentTimeMillis();
     private final int[] listenFds;
+    /** The host-wide claim on the port (see {@link Sockets#claimPort}); -1 where none was taken. */
+    private int portClaim = -1;
     private final int port;
     private final Wakeup[] wakeups;
     private final Store store;
@@ -55,7 +57,14 @@ public final class RingblocksServer implements AutoCloseable
             // A plain bind first: SO_REUSEPORT alone would let us share a port another server already listens on.
             final int probe = Sockets.listenTcp(ip, config.port(), 1, false);
             boundPort = Sockets.localPort(probe);
+            // Claimed before the probe lets go: another server passing its own probe in between finds the claim.
+            portClaim = Sockets.claimPort(boundPort);
             LibC.close(probe);
+            if (portClaim == -Errno.EADDRINUSE)
+            {
+                throw new ErrnoException("bind(" + config.host() + ":" + boundPort + "): another ringblocks server " +
+                    "on this host is starting on that port", portClaim);
+            }
             for (int i = 0; i < listenFds.length; i++)
             {
                 listenFds[i] = Sockets.listenTcp(ip, boundPort, 4096, true);
@@ -264,6 +273,11 @@ public final class RingblocksServer implements AutoCloseable
 
     private void closeListeners()
     {
+        if (portClaim >= 0)
+        {
+            LibC.close(portClaim);
+            portClaim = -1;
+        }
         for (final int fd : listenFds)
         {
             if (fd >= 0)

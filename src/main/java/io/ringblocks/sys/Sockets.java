@@ -47,6 +47,40 @@ public final class Sockets
     }
 
     /**
+     * Claims TCP port {@code port} among the processes of this host (its network namespace): binds an abstract
+     * AF_UNIX socket named after the port, which only one process can hold and the kernel drops with it. Listeners
+     * with SO_REUSEPORT share a port with any socket of the same user that sets it too, so without a claim two servers
+     * starting at once could both pass the exclusive probe bind and split the connections between two stores.
+     *
+     * @return the claim's descriptor (close it to give the port up), or {@code -errno}: -EADDRINUSE while another
+     * process holds the claim.
+     */
+    public static int claimPort(final int port)
+    {
+        final int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return fd;
+        }
+        final byte[] name = ("ringblocks-tcp-port-" + port).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (Arena arena = Arena.ofConfined())
+        {
+            // struct sockaddr_un: the family, then a path whose first byte 0 makes the name abstract (no file).
+            final MemorySegment addr = arena.allocate(2 + 1 + name.length);
+            addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short)LibC.AF_UNIX);
+            addr.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 2, (byte)0);
+            MemorySegment.copy(name, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 3, name.length);
+            final int rc = LibC.bind(fd, addr);
+            if (rc < 0)
+            {
+                LibC.close(fd);
+                return rc;
+            }
+            return fd;
+        }
+    }
+
+    /**
      * Connects a TCP socket (blocking connect, TCP_NODELAY) for a client that then does its I/O on a ring.
      *
      * @return the connected fd.

@@ -1,0 +1,69 @@
+package io.ringblocks.server;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.ringblocks.sys.Errno;
+import io.ringblocks.sys.ErrnoException;
+import io.ringblocks.sys.LibC;
+import io.ringblocks.sys.Sockets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two servers of one user starting on one port at the same moment could both pass the exclusive probe bind and then
+ * share the port through SO_REUSEPORT, splitting clients between two stores. A host-wide claim on the port excludes
+ * that: the second is refused.
+ */
+class PortClaimTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldHoldTheHostWideClaimOnItsPortWhileItRuns() throws Exception
+    {
+        final int port;
+        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir)))
+        {
+            port = server.port();
+            assertEquals(-Errno.EADDRINUSE, Sockets.claimPort(port), "claimed while it runs");
+        }
+        final int claim = Sockets.claimPort(port);
+        assertTrue(claim >= 0, "given up at close: " + claim);
+        LibC.close(claim);
+    }
+
+    @Test
+    void shouldRefuseToStartOnAPortAnotherServerHasClaimed() throws Exception
+    {
+        final int port;
+        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            port = free.getLocalPort();
+        }
+        // As if another server had passed its probe bind a moment ago and not yet bound its listeners.
+        final int claim = Sockets.claimPort(port);
+        assertTrue(claim >= 0);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().port(port).conclude();
+        try
+        {
+            final ErrnoException e = assertThrows(ErrnoException.class, () -> RingblocksServer.start(config).close());
+            assertTrue(e.getMessage().contains("another ringblocks server on this host is starting on that port"),
+                e.getMessage());
+        }
+        finally
+        {
+            LibC.close(claim);
+        }
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            assertEquals(port, server.port());
+        }
+    }
+}
