@@ -323,10 +323,10 @@ final class Operations implements AutoCloseable
         while (r >= 0)
         {
             final int next = reqs.next[r];
-            // Nobody waits for it any more, or it waited too long: what it waits for may never come (memory held
-            // by clients that do not read, say), and it would keep its connection from closing.
+            // Nobody can take its answer any more, or it waited too long: what it waits for may never come (memory
+            // held by clients that do not read, say), and it would keep its connection from closing.
             final boolean answerable = responder.answerable(r);
-            if (!answerable || now - reqs.startNanos[r] > stallLimitNanos)
+            if (!answerable || now - reqs.stalledSince[r] > stallLimitNanos)
             {
                 stats.increment(ServerStats.STALLS_GIVEN_UP);
                 giveUp(r, answerable ? Status.BUSY : Status.SHUTTING_DOWN);
@@ -348,6 +348,7 @@ final class Operations implements AutoCloseable
             }
             if (stalls.stalls() == stallsBefore)
             {
+                reqs.stalledSince[r] = 0; // its wait is over: a later one counts from its own start
                 work++;
             }
             r = next;

@@ -57,6 +57,8 @@ final class Requests
     final int[] cacheEntry;
     /** When the request's frame was taken, for its latency (LatencyBuckets). */
     final long[] startNanos;
+    /** When the request began to wait in the stall list (0: it is not waiting there); see Operations.retryStalled. */
+    final long[] stalledSince;
     final int[] next;
     final int[] deltaType;
     /** CRC32C of the block: computed from a PUT's payload, or the index's value a GET's read is checked against. */
@@ -101,6 +103,7 @@ final class Requests
         bodyLength = new int[capacity];
         cacheEntry = new int[capacity];
         startNanos = new long[capacity];
+        stalledSince = new long[capacity];
         next = new int[capacity];
         deltaType = new int[capacity];
         hashes = new UnsafeBuffer(ByteBuffer.allocateDirect(capacity * Operations.HASH));
@@ -137,6 +140,7 @@ final class Requests
         bodyLength[r] = 0;
         cacheEntry[r] = -1;
         startNanos[r] = System.nanoTime();
+        stalledSince[r] = 0;
         return r;
     }
 
@@ -147,13 +151,13 @@ final class Requests
         releases++;
     }
 
-    /** @return slots released so far: a connection waiting for one is worth retrying only after this moved. */
     /** @return how many times {@link #acquire} found no free slot (a sign of pressure, see ConnectionTimeouts). */
     long exhaustions()
     {
         return exhaustions;
     }
 
+    /** @return slots released so far: a connection waiting for one is worth retrying only after this moved. */
     long releases()
     {
         return releases;

@@ -19,7 +19,7 @@ interface Responder
     /** Request {@code r} took ({@code bytes > 0}) or gave back ({@code bytes < 0}) arena memory. */
     void chargeBuffer(int r, long bytes);
 
-    /** @return whether request {@code r}'s connection is still open to take its answer (else it is dropped). */
+    /** @return whether request {@code r}'s answer would still be sent (else it is dropped, as after an error frame). */
     boolean answerable(int r);
 
     /** The server-wide STATS text. */

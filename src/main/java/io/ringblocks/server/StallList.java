@@ -21,6 +21,10 @@ final class StallList
     void stall(final int r, final int state)
     {
         stats.increment(ServerStats.STALLS);
+        if (reqs.stalledSince[r] == 0)
+        {
+            reqs.stalledSince[r] = System.nanoTime() | 1; // the first stall of a wait: retries keep it
+        }
         reqs.state[r] = state;
         reqs.next[r] = -1;
         if (tail < 0)
