@@ -270,6 +270,12 @@ final class Inbox implements AutoCloseable
         return true;
     }
 
+    /** @return true while {@code c} keeps the start of a frame in its stash, and nothing in provided buffers. */
+    boolean stashed(final int c)
+    {
+        return conns.recvBuffer[c] == IoArena.NONE && conns.filled[c] > 0 && !holding(c);
+    }
+
     /** @return the length field of the frame {@code c} keeps at its start (see {@link FrameDecoder#frameLength}). */
     int frameLength(final int c)
     {

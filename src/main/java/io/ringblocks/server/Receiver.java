@@ -465,6 +465,12 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
                 return;
             }
             final int filledBefore = conns.filled[c];
+            if (inbox.stashed(c))
+            {
+                // Nothing new: a stash is the start of a frame the next bytes must complete (it is taken only from a
+                // connection that was not held back), so there is nothing to parse, and no buffer to take for it.
+                break;
+            }
             if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)
             {
                 if (!inbox.ensureRecvBuffer(c))
