@@ -15,8 +15,8 @@ package io.ringblocks.server;
  * Under pressure two deadlines shorten, since then a slow client holds what others wait for: while the worker's
  * arena or its request slots have recently run short, a response must leave within an eighth of the send timeout
  * (at least 1 s); while large PUTs wait for the partial-body budget, a body must arrive whole within a sixth of the
- * request timeout (at least 1 s) of when the worker started reading it (a byte now and then does not keep the
- * budget: the clock is not reset by progress). Without pressure, slow clients get the full timeouts.
+ * request timeout (at least 1 s) of when the worker started reading it, or of when the pressure began if that was
+ * later (a byte now and then does not keep the budget: the clock is not reset by progress). Without pressure, slow clients get the full timeouts.
  * Events only lower the next sweep time (one compare), and the sweep computes the earliest deadline left, so the worker
  * wakes for a deadline only while one exists and never sweeps more often than every {@link #minGapNanos}. Times are
  * passed in by the caller (the worker's cycle clock), so the logic runs deterministically in tests. Worker thread only.
@@ -50,6 +50,8 @@ final class ConnectionTimeouts
     /** When the arena or the request slots last ran short, and when a large PUT last waited for the body budget. */
     private long arenaPressureAt = Long.MIN_VALUE / 2;
     private long bodyPressureAt = Long.MIN_VALUE / 2;
+    /** When the current episode of body-budget pressure began: a body already on its way gets its time from then. */
+    private long bodyPressureSince = Long.MIN_VALUE / 2;
     /** The worker stopped reading this connection for reasons of its own (see {@link #readHeld}). */
     private final boolean[] held;
     private long nextSweep = Long.MAX_VALUE;
@@ -147,7 +149,15 @@ final class ConnectionTimeouts
         }
         if (bodiesWaiting)
         {
-            schedule(now - bodyPressureAt >= PRESSURE_NANOS ? now : now + minGapNanos);
+            if (now - bodyPressureAt >= PRESSURE_NANOS)
+            {
+                bodyPressureSince = now; // a new episode
+                schedule(now);
+            }
+            else
+            {
+                schedule(now + minGapNanos);
+            }
             bodyPressureAt = now;
         }
     }
@@ -232,7 +242,7 @@ final class ConnectionTimeouts
                 {
                     final long deadline = bodyPressure && (conns.bodyState[c] == Connections.BODY_PAYLOAD ||
                         conns.bodyState[c] == Connections.BODY_EXPECTED_HASH) ?
-                        frameSince[c] + bodyStallNanos :
+                        Math.max(frameSince[c], bodyPressureSince) + bodyStallNanos :
                         frameSince[c] + requestNanos;
                     if (now >= deadline)
                     {

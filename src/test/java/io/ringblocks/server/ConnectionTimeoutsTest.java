@@ -184,6 +184,15 @@ class ConnectionTimeoutsTest
         assertTrue(now <= (500 + 3_750 + 1_000 + 10) * MS, "cut within a sweep gap of its short deadline: " + now);
     }
 
+    /** Large PUTs wait for the body budget from {@code fromMillis} to {@code toMillis}, as a worker reports it. */
+    private static void waiting(final ConnectionTimeouts t, final long fromMillis, final long toMillis)
+    {
+        for (long at = fromMillis; at <= toMillis; at += 100)
+        {
+            t.pressure(false, true, at * MS);
+        }
+    }
+
     @Test
     void shouldCutASlowBodyOnlyWhileOtherUploadsWaitForTheBudget()
     {
@@ -193,16 +202,18 @@ class ConnectionTimeoutsTest
         t.framing(c, false, 0); // a large PUT's header; its body trickles in
         assertEquals(0, t.sweep(20_000 * MS, record), "nobody waits: a slow upload keeps its 30 s");
         t.pressure(false, true, 20_000 * MS);
-        assertEquals(1, t.sweep(20_000 * MS, record), "others wait: the body had 5 s to arrive");
+        assertEquals(0, t.sweep(20_000 * MS, record), "others wait from now on: it gets 5 s from now, not from its start");
+        waiting(t, 20_500, 24_900); // uploads still wait, signalled every cycle
+        assertEquals(1, t.sweep(25_000 * MS, record), "5 s of pressure and the body is not whole: cut");
         assertEquals(List.of(c + ":" + ConnectionTimeouts.REQUEST), expired);
 
         final int d = open(t, 0);
         conns.bodyState[d] = Connections.BODY_PAYLOAD;
-        t.framing(d, false, 21_000 * MS);
-        t.pressure(false, true, 25_000 * MS);
+        t.framing(d, false, 21_000 * MS); // started during the pressure: 5 s from its own start
+        waiting(t, 25_000, 25_500);
         assertEquals(0, t.sweep(25_500 * MS, record), "a body within its 5 s is not cut");
         // Bytes arriving now and then do not matter: holding the budget, the body must arrive whole in time.
-        t.pressure(false, true, 26_900 * MS); // uploads still wait
+        waiting(t, 25_500, 27_000);
         assertEquals(1, t.sweep(27_000 * MS, record));
         assertEquals(List.of(c + ":" + ConnectionTimeouts.REQUEST, d + ":" + ConnectionTimeouts.REQUEST), expired);
     }

@@ -44,8 +44,11 @@ final class Connection
     private final InputStream in;
     private final OutputStream out;
     private final int maxResponseBody;
-    /** The largest response body of any server: a full block of the largest block size, or a full LIST page. */
-    private static final int MAX_ANY_BODY = Math.max(Protocol.MAX_BLOCK_SIZE, Wire.MAX_LIST_BODY);
+    /**
+     * The largest response body any server may send: a full block of the protocol's largest block size (or of this
+     * client's, if configured larger), or a full LIST page.
+     */
+    private final int maxAnyBody;
     private final Semaphore permits;
     private final ConcurrentHashMap<Long, Pending<?>> inFlight = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Pending<?>> outbound = new LinkedBlockingQueue<>();
@@ -69,6 +72,7 @@ final class Connection
         this.in = new BufferedInputStream(socket.getInputStream(), BUFFER_SIZE);
         this.out = new BufferedOutputStream(socket.getOutputStream(), BUFFER_SIZE);
         this.maxResponseBody = Math.max(options.maxBlockSize(), Wire.MAX_LIST_BODY);
+        this.maxAnyBody = Math.max(maxResponseBody, Protocol.MAX_BLOCK_SIZE);
         this.permits = permits;
     }
 
@@ -332,11 +336,11 @@ final class Connection
                     return;
                 }
                 final long bodyLength = length - Wire.LENGTH_COUNTED_HEADER;
-                if (bodyLength > MAX_ANY_BODY)
+                if (bodyLength > maxAnyBody)
                 {
                     // No server may send this (spec section 6): skipping it would tie the reader up for gigabytes.
                     final ProtocolException ex = new ProtocolException("response body of " + bodyLength +
-                        " bytes is larger than any the protocol allows (" + MAX_ANY_BODY + ")");
+                        " bytes is larger than any the protocol allows (" + maxAnyBody + ")");
                     close(ex.getMessage(), ex);
                     return;
                 }
