@@ -454,11 +454,7 @@ public final class Committer implements Agent, MessageHandler
         closing = true;
         admission.unbound();
         final long deadline = System.nanoTime() + CLOSE_NANOS;
-        // A failed journal answers the rest FAILED at once and will never drain: no point waiting for it. Nor for
-        // checkpoints that keep failing (a full or read-only index): the log, replayed at the next start, has it all.
-        while ((deltas.size() > 0 || pending > 0 ||
-            !journal.drained() && journal.healthy() && journal.checkpointsFailingNanos(System.nanoTime()) < CLOSE_GIVE_UP_NANOS) &&
-            System.nanoTime() - deadline < 0)
+        while (closeHasWork() && System.nanoTime() - deadline < 0)
         {
             if (pending > 0)
             {
@@ -487,6 +483,21 @@ public final class Committer implements Agent, MessageHandler
                 blockWriter.close();
             }
         }
+    }
+
+    /**
+     * A failed journal answers the rest FAILED at once and will never drain: no point waiting for it. Nor for
+     * checkpoints that keep failing (a full or read-only index): the log, replayed at the next start, has all it
+     * took, and what a full log holds back in the ring can never go in.
+     */
+    private boolean closeHasWork()
+    {
+        final boolean stuck = journal.checkpointsFailingNanos(System.nanoTime()) >= CLOSE_GIVE_UP_NANOS;
+        if (deltas.size() > 0 || pending > 0)
+        {
+            return !(stuck && journalFull);
+        }
+        return !journal.drained() && journal.healthy() && !stuck;
     }
 
     public long batches()
