@@ -43,8 +43,8 @@ import io.ringblocks.sys.LibC;
  * an {@code int[]}: a free block keeps its next link in its first unit's slot and its prev link in the slot of
  * unit {@code first ^ 1}, which is its own second unit, or, for a free 4 KiB block, its buddy, which is then
  * necessarily allocated and has no use for the slot. That is about 5 bytes per 4 KiB of file (80 MiB for a
- * 64 GiB file). Both live in anonymous memory mapped once for the whole capacity, outside the Java heap: the kernel
- * backs only the pages the grown file touches, so memory follows the file, growing never copies, and a large
+ * 64 GiB file). Both live in address space reserved once for the whole capacity, outside the Java heap, and opened
+ * as the file grows: memory is committed only for the grown file, growing never copies, and a large
  * {@code --max-size} cannot run the heap out of memory at some later growth.
  * <p>
  * Not thread-safe: callers serialise all calls (a short {@code synchronized} around each call is the plan).
@@ -106,17 +106,38 @@ public final class BuddyAllocator
         Arrays.fill(heads, NONE);
         freeCounts = new long[maxClass + 1];
         allocatedCounts = new long[maxClass + 1];
-        tags = map(capacityUnits);
-        links = map((long)capacityUnits << linkShift << 2);
+        tags = reserve(capacityUnits);
+        links = reserve((long)capacityUnits << linkShift << 2);
     }
 
-    /** Zeroed memory the kernel backs on first touch, unmapped once the allocator is unreachable. */
-    private static MemorySegment map(final long bytes)
+    /**
+     * Address space for the whole capacity, inaccessible until {@link #grow} opens the part the file covers (so no
+     * memory is committed beyond it, even where the kernel does not overcommit); unmapped once the allocator is
+     * unreachable.
+     */
+    private static MemorySegment reserve(final long bytes)
     {
-        final long length = (bytes + 4095) & ~4095L;
-        final long address = LibC.mapAnonymous(length, "allocator state", true);
+        final long length = pageUp(bytes);
+        final long address = LibC.reserveAddressSpace(length, "allocator state");
         return MemorySegment.ofAddress(address).reinterpret(length, Arena.ofAuto(),
             segment -> LibC.munmap(address, length));
+    }
+
+    private static long pageUp(final long bytes)
+    {
+        return (bytes + 4095) & ~4095L;
+    }
+
+    /** Makes the first {@code bytes} of {@code region} readable and writable (zeroed pages on first touch). */
+    private static void open(final MemorySegment region, final long bytes)
+    {
+        final int rc = LibC.mprotect(region.address(), Math.min(region.byteSize(), pageUp(bytes)),
+            LibC.PROT_READ | LibC.PROT_WRITE);
+        if (rc < 0)
+        {
+            throw new IllegalStateException("cannot commit " + pageUp(bytes) + " bytes of allocator state: " +
+                io.ringblocks.sys.Errno.describe(rc) + " (no memory left to commit?)");
+        }
     }
 
     /** @return the smallest size class of the default 1 MiB allocator that holds {@code length} bytes. */
@@ -151,9 +172,10 @@ public final class BuddyAllocator
 
     /**
      * Appends {@code chunks} free chunks at the end of the file; the caller extends the file to the new
-     * {@link #fileSize()}. Resizes the per-unit arrays geometrically, so it may allocate.
+     * {@link #fileSize()}. Commits the per-unit state the new chunks need (no copy, no Java allocation).
      *
      * @throws IllegalArgumentException when {@code chunks} is negative or would exceed the capacity.
+     * @throws IllegalStateException    when the kernel refuses to commit memory for that state (nothing changed).
      */
     public void grow(final int chunks)
     {
@@ -164,6 +186,8 @@ public final class BuddyAllocator
                 " bytes, capacity " + capacity());
         }
         final int newUnits = fileUnits + chunks * chunkUnits;
+        open(tags, newUnits);
+        open(links, (long)newUnits << linkShift << 2);
         // Pushed high to low so the lowest new chunk is handed out first and the file stays dense.
         for (int unit = newUnits - chunkUnits; unit >= fileUnits; unit -= chunkUnits)
         {

@@ -65,6 +65,7 @@ public final class LibC
     public static final long FIONREAD = 0x541B;
     public static final int MSG_NOSIGNAL = 0x4000;
 
+    public static final int PROT_NONE = 0;
     public static final int PROT_READ = 1;
     public static final int PROT_WRITE = 2;
     public static final int MAP_PRIVATE = 0x02;
@@ -117,6 +118,7 @@ public final class LibC
     private static final long STATX_SIZE = 256;
     private static final long STATX_DIO_MEM_ALIGN = 0x98;
     private static final MethodHandle MADVISE = handle("madvise", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle MPROTECT = handle("mprotect", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
     // fcntl is variadic: its third argument must be passed the way C passes variadic ints.
     private static final MethodHandle FCNTL = LINKER.downcallHandle(
         LINKER.defaultLookup().find("fcntl").orElseThrow(() -> new IllegalStateException("libc symbol not found: fcntl")),
@@ -601,6 +603,38 @@ public final class LibC
         {
             throw rethrow(t);
         }
+    }
+
+    /** mprotect(2). @return 0 or -errno. */
+    public static int mprotect(final long address, final long length, final int prot)
+    {
+        final MemorySegment c = CAPTURE.get();
+        try
+        {
+            return errnoResult(c, (int)MPROTECT.invokeExact(c, address, length, prot));
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Reserves {@code length} bytes of address space, inaccessible until {@link #mprotect} opens parts of it: no
+     * memory is committed for it, even where the kernel does not overcommit (vm.overcommit_memory = 2).
+     *
+     * @return its address.
+     * @throws IllegalStateException naming the errno when it cannot be reserved (e.g. ENOMEM under ulimit -v).
+     */
+    public static long reserveAddressSpace(final long length, final String what)
+    {
+        final long address = mmap(length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (address < 0)
+        {
+            throw new IllegalStateException("cannot reserve " + length + " bytes of address space for " + what +
+                ": " + Errno.describe((int)address) + " (a limit on the address space, ulimit -v?)");
+        }
+        return address;
     }
 
     /** madvise(2); {@link #MADV_DONTNEED} on private anonymous memory frees the pages, which read as zero again. */
