@@ -62,9 +62,13 @@ final class ConnectionClose
                 throw e;
             }
         }
-        if (broken && !conns.sending[c])
+        if (broken)
         {
-            sender.dropQueue(c);
+            conns.broken[c] = true;
+            if (!conns.sending[c])
+            {
+                sender.dropQueue(c);
+            }
         }
         tryFinish(c);
     }

@@ -46,6 +46,8 @@ final class Connections
     /** When the response at the head of the send queue got there: a short send does not restart it. */
     final long[] sendSince;
     final boolean[] closeAfterSend;
+    /** Closing because the socket is unusable (reset, a failed send, a deadline passed): answers can no longer go. */
+    final boolean[] broken;
     /** The peer finished sending (end of stream): closed once what it sent is answered. */
     final boolean[] peerDone;
     final int[] bodyState;
@@ -78,6 +80,7 @@ final class Connections
         ownRecv = new boolean[capacity];
         sendSince = new long[capacity];
         closeAfterSend = new boolean[capacity];
+        broken = new boolean[capacity];
         peerDone = new boolean[capacity];
         bodyState = new int[capacity];
         bodyRequest = new int[capacity];
@@ -117,6 +120,7 @@ final class Connections
         lastBodyLarge[c] = false;
         ownRecv[c] = false;
         closeAfterSend[c] = false;
+        broken[c] = false;
         peerDone[c] = false;
         bodyState[c] = BODY_NONE;
         bodyRequest[c] = -1;

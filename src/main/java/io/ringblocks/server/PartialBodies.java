@@ -19,6 +19,8 @@ final class PartialBodies
     private int head = -1;
     private int tail = -1;
     private boolean released;
+    /** The waiter being retried now ({@link #admitting(int)}), the only one that may take budget while others wait. */
+    private int admitting = -1;
 
     PartialBodies(final int capacity, final long limit)
     {
@@ -29,10 +31,13 @@ final class PartialBodies
         waiting = new boolean[capacity];
     }
 
-    /** @return false when {@code bytes} more would exceed the budget: call {@link #await} and stop reading. */
+    /**
+     * @return false when {@code bytes} more would exceed the budget, or when others wait before {@code c} (admission
+     * is first come, first served: a newcomer does not pass them): call {@link #await} and stop reading.
+     */
     boolean tryTake(final int c, final long bytes)
     {
-        if (total + bytes > limit)
+        if (total + bytes > limit || waiters > 0 && c != admitting)
         {
             return false;
         }
@@ -106,6 +111,7 @@ final class PartialBodies
         if (before < 0)
         {
             head = after;
+            released |= after >= 0; // the first waiter left: the next one gets its turn
         }
         else
         {
@@ -152,6 +158,12 @@ final class PartialBodies
             waiters--;
         }
         return next[c];
+    }
+
+    /** {@code c} (-1: none) is the waiter being retried, taken from the list in order: it may take budget. */
+    void admitting(final int c)
+    {
+        admitting = c;
     }
 
     /** @return bytes held by bodies still arriving (the STATS gauge). */

@@ -419,7 +419,15 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             {
                 if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
                 {
-                    settle(c);
+                    bodies.admitting(c);
+                    try
+                    {
+                        settle(c);
+                    }
+                    finally
+                    {
+                        bodies.admitting(-1);
+                    }
                     full = bodies.isWaiting(c);
                     if (!full && !starved.contains(c))
                     {
@@ -468,7 +476,9 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             if (inbox.stashed(c))
             {
                 // Nothing new: a stash is the start of a frame the next bytes must complete (it is taken only from a
-                // connection that was not held back), so there is nothing to parse, and no buffer to take for it.
+                // connection that was not held back), so there is nothing to parse, and no buffer to take for it. As
+                // after a parse, it is not blocked: a starved connection resumed here must get its receive posted.
+                conns.parseBlocked[c] = false;
                 break;
             }
             if (conns.filled[c] > 0 && conns.bodyState[c] == Connections.BODY_NONE)

@@ -55,16 +55,21 @@ public final class RingblocksServer implements AutoCloseable
         try
         {
             // A plain bind first: SO_REUSEPORT alone would let us share a port another server already listens on.
+            // A fixed port is claimed first, so that of two servers starting at once one gives up before either
+            // binds; an ephemeral one once the probe has it, before the probe lets go.
+            if (config.port() != 0)
+            {
+                portClaim = Sockets.claimPort(ip, config.port());
+                refuseIfClaimed(boundPort);
+            }
             final int probe = Sockets.listenTcp(ip, config.port(), 1, false);
             boundPort = Sockets.localPort(probe);
-            // Claimed before the probe lets go: another server passing its own probe in between finds the claim.
-            portClaim = Sockets.claimPort(boundPort);
-            LibC.close(probe);
-            if (portClaim == -Errno.EADDRINUSE)
+            if (config.port() == 0)
             {
-                throw new ErrnoException("bind(" + config.host() + ":" + boundPort + "): another ringblocks server " +
-                    "on this host is starting on that port", portClaim);
+                portClaim = Sockets.claimPort(ip, boundPort);
             }
+            LibC.close(probe);
+            refuseIfClaimed(boundPort);
             for (int i = 0; i < listenFds.length; i++)
             {
                 listenFds[i] = Sockets.listenTcp(ip, boundPort, 4096, true);
@@ -268,6 +273,16 @@ public final class RingblocksServer implements AutoCloseable
             final int rc = store.flushFiles();
             LOG.log(System.Logger.Level.ERROR, "leaving the store open: a worker is still running" +
                 (rc < 0 ? "; flushing the data file and the log failed: " + Errno.describe(rc) : ""));
+        }
+    }
+
+    /** Another server of this host holds the claim on the address: refused (with EADDRINUSE) before binding. */
+    private void refuseIfClaimed(final int boundPort)
+    {
+        if (portClaim == -Errno.EADDRINUSE)
+        {
+            throw new ErrnoException("bind(" + config.host() + ":" + boundPort + "): another ringblocks server " +
+                "on this host is starting on that port", portClaim);
         }
     }
 

@@ -399,10 +399,10 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     @Override
     public boolean answerable(final int r)
     {
-        // As Sender.respond judges it: a connection closing after a half-close or at a stop still sends its answers.
+        // A connection closing after a half-close or at a stop still sends its answers; a broken one cannot.
         final int c = reqs.connection[r];
         return conns.generation[c] == reqs.connectionGeneration[r] && conns.state[c] != Connections.CLOSED &&
-            conns.fd[c] >= 0 && !conns.closeAfterSend[c];
+            conns.fd[c] >= 0 && !conns.closeAfterSend[c] && !conns.broken[c];
     }
 
     @Override

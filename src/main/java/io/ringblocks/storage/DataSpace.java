@@ -28,6 +28,11 @@ final class DataSpace implements Committer.BlockSpace, Committer.Housekeeping
     private volatile boolean growRequested;
     private volatile boolean diskFull;
     private long lastGrowRequestNanos = System.nanoTime() - PRESSURE_NANOS;
+    /** A handover whose allocator state could not be committed is retried this much later, reported this often. */
+    private static final long HAND_OVER_RETRY_NANOS = 1_000_000_000L;
+    private static final long HAND_OVER_REPORT_NANOS = 60_000_000_000L;
+    private long handOverRetryAt = System.nanoTime();
+    private long handOverReportedAt = System.nanoTime() - HAND_OVER_REPORT_NANOS;
 
     DataSpace(final StoreConfig config, final BuddyAllocator allocator, final DataFile dataFile, final DiskSpace disk,
         final ErrorHandler errors)
@@ -129,6 +134,11 @@ final class DataSpace implements Committer.BlockSpace, Committer.Housekeeping
     /** Adds the next reserved chunk, zeroed or not, to the allocator; not while the zeroer is writing into it. */
     int handOverChunk()
     {
+        final long now = System.nanoTime();
+        if (now - handOverRetryAt < 0)
+        {
+            return 0;
+        }
         synchronized (allocator)
         {
             final long from = DATA_START + allocator.fileSize();
@@ -136,7 +146,22 @@ final class DataSpace implements Committer.BlockSpace, Committer.Housekeeping
             {
                 return 0; // the zeroer wakes the committer when its slice is done
             }
-            allocator.grow(1);
+            try
+            {
+                allocator.grow(1);
+            }
+            catch (final IllegalStateException e)
+            {
+                // No memory to commit for the allocator's state: like a full disk, PUTs get NO_SPACE meanwhile.
+                diskFull = true;
+                handOverRetryAt = now + HAND_OVER_RETRY_NANOS;
+                if (now - handOverReportedAt >= HAND_OVER_REPORT_NANOS)
+                {
+                    handOverReportedAt = now;
+                    errors.onError("store", e.getMessage() + "; PUTs get NO_SPACE until it succeeds (retried every second)");
+                }
+                return 0;
+            }
         }
         diskFull = false;
         growRequested = false;

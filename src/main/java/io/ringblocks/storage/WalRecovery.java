@@ -213,8 +213,9 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         {
             throw new IllegalStateException("data file " + dataFile + " is " + size + " bytes, but write-ahead log " +
                 "record " + sequence + ", flushed with its blocks, names a block of " + length + " bytes at offset " +
-                offset + ": the file was cut short or replaced; put the right one back, or run tools/rbcheck --data " +
-                dataFile.getParent());
+                offset + ": the file was cut short or replaced; put the right one back (without it, only moving " +
+                "wal.log away, which loses the changes logged after the index's checkpoint, lets the store open; " +
+                "tools/rbcheck --data " + dataFile.getParent() + " reports what the index still has)");
         }
     }
 

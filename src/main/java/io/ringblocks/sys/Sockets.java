@@ -47,22 +47,23 @@ public final class Sockets
     }
 
     /**
-     * Claims TCP port {@code port} among the processes of this host (its network namespace): binds an abstract
-     * AF_UNIX socket named after the port, which only one process can hold and the kernel drops with it. Listeners
+     * Claims TCP address {@code ipv4}:{@code port} among the processes of this host (its network namespace): binds an
+     * abstract AF_UNIX socket named after it, which only one process can hold and the kernel drops with it. Listeners
      * with SO_REUSEPORT share a port with any socket of the same user that sets it too, so without a claim two servers
      * starting at once could both pass the exclusive probe bind and split the connections between two stores.
      *
      * @return the claim's descriptor (close it to give the port up), or {@code -errno}: -EADDRINUSE while another
      * process holds the claim.
      */
-    public static int claimPort(final int port)
+    public static int claimPort(final byte[] ipv4, final int port)
     {
         final int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
             return fd;
         }
-        final byte[] name = ("ringblocks-tcp-port-" + port).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        final byte[] name = ("ringblocks-tcp-" + (ipv4[0] & 0xFF) + "." + (ipv4[1] & 0xFF) + "." + (ipv4[2] & 0xFF) +
+            "." + (ipv4[3] & 0xFF) + ":" + port).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         try (Arena arena = Arena.ofConfined())
         {
             // struct sockaddr_un: the family, then a path whose first byte 0 makes the name abstract (no file).

@@ -68,4 +68,35 @@ class PartialBodiesTest
         bodies.await(3); // a new connection in a forgotten slot waits like any other
         assertTrue(bodies.isWaiting(3));
     }
+
+    @Test
+    void shouldLetNoNewcomerPassTheWaitersAndTheNextWaiterGoOnceTheFirstLeaves()
+    {
+        final PartialBodies bodies = new PartialBodies(8, 2 << 20);
+        assertTrue(bodies.tryTake(0, 2 << 20));
+        assertFalse(bodies.tryTake(1, 1 << 20));
+        bodies.await(1); // a 1 MiB body waits
+        bodies.release(0);
+        assertFalse(bodies.tryTake(2, 4096), "budget is free, but a newcomer queues behind the waiter");
+        bodies.await(2);
+        int c = bodies.takeWaiters();
+        assertEquals(1, c);
+        c = bodies.nextOf(c);
+        bodies.admitting(1); // the first waiter is retried: it, and only it, may take
+        assertTrue(bodies.tryTake(1, 1 << 20));
+        bodies.admitting(-1);
+        assertEquals(2, c);
+        bodies.nextOf(c);
+        bodies.admitting(2);
+        assertTrue(bodies.tryTake(2, 4096));
+        bodies.admitting(-1);
+
+        // The first waiter leaving (closed) lets the next one try, though nothing was released.
+        assertFalse(bodies.tryTake(4, 1 << 20), "1 MiB + 4 KiB are held");
+        bodies.await(4);
+        bodies.await(5);
+        assertEquals(-1, bodies.takeWaiters());
+        bodies.forget(4);
+        assertEquals(5, bodies.takeWaiters());
+    }
 }

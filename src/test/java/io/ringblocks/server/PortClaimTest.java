@@ -22,6 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PortClaimTest
 {
+    private static final byte[] LOOPBACK = {127, 0, 0, 1};
+
     @TempDir
     Path dir;
 
@@ -32,9 +34,9 @@ class PortClaimTest
         try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir)))
         {
             port = server.port();
-            assertEquals(-Errno.EADDRINUSE, Sockets.claimPort(port), "claimed while it runs");
+            assertEquals(-Errno.EADDRINUSE, Sockets.claimPort(LOOPBACK, port), "claimed while it runs");
         }
-        final int claim = Sockets.claimPort(port);
+        final int claim = Sockets.claimPort(LOOPBACK, port);
         assertTrue(claim >= 0, "given up at close: " + claim);
         LibC.close(claim);
     }
@@ -48,7 +50,7 @@ class PortClaimTest
             port = free.getLocalPort();
         }
         // As if another server had passed its probe bind a moment ago and not yet bound its listeners.
-        final int claim = Sockets.claimPort(port);
+        final int claim = Sockets.claimPort(LOOPBACK, port);
         assertTrue(claim >= 0);
         final ServerConfig config = ServerHarness.config(dir).toBuilder().port(port).conclude();
         try
@@ -64,6 +66,10 @@ class PortClaimTest
         try (RingblocksServer server = RingblocksServer.start(config))
         {
             assertEquals(port, server.port());
+            // The claim is per address: the same port on another loopback address is another server's to take.
+            final int other = Sockets.claimPort(new byte[]{127, 0, 0, 2}, port);
+            assertTrue(other >= 0, "claimed on 127.0.0.2: " + other);
+            LibC.close(other);
         }
     }
 }
