@@ -281,8 +281,9 @@ public final class RingblocksServer implements AutoCloseable
     {
         if (portClaim == -Errno.EADDRINUSE)
         {
-            throw new ErrnoException("bind(" + config.host() + ":" + boundPort + "): another ringblocks server " +
-                "on this host is starting on that port", portClaim);
+            // Reads: "bind(127.0.0.1:10100), claimed by another ringblocks server on this host, failed: EADDRINUSE".
+            throw new ErrnoException("bind(" + config.host() + ":" + boundPort + "), claimed by another ringblocks " +
+                "server on this host,", portClaim);
         }
     }
 
