@@ -193,6 +193,10 @@ public final class OfflineCheck
             }
             return LOG_OK;
         }
+        if (!repair && cutShort(file, header))
+        {
+            return LOG_LOST; // reported, and left as it is: only --repair writes
+        }
         try (WriteAheadLog log = WriteAheadLog.open(dir, JournalConfig.MIN_LOG_SIZE, header.storeId(), false))
         {
             if (repair)
@@ -224,6 +228,28 @@ public final class OfflineCheck
                 "is: moving wal.log away loses the changes logged after the index's checkpoint, which --repair then " +
                 "accepts)");
             return LOG_UNREADABLE;
+        }
+    }
+
+    /** @return true (and says so) when the log is shorter than its header records: opening it would restore it. */
+    private boolean cutShort(final Path file, final DataHeader header)
+    {
+        try
+        {
+            final long recorded = WalHeader.read(file, header.storeId());
+            final long length = Files.size(file);
+            if (length < recorded)
+            {
+                out.println("write-ahead log " + file + " is " + length + " bytes, shorter than the " + recorded +
+                    " its header records: records past the cut are lost (--repair restores its size and replays " +
+                    "what is left)");
+                return true;
+            }
+            return false;
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            return false; // opening it below reports what is wrong with it
         }
     }
 

@@ -137,6 +137,26 @@ class OfflineCheckTest
     }
 
     @Test
+    void shouldReportALogCutShortWithoutTouchingItAndRestoreItOnlyOnRepair() throws Exception
+    {
+        final Map<String, Integer> blocks = store();
+        final Path log = dir.resolve(WriteAheadLog.FILE);
+        final long full = Files.size(log);
+        try (FileChannel channel = FileChannel.open(log, StandardOpenOption.WRITE))
+        {
+            channel.truncate(full / 2); // a log cleaner, say
+        }
+        assertFalse(check(false));
+        assertTrue(output().contains("write-ahead log " + log + " is " + full / 2 + " bytes, shorter than the " + full),
+            output());
+        assertEquals(full / 2, Files.size(log), "a check without --repair writes nothing");
+        assertTrue(check(true), output()); // closed cleanly: nothing after the checkpoint was lost
+        assertEquals(full, Files.size(log), "--repair gave the log its size back");
+        assertTrue(check(false), output());
+        assertEquals(blocks.keySet(), StoreTest.verify(StoreIdentityTest.config(dir, 1 << 20), blocks, Set.of()));
+    }
+
+    @Test
     void shouldFindAndDropAnIndexEntryPointingPastTheEnd() throws Exception
     {
         final Map<String, Integer> blocks = store();
