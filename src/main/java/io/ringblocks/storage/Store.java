@@ -629,8 +629,10 @@ public final class Store implements AutoCloseable, Committer.DataSync
         try
         {
             final Path open = Path.of("/proc/self/fd/" + dataFile.fd());
-            if (!Files.getAttribute(open, "unix:ino").equals(Files.getAttribute(dataPath, "unix:ino")) ||
-                !Files.getAttribute(open, "unix:dev").equals(Files.getAttribute(dataPath, "unix:dev")))
+            // Without /proc (a bare container) only the header tells.
+            if (Files.exists(open) &&
+                (!Files.getAttribute(open, "unix:ino").equals(Files.getAttribute(dataPath, "unix:ino")) ||
+                !Files.getAttribute(open, "unix:dev").equals(Files.getAttribute(dataPath, "unix:dev"))))
             {
                 return "another file has its name now";
             }
