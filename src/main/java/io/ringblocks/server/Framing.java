@@ -123,6 +123,17 @@ final class Framing
             if (largePut && !bodies.tryTake(c, BuddyAllocator.blockSize(IoArena.classFor(Math.max(1,
                 RequestValidator.putPayloadLength(header.flags(), bodyLength))))))
             {
+                if (!bodies.isWaiting(c) && bodies.waiters() >= PartialBodies.MAX_WAITERS)
+                {
+                    // Each waiter keeps its receive buffer: a queue without end would let headers alone fill the
+                    // arena. Pushed back like a refusal: nothing of the PUT was done, the client may retry later.
+                    stats.increment(ServerStats.BODY_QUEUE_REFUSALS);
+                    if (connectionError(c, Status.BUSY))
+                    {
+                        return;
+                    }
+                    break;
+                }
                 conns.parseBlocked[c] = true;
                 bodies.await(c);
                 break; // resumed by serveBodyWaiters when bodies complete or are dropped

@@ -8,6 +8,9 @@ package io.ringblocks.server;
  */
 final class PartialBodies
 {
+    /** Most connections waiting for budget per worker; a large PUT beyond it is refused BUSY (see Framing). */
+    static final int MAX_WAITERS = 64;
+
     private final long limit;
     private final long[] held;
     private final int[] next;

@@ -148,6 +148,8 @@ final class ServerReport
         v.gauge("partial_body_bytes", "Bytes held by PUT bodies still arriving.", sum(ServerStats.PARTIAL_BODY_BYTES));
         v.gauge("body_budget_waiters", "Connections whose large PUT waits, unread, for the partial-body budget.",
             sum(ServerStats.BODY_BUDGET_WAITERS));
+        v.counter("body_queue_refusals", "Connections closed with a BUSY frame because their large PUT found " +
+            "64 others waiting for the partial-body budget (per worker).", sum(ServerStats.BODY_QUEUE_REFUSALS));
         v.counter("short_io", "Short reads and writes resumed.", sum(ServerStats.SHORT_IO));
         v.counter("sends", "Send submissions (fewer than responses when pipelined responses leave together).",
             sum(ServerStats.SENDS));

@@ -79,7 +79,9 @@ final class ServerStats
     static final int IDLE_EVICTIONS = 39;
     /** Stalled requests given up: their connection closed, or they waited longer than the request timeout. */
     static final int STALLS_GIVEN_UP = 40;
-    static final int FIGURES = 41;
+    /** Connections refused BUSY because their large PUT found the queue for the body budget full. */
+    static final int BODY_QUEUE_REFUSALS = 41;
+    static final int FIGURES = 42;
 
     final long[] requests = new long[OPS];
     final long[] bytesIn = new long[OPS];

@@ -116,6 +116,46 @@ class StalledClientsTest
     }
 
     @Test
+    void shouldRefuseALargePutOnceTheQueueForTheBodyBudgetIsFull() throws Exception
+    {
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(1).arenaSize(16L * MIB).conclude();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            final List<RawClient> stalled = new ArrayList<>();
+            try
+            {
+                // 8 bodies of 1 MiB fill the budget; 64 more headers wait for it, each keeping a receive buffer.
+                for (int i = 0; i < 8 + PartialBodies.MAX_WAITERS; i++)
+                {
+                    stalled.add(stall(server.port(), i));
+                }
+                awaitStat(server, "body_budget_waiters", PartialBodies.MAX_WAITERS);
+                try (RawClient late = stall(server.port(), 99))
+                {
+                    late.socket.setSoTimeout(10_000);
+                    final RawClient.Response refused = late.read();
+                    assertEquals(BUSY, refused.status(), "pushed back, not queued without end");
+                    assertEquals(0, refused.opcode(), "at connection level: the connection closes");
+                }
+                assertEquals(1, stat(server, "body_queue_refusals"));
+                assertEquals(PartialBodies.MAX_WAITERS, stat(server, "body_budget_waiters"), "the queue kept its order");
+                try (RawClient fresh = new RawClient(server.port()))
+                {
+                    assertEquals(OK, fresh.call(PING, 0, 1, new byte[0]).status(), "small requests go on");
+                }
+                assertEquals(0, server.errors());
+            }
+            finally
+            {
+                for (final RawClient c : stalled)
+                {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldNotLetTricklingUploadsKeepTheBodyBudgetWhileOthersWait() throws Exception
     {
         // A sixth of the request timeout is 1 s: under pressure a body holding the budget must arrive within that.
