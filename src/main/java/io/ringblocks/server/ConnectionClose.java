@@ -57,8 +57,9 @@ final class ConnectionClose
             catch (final RuntimeException e)
             {
                 // The ring took no cancel: shutting the socket down ends its receive and hang-up watch all the same,
-                // and their completions let the close finish.
+                // and their completions let the close finish. No answer can go now.
                 LibC.shutdown(conns.fd[c], LibC.SHUT_RDWR);
+                conns.broken[c] = true;
                 throw e;
             }
         }

@@ -87,7 +87,7 @@ final class Framing
             final int lengthStatus = FrameDecoder.check(length, maxBodyLength);
             if (lengthStatus != Status.OK)
             {
-                if (connectionError(c, lengthStatus))
+                if (connectionError(c, lengthStatus, true))
                 {
                     return; // the buffer was discarded: nothing left to compact
                 }
@@ -100,11 +100,11 @@ final class Framing
             header.wrap(memory, (int)(base + pos));
             final int bodyLength = length - Protocol.MIN_LENGTH;
             final int frameLength = Protocol.LENGTH_FIELD_LENGTH + length;
-            final int verdict = RequestValidator.validate(header, bodyLength, config.store().maxBlockSize());
+            int verdict = RequestValidator.validate(header, bodyLength, config.store().maxBlockSize());
             if (verdict == Status.UNSUPPORTED_VERSION)
             {
                 // A connection-level error is answered at once, whatever the connection has in flight.
-                if (connectionError(c, verdict))
+                if (connectionError(c, verdict, true))
                 {
                     return;
                 }
@@ -119,24 +119,31 @@ final class Framing
             {
                 break; // wait for the rest of a frame that fits the buffer
             }
-            final boolean largePut = verdict == Status.OK && frameLength > available;
+            boolean largePut = verdict == Status.OK && frameLength > available;
             if (largePut && !bodies.tryTake(c, BuddyAllocator.blockSize(IoArena.classFor(Math.max(1,
                 RequestValidator.putPayloadLength(header.flags(), bodyLength))))))
             {
-                if (!bodies.isWaiting(c) && bodies.waiters() >= PartialBodies.MAX_WAITERS)
+                if (bodies.isWaiting(c) || bodies.waiters() < PartialBodies.MAX_WAITERS)
                 {
-                    // Each waiter keeps its receive buffer: a queue without end would let headers alone fill the
-                    // arena. Pushed back like a refusal: nothing of the PUT was done, the client may retry later.
-                    stats.increment(ServerStats.BODY_QUEUE_REFUSALS);
-                    if (connectionError(c, Status.BUSY))
+                    conns.parseBlocked[c] = true;
+                    bodies.await(c);
+                    break; // resumed by serveBodyWaiters when bodies complete or are dropped
+                }
+                // Each waiter keeps its receive buffer: a queue without end would let headers alone fill the arena.
+                // Pushed back, nothing of the PUT done: with nothing else outstanding the connection is refused (the
+                // client may retry on a new one); else only this PUT is answered BUSY and its body discarded, so
+                // that the answers of the requests before it still go.
+                stats.increment(ServerStats.BODY_QUEUE_REFUSALS);
+                if (conns.inFlight[c] == 0 && conns.sendHead[c] < 0 && !conns.sending[c])
+                {
+                    if (connectionError(c, Status.BUSY, false))
                     {
                         return;
                     }
                     break;
                 }
-                conns.parseBlocked[c] = true;
-                bodies.await(c);
-                break; // resumed by serveBodyWaiters when bodies complete or are dropped
+                verdict = Status.BUSY;
+                largePut = false;
             }
             final int r = reqs.acquire(c, conns.generation[c]);
             if (r < 0)
@@ -154,7 +161,10 @@ final class Framing
             conns.inFlight[c]++;
             if (verdict != Status.OK)
             {
-                stats.increment(ServerStats.PROTOCOL_ERRORS);
+                if (verdict != Status.BUSY)
+                {
+                    stats.increment(ServerStats.PROTOCOL_ERRORS);
+                }
                 ops.respondStatus(r, verdict);
                 if (frameLength > available)
                 {
@@ -235,7 +245,7 @@ final class Framing
      * @return false when no request slot was free for the answer: the connection waits with the starved, the frame
      * still in front of its buffer, and is judged again once a slot frees (the error frame is never skipped).
      */
-    private boolean connectionError(final int c, final int status)
+    private boolean connectionError(final int c, final int status, final boolean protocolError)
     {
         final int r = reqs.acquire(c, conns.generation[c]);
         if (r < 0)
@@ -243,7 +253,10 @@ final class Framing
             host.starve(c);
             return false;
         }
-        stats.increment(ServerStats.PROTOCOL_ERRORS);
+        if (protocolError)
+        {
+            stats.increment(ServerStats.PROTOCOL_ERRORS);
+        }
         conns.filled[c] = 0;
         reqs.opcode[r] = Opcode.NONE;
         reqs.flags[r] = 0;

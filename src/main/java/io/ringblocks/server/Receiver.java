@@ -37,6 +37,8 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     private final Connections conns;
     private final ConnectionTimeouts timeouts;
     private final PartialBodies bodies;
+    /** While the body-budget waiters taken off the list are walked (their list must not be edited meanwhile). */
+    private boolean walkingWaiters;
     private final Events events;
     private final Framing framing;
     private Operations ops;
@@ -110,6 +112,10 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
     void closing(final int c)
     {
         hangups.closing(c);
+        if (!walkingWaiters)
+        {
+            bodies.forget(c); // a closing waiter gives its place up now, not when its close completes
+        }
         if (!conns.recvPosted[c] && !events.draining(c))
         {
             dropBodyRequest(c);
@@ -401,49 +407,81 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         int c = bodies.takeWaiters();
         int work = 0;
         boolean full = false;
-        while (c >= 0)
+        walkingWaiters = true;
+        try
         {
-            final int next = bodies.nextOf(c);
-            if (full)
+            while (c >= 0)
             {
-                // In order, and without parsing their headers again: the first that did not fit holds its place, so
-                // a release costs one retry, not one per waiter, and a large body is not passed by smaller ones.
-                if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
+                final int next = bodies.nextOf(c);
+                if (full)
                 {
-                    bodies.await(c);
+                    // In order, and without parsing their headers again: the first that did not fit holds its place,
+                    // so a release costs one retry, not one per waiter, and a large body is not passed by smaller ones.
+                    requeue(c);
+                    c = next;
+                    continue;
                 }
+                if (retryWaiter(c))
+                {
+                    work++;
+                }
+                full = bodies.isWaiting(c);
                 c = next;
-                continue;
             }
-            try
+        }
+        finally
+        {
+            // Should a retry have thrown past its own handler, the rest keep their places rather than be stranded
+            // flagged waiting on no list.
+            while (c >= 0)
             {
-                if (conns.state[c] == Connections.OPEN && conns.parseBlocked[c])
-                {
-                    bodies.admitting(c);
-                    try
-                    {
-                        settle(c);
-                    }
-                    finally
-                    {
-                        bodies.admitting(-1);
-                    }
-                    full = bodies.isWaiting(c);
-                    if (!full && !starved.contains(c))
-                    {
-                        work++; // only progress counts: a connection that waits again must not keep the worker awake
-                    }
-                }
+                final int next = bodies.nextOf(c);
+                requeue(c);
+                c = next;
             }
-            catch (final RuntimeException e)
-            {
-                // One connection's fault must not leave the rest of the taken list flagged waiting but unlisted.
-                ctx.errors.onError(ctx.name + " connection " + c, e);
-                events.beginClose(c, true);
-            }
-            c = next;
+            walkingWaiters = false;
         }
         return work;
+    }
+
+    private void requeue(final int c)
+    {
+        if (conns.state[c] == Connections.OPEN)
+        {
+            bodies.await(c);
+        }
+    }
+
+    /** @return whether waiter {@code c} got further (it was admitted, or no longer waits for budget). */
+    private boolean retryWaiter(final int c)
+    {
+        if (conns.state[c] != Connections.OPEN)
+        {
+            return false; // closing: it leaves the queue
+        }
+        try
+        {
+            bodies.admitting(c);
+            try
+            {
+                settle(c);
+            }
+            finally
+            {
+                bodies.admitting(-1);
+            }
+        }
+        catch (final RuntimeException e)
+        {
+            ctx.errors.onError(ctx.name + " connection " + c, e);
+            events.beginClose(c, true);
+        }
+        if (bodies.isWaiting(c) && conns.state[c] != Connections.OPEN)
+        {
+            bodies.forget(c); // it waited again, then began closing: no place to hold in the queue
+        }
+        // Only progress counts: a connection that waits again must not keep the worker awake.
+        return !bodies.isWaiting(c) && !starved.contains(c);
     }
 
     /**

@@ -86,9 +86,10 @@ final class Sender implements AutoCloseable
         ServerStats.add(stats.statuses, status, 1);
         ServerStats.add(stats.bytesOut, op, length + bodyLength);
         if (conns.generation[c] != reqs.connectionGeneration[r] || conns.state[c] == Connections.CLOSED ||
-            conns.fd[c] < 0 || conns.closeAfterSend[c])
+            conns.fd[c] < 0 || conns.closeAfterSend[c] || conns.broken[c])
         {
-            // After a connection-level error frame nothing may follow it (the client already failed the request).
+            // After a connection-level error frame nothing may follow it (the client already failed the request); a
+            // broken connection's answers cannot go.
             events.finishRequest(r);
             return;
         }

@@ -142,6 +142,7 @@ final class DataSpace implements Committer.BlockSpace, Committer.Housekeeping
         synchronized (allocator)
         {
             final long from = DATA_START + allocator.fileSize();
+            final long zeroerEnd = zeroer.handedEnd();
             if (!zeroer.mayHandOver(from, from + allocator.maxBlockSize()))
             {
                 return 0; // the zeroer wakes the committer when its slice is done
@@ -152,13 +153,14 @@ final class DataSpace implements Committer.BlockSpace, Committer.Housekeeping
             }
             catch (final IllegalStateException e)
             {
-                // No memory to commit for the allocator's state: like a full disk, PUTs get NO_SPACE meanwhile.
-                diskFull = true;
+                // No memory to commit for the allocator's state: PUTs wait for space (and are answered BUSY after
+                // the request timeout) while it is retried every second; the chunk stays the zeroer's to zero.
+                zeroer.handOverUndone(from, zeroerEnd);
                 handOverRetryAt = now + HAND_OVER_RETRY_NANOS;
                 if (now - handOverReportedAt >= HAND_OVER_REPORT_NANOS)
                 {
                     handOverReportedAt = now;
-                    errors.onError("store", e.getMessage() + "; PUTs get NO_SPACE until it succeeds (retried every second)");
+                    errors.onError("store", e.getMessage() + "; PUTs that need new space wait (retried every second)");
                 }
                 return 0;
             }

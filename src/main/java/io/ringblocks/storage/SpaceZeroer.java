@@ -111,6 +111,21 @@ final class SpaceZeroer implements Agent
         return true;
     }
 
+    /** Committer, under the allocator's lock: the handover {@link #mayHandOver} allowed from {@code from} failed. */
+    synchronized void handOverUndone(final long from, final long previousEnd)
+    {
+        if (handedEnd > previousEnd)
+        {
+            handedEnd = Math.max(previousEnd, Math.min(handedEnd, from));
+        }
+    }
+
+    /** @return the end of the space handed to the allocator, as the zeroer knows it (for {@link #handOverUndone}). */
+    synchronized long handedEnd()
+    {
+        return handedEnd;
+    }
+
     /** @return true when {@code [from, to)} was zeroed before the allocator took it. */
     boolean zeroed(final long to)
     {

@@ -139,6 +139,28 @@ class StalledClientsTest
                 }
                 assertEquals(1, stat(server, "body_queue_refusals"));
                 assertEquals(PartialBodies.MAX_WAITERS, stat(server, "body_budget_waiters"), "the queue kept its order");
+                // With an earlier request outstanding, only the PUT is declined, so that answer is not lost.
+                try (RawClient pipelining = new RawClient(server.port()))
+                {
+                    pipelining.socket.setSoTimeout(10_000);
+                    final byte[] ping = RawClient.frame(1, PING, 0, 1, new byte[0]);
+                    final ByteBuffer put = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+                    put.putInt(12 + MIB).put((byte)1).put((byte)PUT).putShort((short)0).putLong(2);
+                    final byte[] both = new byte[ping.length + 16];
+                    System.arraycopy(ping, 0, both, 0, ping.length);
+                    System.arraycopy(put.array(), 0, both, ping.length, 16);
+                    pipelining.send(both);
+                    final RawClient.Response first = pipelining.read();
+                    final RawClient.Response second = pipelining.read();
+                    final RawClient.Response pong = first.requestId() == 1 ? first : second;
+                    final RawClient.Response declined = first.requestId() == 2 ? first : second;
+                    assertEquals(OK, pong.status());
+                    assertEquals(BUSY, declined.status());
+                    assertEquals(PUT, declined.opcode(), "a per-request BUSY echoes its opcode");
+                    pipelining.send(new byte[MIB]); // its body is read and dropped; the connection goes on
+                    assertEquals(OK, pipelining.call(PING, 0, 3, new byte[0]).status());
+                }
+                assertEquals(2, stat(server, "body_queue_refusals"));
                 try (RawClient fresh = new RawClient(server.port()))
                 {
                     assertEquals(OK, fresh.call(PING, 0, 1, new byte[0]).status(), "small requests go on");
