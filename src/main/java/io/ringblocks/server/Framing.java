@@ -133,11 +133,11 @@ final class Framing
                 // Pushed back, nothing of the PUT done: with nothing else outstanding the connection is refused (the
                 // client may retry on a new one); else only this PUT is answered BUSY and its body discarded, so
                 // that the answers of the requests before it still go.
-                stats.increment(ServerStats.BODY_QUEUE_REFUSALS);
                 if (conns.inFlight[c] == 0 && conns.sendHead[c] < 0 && !conns.sending[c])
                 {
                     if (connectionError(c, Status.BUSY, false))
                     {
+                        stats.increment(ServerStats.BODY_QUEUE_REFUSALS); // counted once sent: a retry is not another
                         return;
                     }
                     break;
@@ -161,10 +161,7 @@ final class Framing
             conns.inFlight[c]++;
             if (verdict != Status.OK)
             {
-                if (verdict != Status.BUSY)
-                {
-                    stats.increment(ServerStats.PROTOCOL_ERRORS);
-                }
+                stats.increment(verdict == Status.BUSY ? ServerStats.BODY_QUEUE_REFUSALS : ServerStats.PROTOCOL_ERRORS);
                 ops.respondStatus(r, verdict);
                 if (frameLength > available)
                 {

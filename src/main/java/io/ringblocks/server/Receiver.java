@@ -412,21 +412,22 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
         {
             while (c >= 0)
             {
-                final int next = bodies.nextOf(c);
+                // Moved past before it is retried: should the retry throw, the finally below starts at the first
+                // waiter still on the taken list (a retried one may be on the live list again, its links rewritten).
+                final int current = c;
+                c = bodies.nextOf(current);
                 if (full)
                 {
                     // In order, and without parsing their headers again: the first that did not fit holds its place,
                     // so a release costs one retry, not one per waiter, and a large body is not passed by smaller ones.
-                    requeue(c);
-                    c = next;
+                    requeue(current);
                     continue;
                 }
-                if (retryWaiter(c))
+                if (retryWaiter(current))
                 {
                     work++;
                 }
-                full = bodies.isWaiting(c);
-                c = next;
+                full = bodies.isWaiting(current);
             }
         }
         finally
@@ -476,9 +477,12 @@ final class Receiver implements AutoCloseable, Framing.Host, Inbox.Host, Receive
             ctx.errors.onError(ctx.name + " connection " + c, e);
             events.beginClose(c, true);
         }
-        if (bodies.isWaiting(c) && conns.state[c] != Connections.OPEN)
+        finally
         {
-            bodies.forget(c); // it waited again, then began closing: no place to hold in the queue
+            if (bodies.isWaiting(c) && conns.state[c] != Connections.OPEN)
+            {
+                bodies.forget(c); // it waited again, then began closing: no place to hold (it is on the live list)
+            }
         }
         // Only progress counts: a connection that waits again must not keep the worker awake.
         return !bodies.isWaiting(c) && !starved.contains(c);

@@ -111,7 +111,11 @@ final class SpaceZeroer implements Agent
         return true;
     }
 
-    /** Committer, under the allocator's lock: the handover {@link #mayHandOver} allowed from {@code from} failed. */
+    /**
+     * Committer, under the allocator's lock: the handover {@link #mayHandOver} allowed from {@code from} failed. A
+     * slice claimed meanwhile (past the chunk) may have moved {@code zeroedTo} beyond it, so the chunk can later count
+     * as zeroed when it was not: that only paces handovers, it never decides what a block reads.
+     */
     synchronized void handOverUndone(final long from, final long previousEnd)
     {
         if (handedEnd > previousEnd)
