@@ -69,7 +69,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
     private final Acceptor acceptor;
     private final ConnectionClose close;
     private IdleEviction eviction;
-    /** The arena's failed allocations seen by the last cycle: more since means it ran short. */
+    /** The arena's failed allocations and the request slots found exhausted, by the last cycle: more means short. */
     private long shortfallsSeen;
     /** The duty cycle's clock, read once per cycle: what the timeouts measure with. */
     private long now = System.nanoTime();
