@@ -52,15 +52,22 @@ public final class RingblocksServer implements AutoCloseable
         Arrays.fill(listenFds, -1);
         Store opened = null;
         int boundPort = config.port();
+        int wildcardClaim = -1;
         try
         {
             // A plain bind first: SO_REUSEPORT alone would let us share a port another server already listens on.
             // A fixed port is claimed first, so that of two servers starting at once one gives up before either
-            // binds; an ephemeral one once the probe has it, before the probe lets go.
+            // binds; an ephemeral one once the probe has it, before the probe lets go. A specific address also holds
+            // the wildcard address's claim while it binds: a server on 0.0.0.0 overlaps it.
             if (config.port() != 0)
             {
                 portClaim = Sockets.claimPort(ip, config.port());
-                refuseIfClaimed(boundPort);
+                refuseIfClaimed(portClaim, boundPort);
+                if (!isWildcard(ip))
+                {
+                    wildcardClaim = Sockets.claimPort(new byte[4], config.port());
+                    refuseIfClaimed(wildcardClaim, boundPort);
+                }
             }
             final int probe = Sockets.listenTcp(ip, config.port(), 1, false);
             boundPort = Sockets.localPort(probe);
@@ -69,17 +76,20 @@ public final class RingblocksServer implements AutoCloseable
                 portClaim = Sockets.claimPort(ip, boundPort);
             }
             LibC.close(probe);
-            refuseIfClaimed(boundPort);
+            refuseIfClaimed(portClaim, boundPort);
             for (int i = 0; i < listenFds.length; i++)
             {
                 listenFds[i] = Sockets.listenTcp(ip, boundPort, 4096, true);
                 // Accepted sockets inherit TCP_NODELAY: responses go out whole, Nagle only adds latency.
                 Sockets.noDelay(listenFds[i]);
             }
+            closeClaim(wildcardClaim); // bound: a wildcard server starting now finds the port busy
+            wildcardClaim = -1;
             opened = Store.open(config.store(), wakeups, errors);
         }
         catch (final RuntimeException e)
         {
+            closeClaim(wildcardClaim);
             closeListeners();
             closeWakeups();
             throw e;
@@ -276,14 +286,27 @@ public final class RingblocksServer implements AutoCloseable
         }
     }
 
-    /** Another server of this host holds the claim on the address: refused (with EADDRINUSE) before binding. */
-    private void refuseIfClaimed(final int boundPort)
+    private static boolean isWildcard(final byte[] ipv4)
     {
-        if (portClaim == -Errno.EADDRINUSE)
+        return (ipv4[0] | ipv4[1] | ipv4[2] | ipv4[3]) == 0;
+    }
+
+    private static void closeClaim(final int claim)
+    {
+        if (claim >= 0)
+        {
+            LibC.close(claim);
+        }
+    }
+
+    /** Another server of this host holds the claim on the address: refused (with EADDRINUSE) before binding. */
+    private void refuseIfClaimed(final int claim, final int boundPort)
+    {
+        if (claim == -Errno.EADDRINUSE)
         {
             // Reads: "bind(127.0.0.1:10100), claimed by another ringblocks server on this host, failed: EADDRINUSE".
             throw new ErrnoException("bind(" + config.host() + ":" + boundPort + "), claimed by another ringblocks " +
-                "server on this host,", portClaim);
+                "server on this host,", claim);
         }
     }
 

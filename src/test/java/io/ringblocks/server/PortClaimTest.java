@@ -72,4 +72,35 @@ class PortClaimTest
             LibC.close(other);
         }
     }
+
+    @Test
+    void shouldRefuseToStartOnAnAddressWhileAWildcardServerOfThatPortStarts() throws Exception
+    {
+        final int port;
+        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            port = free.getLocalPort();
+        }
+        // A server on 0.0.0.0 of that port between its claim and its listeners: it overlaps every address.
+        final int wildcard = Sockets.claimPort(new byte[4], port);
+        assertTrue(wildcard >= 0);
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().port(port).conclude();
+        try
+        {
+            final ErrnoException e = assertThrows(ErrnoException.class, () -> RingblocksServer.start(config).close());
+            assertTrue(e.getMessage().contains("claimed by another ringblocks server"), e.getMessage());
+        }
+        finally
+        {
+            LibC.close(wildcard);
+        }
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            // Once bound, it gives the wildcard claim up (a wildcard server now finds the port busy by itself).
+            final int again = Sockets.claimPort(new byte[4], port);
+            assertTrue(again >= 0, "wildcard claim held after the bind: " + again);
+            LibC.close(again);
+            assertEquals(-Errno.EADDRINUSE, Sockets.claimPort(LOOPBACK, port), "its own address stays claimed");
+        }
+    }
 }
