@@ -40,7 +40,7 @@ import io.ringblocks.sys.LibC;
  * State is kept per 4 KiB unit so that the hot path allocates nothing and every operation is O(classes):
  * a tag byte on the first unit of every free or allocated block (its class and whether it is free; catches
  * double, misaligned and wrong-class frees) and an intrusive doubly linked free list per class threaded through
- * an {@code int[]}: a free block keeps its next link in its first unit's slot and its prev link in the slot of
+ * an array of ints: a free block keeps its next link in its first unit's slot and its prev link in the slot of
  * unit {@code first ^ 1}, which is its own second unit, or, for a free 4 KiB block, its buddy, which is then
  * necessarily allocated and has no use for the slot. That is about 5 bytes per 4 KiB of file (80 MiB for a
  * 64 GiB file). Both live in address space reserved once for the whole capacity, outside the Java heap, and opened
