@@ -50,6 +50,19 @@ static void must(long r, const char *what)
     if (r < 0) { perror(what); exit(1); }
 }
 
+/* Submits what is prepared and waits for n completions, each of which must have succeeded. */
+static void submit_and_reap(struct io_uring *ring, int n, const char *what)
+{
+    struct io_uring_cqe *cqe;
+    must(io_uring_submit_and_wait(ring, n), "io_uring_submit_and_wait");
+    for (int k = 0; k < n; k++)
+    {
+        must(io_uring_wait_cqe(ring, &cqe), "io_uring_wait_cqe");
+        must(cqe->res, what);
+        io_uring_cqe_seen(ring, cqe);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) { fprintf(stderr, "usage: durable_floor DIR [ROUNDS]\n"); return 2; }
@@ -88,16 +101,9 @@ int main(int argc, char **argv)
             {
             case 0:
             {
-                struct io_uring_cqe *cqe;
                 io_uring_prep_write(io_uring_get_sqe(&ring), data, buf, 4096, off);
                 io_uring_prep_write(io_uring_get_sqe(&ring), wal, buf, 4096, off);
-                must(io_uring_submit_and_wait(&ring, 2), "io_uring_submit_and_wait");
-                for (int k = 0; k < 2; k++)
-                {
-                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
-                    must(cqe->res, "write");
-                    io_uring_cqe_seen(&ring, cqe);
-                }
+                submit_and_reap(&ring, 2, "write");
                 must(fdatasync(data), "fdatasync");
                 break;
             }
@@ -120,57 +126,36 @@ int main(int argc, char **argv)
             case 6:
             {
                 // Each write carries its own durability (FUA, or a flush where the device has none): no fdatasync.
-                struct io_uring_cqe *cqe;
                 struct io_uring_sqe *a = io_uring_get_sqe(&ring), *b;
                 io_uring_prep_write(a, data, buf, 4096, off);
                 a->rw_flags = RWF_DSYNC;
                 b = io_uring_get_sqe(&ring);
                 io_uring_prep_write(b, wal, buf, 4096, off);
                 b->rw_flags = RWF_DSYNC;
-                must(io_uring_submit_and_wait(&ring, 2), "io_uring_submit_and_wait");
-                for (int k = 0; k < 2; k++)
-                {
-                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
-                    must(cqe->res, "write");
-                    io_uring_cqe_seen(&ring, cqe);
-                }
+                submit_and_reap(&ring, 2, "write");
                 break;
             }
             case 7:
             {
                 // One enter and one wake-up for the whole batch: the fsync waits for both writes (IOSQE_IO_DRAIN).
-                struct io_uring_cqe *cqe;
                 io_uring_prep_write(io_uring_get_sqe(&ring), data, buf, 4096, off);
                 io_uring_prep_write(io_uring_get_sqe(&ring), wal, buf, 4096, off);
                 struct io_uring_sqe *f = io_uring_get_sqe(&ring);
                 io_uring_prep_fsync(f, wal, IORING_FSYNC_DATASYNC);
                 f->flags |= IOSQE_IO_DRAIN;
-                must(io_uring_submit_and_wait(&ring, 3), "io_uring_submit_and_wait");
-                for (int k = 0; k < 3; k++)
-                {
-                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
-                    must(cqe->res, "write/fsync");
-                    io_uring_cqe_seen(&ring, cqe);
-                }
+                submit_and_reap(&ring, 3, "write/fsync");
                 break;
             }
             case 8:
             {
                 // The record's own flush covers the block, which completed before the record was issued.
-                struct io_uring_cqe *cqe;
                 struct io_uring_sqe *a = io_uring_get_sqe(&ring), *b;
                 io_uring_prep_write(a, data, buf, 4096, off);
                 a->flags |= IOSQE_IO_LINK;
                 b = io_uring_get_sqe(&ring);
                 io_uring_prep_write(b, wal, buf, 4096, off);
                 b->rw_flags = RWF_DSYNC;
-                must(io_uring_submit_and_wait(&ring, 2), "io_uring_submit_and_wait");
-                for (int k = 0; k < 2; k++)
-                {
-                    must(io_uring_wait_cqe(&ring, &cqe), "io_uring_wait_cqe");
-                    must(cqe->res, "write");
-                    io_uring_cqe_seen(&ring, cqe);
-                }
+                submit_and_reap(&ring, 2, "write");
                 break;
             }
             default:

@@ -98,8 +98,8 @@ final class PartialBodies
     }
 
     /**
-     * {@code c} is closed: it leaves the wait list if it is on it. Not while a list from {@link #takeWaiters} is being
-     * walked (every connection flagged waiting is then on the live list).
+     * {@code c} is closing or closed: it leaves the wait list if it is on it. Only for a connection on the live list or
+     * on none: one still on a list taken by {@link #takeWaiters} and not yet walked past has its links in that list.
      */
     void forget(final int c)
     {

@@ -573,17 +573,7 @@ public final class LibC
      */
     public static long mapAnonymous(final long length, final String what)
     {
-        return mapAnonymous(length, what, false);
-    }
-
-    /**
-     * {@link #mapAnonymous(long, String)}, optionally with MAP_NORESERVE: a reservation of address space for what may
-     * be touched some day (no swap or overcommit accounting for the untouched part).
-     */
-    public static long mapAnonymous(final long length, final String what, final boolean noReserve)
-    {
-        final long address = mmap(length, PROT_READ | PROT_WRITE,
-            MAP_PRIVATE | MAP_ANONYMOUS | (noReserve ? MAP_NORESERVE : 0), -1, 0);
+        final long address = mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (address < 0)
         {
             throw new IllegalStateException("cannot map " + length + " bytes of " + what + ": " +

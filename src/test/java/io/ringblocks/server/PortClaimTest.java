@@ -44,11 +44,7 @@ class PortClaimTest
     @Test
     void shouldRefuseToStartOnAPortAnotherServerHasClaimed() throws Exception
     {
-        final int port;
-        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
-        {
-            port = free.getLocalPort();
-        }
+        final int port = freePort();
         // As if another server had passed its probe bind a moment ago and not yet bound its listeners.
         final int claim = Sockets.claimPort(LOOPBACK, port);
         assertTrue(claim >= 0);
@@ -76,11 +72,7 @@ class PortClaimTest
     @Test
     void shouldRefuseToStartOnAnAddressWhileAWildcardServerOfThatPortStarts() throws Exception
     {
-        final int port;
-        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
-        {
-            port = free.getLocalPort();
-        }
+        final int port = freePort();
         // A server on 0.0.0.0 of that port between its claim and its listeners: it overlaps every address.
         final int wildcard = Sockets.claimPort(new byte[4], port);
         assertTrue(wildcard >= 0);
@@ -101,6 +93,14 @@ class PortClaimTest
             assertTrue(again >= 0, "wildcard claim held after the bind: " + again);
             LibC.close(again);
             assertEquals(-Errno.EADDRINUSE, Sockets.claimPort(LOOPBACK, port), "its own address stays claimed");
+        }
+    }
+
+    private static int freePort() throws java.io.IOException
+    {
+        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            return free.getLocalPort();
         }
     }
 }

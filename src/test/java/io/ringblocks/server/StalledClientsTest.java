@@ -394,12 +394,8 @@ class StalledClientsTest
             .blockCacheSize(0).sendTimeoutMillis(120_000).requestTimeoutMillis(1_000).conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
-            final byte[] block = random(new Random(10), MIB);
+            final byte[] block = stored(server, 10);
             final byte[] hash = sha256(block);
-            try (RawClient c = new RawClient(server.port()))
-            {
-                assertEquals(OK, c.call(PUT, 0, 1, block).status());
-            }
             final List<RawClient> hogs = new ArrayList<>();
             try
             {
@@ -446,12 +442,8 @@ class StalledClientsTest
             .blockCacheSize(0).sendTimeoutMillis(30_000).conclude();
         try (RingblocksServer server = RingblocksServer.start(config))
         {
-            final byte[] block = random(new Random(9), MIB);
+            final byte[] block = stored(server, 9);
             final byte[] hash = sha256(block);
-            try (RawClient c = new RawClient(server.port()))
-            {
-                assertEquals(OK, c.call(PUT, 0, 1, block).status());
-            }
             final List<RawClient> hogs = new ArrayList<>();
             try
             {
@@ -506,6 +498,17 @@ class StalledClientsTest
     }
 
     /** Sends the header of a 1 MiB PUT and five payload bytes, then nothing. */
+    /** @return a random 1 MiB block, stored. */
+    private static byte[] stored(final RingblocksServer server, final long seed) throws IOException
+    {
+        final byte[] block = random(new Random(seed), MIB);
+        try (RawClient c = new RawClient(server.port()))
+        {
+            assertEquals(OK, c.call(PUT, 0, 1, block).status());
+        }
+        return block;
+    }
+
     /** Twelve clients that each ask for four 1 MiB GETs and never read the answers: together they hold the arena. */
     private static void hog(final RingblocksServer server, final byte[] hash, final List<RawClient> hogs)
         throws IOException, InterruptedException
