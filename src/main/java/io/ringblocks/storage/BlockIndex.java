@@ -86,6 +86,54 @@ public final class BlockIndex implements AutoCloseable
         checkSchema(dir);
     }
 
+    private BlockIndex(final File dir)
+    {
+        // MDB_NOLOCK: no lock.mdb is written (a read-only filesystem has none to write); the caller's shared
+        // DirectoryLock is what keeps a writer out meanwhile.
+        env = Env.create(DirectBufferProxy.PROXY_DB)
+            .setMaxDbs(4)
+            .setMaxReaders(1)
+            .open(dir, EnvFlags.MDB_RDONLY_ENV, EnvFlags.MDB_NOLOCK, EnvFlags.MDB_NOTLS);
+        try
+        {
+            blocks = env.openDbi("blocks");
+            meta = env.openDbi("meta");
+            final int version = schemaVersion();
+            if (version != SCHEMA_VERSION && version != UPGRADABLE_SCHEMA_VERSION)
+            {
+                throw new IllegalStateException("index " + dir + " has schema version " + version + ", this " +
+                    "version reads only " + SCHEMA_VERSION);
+            }
+        }
+        catch (final RuntimeException e)
+        {
+            env.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens an existing index for reading only: nothing in {@code dir} is written, so that a store on a read-only
+     * filesystem (a snapshot) can be checked. Hold the directory's lock, shared at least, meanwhile.
+     *
+     * @throws IllegalStateException when it has another schema version; lmdbjava's exceptions when it is no index.
+     */
+    public static BlockIndex openReadOnly(final File dir)
+    {
+        return new BlockIndex(dir);
+    }
+
+    private int schemaVersion()
+    {
+        final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(SCHEMA_KEY.length));
+        key.putBytes(0, SCHEMA_KEY);
+        try (Txn<DirectBuffer> txn = env.txnRead())
+        {
+            final DirectBuffer found = meta.get(txn, key);
+            return found == null || found.capacity() != 4 ? -1 : found.getInt(0, ORDER);
+        }
+    }
+
     private void checkSchema(final File dir)
     {
         final UnsafeBuffer key = new UnsafeBuffer(ByteBuffer.allocateDirect(SCHEMA_KEY.length));

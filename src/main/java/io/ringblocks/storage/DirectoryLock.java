@@ -47,14 +47,42 @@ public final class DirectoryLock implements AutoCloseable
     public static DirectoryLock acquire(final Path dir)
     {
         final Path file = dir.resolve(FILE_NAME);
-        final int dirFd = lockDirectory(dir, file);
+        final int dirFd = lockDirectory(dir, file, LibC.LOCK_EX);
         final int fd = LibC.open(file.toString(), LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644);
+        lockFile(dir, file, fd, dirFd, LibC.LOCK_EX);
+        writePid(fd);
+        return new DirectoryLock(file, fd, dirFd);
+    }
+
+    /**
+     * Takes the lock on {@code dir} shared, for a reader that writes nothing (the offline checker without repair):
+     * it excludes a server, not another reader. Nothing is created or written, so a read-only directory (a
+     * snapshot) can be locked; the lock file is locked too where it exists.
+     *
+     * @throws IllegalStateException with one line when a server (or another store in this JVM) holds the lock.
+     */
+    public static DirectoryLock acquireShared(final Path dir)
+    {
+        final Path file = dir.resolve(FILE_NAME);
+        final int dirFd = lockDirectory(dir, file, LibC.LOCK_SH);
+        final int fd = LibC.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd == -Errno.ENOENT)
+        {
+            return new DirectoryLock(file, -1, dirFd); // the directory's lock excludes a server on its own
+        }
+        lockFile(dir, file, fd, dirFd, LibC.LOCK_SH);
+        return new DirectoryLock(file, fd, dirFd);
+    }
+
+    /** Locks the opened lock file ({@code fd}, or the negative errno of its open); on failure closes both. */
+    private static void lockFile(final Path dir, final Path file, final int fd, final int dirFd, final int mode)
+    {
         if (fd < 0)
         {
             closeQuietly(dirFd);
             throw new IllegalStateException("cannot open lock file " + file + ": " + Errno.describe(fd));
         }
-        final int rc = LibC.flock(fd, LibC.LOCK_EX | LibC.LOCK_NB);
+        final int rc = LibC.flock(fd, mode | LibC.LOCK_NB);
         if (rc < 0)
         {
             LibC.close(fd);
@@ -65,19 +93,17 @@ public final class DirectoryLock implements AutoCloseable
             }
             throw new IllegalStateException("cannot lock " + file + ": " + Errno.describe(rc));
         }
-        writePid(fd);
-        return new DirectoryLock(file, fd, dirFd);
     }
 
     /** @return the directory's locked descriptor, or -1 where directories cannot be flocked. */
-    private static int lockDirectory(final Path dir, final Path file)
+    private static int lockDirectory(final Path dir, final Path file, final int mode)
     {
         final int dirFd = LibC.open(dir.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         if (dirFd < 0)
         {
             throw new IllegalStateException("cannot open data directory " + dir + ": " + Errno.describe(dirFd));
         }
-        final int rc = LibC.flock(dirFd, LibC.LOCK_EX | LibC.LOCK_NB);
+        final int rc = LibC.flock(dirFd, mode | LibC.LOCK_NB);
         if (rc == 0)
         {
             return dirFd;

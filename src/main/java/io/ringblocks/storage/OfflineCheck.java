@@ -1,5 +1,6 @@
 package io.ringblocks.storage;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -73,7 +74,9 @@ public final class OfflineCheck
         {
             throw new IllegalArgumentException("--data is not a directory: " + dir);
         }
-        try (DirectoryLock lock = DirectoryLock.acquire(dir))
+        // A check without repair writes nothing, so it takes the lock shared and opens every file read-only: it
+        // runs on a snapshot on a read-only filesystem, and beside another check.
+        try (DirectoryLock lock = repair ? DirectoryLock.acquire(dir) : DirectoryLock.acquireShared(dir))
         {
             return check(repair);
         }
@@ -108,7 +111,9 @@ public final class OfflineCheck
             out.println(e.getMessage().replace("; run tools/rbcheck --data " + dir, ""));
             headerBad = true;
         }
-        try (BlockIndex index = new BlockIndex(dir.resolve(StoreFiles.INDEX_DIR).toFile(), 64L << 30, 8, true))
+        final File indexDir = dir.resolve(StoreFiles.INDEX_DIR).toFile();
+        try (BlockIndex index = repair ? new BlockIndex(indexDir, 64L << 30, 8, true) :
+            BlockIndex.openReadOnly(indexDir))
         {
             final byte[] id = index.metaBytes(BlockIndex.STORE_ID);
             if (header != null && !header.sameStore(id))
@@ -197,7 +202,8 @@ public final class OfflineCheck
         {
             return LOG_LOST; // reported, and left as it is: only --repair writes
         }
-        try (WriteAheadLog log = WriteAheadLog.open(dir, JournalConfig.MIN_LOG_SIZE, header.storeId(), false))
+        try (WriteAheadLog log = repair ? WriteAheadLog.open(dir, JournalConfig.MIN_LOG_SIZE, header.storeId(), false) :
+            WriteAheadLog.openToRead(dir, header.storeId()))
         {
             if (repair)
             {

@@ -106,6 +106,21 @@ public final class WriteAheadLog implements AutoCloseable
         return new WriteAheadLog(file, opened.fd(), opened.direct(), logSize, created);
     }
 
+    /**
+     * Opens an existing {@code dir/wal.log} for {@link #replay} only: read-only and buffered, its size as its header
+     * records (a log cut short is not restored), so that a store on a read-only filesystem can be checked.
+     *
+     * @throws IllegalStateException as {@link #open} does, and when the file does not exist.
+     */
+    public static WriteAheadLog openToRead(final Path dir, final byte[] storeId16)
+    {
+        final Path file = dir.resolve(FILE);
+        final long logSize = WalHeader.read(file, storeId16);
+        final DataFile.Opened opened = DataFile.open(file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0, false,
+            "write-ahead log");
+        return new WriteAheadLog(file, opened.fd(), false, logSize, false);
+    }
+
     /** @return true when this open created the file. */
     public boolean created()
     {

@@ -211,4 +211,47 @@ class OfflineCheckTest
         assertTrue(check(false), output());
         assertEquals(List.of(), List.of(output().split("\n")).stream().filter(l -> l.startsWith("bad")).toList());
     }
+
+    @Test
+    void shouldCheckWithoutCreatingOrChangingAnyFile() throws Exception
+    {
+        store();
+        Files.delete(dir.resolve(DirectoryLock.FILE_NAME));
+        Files.deleteIfExists(dir.resolve("index").resolve("lock.mdb"));
+        final Map<Path, String> before = snapshot();
+        assertTrue(check(false), output());
+        assertTrue(output().contains("12 blocks checked, 0 bad"), output());
+        assertEquals(before, snapshot(), "a check without --repair writes nothing: it runs on a read-only snapshot");
+    }
+
+    @Test
+    void shouldLetChecksShareTheDirectoryAndKeepServersAndRepairsOut() throws Exception
+    {
+        store();
+        try (DirectoryLock reader = DirectoryLock.acquireShared(dir))
+        {
+            assertTrue(check(false), output());
+            final IllegalStateException repair = assertThrows(IllegalStateException.class, () -> check(true));
+            assertTrue(repair.getMessage().contains("is in use by another ringblocks process"), repair.getMessage());
+            final IllegalStateException server = assertThrows(IllegalStateException.class,
+                () -> StoreIdentityTest.open(StoreIdentityTest.config(dir, 1 << 20)));
+            assertTrue(server.getMessage().contains("is in use by another ringblocks process"), server.getMessage());
+        }
+        assertTrue(check(true), output());
+    }
+
+    /** @return every file under the directory with its modification time and a digest of its bytes. */
+    private Map<Path, String> snapshot() throws Exception
+    {
+        final Map<Path, String> files = new HashMap<>();
+        try (var walk = Files.walk(dir))
+        {
+            for (final Path file : walk.filter(Files::isRegularFile).toList())
+            {
+                final byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+                files.put(dir.relativize(file), Files.getLastModifiedTime(file) + " " + HEX.formatHex(digest));
+            }
+        }
+        return files;
+    }
 }
