@@ -253,7 +253,7 @@ public final class Committer implements Agent, MessageHandler
         final long oldest = oldestPin();
         work += reclaim(oldest);
         // Closing, every reader has stopped: the overlay's grace periods need not wait for pins.
-        work += journal.doWork(closing ? WorkerLink.NO_READS : oldest, closing || tickets.wanted(journal));
+        work += journal.doWork(closing ? WorkerLink.NO_READS : oldest, closing, tickets.wanted(journal));
         if (housekeeping != null)
         {
             work += housekeeping.doWork();

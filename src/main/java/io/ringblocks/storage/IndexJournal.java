@@ -38,6 +38,12 @@ final class IndexJournal
         IDLE, CHECKPOINTING, UNLINK_WAIT, RECLAIM_WAIT
     }
 
+    /**
+     * Shortest time from one checkpoint to one that is asked for: each costs LMDB a synced commit, so a client that
+     * follows every PUT with a LIST would otherwise share the device's flushes with the durable writes of everyone.
+     */
+    static final long REQUESTED_CHECKPOINT_GAP_NANOS = 50_000_000L;
+
     private final WriteAheadLog log;
     private final Overlay overlay;
     private final Checkpointer checkpointer;
@@ -403,9 +409,11 @@ final class IndexJournal
      *
      * @param oldestPin the oldest epoch any reader is pinned at ({@link WorkerLink#NO_READS} for none: also when
      *                  closing, with every reader stopped).
-     * @param force     checkpoint whatever the overlay holds now.
+     * @param force     checkpoint whatever the overlay holds now (closing).
+     * @param requested a checkpoint is asked for (a LIST waits for one): taken once the last one is
+     *                  {@link #REQUESTED_CHECKPOINT_GAP_NANOS} old.
      */
-    int doWork(final long oldestPin, final boolean force)
+    int doWork(final long oldestPin, final boolean force, final boolean requested)
     {
         final long now = System.nanoTime();
         int work = 0;
@@ -419,7 +427,7 @@ final class IndexJournal
             {
                 // Failed, the log's last record may be one whose changes never reached the overlay: a checkpoint
                 // now would record it as applied, and a restart would skip it.
-                if (!failed() && wantsCheckpoint(now, force) && overlay.canFreeze())
+                if (!failed() && wantsCheckpoint(now, force, requested) && overlay.canFreeze())
                 {
                     overlay.freeze();
                     checkpointSequence = log.lastSequence();
@@ -469,14 +477,15 @@ final class IndexJournal
         return work;
     }
 
-    private boolean wantsCheckpoint(final long now, final boolean force)
+    private boolean wantsCheckpoint(final long now, final boolean force, final boolean requested)
     {
         final int entries = overlay.activeEntries();
         if (entries == 0)
         {
             return false;
         }
-        return force || entries >= overlay.maxEntries() / 2 || log.usedBytes() >= log.size() / 2 ||
+        return force || requested && now - lastCheckpointNanos >= REQUESTED_CHECKPOINT_GAP_NANOS ||
+            entries >= overlay.maxEntries() / 2 || log.usedBytes() >= log.size() / 2 ||
             overlay.room() < maxBatch || !log.hasRoom(maxBatch) || now - lastCheckpointNanos >= checkpointIntervalNanos;
     }
 

@@ -112,4 +112,30 @@ class ListAndFindMissingTest
             assertEquals(List.of(), client.findMissing(List.of()));
         }
     }
+
+    @Test
+    void shouldListEachAcknowledgedPutWithoutACheckpointPerList()
+    {
+        final Random random = new Random(6);
+        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));
+            BlockClient client = BlockClient.connect("127.0.0.1", server.port()))
+        {
+            final long before = client.stats().get("checkpoints");
+            final long started = System.nanoTime();
+            final int rounds = 30;
+            for (int i = 0; i < rounds; i++)
+            {
+                final byte[] b = new byte[100];
+                random.nextBytes(b);
+                final Hash h = client.put(b);
+                assertTrue(client.list(null, 100).entries().stream().anyMatch(e -> e.hash().equals(h)),
+                    "a LIST shows the PUT acknowledged before it");
+            }
+            final long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+            final long checkpoints = client.stats().get("checkpoints") - before;
+            // Each LIST needs a checkpoint of the PUT before it, but they are spaced: a client that lists after
+            // every PUT must not make LMDB commit (and flush) once per request.
+            assertTrue(checkpoints <= elapsedMillis / 50 + 2, checkpoints + " checkpoints in " + elapsedMillis + " ms");
+        }
+    }
 }

@@ -101,7 +101,7 @@ final class TestJournal
             {
                 throw new AssertionError("checkpoint did not complete");
             }
-            if (journal.doWork(WorkerLink.NO_READS, true) == 0)
+            if (journal.doWork(WorkerLink.NO_READS, true, false) == 0)
             {
                 LockSupport.parkNanos(200_000L);
             }
