@@ -90,8 +90,8 @@ public final class OfflineCheck
         if (indexProblem != null || !DataHeader.hasContent(mdb))
         {
             out.println("index " + mdb + ": " + (indexProblem != null ? indexProblem : "empty") + " (not repairable:" +
-                " blocks are found through the index; restore index/ from a copy, or move blocks.dat away to start" +
-                " an empty store)");
+                " blocks are found through the index; restore index/ from a copy, or move blocks.dat and wal.log away" +
+                " (or use a new --data directory) to start an empty store)");
             summary(false);
             return false;
         }
@@ -120,7 +120,7 @@ public final class OfflineCheck
             {
                 out.println("index and data file belong to different stores (index " +
                     (id == null ? "without id" : HEX.formatHex(id)) + ", data file " + header.idHex() +
-                    "): not repairable");
+                    "): not repairable; put back the index/ or blocks.dat of the other store, whichever was replaced)");
                 summary(false);
                 return false;
             }
@@ -205,34 +205,42 @@ public final class OfflineCheck
         try (WriteAheadLog log = repair ? WriteAheadLog.open(dir, JournalConfig.MIN_LOG_SIZE, header.storeId(), false) :
             WriteAheadLog.openToRead(dir, header.storeId()))
         {
+            final String stale = StoreFiles.logRunProblem(log.run(), index.metaLong(BlockIndex.OPEN_SEQUENCE, 0),
+                index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 0) == 1);
+            if (stale != null)
+            {
+                out.println("write-ahead log " + file + ": " + stale + (repair ? "; the index is taken as it is" :
+                    " (put back the wal.log that belongs with index/; --repair takes the index as it is)"));
+            }
             if (repair)
             {
-                final WalRecovery.Result result = WalRecovery.recover(index, log, data, () -> flush(data));
+                final WalRecovery.Result result = WalRecovery.recover(index, log, data, header.openSequence(),
+                    () -> flush(data));
                 if (result.replay().records() > 0)
                 {
                     out.println("write-ahead log: replayed " + result.replay().records() + " records (" +
                         result.replay().effects() + " index changes) into the index; " + result.dropped() +
                         " blocks whose bytes did not reach the disk dropped");
                 }
-                return LOG_OK;
+                return stale == null ? LOG_OK : LOG_LOST;
             }
             final long[] checkpoint = index.checkpoint();
-            final WriteAheadLog.Replay pending = log.replay(checkpoint[0],
-                checkpoint[1] == 0 ? WriteAheadLog.PAGE : checkpoint[1], (int)checkpoint[2],
-                (sequence, type, hash, at, offset, length, sizeClass, crc, flags) -> { });
+            final WriteAheadLog.Replay pending = log.replay(checkpoint[0], WalRecovery.replayStart(checkpoint, log),
+                (int)checkpoint[2], (sequence, type, hash, at, offset, length, sizeClass, crc, flags) -> { });
+            WalRecovery.refuseIfNewer(pending, log, header.openSequence());
             if (pending.records() > 0)
             {
                 out.println("write-ahead log: " + pending.records() + " records (" + pending.effects() + " index " +
                     "changes) after the index's checkpoint; the server applies them when it starts (--repair does " +
                     "it now), and the block checks below do not cover them");
             }
-            return LOG_OK;
+            return stale == null ? LOG_OK : LOG_LOST;
         }
         catch (final IllegalStateException | IllegalArgumentException e)
         {
             out.println(e.getMessage().replace("; run tools/rbcheck --data " + dir, "") + " (not repairable as it " +
-                "is: moving wal.log away loses the changes logged after the index's checkpoint, which --repair then " +
-                "accepts)");
+                "is: put back the wal.log that belongs with index/; moving it away instead loses the changes logged " +
+                "after the index's checkpoint, which --repair then accepts)");
             return LOG_UNREADABLE;
         }
     }
@@ -242,7 +250,7 @@ public final class OfflineCheck
     {
         try
         {
-            final long recorded = WalHeader.read(file, header.storeId());
+            final long recorded = WalHeader.read(file, header.storeId()).size();
             final long length = Files.size(file);
             if (length < recorded)
             {

@@ -109,7 +109,7 @@ public final class Store implements AutoCloseable, Committer.DataSync
             openedLog = openLog(files.header());
             log = openedLog;
             // The log's changes reach LMDB before anything is checked or rebuilt from it.
-            replayed = WalRecovery.recover(index, log, dataPath, this);
+            replayed = WalRecovery.recover(index, log, dataPath, files.header().openSequence(), this);
             allocator = recover(files.header());
             dataSpace = new DataSpace(config, allocator, dataFile, disk, errors);
         }
@@ -220,6 +220,7 @@ public final class Store implements AutoCloseable, Committer.DataSync
         // raised again (a second crash at the same point would otherwise leave it two ahead: refused). The start
         // that crashed wrote no log record under that number: records are written only after this.
         final long sequence = found.openSequence() + 1;
+        log.stamp(sequence); // before the index: a crash between the two leaves the log one ahead, which is accepted
         index.putMetaLong(BlockIndex.OPEN_SEQUENCE, sequence, true);
         openSequence = sequence;
         header = found.with(config.maxBlockSize(), rebuilt.indexedBlocks(), false).withSequence(sequence);
@@ -266,7 +267,18 @@ public final class Store implements AutoCloseable, Committer.DataSync
             // checkpointed everything, so the new log just continues the sequence.
             index.putCheckpointNow(checkpointed, WriteAheadLog.PAGE, (int)checkpoint[2]);
         }
-        return WriteAheadLog.open(config.dir(), size, header.storeId(), config.directIo() && config.durable());
+        final WriteAheadLog opened = WriteAheadLog.open(config.dir(), size, header.storeId(),
+            config.directIo() && config.durable());
+        final String problem = StoreFiles.logRunProblem(opened.run(), index.metaLong(BlockIndex.OPEN_SEQUENCE, 0),
+            clean);
+        if (problem != null)
+        {
+            opened.close();
+            throw new IllegalStateException("write-ahead log " + file + " is refused: " + problem + "; put back the " +
+                "wal.log that belongs with index/, or run tools/rbcheck --data " + config.dir() + " --repair to " +
+                "accept the loss");
+        }
+        return opened;
     }
 
     /**

@@ -138,6 +138,25 @@ public record StoreFiles(BlockIndex index, DataHeader header)
     }
 
     /**
+     * Each open stamps the log with its open sequence before it raises the index's, so after an unclean shutdown
+     * the log carries the index's run, or the next one (a crash between the two writes). Any other run means the log
+     * was restored from another point in time: the changes acknowledged after the index's checkpoint are not in it.
+     * After a clean shutdown nothing in the log is needed, and a log never stamped (older versions) tells nothing.
+     *
+     * @return why the log does not belong with the index, or null when it does.
+     */
+    static String logRunProblem(final long logRun, final long indexRun, final boolean indexClean)
+    {
+        if (indexClean || logRun == 0 || indexRun == 0 || logRun == indexRun || logRun == indexRun + 1)
+        {
+            return null;
+        }
+        return "it was last used by run " + logRun + " of this store and the index by run " + indexRun + ", which " +
+            "did not shut down cleanly: the log is " + (logRun < indexRun ? "older" : "newer") + " than the index, " +
+            "and the changes acknowledged after the index's checkpoint are not in it";
+    }
+
+    /**
      * A stored block of class {@code blockSize} needs a chunk at least that large: what the store holds, not the
      * chunk size it last ran with, decides, so a store that never took a large block can restart with smaller ones.
      */

@@ -17,13 +17,16 @@ import java.util.zip.CRC32C;
  * back the length of a file found cut short. Records start at {@link WriteAheadLog#PAGE}.
  * <pre>
  * little-endian:
- *  0          8         12        16             24                  40       44 .. 4096
- *  +----------+---------+---------+--------------+-------------------+--------+-------+
- *  | magic    | version | page    | file size    | store id          | CRC32C | zero  |
- *  |"RBWALOG1"|  u32=1  | u32=4096| u64          | 16 bytes          | of 0..40|       |
- *  +----------+---------+---------+--------------+-------------------+--------+-------+
+ *  0          8         12        16             24                  40       44       52        56 .. 4096
+ *  +----------+---------+---------+--------------+-------------------+--------+--------+---------+-------+
+ *  | magic    | version | page    | file size    | store id          | CRC32C | run    | CRC32C  | zero  |
+ *  |"RBWALOG1"|  u32=1  | u32=4096| u64          | 16 bytes          | of 0..40| u64    | of 0..52|       |
+ *  +----------+---------+---------+--------------+-------------------+--------+--------+---------+-------+
  * </pre>
- * Written once, when the file is created, and never again; every field sits in the first 512-byte sector.
+ * Written when the file is created; from then on only the run stamp changes: each open of the store writes its
+ * open sequence there ({@link #stamp}) before it raises the index's, so the log tells which run last used it (both
+ * zero: a log from before the stamp, or one no run has stamped yet). Every field sits in the first
+ * 512-byte sector, which a device writes whole.
  */
 final class WalHeader
 {
@@ -37,6 +40,8 @@ final class WalHeader
     private static final int STORE_ID_OFFSET = 24;
     private static final int CRC_OFFSET = 40;
     private static final int LENGTH = 44;
+    private static final int RUN_OFFSET = 44;
+    private static final int RUN_CRC_OFFSET = 52;
     private static final int ZERO_CHUNK = 1 << 20;
     private static final System.Logger LOG = System.getLogger("ringblocks");
 
@@ -68,9 +73,19 @@ final class WalHeader
 
     private static int crc(final ByteBuffer bytes)
     {
+        return crc(bytes, CRC_OFFSET);
+    }
+
+    private static int crc(final ByteBuffer bytes, final int length)
+    {
         final CRC32C crc = new CRC32C();
-        crc.update(bytes.array(), 0, CRC_OFFSET);
+        crc.update(bytes.array(), 0, length);
         return (int)crc.getValue();
+    }
+
+    /** What a header records: the log's size, and the open sequence of the run that last opened it (0: none). */
+    record Found(long size, long run)
+    {
     }
 
     /**
@@ -103,11 +118,23 @@ final class WalHeader
     /**
      * Reads and checks the header of {@code file}.
      *
-     * @return the log's size as the header records it.
+     * @return the log's size and run stamp as the header records them.
      * @throws IllegalStateException with one line naming the file when the header is not a ringblocks WAL header
      *                               of this version or names another store.
      */
-    static long read(final Path file, final byte[] storeId)
+    static Found read(final Path file, final byte[] storeId)
+    {
+        final ByteBuffer bytes = readPage(file);
+        final String problem = bytes.position() < LENGTH ? "it is shorter than its header" : check(bytes, storeId);
+        if (problem != null)
+        {
+            throw new IllegalStateException("write-ahead log " + file + " is refused (" + problem +
+                "); run tools/rbcheck --data " + file.getParent());
+        }
+        return new Found(bytes.getLong(SIZE_OFFSET), bytes.getLong(RUN_OFFSET));
+    }
+
+    private static ByteBuffer readPage(final Path file)
     {
         final ByteBuffer bytes = ByteBuffer.allocate(WriteAheadLog.PAGE).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
@@ -121,13 +148,28 @@ final class WalHeader
         {
             throw new IllegalStateException("cannot read the header of write-ahead log " + file + ": " + IoErrors.describe(e), e);
         }
-        final String problem = bytes.position() < LENGTH ? "it is shorter than its header" : check(bytes, storeId);
-        if (problem != null)
+        return bytes;
+    }
+
+    /**
+     * Records in the header of {@code file} (checked already by {@link #read}) that run {@code run} of the store
+     * opened it, flushed before returning.
+     */
+    static void stamp(final Path file, final long run)
+    {
+        final ByteBuffer bytes = readPage(file);
+        bytes.putLong(RUN_OFFSET, run);
+        bytes.putInt(RUN_CRC_OFFSET, crc(bytes, RUN_CRC_OFFSET));
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE))
         {
-            throw new IllegalStateException("write-ahead log " + file + " is refused (" + problem +
-                "); run tools/rbcheck --data " + file.getParent());
+            writeFully(channel, bytes.clear(), 0);
+            channel.force(false);
         }
-        return bytes.getLong(SIZE_OFFSET);
+        catch (final IOException e)
+        {
+            throw new IllegalStateException("cannot write the header of write-ahead log " + file + ": " +
+                IoErrors.describe(e), e);
+        }
     }
 
     private static String check(final ByteBuffer bytes, final byte[] storeId)
@@ -156,6 +198,11 @@ final class WalHeader
         {
             return "it belongs to store " + HexFormat.of().formatHex(id) + ", not to this store " +
                 HexFormat.of().formatHex(storeId);
+        }
+        final boolean unstamped = bytes.getLong(RUN_OFFSET) == 0 && bytes.getInt(RUN_CRC_OFFSET) == 0;
+        if (!unstamped && crc(bytes, RUN_CRC_OFFSET) != bytes.getInt(RUN_CRC_OFFSET))
+        {
+            return "run stamp checksum mismatch";
         }
         return null;
     }

@@ -81,15 +81,18 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
     /**
      * Replays {@code log} into {@code index} after the index's checkpoint; {@code dataFile} is where blocks are
      * verified, and {@code dataSync} makes them durable before the index names them.
+     *
+     * @param dataRun the open sequence the data file's header carries (0: unknown, not checked): records of a later
+     *                run are refused ({@link #refuseIfNewer}).
      */
-    static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile,
+    static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile, final long dataRun,
         final Committer.DataSync dataSync)
     {
-        return recover(index, log, dataFile, dataSync, CHUNK_EFFECTS);
+        return recover(index, log, dataFile, dataRun, dataSync, CHUNK_EFFECTS);
     }
 
-    /** {@link #recover(BlockIndex, WriteAheadLog, Path, Committer.DataSync)} in chunks of the given size (tests). */
-    static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile,
+    /** {@link #recover(BlockIndex, WriteAheadLog, Path, long, Committer.DataSync)} in chunks of the given size. */
+    static Result recover(final BlockIndex index, final WriteAheadLog log, final Path dataFile, final long dataRun,
         final Committer.DataSync dataSync, final int chunkEffects)
     {
         if (chunkEffects <= 0)
@@ -98,14 +101,13 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         }
         final long start = System.nanoTime();
         final long[] checkpoint = index.checkpoint();
-        // Outside the log (none yet, or a log re-created smaller): the next record can only be at the start.
-        final long position = checkpoint[1] < WriteAheadLog.PAGE || checkpoint[1] >= log.size() ?
-            WriteAheadLog.PAGE : checkpoint[1];
+        final long position = replayStart(checkpoint, log);
         final WriteAheadLog.Replay scan = log.replay(checkpoint[0], position, (int)checkpoint[2], NOTHING);
         if (scan.records() == 0)
         {
             return new Result(scan, 0, 0, (System.nanoTime() - start) / 1_000_000L);
         }
+        refuseIfNewer(scan, log, dataRun);
         final WalRecovery recovery = new WalRecovery(index, dataFile, dataSync, chunkEffects, scan.durableSequence());
         final WriteAheadLog.Replay replay = log.replay(checkpoint[0], position, (int)checkpoint[2], recovery);
         if (!replay.equals(scan))
@@ -202,6 +204,34 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         count = 0;
     }
 
+    /** @return where the record after the index's {@code checkpoint} starts in {@code log}. */
+    static long replayStart(final long[] checkpoint, final WriteAheadLog log)
+    {
+        // Outside the log (none yet, or a log re-created smaller): the next record can only be at the start.
+        return checkpoint[1] < WriteAheadLog.PAGE || checkpoint[1] >= log.size() ? WriteAheadLog.PAGE : checkpoint[1];
+    }
+
+    /**
+     * Records of a later run of the store than the data file's: the data file (and the index, whose open sequence
+     * matches it, or StoreFiles would have refused them) is a copy from before that run, and the log's changes would
+     * land on an older data file, deleting blocks the copy was restored to bring back and naming space that holds
+     * other bytes. Every record was written by a run whose open sequence the data file's header already carried,
+     * since each open raises the header's before its first append. (An index restored alone, beside the current data
+     * file, is what the log's later records do bring up to date: only rbcheck --repair goes on with that.)
+     */
+    static void refuseIfNewer(final WriteAheadLog.Replay scan, final WriteAheadLog log, final long dataRun)
+    {
+        if (dataRun > 0 && scan.newestOpenSequence() > dataRun)
+        {
+            throw new IllegalStateException("write-ahead log " + log.file() + " holds records of run " +
+                scan.newestOpenSequence() + " of this store after the index's checkpoint, but the data file was " +
+                "last opened by run " + dataRun + ": index/ and blocks.dat are a copy older than the log. Put back " +
+                "the index/ and blocks.dat that belong with this log, or, to keep the older copy as it is, move " +
+                "wal.log away (then run tools/rbcheck --data " + log.file().getParent() + " --repair if the store " +
+                "was not shut down cleanly)");
+        }
+    }
+
     /**
      * A block of a record known flushed lies past the end of the data file: the flush made the file's size durable
      * with the block, so the file was cut or replaced since. Refused before its changes are applied (dropping them as
@@ -214,8 +244,8 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
             throw new IllegalStateException("data file " + dataFile + " is " + size + " bytes, but write-ahead log " +
                 "record " + sequence + ", flushed with its blocks, names a block of " + length + " bytes at offset " +
                 offset + ": the file was cut short or replaced; put the right one back (without it, only moving " +
-                "wal.log away, which loses the changes logged after the index's checkpoint, lets the store open; " +
-                "tools/rbcheck --data " + dataFile.getParent() + " reports what the index still has)");
+                "wal.log away and running tools/rbcheck --data " + dataFile.getParent() + " --repair, which " +
+                "accepts the loss of the changes logged after the index's checkpoint, lets the store open)");
         }
     }
 

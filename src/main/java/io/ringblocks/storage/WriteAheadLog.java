@@ -49,6 +49,7 @@ public final class WriteAheadLog implements AutoCloseable
     private final long size;
     private final boolean direct;
     private final boolean created;
+    private long run;
     private final Arena arena;
     private final MemorySegment segment;
     private final WalRecord record;
@@ -63,12 +64,14 @@ public final class WriteAheadLog implements AutoCloseable
     private long head;
     private long tail;
 
-    private WriteAheadLog(final Path file, final int fd, final boolean direct, final long size, final boolean created)
+    private WriteAheadLog(final Path file, final int fd, final boolean direct, final WalHeader.Found header,
+        final boolean created)
     {
         this.file = file;
         this.fd = fd;
         this.direct = direct;
-        this.size = size;
+        this.size = header.size();
+        this.run = header.run();
         this.created = created;
         arena = Arena.ofShared();
         segment = arena.allocate(WalRecord.paddedLength(WalRecord.MAX_EFFECTS), PAGE);
@@ -98,12 +101,12 @@ public final class WriteAheadLog implements AutoCloseable
         {
             WalHeader.create(file, size, storeId16);
         }
-        final long logSize = WalHeader.read(file, storeId16);
-        WalHeader.restoreSize(file, logSize);
+        final WalHeader.Found found = WalHeader.read(file, storeId16);
+        WalHeader.restoreSize(file, found.size());
 
         final DataFile.Opened opened = DataFile.open(file, LibC.O_RDWR | LibC.O_CLOEXEC, 0, wantDirect,
             "write-ahead log");
-        return new WriteAheadLog(file, opened.fd(), opened.direct(), logSize, created);
+        return new WriteAheadLog(file, opened.fd(), opened.direct(), found, created);
     }
 
     /**
@@ -115,10 +118,25 @@ public final class WriteAheadLog implements AutoCloseable
     public static WriteAheadLog openToRead(final Path dir, final byte[] storeId16)
     {
         final Path file = dir.resolve(FILE);
-        final long logSize = WalHeader.read(file, storeId16);
         final DataFile.Opened opened = DataFile.open(file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0, false,
             "write-ahead log");
-        return new WriteAheadLog(file, opened.fd(), false, logSize, false);
+        return new WriteAheadLog(file, opened.fd(), false, WalHeader.read(file, storeId16), false);
+    }
+
+    /** @return the open sequence of the store's run that last opened the log ({@link #stamp}), 0 when none did. */
+    public long run()
+    {
+        return run;
+    }
+
+    /**
+     * Records that run {@code openSequence} of the store uses the log from now on, flushed: before the index's open
+     * sequence is raised, so that a log restored from an earlier run can be told apart at the next open.
+     */
+    public void stamp(final long openSequence)
+    {
+        WalHeader.stamp(file, openSequence);
+        run = openSequence;
     }
 
     /** @return true when this open created the file. */
@@ -163,10 +181,11 @@ public final class WriteAheadLog implements AutoCloseable
     /**
      * What replay found. lastSequence, nextPosition, lastCrc: of the last good record (the checkpoint's when none);
      * durableSequence: the largest durableSequence field among the replayed records (checkpointSeq when none);
-     * records and effects: how many were delivered.
+     * records and effects: how many were delivered; newestOpenSequence: the largest open sequence among them (0 when
+     * none), which names the run of the store that wrote the record.
      */
-    public record Replay(
-        long lastSequence, long nextPosition, int lastCrc, long durableSequence, int records, long effects)
+    public record Replay(long lastSequence, long nextPosition, int lastCrc, long durableSequence, int records,
+        long effects, long newestOpenSequence)
     {
     }
 
@@ -210,6 +229,7 @@ public final class WriteAheadLog implements AutoCloseable
         long sequence = checkpointSeq;
         int crc = checkpointCrc;
         long durable = checkpointSeq;
+        long newestOpen = 0;
         int records = 0;
         long effects = 0;
         final UnsafeBuffer buffer = record.buffer();
@@ -236,6 +256,7 @@ public final class WriteAheadLog implements AutoCloseable
                         record.blockLength(i), record.sizeClass(i), record.blockCrc(i), record.flags(i));
                 }
                 durable = records == 0 ? record.durableSequence() : Math.max(durable, record.durableSequence());
+                newestOpen = Math.max(newestOpen, record.openSequence());
                 crc = record.crc();
                 position = at + WalRecord.paddedLength(n);
                 records++;
@@ -247,7 +268,7 @@ public final class WriteAheadLog implements AutoCloseable
         {
             throw new IllegalStateException("cannot read write-ahead log " + file + ": " + IoErrors.describe(e), e);
         }
-        return new Replay(sequence, position, crc, durable, records, effects);
+        return new Replay(sequence, position, crc, durable, records, effects, newestOpen);
     }
 
     /** @return true when a whole, valid record with the expected sequence and prevCrc starts at {@code at}. */

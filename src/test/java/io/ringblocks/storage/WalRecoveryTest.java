@@ -86,7 +86,7 @@ class WalRecoveryTest
         try (BlockIndex index = new BlockIndex(dir.resolve("index").toFile(), 1L << 30, 8, true);
             WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
         {
-            final WalRecovery.Result result = WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> 0,
+            final WalRecovery.Result result = WalRecovery.recover(index, log, dir.resolve("blocks.dat"), 0, () -> 0,
                 chunk);
             assertEquals(2, result.replay().records());
             assertEquals(3, result.verified());
@@ -107,7 +107,7 @@ class WalRecoveryTest
             assertEquals(result.replay().lastCrc(), (int)checkpoint[2]);
 
             // Replaying again from the new checkpoint finds nothing to do.
-            final WalRecovery.Result again = WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> 0);
+            final WalRecovery.Result again = WalRecovery.recover(index, log, dir.resolve("blocks.dat"), 0, () -> 0);
             assertEquals(0, again.replay().records());
             assertEquals(4, index.count());
         }
@@ -132,7 +132,7 @@ class WalRecoveryTest
             WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
         {
             final IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                () -> WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> 0));
+                () -> WalRecovery.recover(index, log, dir.resolve("blocks.dat"), 0, () -> 0));
             assertTrue(e.getMessage().contains("cut short or replaced") && e.getMessage().contains("record 1"),
                 e.getMessage());
             assertEquals(0, index.count(), "nothing applied");
@@ -155,7 +155,7 @@ class WalRecoveryTest
             WriteAheadLog log = WriteAheadLog.open(dir, 1 << 20, new byte[16], true))
         {
             final IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                () -> WalRecovery.recover(index, log, dir.resolve("blocks.dat"), () -> -5));
+                () -> WalRecovery.recover(index, log, dir.resolve("blocks.dat"), 0, () -> -5));
             assertTrue(e.getMessage().contains("EIO"), e.getMessage());
             assertEquals(0, index.count());
             assertEquals(0, index.checkpoint()[0]);

@@ -88,7 +88,7 @@ class WriteAheadLogTest
             final WriteAheadLog.Replay replay = wal.replay(0, PAGE, 0, all);
             assertEquals(effectsOf(appended), all.effects);
             assertEquals(new WriteAheadLog.Replay(40, last.end(), last.crc(), last.durable(), 40,
-                all.effects.size()), replay);
+                all.effects.size(), 7), replay);
 
             final Appended middle = appended.get(19);
             final Collector rest = new Collector();
@@ -99,7 +99,7 @@ class WriteAheadLogTest
 
             final Collector nothing = new Collector();
             final WriteAheadLog.Replay none = wal.replay(last.sequence(), last.end(), last.crc(), nothing);
-            assertEquals(new WriteAheadLog.Replay(40, last.end(), last.crc(), 40, 0, 0), none);
+            assertEquals(new WriteAheadLog.Replay(40, last.end(), last.crc(), 40, 0, 0, 0), none);
             assertTrue(nothing.effects.isEmpty());
         }
     }
