@@ -102,7 +102,7 @@ public final class Committer implements Agent, MessageHandler
     private volatile long limboBlocks;
     private final Counter commitNanosTotal = new Counter();
     private final Counter corruptMarked = new Counter();
-    private final long[] batchSizeLog2 = new long[32];
+    private final Counter[] batchSizeLog2 = newCounters(32);
 
     /**
      * @param journal            where each batch's changes go (log, flush, overlay).
@@ -294,7 +294,7 @@ public final class Committer implements Agent, MessageHandler
         {
             maxBatchSeen = count;
         }
-        batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)]++;
+        batchSizeLog2[31 - Integer.numberOfLeadingZeros(count)].increment();
         commitNanosTotal.add(System.nanoTime() - start);
         if (batch.freed() > 0)
         {
@@ -593,10 +593,20 @@ public final class Committer implements Agent, MessageHandler
         return corruptMarked.get();
     }
 
-    /** @return how many batches had a size in [2^k, 2^(k+1)); racy snapshot for STATS. */
+    /** @return how many batches had a size in [2^k, 2^(k+1)) (any thread). */
     public long batchesOfSizeLog2(final int k)
     {
-        return batchSizeLog2[k];
+        return batchSizeLog2[k].get();
+    }
+
+    private static Counter[] newCounters(final int n)
+    {
+        final Counter[] counters = new Counter[n];
+        for (int i = 0; i < n; i++)
+        {
+            counters[i] = new Counter();
+        }
+        return counters;
     }
 
     /**

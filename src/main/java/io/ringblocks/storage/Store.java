@@ -359,7 +359,7 @@ public final class Store implements AutoCloseable, Committer.DataSync
     {
         final IndexJournal journal = committer.journal();
         // Per-batch flushes (sync mode) on the committer, periodic ones (relaxed mode) on the checkpointer.
-        final long[] figures = {log.size(), log.usedBytes(), log.lastSequence(), journal.durableSequence(),
+        final long[] figures = {log.size(), log.publishedUsedBytes(), log.publishedLastSequence(), journal.durableSequence(),
             journal.flushes() + checkpointer.flushes(),
             (journal.flushNanosTotal() + checkpointer.flushNanosTotal()) / 1000, checkpointer.flushFailures(),
             overlay.activeEntries(), overlay.frozenEntries(),

@@ -63,6 +63,8 @@ public final class WriteAheadLog implements AutoCloseable
     private int lastCrc;
     private long head;
     private long tail;
+    private volatile long publishedUsedBytes;
+    private volatile long publishedLastSequence;
 
     private WriteAheadLog(final Path file, final int fd, final boolean direct, final WalHeader.Found header,
         final boolean created)
@@ -328,6 +330,7 @@ public final class WriteAheadLog implements AutoCloseable
         head = position;
         tail = normalTail(checkpointPosition);
         appending = true;
+        publish();
     }
 
     /** Starts a new record in the append buffer, dropping any effects added since the last append. */
@@ -451,6 +454,7 @@ public final class WriteAheadLog implements AutoCloseable
         lastSequence++;
         lastCrc = crc;
         count = -1;
+        publish();
         return 0;
     }
 
@@ -488,7 +492,10 @@ public final class WriteAheadLog implements AutoCloseable
         return 0;
     }
 
-    /** @return the sequence of the last appended record (the one before {@code nextSequence} until then). */
+    /**
+     * @return the sequence of the last appended record (the one before {@code nextSequence} until then); the
+     * appending thread's view ({@link #publishedLastSequence()} for others).
+     */
     public long lastSequence()
     {
         return lastSequence;
@@ -523,6 +530,26 @@ public final class WriteAheadLog implements AutoCloseable
                 tail + ", " + head + ") of " + file);
         }
         tail = p;
+        publish();
+    }
+
+    /** Head, tail and sequence change on the appending thread: other threads read what this published (STATS). */
+    private void publish()
+    {
+        publishedUsedBytes = usedBytes();
+        publishedLastSequence = lastSequence;
+    }
+
+    /** @return {@link #usedBytes()} as of the last append or checkpoint (any thread). */
+    public long publishedUsedBytes()
+    {
+        return publishedUsedBytes;
+    }
+
+    /** @return {@link #lastSequence()} as of the last append (any thread). */
+    public long publishedLastSequence()
+    {
+        return publishedLastSequence;
     }
 
     /** A tail at the very end of a wrapped log is the same as one at the first record. */
@@ -531,7 +558,10 @@ public final class WriteAheadLog implements AutoCloseable
         return position == size && head != size ? PAGE : position;
     }
 
-    /** @return bytes between the checkpoint position and the append position, a wrap's wasted tail included. */
+    /**
+     * @return bytes between the checkpoint position and the append position, a wrap's wasted tail included; the
+     * appending thread's view ({@link #publishedUsedBytes()} for others).
+     */
     public long usedBytes()
     {
         if (head >= tail)
