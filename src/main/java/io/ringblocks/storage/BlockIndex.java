@@ -34,6 +34,11 @@ public final class BlockIndex implements AutoCloseable
     public static final String STORE_ID = "store_id";
     /** Meta key: how many times the store was opened, the same as in the data file's header ({@link DataHeader}). */
     public static final String OPEN_SEQUENCE = "open_sequence";
+    /**
+     * Meta key: 1 from when an open raised {@link #OPEN_SEQUENCE} until the data file's header carries it too, 0
+     * after (absent: a store from before the key). Only while it is 1 may the index be one open ahead of the header.
+     */
+    public static final String HEADER_PENDING = "header_pending";
     /** Meta key: sequence of the last write-ahead-log record whose effects this index holds (0: none yet). */
     public static final String WAL_SEQUENCE = "wal_sequence";
     /** Meta key: where in the log the record after {@link #WAL_SEQUENCE} starts. */
@@ -353,12 +358,20 @@ public final class BlockIndex implements AutoCloseable
     /** Stores a u64 meta value in its own write transaction, flushed before returning when {@code flush}. */
     public void putMetaLong(final String name, final long value, final boolean flush)
     {
-        final UnsafeBuffer key = metaKey(name);
+        putMetaLongs(new String[]{name}, new long[]{value}, flush);
+    }
+
+    /** Stores u64 meta values in one write transaction: all or none; flushed before returning when {@code flush}. */
+    public void putMetaLongs(final String[] names, final long[] values, final boolean flush)
+    {
         final UnsafeBuffer v = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        v.putLong(0, value, ORDER);
         try (Txn<DirectBuffer> txn = env.txnWrite())
         {
-            meta.put(txn, key, v);
+            for (int i = 0; i < names.length; i++)
+            {
+                v.putLong(0, values[i], ORDER);
+                meta.put(txn, metaKey(names[i]), v);
+            }
             txn.commit();
         }
         if (flush)

@@ -142,7 +142,8 @@ public final class OfflineCheck
             }
             final long indexSequence = index.metaLong(BlockIndex.OPEN_SEQUENCE, 0);
             final String behind = header == null ? null :
-                StoreFiles.sequenceProblem(indexSequence, header.openSequence());
+                StoreFiles.sequenceProblem(indexSequence, header.openSequence(),
+                    index.metaLong(BlockIndex.HEADER_PENDING, 1) != 0);
             if (behind != null)
             {
                 out.println(behind.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + behind.substring(1));

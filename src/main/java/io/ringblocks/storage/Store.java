@@ -221,11 +221,14 @@ public final class Store implements AutoCloseable, Committer.DataSync
         // that crashed wrote no log record under that number: records are written only after this.
         final long sequence = found.openSequence() + 1;
         log.stamp(sequence); // before the index: a crash between the two leaves the log one ahead, which is accepted
-        index.putMetaLong(BlockIndex.OPEN_SEQUENCE, sequence, true);
+        index.putMetaLongs(new String[]{BlockIndex.OPEN_SEQUENCE, BlockIndex.HEADER_PENDING}, new long[]{sequence, 1},
+            true);
         openSequence = sequence;
         header = found.with(config.maxBlockSize(), rebuilt.indexedBlocks(), false).withSequence(sequence);
         header.write(dataPath, false);
-        index.putMetaLong(BlockIndex.CLEAN_SHUTDOWN, 0, true);
+        // From here on the index one ahead of a header means a data file restored from the run before, not this
+        // open interrupted.
+        index.putMetaLongs(new String[]{BlockIndex.CLEAN_SHUTDOWN, BlockIndex.HEADER_PENDING}, new long[]{0, 0}, true);
         recoveredBlocks = rebuilt.indexedBlocks();
         return rebuilt.allocator();
     }

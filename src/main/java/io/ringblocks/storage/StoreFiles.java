@@ -101,7 +101,8 @@ public record StoreFiles(BlockIndex index, DataHeader header)
                 header.idHex() : "the index belongs to store " + HexFormat.of().formatHex(id) +
                 ", the data file to store " + header.idHex());
         }
-        final String behind = sequenceProblem(index.metaLong(BlockIndex.OPEN_SEQUENCE, 0), header.openSequence());
+        final String behind = sequenceProblem(index.metaLong(BlockIndex.OPEN_SEQUENCE, 0), header.openSequence(),
+            index.metaLong(BlockIndex.HEADER_PENDING, 1) != 0);
         if (behind != null)
         {
             throw mismatch(dir, behind);
@@ -121,15 +122,16 @@ public record StoreFiles(BlockIndex index, DataHeader header)
 
     /**
      * Each open raises the sequence in the index first and in the header second, so the two are equal, or the
-     * index is one ahead after a crash between the two writes (the next open completes it). Anything else means
-     * one of the files was restored from an earlier copy: an older index may point at space reused since, an older
-     * data file lacks blocks the index describes.
+     * index is one ahead after a crash between the two writes (the next open completes it), which the index's
+     * {@link BlockIndex#HEADER_PENDING} says. Anything else means one of the files was restored from an earlier copy:
+     * an older index may point at space reused since, an older data file lacks blocks the index describes.
      *
+     * @param headerPending whether the index says its last open had not written the header yet.
      * @return why the index's and the header's open sequences do not belong together, or null when they do.
      */
-    static String sequenceProblem(final long indexSequence, final long headerSequence)
+    static String sequenceProblem(final long indexSequence, final long headerSequence, final boolean headerPending)
     {
-        if (indexSequence == headerSequence || indexSequence == headerSequence + 1)
+        if (indexSequence == headerSequence || indexSequence == headerSequence + 1 && headerPending)
         {
             return null;
         }
