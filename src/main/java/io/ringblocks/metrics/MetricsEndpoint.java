@@ -31,8 +31,14 @@ public final class MetricsEndpoint implements AutoCloseable
 {
     static final int THREADS = 2;
     static final int QUEUE = 16;
-    /** Open HTTP connections at most: the JDK server's own limit, a system property read once. */
+    /**
+     * Open HTTP connections at most: the JDK server's own limit ({@value #MAX_CONNECTIONS_PROPERTY}), beyond which it
+     * closes a new connection as soon as it accepts it. The property is global to the JVM and read once, when the
+     * first JDK HTTP server of the process starts: a value the operator set ({@code -D} in RINGBLOCKS_JAVA_OPTS) wins,
+     * and in a JVM where some other HTTP server started first, whatever that one read stays in force.
+     */
     static final int MAX_CONNECTIONS = 32;
+    static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
     /** Longest a client may take to send its request (seconds): a slow one loses its connection, not a thread. */
     static final long MAX_REQUEST_SECONDS = 5;
     /** Longest a client may take to read its response (seconds). */
@@ -61,7 +67,7 @@ public final class MetricsEndpoint implements AutoCloseable
         // Read once by the JDK server when first used. Without time limits a client sending its request (or reading
         // the response) a byte at a time holds one of the two threads for ever: two such clients starve the health
         // checks, and an orchestrator restarts a healthy server.
-        defaultProperty("sun.net.httpserver.maxConnections", Integer.toString(MAX_CONNECTIONS));
+        defaultProperty(MAX_CONNECTIONS_PROPERTY, Integer.toString(MAX_CONNECTIONS));
         defaultProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
         defaultProperty("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
         final AtomicReference<RingblocksServer> server = new AtomicReference<>();

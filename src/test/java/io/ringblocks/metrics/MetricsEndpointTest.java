@@ -1,5 +1,9 @@
 package io.ringblocks.metrics;
 
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -200,6 +204,80 @@ class MetricsEndpointTest
                 {
                     s.close();
                 }
+            }
+        }
+    }
+
+    @Test
+    void shouldCloseConnectionsBeyondTheLimitAndServeAgainOnceTheyGo() throws Exception
+    {
+        final ServerConfig config = config(dir);
+        try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config))
+        {
+            final int extra = 4;
+            final List<Socket> idle = new ArrayList<>();
+            try
+            {
+                // The kernel completes every handshake; the JDK server accepts in order and closes those past the cap.
+                for (int i = 0; i < MetricsEndpoint.MAX_CONNECTIONS + extra; i++)
+                {
+                    idle.add(new Socket("127.0.0.1", endpoint.port()));
+                }
+                for (final Socket beyond : idle.subList(MetricsEndpoint.MAX_CONNECTIONS, idle.size()))
+                {
+                    assertTrue(closedByServer(beyond, 10_000), "a connection past the limit is closed");
+                }
+                for (final Socket kept : idle.subList(0, MetricsEndpoint.MAX_CONNECTIONS))
+                {
+                    assertFalse(closedByServer(kept, 1), "a connection within the limit stays open");
+                }
+            }
+            finally
+            {
+                for (final Socket s : idle)
+                {
+                    s.close();
+                }
+            }
+            assertEquals(200, awaitAnswer(endpoint, "/health/live"));
+        }
+    }
+
+    /** @return whether the server closed {@code socket} (end of stream or a reset) within {@code millis}. */
+    private static boolean closedByServer(final Socket socket, final int millis) throws IOException
+    {
+        socket.setSoTimeout(millis);
+        try
+        {
+            return socket.getInputStream().read() == -1;
+        }
+        catch (final SocketTimeoutException e)
+        {
+            return false;
+        }
+        catch (final SocketException e)
+        {
+            return true;
+        }
+    }
+
+    /** @return the status of the first answer to {@code path}: connections the server still counts are refused. */
+    private int awaitAnswer(final MetricsEndpoint endpoint, final String path) throws Exception
+    {
+        final long deadline = System.nanoTime() + 15_000_000_000L;
+        while (true)
+        {
+            try
+            {
+                return get(endpoint, path).statusCode();
+            }
+            catch (final IOException e)
+            {
+                if (System.nanoTime() > deadline)
+                {
+                    throw e;
+                }
+                Thread.sleep(50);
             }
         }
     }
