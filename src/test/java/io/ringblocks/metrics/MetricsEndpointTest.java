@@ -172,35 +172,35 @@ class MetricsEndpointTest
     }
 
     @Test
-    void shouldAnswerHealthChecksWhileClientsSendTheirRequestsAByteAtATime() throws Exception
+    void shouldAnswerHealthChecksWhileClientsStallInTheirRequests() throws Exception
     {
         final ServerConfig config = config(dir);
         try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config);
             RingblocksServer server = RingblocksServer.start(config))
         {
             endpoint.attach(server);
-            final List<java.net.Socket> slow = new ArrayList<>();
+            final List<Socket> stalled = new ArrayList<>();
             try
             {
-                for (int i = 0; i < MetricsEndpoint.THREADS + 2; i++)
+                // More than any small pool's threads and queue (the old endpoint had 2 and 16), fewer than the
+                // connection limit: each sends one byte of a request line and nothing more.
+                for (int i = 0; i < MetricsEndpoint.MAX_CONNECTIONS - 8; i++)
                 {
-                    final java.net.Socket s = new java.net.Socket("127.0.0.1", endpoint.port());
-                    s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes()); // never ends
-                    slow.add(s);
+                    final Socket s = new Socket("127.0.0.1", endpoint.port());
+                    s.getOutputStream().write('G');
+                    stalled.add(s);
                 }
-                Thread.sleep(200);
-                final long start = System.nanoTime();
+                Thread.sleep(200); // every stalled request handed to the executor before the probe arrives
+                // Within the probes' timeout of deploy/kubernetes/ringblocks.yaml, as the kubelet would ask.
                 final HttpResponse<String> live = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" +
-                    endpoint.port() + "/health/live")).timeout(Duration.ofSeconds(20)).build(),
+                    endpoint.port() + "/health/live")).timeout(Duration.ofSeconds(5)).build(),
                     HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, live.statusCode());
-                final long seconds = (System.nanoTime() - start) / 1_000_000_000L;
-                assertTrue(seconds <= MetricsEndpoint.MAX_REQUEST_SECONDS + 3,
-                    "answered once the slow requests ran out of time, not never: " + seconds + " s");
+                assertEquals("ok\n", live.body());
             }
             finally
             {
-                for (final java.net.Socket s : slow)
+                for (final Socket s : stalled)
                 {
                     s.close();
                 }
