@@ -6,7 +6,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
 import picocli.CommandLine;
@@ -23,8 +22,9 @@ import io.ringblocks.sys.ErrnoException;
 
 /**
  * {@code tools/ringblocks-server}: starts the server. Bad flags, an unusable data directory or a busy port end in
- * one error line and a non-zero exit; SIGTERM/SIGINT shut down gracefully and exit 0. The flags' defaults come from
- * the configuration classes' constants ({@link Defaults}), and their limits from the configuration builders.
+ * one error line and a non-zero exit; SIGTERM/SIGINT/SIGHUP shut down gracefully and exit 0 ({@link StopSignals}).
+ * The flags' defaults come from the configuration classes' constants ({@link Defaults}), and their limits from the
+ * configuration builders.
  */
 @Command(name = "ringblocks-server", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "Content-addressed block store server on io_uring.", sortOptions = false,
@@ -99,8 +99,6 @@ public final class ServerMain implements Callable<Integer>
 
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus /metrics and /health/live, /health/ready over HTTP here, or off (default: ${DEFAULT-VALUE})")
     String metricsListen;
-
-    private final CountDownLatch stop = new CountDownLatch(1);
 
     public static void main(final String[] args)
     {
@@ -324,6 +322,7 @@ public final class ServerMain implements Callable<Integer>
             throw new IllegalArgumentException(shortfall + ": pass JVM flags in RINGBLOCKS_JAVA_OPTS");
         }
         checkDataDirectory(config.store().dir());
+        final StopSignals signals = StopSignals.install(); // before recovery, which a signal must not cut short
         final MetricsEndpoint metrics;
         try
         {
@@ -355,9 +354,6 @@ public final class ServerMain implements Callable<Integer>
         {
             metrics.attach(server);
         }
-        final sun.misc.SignalHandler onSignal = signal -> stop.countDown();
-        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
-        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
         System.out.println("ringblocks listening on " + config.host() + ":" + server.port() +
             " workers=" + config.workers() +
             " data=" + config.store().dir() +
@@ -384,7 +380,7 @@ public final class ServerMain implements Callable<Integer>
             " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms" +
             (metrics == null ? "" : " metrics=http://" + config.metricsHost() + ":" + metrics.port() + "/metrics"));
         System.out.flush();
-        stop.await();
+        signals.await();
         final long start = System.nanoTime();
         server.close(); // the endpoint stays up meanwhile: /health/ready answers 503 while shutting down
         if (metrics != null)
