@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import io.ringblocks.metrics.MetricsEndpoint;
+import io.ringblocks.server.Failures;
 import io.ringblocks.server.MemoryBudget;
 import io.ringblocks.server.RingblocksServer;
 import io.ringblocks.server.ServerConfig;
@@ -112,7 +113,7 @@ public final class ServerMain implements Callable<Integer>
         });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
         {
-            commandLine.getErr().println("ringblocks-server: " + e.getMessage());
+            commandLine.getErr().println("ringblocks-server: " + Failures.describe(e));
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
         System.exit(cli.execute(args));
@@ -330,7 +331,7 @@ public final class ServerMain implements Callable<Integer>
         }
         catch (final IOException | RuntimeException e)
         {
-            throw new IllegalStateException("cannot serve metrics on " + metricsListen + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot serve metrics on " + metricsListen + ": " + Failures.describe(e), e);
         }
         final RingblocksServer server;
         try
