@@ -149,6 +149,35 @@ class MetricsEndpointTest
     }
 
     @Test
+    void shouldCountFramesOfAnUnknownOpcodeUnderOpNone() throws Exception
+    {
+        withAttachedServer((endpoint, server) ->
+        {
+            try (Socket s = new Socket("127.0.0.1", server.port()))
+            {
+                // length 12, version 1, opcode 0x42 (not defined), flags 0, request id 5.
+                s.getOutputStream().write(new byte[]{12, 0, 0, 0, 1, 0x42, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0});
+                final byte[] response = s.getInputStream().readNBytes(16);
+                assertEquals(16, response.length);
+                assertEquals(7, response[6], "UNKNOWN_OPCODE");
+            }
+            final Exposition exposition = Exposition.parse(get(endpoint, "/metrics").body());
+            assertEquals(1.0, exposition.value("ringblocks_requests_total{op=\"none\"}"));
+            // Received bytes count requests that were started: a refused frame's are not there, but the series is.
+            exposition.value("ringblocks_received_bytes_total{op=\"none\"}");
+            assertEquals(16.0, exposition.value("ringblocks_sent_bytes_total{op=\"none\"}"));
+            assertEquals(1.0, exposition.value("ringblocks_request_duration_seconds_count{op=\"none\"}"));
+            try (BlockClient client = BlockClient.connect("127.0.0.1", server.port()))
+            {
+                final Map<String, Long> stats = client.stats();
+                assertEquals(1L, stats.get("requests_none"), "STATS too");
+                assertTrue(stats.containsKey("bytes_in_none"), stats.toString());
+                assertEquals(16L, stats.get("bytes_out_none"));
+            }
+        });
+    }
+
+    @Test
     void shouldNotBeReadyWhileTheDiskIsFull() throws Exception
     {
         try (SmallFilesystem fs = SmallFilesystem.tmpfs(dir, 48))
@@ -174,11 +203,8 @@ class MetricsEndpointTest
     @Test
     void shouldAnswerHealthChecksWhileClientsStallInTheirRequests() throws Exception
     {
-        final ServerConfig config = config(dir);
-        try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config);
-            RingblocksServer server = RingblocksServer.start(config))
+        withAttachedServer((endpoint, server) ->
         {
-            endpoint.attach(server);
             final List<Socket> stalled = new ArrayList<>();
             try
             {
@@ -205,7 +231,7 @@ class MetricsEndpointTest
                     s.close();
                 }
             }
-        }
+        });
     }
 
     @Test
@@ -240,6 +266,23 @@ class MetricsEndpointTest
                 }
             }
             assertEquals(200, awaitAnswer(endpoint, "/health/live"));
+        }
+    }
+
+    /** A test's body, given an endpoint with a started server attached. */
+    private interface Attached
+    {
+        void run(MetricsEndpoint endpoint, RingblocksServer server) throws Exception;
+    }
+
+    private void withAttachedServer(final Attached body) throws Exception
+    {
+        final ServerConfig config = config(dir);
+        try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config);
+            RingblocksServer server = RingblocksServer.start(config))
+        {
+            endpoint.attach(server);
+            body.run(endpoint, server);
         }
     }
 
