@@ -65,7 +65,8 @@ class ServerMainTest
         for (final String[] args : new String[][]{{"--sync", "maybe"}, {"--bogus"}, {"--workers", "x"},
             {"--max-size", "lots"}, {"--listen", "nohost"}, {"--direct-io", "sometimes"}, {"--send-timeout", "soon"},
             {"--send-timeout", "0s"}, {"--request-timeout", "0"}, {"--idle-timeout", "soon"},
-            {"--metrics-listen", "nohost"}, {"--metrics-listen", "127.0.0.1:99999"}})
+            {"--metrics-listen", "nohost"}, {"--metrics-listen", "127.0.0.1:99999"},
+            {"--listen", "127.0.0.1:10100", "--metrics-listen", "127.0.0.1:10100"}})
         {
             final Process p = launch(dir, args);
             final List<String> lines = output(p);
