@@ -14,9 +14,11 @@ JDK = $(shell tools/find-jdk)
 jdk:
 	@tools/find-jdk >/dev/null
 
-# liburing 2.x (runtime and headers): installed with apt-get when missing and we are root.
+# liburing 2.x (runtime and headers): installed with apt-get when missing and we are root. Debian keeps ldconfig in
+# /sbin, off a normal user's PATH.
+LDCONFIG := $(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig)
 deps:
-	@if ldconfig -p | grep -q 'liburing\.so\.2' && [ -f /usr/include/liburing.h ]; then exit 0; fi; \
+	@if $(LDCONFIG) -p 2>/dev/null | grep -q 'liburing\.so\.2' && [ -f /usr/include/liburing.h ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing liburing2 liburing-dev"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburing2 liburing-dev) >/dev/null || exit 1; \

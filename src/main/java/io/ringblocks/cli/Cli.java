@@ -2,6 +2,8 @@ package io.ringblocks.cli;
 
 import picocli.CommandLine;
 
+import io.ringblocks.server.Failures;
+
 /**
  * How rbbench, rbcluster and rbplot answer bad input: one line naming the tool with a usage hint, exit code 2;
  * other failures one line, exit code 1; never a stack trace. (rbcat, rbcheck and ringblocks-server keep their own
@@ -28,9 +30,8 @@ final class Cli
         });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
         {
-            final String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
             final boolean usage = e instanceof IllegalArgumentException;
-            commandLine.getErr().println(name + ": " + message + (usage ? " (see --help)" : ""));
+            commandLine.getErr().println(name + ": " + Failures.describe(e) + (usage ? " (see --help)" : ""));
             return usage ? 2 : 1;
         });
         return cli;

@@ -35,17 +35,19 @@ import io.ringblocks.client.Hash;
 import io.ringblocks.client.ListPage;
 import io.ringblocks.client.MemberList;
 import io.ringblocks.client.RingblocksException;
+import io.ringblocks.server.Failures;
 
 /**
  * {@code tools/rbcat HOST:PORT}: a netcat for ringblocks. Reads one command per line from stdin (interactive or
  * piped) and prints one result per command; with {@code --raw} each line is a hex frame sent as is and the
- * response is printed decoded. The exit code is 1 if any command failed.
+ * response is printed decoded. The exit code is 1 if any command failed or the server failed (refused the connection,
+ * dropped it), 2 for bad arguments.
  */
 @Command(name = "rbcat", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     sortOptions = false,
     description = "Send ringblocks commands read from stdin, one per line.",
     footer = {"", "Commands:",
-        "  put FILE         store FILE, print its hash (64 hex)",
+        "  put FILE         store FILE (the rest of the line, spaces and all), print its hash (64 hex)",
         "  put -            store the rest of stdin (must be the last command)",
         "  get HASH FILE    write the block to FILE, print 'OK <length>'",
         "  head HASH        print 'OK <length>'",
@@ -54,7 +56,8 @@ import io.ringblocks.client.RingblocksException;
         "  list             print every stored block, 'HASH LENGTH', in hash order",
         "  missing HASH...  print the hashes given that are not stored, one per line",
         "  ping             print 'OK <round trip>'",
-        "Errors print 'ERR <STATUS> <message>'."})
+        "Errors print 'ERR <STATUS> <message>'. Exit 1 if a command failed or the server could not be reached, 2 on",
+        "bad arguments."})
 public final class RbCat implements Callable<Integer>
 {
     @Parameters(index = "0", arity = "0..1", paramLabel = "HOST:PORT", description = "server address")
@@ -97,8 +100,10 @@ public final class RbCat implements Callable<Integer>
         });
         cli.setExecutionExceptionHandler((e, c, p) ->
         {
-            err.println("rbcat: " + e.getMessage());
-            return 2;
+            // Bad arguments are usage errors; a server that cannot be reached or drops the connection is not.
+            final boolean usage = e instanceof IllegalArgumentException;
+            err.println("rbcat: " + Failures.describe(e) + (usage ? " (see --help)" : ""));
+            return usage ? 2 : 1;
         });
         return cli.execute(args);
     }
@@ -146,7 +151,7 @@ public final class RbCat implements Callable<Integer>
         String line;
         while ((line = readLine()) != null)
         {
-            final String[] words = line.trim().split("\\s+");
+            final String[] words = words(line.trim());
             if (words[0].isEmpty() || words[0].startsWith("#"))
             {
                 continue;
@@ -171,6 +176,18 @@ public final class RbCat implements Callable<Integer>
             out.flush();
         }
         return failures == 0 ? 0 : 1;
+    }
+
+    /** A command's words; the last one of {@code put} and {@code get}, a file name, is the rest of the line. */
+    static String[] words(final String line)
+    {
+        final int limit = switch (line.split("\\s+", 2)[0])
+        {
+            case "put" -> 2;
+            case "get" -> 3;
+            default -> 0;
+        };
+        return line.split("\\s+", limit);
     }
 
     /** Reads a line byte by byte, so that {@code put -} finds the rest of stdin untouched. */

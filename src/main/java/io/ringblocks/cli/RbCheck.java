@@ -9,6 +9,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import io.ringblocks.server.Failures;
 import io.ringblocks.storage.OfflineCheck;
 
 /**
@@ -50,7 +51,7 @@ public final class RbCheck implements Callable<Integer>
         });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
         {
-            commandLine.getErr().println("rbcheck: " + e.getMessage());
+            commandLine.getErr().println("rbcheck: " + Failures.describe(e));
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
         return cli.execute(args);

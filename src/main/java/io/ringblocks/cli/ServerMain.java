@@ -6,7 +6,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
 import picocli.CommandLine;
@@ -14,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import io.ringblocks.metrics.MetricsEndpoint;
+import io.ringblocks.server.Failures;
 import io.ringblocks.server.MemoryBudget;
 import io.ringblocks.server.RingblocksServer;
 import io.ringblocks.server.ServerConfig;
@@ -23,8 +23,9 @@ import io.ringblocks.sys.ErrnoException;
 
 /**
  * {@code tools/ringblocks-server}: starts the server. Bad flags, an unusable data directory or a busy port end in
- * one error line and a non-zero exit; SIGTERM/SIGINT shut down gracefully and exit 0. The flags' defaults come from
- * the configuration classes' constants ({@link Defaults}), and their limits from the configuration builders.
+ * one error line and a non-zero exit; SIGTERM/SIGINT/SIGHUP shut down gracefully and exit 0 ({@link StopSignals}).
+ * The flags' defaults come from the configuration classes' constants ({@link Defaults}), and their limits from the
+ * configuration builders.
  */
 @Command(name = "ringblocks-server", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "Content-addressed block store server on io_uring.", sortOptions = false,
@@ -100,8 +101,6 @@ public final class ServerMain implements Callable<Integer>
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "serve Prometheus /metrics and /health/live, /health/ready over HTTP here, or off (default: ${DEFAULT-VALUE})")
     String metricsListen;
 
-    private final CountDownLatch stop = new CountDownLatch(1);
-
     public static void main(final String[] args)
     {
         System.setProperty("SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %5$s%6$s%n");
@@ -114,7 +113,7 @@ public final class ServerMain implements Callable<Integer>
         });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) ->
         {
-            commandLine.getErr().println("ringblocks-server: " + e.getMessage());
+            commandLine.getErr().println("ringblocks-server: " + Failures.describe(e));
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
         System.exit(cli.execute(args));
@@ -324,6 +323,7 @@ public final class ServerMain implements Callable<Integer>
             throw new IllegalArgumentException(shortfall + ": pass JVM flags in RINGBLOCKS_JAVA_OPTS");
         }
         checkDataDirectory(config.store().dir());
+        final StopSignals signals = StopSignals.install(); // before recovery, which a signal must not cut short
         final MetricsEndpoint metrics;
         try
         {
@@ -331,7 +331,7 @@ public final class ServerMain implements Callable<Integer>
         }
         catch (final IOException | RuntimeException e)
         {
-            throw new IllegalStateException("cannot serve metrics on " + metricsListen + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot serve metrics on " + metricsListen + ": " + Failures.describe(e), e);
         }
         final RingblocksServer server;
         try
@@ -355,9 +355,6 @@ public final class ServerMain implements Callable<Integer>
         {
             metrics.attach(server);
         }
-        final sun.misc.SignalHandler onSignal = signal -> stop.countDown();
-        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
-        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
         System.out.println("ringblocks listening on " + config.host() + ":" + server.port() +
             " workers=" + config.workers() +
             " data=" + config.store().dir() +
@@ -384,7 +381,7 @@ public final class ServerMain implements Callable<Integer>
             " recovered=" + server.store().recoveredBlocks() + " blocks in " + server.store().recoveryMillis() + " ms" +
             (metrics == null ? "" : " metrics=http://" + config.metricsHost() + ":" + metrics.port() + "/metrics"));
         System.out.flush();
-        stop.await();
+        signals.await();
         final long start = System.nanoTime();
         server.close(); // the endpoint stays up meanwhile: /health/ready answers 503 while shutting down
         if (metrics != null)

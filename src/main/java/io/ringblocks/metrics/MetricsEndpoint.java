@@ -2,15 +2,17 @@ package io.ringblocks.metrics;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import com.sun.net.httpserver.HttpServer;
+import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
@@ -23,27 +25,49 @@ import io.ringblocks.server.ServerConfig;
  * server thread runs, recovery included) and {@code /health/ready} (200 once recovery is done and the server is
  * {@link #attach attached}, 503 while recovering, while shutting down or while new PUTs are refused for lack of
  * space). A failed write-ahead log fails both checks: only a restart recovers. The endpoint starts before the store
- * opens, so that a long recovery is not mistaken for a dead process. Two threads, a queue of 16 requests and 32
- * connections at most: a flood of HTTP requests is turned away (connections closed), never queued without bound,
- * and never touches the workers.
+ * opens, so that a long recovery is not mistaken for a dead process. 32 connections at most, each request read and
+ * answered on a virtual thread of its own: the JDK server reads a request on the executor, so with a few threads a
+ * few clients that send one byte and stall would hold them all and the health checks would time out, and an
+ * orchestrator restart a healthy server. A flood is turned away (connections closed), never queued without bound,
+ * and never touches the workers; but every client that can reach the port shares the 32 connections, so it belongs
+ * on a management interface.
  */
 public final class MetricsEndpoint implements AutoCloseable
 {
-    static final int THREADS = 2;
-    static final int QUEUE = 16;
-    /** Open HTTP connections at most: the JDK server's own limit, a system property read once. */
+    /**
+     * Open HTTP connections at most: the JDK server's own limit ({@value #MAX_CONNECTIONS_PROPERTY}), beyond which it
+     * closes a new connection as soon as it accepts it. The property is global to the JVM and read once, when the
+     * first JDK HTTP server of the process starts: a value the operator set ({@code -D} in RINGBLOCKS_JAVA_OPTS) wins,
+     * and in a JVM where some other HTTP server started first, whatever that one read stays in force.
+     */
     static final int MAX_CONNECTIONS = 32;
-    /** Longest a client may take to send its request (seconds): a slow one loses its connection, not a thread. */
-    static final long MAX_REQUEST_SECONDS = 5;
+    static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
+    /**
+     * Longest a client may take to send its request (seconds), also the longest a connection may stay open without
+     * sending a byte: well under a probe's timeout, so connections held open by stalled clients come free between
+     * two probes.
+     */
+    static final long MAX_REQUEST_SECONDS = 2;
+    /** How often (milliseconds) the JDK server looks for connections that sent nothing: else only every 10 s. */
+    static final long IDLE_CHECK_MILLIS = 1000;
     /** Longest a client may take to read its response (seconds). */
     static final long MAX_RESPONSE_SECONDS = 10;
 
-    private final HTTPServer http;
+    /**
+     * Connections the kernel completes before the JDK server accepts them. Prometheus' own HTTPServer asks for 3: a
+     * burst of connections then has further handshakes dropped, and a probe among them retried a second or more later.
+     */
+    static final int BACKLOG = 64;
+
+    private final HttpServer http;
+    private final ThreadPoolExecutor executor;
     private final AtomicReference<RingblocksServer> server;
 
-    private MetricsEndpoint(final HTTPServer http, final AtomicReference<RingblocksServer> server)
+    private MetricsEndpoint(final HttpServer http, final ThreadPoolExecutor executor,
+        final AtomicReference<RingblocksServer> server)
     {
         this.http = http;
+        this.executor = executor;
         this.server = server;
     }
 
@@ -59,39 +83,60 @@ public final class MetricsEndpoint implements AutoCloseable
             return null;
         }
         // Read once by the JDK server when first used. Without time limits a client sending its request (or reading
-        // the response) a byte at a time holds one of the two threads for ever: two such clients starve the health
-        // checks, and an orchestrator restarts a healthy server.
-        defaultProperty("sun.net.httpserver.maxConnections", Integer.toString(MAX_CONNECTIONS));
+        // the response) a byte at a time holds its connection and thread for ever: enough of them take every
+        // connection, and the health checks fail.
+        defaultProperty(MAX_CONNECTIONS_PROPERTY, Integer.toString(MAX_CONNECTIONS));
         defaultProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
         defaultProperty("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
+        defaultProperty("sun.net.httpserver.clockTick", Long.toString(IDLE_CHECK_MILLIS));
         final AtomicReference<RingblocksServer> server = new AtomicReference<>();
         final PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new PrometheusStats(server));
         JvmMetrics.builder().register(registry);
-        final ThreadPoolExecutor executor = new ThreadPoolExecutor(THREADS, THREADS, 60, TimeUnit.SECONDS,
-            new ArrayBlockingQueue<>(QUEUE), r ->
+        final HttpServer http =
+            HttpServer.create(new InetSocketAddress(config.metricsHost(), config.metricsPort()), BACKLOG);
+        final ThreadPoolExecutor executor = exchanges();
+        http.setExecutor(executor);
+        http.createContext("/metrics", new MetricsHandler(registry));
+        http.createContext("/", new Health(server));
+        startDaemon(http);
+        return new MetricsEndpoint(http, executor, server);
+    }
+
+    /** The JDK server's dispatcher thread is a daemon if its starter is: a forgotten endpoint must not keep the JVM. */
+    private static void startDaemon(final HttpServer http)
+    {
+        final Thread starter = Thread.ofVirtual().start(http::start);
+        boolean interrupted = false;
+        while (starter.isAlive())
+        {
+            try
             {
-                final Thread t = new Thread(r, "ringblocks-metrics");
-                t.setDaemon(true);
-                return t;
-            }, new ThreadPoolExecutor.AbortPolicy()); // rejected: the JDK server closes that connection at once
-        executor.allowCoreThreadTimeOut(true);
-        try
-        {
-            return new MetricsEndpoint(HTTPServer.builder()
-                .hostname(config.metricsHost())
-                .port(config.metricsPort())
-                .registry(registry)
-                .executorService(executor)
-                .registerHealthHandler(false)
-                .defaultHandler(new Health(server))
-                .buildAndStart(), server);
+                starter.join(); // a moment: returning before it, close() could race the start
+            }
+            catch (final InterruptedException e)
+            {
+                interrupted = true;
+            }
         }
-        catch (final IOException | RuntimeException e)
+        if (interrupted)
         {
-            executor.shutdownNow();
-            throw e;
+            Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * A virtual thread per exchange, as many as connections may be open: a connection has one exchange at a time, so
+     * none is refused while the connection limit holds. Twice that, because the thread that answered a connection's
+     * last request may not have returned to the pool yet when its next request is handed over. A rejected exchange
+     * has its connection closed by the JDK server; an operator's limit moves this one with it (none keeps ours).
+     */
+    private static ThreadPoolExecutor exchanges()
+    {
+        final int connections = Integer.getInteger(MAX_CONNECTIONS_PROPERTY, MAX_CONNECTIONS);
+        final int threads = 2 * (connections > 0 ? connections : MAX_CONNECTIONS);
+        return new ThreadPoolExecutor(0, threads, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+            Thread.ofVirtual().name("ringblocks-metrics-", 0).factory(), new ThreadPoolExecutor.AbortPolicy());
     }
 
     private static void defaultProperty(final String name, final String value)
@@ -111,13 +156,14 @@ public final class MetricsEndpoint implements AutoCloseable
     /** @return the bound port (useful with port 0). */
     public int port()
     {
-        return http.getPort();
+        return http.getAddress().getPort();
     }
 
     @Override
     public void close()
     {
-        http.close();
+        http.stop(0);
+        executor.shutdown();
     }
 
     /** Every path but {@code /metrics}: the two health checks, else 404. */

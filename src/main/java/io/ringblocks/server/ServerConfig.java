@@ -569,6 +569,11 @@ public final class ServerConfig
             {
                 throw new IllegalArgumentException("metricsHost must be an address or a name: '" + metricsHost + "'");
             }
+            if (metricsPort > 0 && metricsPort == port)
+            {
+                // Else found only after recovery: the endpoint, started first, holds the port the workers need.
+                throw new IllegalArgumentException("metricsPort must differ from the server's port: both " + port);
+            }
             return new ServerConfig(this);
         }
     }

@@ -98,7 +98,8 @@ final class ServerReport
             sum(ServerStats.REJECTED));
         v.counter("connections_closed", "Connections closed.", sum(ServerStats.CLOSED));
         v.gauge("in_flight", "Requests taken and not yet answered.", sum(ServerStats.IN_FLIGHT));
-        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
+        // From NONE: frames with an opcode this version does not define are counted there (UNKNOWN_OPCODE answers).
+        for (int op = Opcode.NONE; op <= Opcode.FIND_MISSING; op++)
         {
             final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
             v.counter("requests", "requests", "Requests answered, by opcode.", "op", name, requests[op]);
@@ -106,7 +107,7 @@ final class ServerReport
                 bytesIn[op]);
             v.counter("bytes_out", "sent_bytes", "Bytes of responses sent, by opcode.", "op", name, bytesOut[op]);
         }
-        for (int op = Opcode.PING; op <= Opcode.FIND_MISSING; op++)
+        for (int op = Opcode.NONE; op <= Opcode.FIND_MISSING; op++)
         {
             final int at = op * LatencyBuckets.BUCKETS;
             long count = 0;

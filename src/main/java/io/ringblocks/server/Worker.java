@@ -111,7 +111,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         started.await();
         if (failure != null)
         {
-            throw new IllegalStateException("worker " + id + " failed to start: " + failure.getMessage(), failure);
+            throw new IllegalStateException("worker " + id + " failed to start: " + Failures.describe(failure), failure);
         }
     }
 

@@ -145,6 +145,42 @@ class RbCatTest
     }
 
     @Test
+    void shouldTakeTheRestOfTheLineAsTheFileOfPutAndGet() throws Exception
+    {
+        final Path in = Files.createDirectories(dir.resolve("my files")).resolve("hello  there.txt");
+        Files.writeString(in, "hello");
+        final Path back = dir.resolve("my files").resolve("back again.bin");
+        try (RingblocksServer server = start())
+        {
+            final String[] lines = run(server.port(), "put " + in + "\nget " + HELLO + " " + back + "\n", 0);
+            assertEquals(HELLO, lines[0]);
+            assertEquals("OK 5", lines[1]);
+            assertArrayEquals("hello".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(back));
+        }
+    }
+
+    @Test
+    void shouldExitOneWhenTheServerCannotBeReachedAndTwoOnBadArguments() throws Exception
+    {
+        final int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()))
+        {
+            closed = s.getLocalPort();
+        }
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final ByteArrayInputStream ping = new ByteArrayInputStream("ping\n".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(1, RbCat.run(new String[]{"127.0.0.1:" + closed}, ping,
+            new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(err, true)),
+            "a refused connection is a runtime failure, not a usage error: " + err);
+        final String line = err.toString(StandardCharsets.UTF_8);
+        assertEquals(1, line.strip().lines().count(), line);
+        assertTrue(line.startsWith("rbcat: ") && line.contains("refused"), line);
+        assertEquals(2, RbCat.run(new String[]{"127.0.0.1"}, new ByteArrayInputStream(new byte[0]),
+            new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(new ByteArrayOutputStream(), true)),
+            "no port: a usage error");
+    }
+
+    @Test
     void shouldStoreTheRestOfStdinWithPutDash() throws Exception
     {
         try (RingblocksServer server = start())

@@ -142,6 +142,17 @@ class ServerMainConfigTest
     }
 
     @Test
+    void shouldRefuseTheServersOwnPortForTheMetricsEndpoint()
+    {
+        final IllegalArgumentException same = assertThrows(IllegalArgumentException.class,
+            () -> config("--listen", "0.0.0.0:10100", "--metrics-listen", "127.0.0.1:10100"));
+        assertEquals("--metrics-listen 127.0.0.1:10100: metricsPort must differ from the server's port: both 10100",
+            same.getMessage());
+        assertEquals(0, config("--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0").metricsPort(),
+            "two ephemeral ports are two ports");
+    }
+
+    @Test
     void shouldShowTheDefaultsTheReadmeTableLists() throws Exception
     {
         final CommandLine.Model.CommandSpec spec = new CommandLine(new ServerMain()).getCommandSpec();

@@ -65,7 +65,8 @@ class ServerMainTest
         for (final String[] args : new String[][]{{"--sync", "maybe"}, {"--bogus"}, {"--workers", "x"},
             {"--max-size", "lots"}, {"--listen", "nohost"}, {"--direct-io", "sometimes"}, {"--send-timeout", "soon"},
             {"--send-timeout", "0s"}, {"--request-timeout", "0"}, {"--idle-timeout", "soon"},
-            {"--metrics-listen", "nohost"}, {"--metrics-listen", "127.0.0.1:99999"}})
+            {"--metrics-listen", "nohost"}, {"--metrics-listen", "127.0.0.1:99999"},
+            {"--listen", "127.0.0.1:10100", "--metrics-listen", "127.0.0.1:10100"}})
         {
             final Process p = launch(dir, args);
             final List<String> lines = output(p);
@@ -137,8 +138,7 @@ class ServerMainTest
         final HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(metrics.body().contains("ringblocks_requests_total{op=\"ping\"} 1.0"), metrics.body());
-        // Process.destroy() would close our end of the pipes; send the signal by hand.
-        new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+        signal(p, "TERM");
         assertTrue(p.waitFor(20, TimeUnit.SECONDS), "no graceful stop");
         assertEquals(0, p.exitValue());
         final StringBuilder rest = new StringBuilder();
@@ -147,5 +147,77 @@ class ServerMainTest
             rest.append(line).append('\n');
         }
         assertTrue(rest.toString().contains("ringblocks stopped"), rest.toString());
+    }
+
+    @Test
+    void shouldStopGracefullyOnSighup() throws Exception
+    {
+        final Process p = launch(dir, "--listen", "127.0.0.1:" + freePort(), "--data", dir.resolve("data").toString(),
+            "--workers", "2", "--max-size", "64m");
+        final BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertTrue(skipTo(out, "ringblocks listening on") != null, "no startup line");
+        signal(p, "HUP");
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "no graceful stop");
+        assertEquals(0, p.exitValue());
+        assertTrue(skipTo(out, "ringblocks stopped") != null, "no graceful stop");
+    }
+
+    @Test
+    void shouldStopGracefullyRightAfterRecoveryWhenSignalledDuringIt() throws Exception
+    {
+        final int metricsPort = freePort();
+        final Process p = launch(dir, "--listen", "127.0.0.1:" + freePort(), "--data", dir.resolve("data").toString(),
+            "--workers", "2", "--max-size", "64m", "--metrics-listen", "127.0.0.1:" + metricsPort);
+        final BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        // A new store zeroes its write-ahead log while "recovering": about a second and a half here.
+        awaitRecovering(metricsPort);
+        signal(p, "TERM");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "no stop");
+        assertEquals(0, p.exitValue(), "a graceful stop, not the JVM's exit 143");
+        assertTrue(skipTo(out, "ringblocks listening on") != null, "recovery finished");
+        assertTrue(skipTo(out, "ringblocks stopped") != null, "then the graceful stop");
+    }
+
+    /** Polls /health/ready until it answers 503 "recovering": the endpoint is up, the store not yet open. */
+    private static void awaitRecovering(final int metricsPort) throws Exception
+    {
+        final HttpClient http = HttpClient.newHttpClient();
+        final HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort +
+            "/health/ready")).timeout(java.time.Duration.ofSeconds(5)).build();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline)
+        {
+            try
+            {
+                final HttpResponse<String> r = http.send(ready, HttpResponse.BodyHandlers.ofString());
+                assertEquals("recovering\n", r.body(), "recovery was over before the test could signal it");
+                return;
+            }
+            catch (final java.io.IOException notYetListening)
+            {
+                Thread.sleep(10);
+            }
+        }
+        throw new AssertionError("the metrics endpoint never answered");
+    }
+
+    /** Process.destroy() would close our end of the pipes; the signal is sent by hand. */
+    private static void signal(final Process p, final String name) throws Exception
+    {
+        assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).start().waitFor());
+    }
+
+    /** @return the first line starting with {@code prefix}, the lines before it read and dropped; null at the end. */
+    private static String skipTo(final BufferedReader out, final String prefix) throws Exception
+    {
+        String line;
+        while ((line = out.readLine()) != null)
+        {
+            if (line.startsWith(prefix))
+            {
+                return line;
+            }
+        }
+        return null;
     }
 }
