@@ -428,6 +428,84 @@ class AsyncBlockClientTest
         }
     }
 
+    /** Pings from {@code callers} threads released together; returns how each failed. */
+    private static List<Throwable> concurrentPingFailures(final AsyncBlockClient client, final int callers)
+        throws InterruptedException
+    {
+        final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        final List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < callers; i++)
+        {
+            threads.add(Thread.ofPlatform().name("caller-" + i).start(() ->
+            {
+                try
+                {
+                    go.await();
+                    failures.add(failure(client.ping()));
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+        }
+        go.countDown();
+        for (final Thread thread : threads)
+        {
+            thread.join();
+        }
+        return failures;
+    }
+
+    /** @return a client that was connected to the server, which is gone now (connections to it are refused). */
+    private AsyncBlockClient clientOfAStoppedServer(final ClientOptions options) throws Exception
+    {
+        final AsyncBlockClient client = AsyncBlockClient.connect(options);
+        client.ping().join();
+        server.close();
+        awaitTrue(() -> !client.connected());
+        return client;
+    }
+
+    @Test
+    void shouldShareAFailedReconnectRoundWithConcurrentCallersInsteadOfEachTryingAgain() throws Exception
+    {
+        // A round is 3 attempts with pauses of 500 ms and 1 s between them; its failure is shared for the 2 s pause
+        // that would come next.
+        try (AsyncBlockClient client = clientOfAStoppedServer(server.options().reconnectAttempts(3)
+            .reconnectBackoff(Duration.ofMillis(500)).requestTimeout(Duration.ofSeconds(10)).build()))
+        {
+            final List<Throwable> failures = concurrentPingFailures(client, 4);
+            int shared = 0;
+            for (final Throwable ex : failures)
+            {
+                assertInstanceOf(ConnectionLostException.class, ex);
+                assertTrue(ex.getMessage().contains("after 3 attempts"), ex.getMessage());
+                shared += ex.getMessage().contains("the next attempt is due") ? 1 : 0;
+            }
+            assertEquals(3, shared, "one caller ran the round, the others waited for it and shared its failure");
+            final Throwable next = failure(client.ping());
+            assertTrue(next.getMessage().contains("the next attempt is due"), "not due yet: " + next.getMessage());
+        }
+    }
+
+    @Test
+    void shouldFailUnsentWithinTheRequestTimeoutWhenReconnectingWouldTakeLonger() throws Exception
+    {
+        // A full round would take 1 + 2 + 2 + 2 s of pauses; each request may take 300 ms.
+        try (AsyncBlockClient client = clientOfAStoppedServer(server.options().reconnectAttempts(5)
+            .reconnectBackoff(Duration.ofSeconds(1)).requestTimeout(Duration.ofMillis(300)).build()))
+        {
+            for (final Throwable ex : concurrentPingFailures(client, 3))
+            {
+                final RequestTimeoutException timedOut = assertInstanceOf(RequestTimeoutException.class, ex);
+                assertFalse(timedOut.sent(), "never sent: " + ex.getMessage());
+            }
+            assertEquals(0, client.inFlight());
+        }
+    }
+
     @Test
     void shouldFailOutstandingRequestsOnClose()
     {

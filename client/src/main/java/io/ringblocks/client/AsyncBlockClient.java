@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongFunction;
 
 /**
@@ -25,8 +26,13 @@ import java.util.function.LongFunction;
  * When the connection drops, the requests outstanding on it fail with {@link ConnectionLostException} (their
  * outcome is unknown), and the next request reconnects transparently: up to
  * {@link ClientOptions#reconnectAttempts()} attempts, pausing {@link ClientOptions#reconnectBackoff()} before the
- * second and doubling after, in the calling thread. If all attempts fail that request fails with
- * {@link ConnectionLostException}, and the next one tries again.
+ * second and doubling after (at most 2 s), in the calling thread, while concurrent callers wait for it. All of it
+ * happens within the request's own {@link ClientOptions#requestTimeout()}: a request whose timeout runs out while
+ * it reconnects, or waits for another caller's reconnect, fails with a {@link RequestTimeoutException} whose
+ * {@link RequestTimeoutException#sent()} is false. If all attempts fail, that request fails with
+ * {@link ConnectionLostException}, and so does every request made until the pause the next attempt would have
+ * waited for has passed: they share that failure at once instead of each trying again. Then the next request
+ * tries again.
  * <pre>{@code
  * try (AsyncBlockClient client = AsyncBlockClient.connect("127.0.0.1", 7070))
  * {
@@ -43,9 +49,13 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     private final Semaphore permits;
     private final AtomicLong requestIds = new AtomicLong();
     private final String timeoutText;
-    private final Object connectLock = new Object();
+    /** Held while reconnecting: waited for with a deadline, so no caller waits longer than its own timeout. */
+    private final ReentrantLock connectLock = new ReentrantLock();
     private volatile Connection connection;
     private volatile boolean closed;
+    /** The last reconnect round's failure, which every request shares until {@link #retryNotBeforeNanos}. */
+    private volatile ConnectionLostException lastFailure;
+    private volatile long retryNotBeforeNanos;
 
     private AsyncBlockClient(final ClientOptions options)
     {
@@ -81,7 +91,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         final AsyncBlockClient client = new AsyncBlockClient(options);
         try
         {
-            client.connection = Connection.open(options, client.permits);
+            client.connection = Connection.open(options, client.permits, options.connectTimeoutMillis());
         }
         catch (final IOException ex)
         {
@@ -338,13 +348,18 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     public void close()
     {
         closed = true;
-        synchronized (connectLock)
+        connectLock.lock();
+        try
         {
             final Connection current = connection;
             if (current != null)
             {
                 current.close("client closed", null);
             }
+        }
+        finally
+        {
+            connectLock.unlock();
         }
     }
 
@@ -395,12 +410,19 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         final Connection current;
         try
         {
-            current = connection();
+            current = connection(opcode, start, timeoutNanos);
         }
         catch (final RuntimeException ex)
         {
             permits.release();
             return CompletableFuture.failedFuture(ex);
+        }
+        final long remaining = timeoutNanos - (System.nanoTime() - start);
+        if (remaining <= 0)
+        {
+            // Queued with no time left it would only time out unsent, yet count as sent (outcome unknown).
+            permits.release();
+            return CompletableFuture.failedFuture(timedOutUnsent(opcode, null));
         }
         long id = requestIds.incrementAndGet();
         if (id == 0)
@@ -409,19 +431,39 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         }
         final Pending<T> request = new Pending<>(id, opcode, frame.apply(id), payload, payloadOffset, payloadLength,
             decoder);
-        final long remaining = Math.max(1, timeoutNanos - (System.nanoTime() - start));
         current.send(request, remaining, timeoutText);
         return request.future;
     }
 
-    private Connection connection()
+    /**
+     * The open connection, re-established first if it was lost, all within the request's timeout (which started at
+     * {@code start}).
+     *
+     * @throws ConnectionLostException  if reconnecting failed, now or in a round that failed so recently that the
+     *                                  next attempt is not due yet.
+     * @throws RequestTimeoutException  (not sent) if the timeout ran out first.
+     */
+    private Connection connection(final int opcode, final long start, final long timeoutNanos)
     {
         final Connection current = connection;
         if (current != null && current.isOpen())
         {
             return current;
         }
-        synchronized (connectLock)
+        failIfReconnectNotDue();
+        try
+        {
+            if (!connectLock.tryLock(timeoutNanos - (System.nanoTime() - start), TimeUnit.NANOSECONDS))
+            {
+                throw timedOutUnsent(opcode, null);
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new ConnectionLostException("interrupted while waiting for a reconnect", ex);
+        }
+        try
         {
             if (closed)
             {
@@ -431,29 +473,81 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             {
                 return connection;
             }
-            IOException last = null;
-            long backoffNanos = ClientOptions.saturatedNanos(options.reconnectBackoff());
-            for (int attempt = 0; attempt < options.reconnectAttempts(); attempt++)
-            {
-                if (attempt > 0)
-                {
-                    pause(backoffNanos);
-                    backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
-                }
-                try
-                {
-                    connection = Connection.open(options, permits);
-                    return connection;
-                }
-                catch (final IOException ex)
-                {
-                    last = ex;
-                }
-            }
-            throw new ConnectionLostException("connection to " + options.host() + ":" + options.port() +
-                " lost and not re-established after " + options.reconnectAttempts() + " attempts" +
-                (last == null ? "" : ": " + last), last);
+            failIfReconnectNotDue(); // the round this caller waited for just failed
+            return reconnect(opcode, start, timeoutNanos);
         }
+        finally
+        {
+            connectLock.unlock();
+        }
+    }
+
+    /** Shares a failed reconnect round's outcome until the next attempt is due, so callers do not queue up for it. */
+    private void failIfReconnectNotDue()
+    {
+        final ConnectionLostException failure = lastFailure;
+        final long untilNanos = retryNotBeforeNanos - System.nanoTime();
+        if (failure != null && untilNanos > 0)
+        {
+            throw new ConnectionLostException(failure.getMessage() + "; the next attempt is due in " +
+                TimeUnit.NANOSECONDS.toMillis(untilNanos) + " ms", failure);
+        }
+    }
+
+    /** One round of reconnect attempts, under {@link #connectLock}, cut short where the request's timeout ends. */
+    private Connection reconnect(final int opcode, final long start, final long timeoutNanos)
+    {
+        IOException last = null;
+        long backoffNanos = Math.min(MAX_BACKOFF_NANOS, ClientOptions.saturatedNanos(options.reconnectBackoff()));
+        for (int attempt = 0; attempt < options.reconnectAttempts(); attempt++)
+        {
+            if (attempt > 0)
+            {
+                if (backoffNanos >= timeoutNanos - (System.nanoTime() - start))
+                {
+                    throw timedOutUnsent(opcode, last); // no time left for another attempt
+                }
+                pause(backoffNanos);
+                backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+            }
+            final long leftNanos = timeoutNanos - (System.nanoTime() - start);
+            if (leftNanos <= 0)
+            {
+                throw timedOutUnsent(opcode, last);
+            }
+            try
+            {
+                connection = Connection.open(options, permits, connectTimeoutMillis(leftNanos));
+                lastFailure = null;
+                return connection;
+            }
+            catch (final IOException ex)
+            {
+                last = ex;
+            }
+        }
+        final ConnectionLostException failed = new ConnectionLostException("connection to " + options.host() + ":" +
+            options.port() + " lost and not re-established after " + options.reconnectAttempts() + " attempts" +
+            (last == null ? "" : ": " + last), last);
+        retryNotBeforeNanos = System.nanoTime() + backoffNanos;
+        lastFailure = failed;
+        throw failed;
+    }
+
+    /** The connect timeout, shortened to what is left of the request's timeout. */
+    private int connectTimeoutMillis(final long leftNanos)
+    {
+        final long leftMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(leftNanos));
+        return (int)Math.min(options.connectTimeoutMillis(), leftMillis);
+    }
+
+    /** A request that ran out of time before it was sent, waiting for a slot or for the connection. */
+    private RequestTimeoutException timedOutUnsent(final int opcode, final IOException lastConnectFailure)
+    {
+        return new RequestTimeoutException(Wire.opcodeName(opcode) + ": not sent; its timeout of " + timeoutText +
+            " ran out waiting for an in-flight slot or for the connection to " + options.host() + ":" +
+            options.port() + " to be re-established" +
+            (lastConnectFailure == null ? "" : " (last attempt: " + lastConnectFailure + ")"), false);
     }
 
     private static void pause(final long nanos)

@@ -18,9 +18,10 @@ import java.util.concurrent.CompletableFuture;
  * {@link java.util.concurrent.CompletionException} as usual). Argument errors throw directly
  * ({@link NullPointerException}, {@link IllegalArgumentException}) and send nothing.
  * <p>
- * Calls do block in two bounded cases: while the connection's {@link ClientOptions#maxInFlight()} slots are all
- * taken (at most {@link ClientOptions#requestTimeout()}, then the future fails with
- * {@link RequestTimeoutException}), and while re-establishing a dropped connection. Futures are completed on the
+ * Calls do block in two cases, together at most {@link ClientOptions#requestTimeout()} (then the future fails with
+ * a {@link RequestTimeoutException} that was not {@link RequestTimeoutException#sent() sent}): while the
+ * connection's {@link ClientOptions#maxInFlight()} slots are all taken, and while re-establishing a dropped
+ * connection, or waiting for another caller to. Futures are completed on the
  * connection's reader thread (a timed-out request's on one of a few timeout threads shared by the JVM): dependent
  * stages attached without an executor run there and must not block, or every response of that connection (or
  * other callers' timeouts) waits for them; use the {@code ...Async} stage methods for slow work. A future the

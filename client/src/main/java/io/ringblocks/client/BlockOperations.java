@@ -10,7 +10,9 @@ import java.util.OptionalInt;
 /**
  * The blocking operations of a ringblocks client, implemented by {@link BlockClient} (one connection) and
  * {@link BlockClientPool} (several). Every method is thread-safe and waits for its response, at most about
- * {@link ClientOptions#requestTimeout()} (plus reconnect time when the connection had dropped).
+ * {@link ClientOptions#requestTimeout()}, which includes any wait for an in-flight slot and for re-establishing a
+ * dropped connection (a request that ran out of time before it was sent fails with a
+ * {@link RequestTimeoutException} whose {@link RequestTimeoutException#sent()} is false).
  * <p>
  * Failures are unchecked {@link RingblocksException}s; besides the ones listed per method, any call may throw
  * {@link ConnectionLostException}, {@link RequestTimeoutException}, {@link ServerBusyException},

@@ -125,7 +125,8 @@ public final class ClientOptions
     }
 
     /**
-     * @return the limit on one request, from the call to its response, including any wait for an in-flight slot.
+     * @return the limit on one request, from the call to its response, including any wait for an in-flight slot and
+     * for re-establishing a lost connection.
      */
     public Duration requestTimeout()
     {
@@ -158,8 +159,9 @@ public final class ClientOptions
     }
 
     /**
-     * @return how many times a request tries to re-establish a lost connection before failing with
-     * {@link ConnectionLostException}; 0 disables reconnecting.
+     * @return how many times a request tries to re-establish a lost connection (within its
+     * {@link #requestTimeout()}) before failing with {@link ConnectionLostException}; until the next attempt is due
+     * (see {@link #reconnectBackoff()}) other requests fail with that same failure at once. 0 disables reconnecting.
      */
     public int reconnectAttempts()
     {
@@ -167,7 +169,8 @@ public final class ClientOptions
     }
 
     /**
-     * @return the pause before the second reconnect attempt; it doubles for each further attempt (capped at 2 s).
+     * @return the pause before the second reconnect attempt; it doubles for each further attempt (capped at 2 s), and
+     * the pause that would have come next is how long a failed round's outcome is shared before trying again.
      */
     public Duration reconnectBackoff()
     {

@@ -79,17 +79,20 @@ final class Connection
     /**
      * Connects and starts the reader and writer threads.
      *
-     * @param permits the owning client's in-flight slots; the connection releases one per request it retires.
+     * @param permits              the owning client's in-flight slots; the connection releases one per request it
+     *                             retires.
+     * @param connectTimeoutMillis the connect timeout, or less when a request's own timeout ends sooner.
      * @throws IOException when the TCP connection cannot be established within the connect timeout.
      */
-    static Connection open(final ClientOptions options, final Semaphore permits) throws IOException
+    static Connection open(final ClientOptions options, final Semaphore permits, final int connectTimeoutMillis)
+        throws IOException
     {
         final Socket socket = new Socket();
         try
         {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
-            socket.connect(new InetSocketAddress(options.host(), options.port()), options.connectTimeoutMillis());
+            socket.connect(new InetSocketAddress(options.host(), options.port()), connectTimeoutMillis);
             final Connection connection = new Connection(options, socket, permits);
             final int n = NEXT_ID.incrementAndGet();
             new ClientThread(connection::readLoop, "ringblocks-client-reader-" + n).start();
