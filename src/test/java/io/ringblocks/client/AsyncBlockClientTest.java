@@ -228,6 +228,29 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldCloseAConnectionWhoseResponseStallsHalfwayAfterATimeout() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofMillis(100)).build()))
+        {
+            client.ping().join();
+            server.rewriteNextResponse(frame ->
+            {
+                server.pause(); // and answer nothing more, the liveness PING included
+                // A header that announces 64 body bytes, followed by 10 of them: the rest never comes.
+                final ByteBuffer stalled = ByteBuffer.allocate(26).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                return stalled.put(frame, 0, 16).putInt(0, 12 + 64).array();
+            });
+            assertInstanceOf(RequestTimeoutException.class, failure(client.ping()));
+            // A header alone is no sign of life: the connection PINGs itself and, unanswered for 2 s, closes.
+            awaitTrue(() -> !client.connected());
+            server.resume();
+            client.ping().join();
+            assertEquals(2, server.connectionsAccepted(), "the next request connected afresh");
+        }
+    }
+
+    @Test
     void shouldMakeCallersBeyondMaxInFlightWaitForASlot() throws InterruptedException
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(

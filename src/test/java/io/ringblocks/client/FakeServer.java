@@ -28,13 +28,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
 /**
  * An in-memory protocol v1 server for client tests, on 127.0.0.1 with an ephemeral port and one thread per
  * connection. It validates requests as the spec's section 2.4 orders, so a client encoding bug surfaces as a
  * BAD_REQUEST in the tests, and has switches for the situations a real server produces only under load or
  * failure: responses in reverse order per batch, corrupted GET bytes, a dropped connection, delayed responses,
- * forced statuses, connection-level errors and a paused reader.
+ * forced statuses, connection-level errors, a paused reader and rewritten responses.
  */
 final class FakeServer implements AutoCloseable
 {
@@ -65,6 +67,7 @@ final class FakeServer implements AutoCloseable
     private volatile boolean corruptPuts;
     private volatile long delayMillis;
     private volatile CountDownLatch gate = new CountDownLatch(0);
+    private final AtomicReference<UnaryOperator<byte[]>> rewriteNext = new AtomicReference<>();
     private final Thread acceptor;
 
     FakeServer() throws IOException
@@ -132,6 +135,15 @@ final class FakeServer implements AutoCloseable
     void connectionError(final int status)
     {
         connectionError.set(status);
+    }
+
+    /**
+     * Replaces the next response frame (header included) with what {@code rewrite} makes of it, which may be anything
+     * a broken or hostile server could send (one shot).
+     */
+    void rewriteNextResponse(final UnaryOperator<byte[]> rewrite)
+    {
+        rewriteNext.set(rewrite);
     }
 
     /** Holds every request that arrives from now on, once its length prefix is read, until {@link #resume()}. */
@@ -295,7 +307,8 @@ final class FakeServer implements AutoCloseable
                     in.readFully(rest, 12, rest.length - 12);
                     answer = handle(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
                 }
-                batch.add(answer);
+                final UnaryOperator<byte[]> rewrite = rewriteNext.getAndSet(null);
+                batch.add(rewrite == null ? answer : rewrite.apply(answer));
                 if (batch.size() >= reverseBatch)
                 {
                     for (int i = batch.size() - 1; i >= 0; i--)

@@ -56,7 +56,10 @@ final class Connection
     private volatile String closeReason;
     /** Set before closing when the server refused the connection (BUSY, opcode 0, id 0): nothing was executed. */
     private volatile boolean refused;
-    /** When the last response header arrived (or the connection opened). */
+    /**
+     * When the last whole response frame was read (or the connection opened): a header followed by a body that stalls
+     * is no sign of life, or a peer that stopped mid-frame would never be suspected.
+     */
     private volatile long lastReadNanos = System.nanoTime();
     /** A liveness PING of this connection is in flight. */
     private final AtomicBoolean probing = new AtomicBoolean();
@@ -248,7 +251,7 @@ final class Connection
     }
 
     /**
-     * Nothing at all has arrived since {@code timedOut} was sent: a slow server answers something, a peer gone silent
+     * No whole response has arrived since {@code timedOut} was sent: a slow server answers something, a peer gone silent
      * (a host that vanished, a firewall that dropped the connection's state) answers nothing, and TCP would take many
      * minutes to give up. One PING of the connection's own tells them apart: unanswered within the request timeout
      * (at least 2 s), with still nothing read, it closes the connection, so the next request connects afresh.
@@ -324,7 +327,6 @@ final class Connection
         {
             while (readHeader(header))
             {
-                lastReadNanos = System.nanoTime();
                 final long length = Wire.getUnsignedInt(header, Protocol.LENGTH_OFFSET);
                 final int version = header[Protocol.VERSION_OFFSET] & 0xFF;
                 final int opcode = header[Protocol.OPCODE_OFFSET] & 0xFF;
@@ -360,6 +362,7 @@ final class Connection
                 {
                     // Unknown id (a request that timed out), error bodies (ignored in v1) and oversized bodies.
                     in.skipNBytes(bodyLength);
+                    lastReadNanos = System.nanoTime();
                     if (request != null && inFlight.remove(requestId, request))
                     {
                         release(request);
@@ -380,6 +383,7 @@ final class Connection
                 {
                     throw new EOFException("connection closed inside a response body");
                 }
+                lastReadNanos = System.nanoTime();
                 if (inFlight.remove(requestId, request))
                 {
                     release(request);

@@ -6,9 +6,10 @@ package io.ringblocks.client;
  * that was sent may still execute on the server (its late response is discarded), so as with
  * {@link ConnectionLostException} the outcome of a PUT or DELETE is unknown; one that ran out of time before it was
  * sent was not sent at all ({@link #sent()}). A timeout does not close the
- * connection: a slow server is not a broken one. But when nothing at all has arrived on the connection since the
- * request was sent, the connection checks itself with a PING, and closes once that goes unanswered as long (at least
- * 2 s): a peer gone silent (a vanished host, a firewall that dropped the connection) is not waited for.
+ * connection: a slow server is not a broken one. But when no whole response has arrived on the connection since the
+ * request was sent (nothing at all, or a response that stopped halfway), the connection checks itself with a PING,
+ * and closes once that goes unanswered as long (at least 2 s): a peer gone silent (a vanished host, a firewall that
+ * dropped the connection) is not waited for.
  */
 public final class RequestTimeoutException extends RingblocksException
 {
