@@ -272,12 +272,12 @@ final class FakeServer implements AutoCloseable
                 final long length = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
                 if (length < 12)
                 {
-                    writeAndClose(out, response(0, StatusCode.BAD_REQUEST, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, StatusCode.BAD_REQUEST, 0, new byte[0]));
                     return;
                 }
                 if (length > 12 + 32 + maxBlockSize)
                 {
-                    writeAndClose(out, response(0, StatusCode.FRAME_TOO_LARGE, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, StatusCode.FRAME_TOO_LARGE, 0, new byte[0]));
                     return;
                 }
                 // Like the real server (protocol-spec 2.3): judge the header before the body has arrived.
@@ -286,12 +286,12 @@ final class FakeServer implements AutoCloseable
                 final int status = connectionError.getAndSet(-1);
                 if (status >= 0)
                 {
-                    writeAndClose(out, response(0, status, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, status, 0, new byte[0]));
                     return;
                 }
                 if ((rest[0] & 0xFF) != 1)
                 {
-                    writeAndClose(out, response(0, StatusCode.UNSUPPORTED_VERSION, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, StatusCode.UNSUPPORTED_VERSION, 0, new byte[0]));
                     return;
                 }
                 final int early = forcedStatus.get() < 0 ? headerStatus(rest, (int)length - 12) : -1;
@@ -337,10 +337,24 @@ final class FakeServer implements AutoCloseable
         }
     }
 
-    private void writeAndClose(final OutputStream out, final byte[] response) throws IOException
+    /**
+     * A connection-level error frame, closed lingeringly as the spec's section 4 says: unread input at close would make
+     * the kernel send a reset, which can destroy the frame before the client reads it.
+     */
+    private void writeAndClose(final Socket socket, final OutputStream out, final byte[] response) throws IOException
     {
         out.write(response);
         out.flush();
+        socket.shutdownOutput();
+        socket.setSoTimeout(1_000);
+        try
+        {
+            socket.getInputStream().skip(Long.MAX_VALUE); // returns at the client's end of stream
+        }
+        catch (final java.net.SocketTimeoutException ex)
+        {
+            // the client kept the connection open for a second: close it anyway, as the real server does
+        }
     }
 
     /** @return the status a header alone decides (per-request validation failures), or -1. */

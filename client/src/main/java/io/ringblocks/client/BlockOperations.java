@@ -32,7 +32,11 @@ public interface BlockOperations extends AutoCloseable
      * @param data the block, 1..{@link ClientOptions#maxBlockSize()} bytes; must not change during the call.
      * @return its address, as computed by the server (and here, when verifying).
      * @throws NoSpaceException       if the store is full and the block is new.
-     * @throws BlockTooLargeException if the server's limit is smaller than the client's.
+     * @throws BlockTooLargeException if the block is above the server's maximum block size: a misconfiguration, as
+     *                                {@link ClientOptions#maxBlockSize()} must not exceed the server's. Nothing was
+     *                                stored. Such a PUT's frame is usually above the server's frame limit too, which
+     *                                the server answers by closing the connection (FRAME_TOO_LARGE), so the other
+     *                                requests outstanding on it fail with {@link ConnectionLostException}.
      * @throws HashMismatchException  when the bytes the server received were not these (nothing was stored).
      */
     Hash put(byte[] data);
@@ -43,7 +47,8 @@ public interface BlockOperations extends AutoCloseable
      *
      * @param data the block, 1..{@link ClientOptions#maxBlockSize()} remaining bytes.
      * @return its address, as computed by the server.
-     * @throws NoSpaceException if the store is full and the block is new.
+     * @throws NoSpaceException       if the store is full and the block is new.
+     * @throws BlockTooLargeException if the block is above the server's maximum block size, see {@link #put(byte[])}.
      */
     Hash put(ByteBuffer data);
 
@@ -56,6 +61,7 @@ public interface BlockOperations extends AutoCloseable
      * @return {@code expected}.
      * @throws HashMismatchException if the server computed a different hash; nothing was stored.
      * @throws NoSpaceException      if the store is full and the block is new.
+     * @throws BlockTooLargeException if the block is above the server's maximum block size, see {@link #put(byte[])}.
      */
     Hash put(byte[] data, Hash expected);
 

@@ -33,8 +33,8 @@ public final class ClientOptions
     public static final int DEFAULT_POOL_SIZE = 4;
     /** Default {@link #maxBlockSize()}: 1 MiB, the server's default. */
     public static final int DEFAULT_MAX_BLOCK_SIZE = 1 << 20;
-    /** Largest accepted {@link #maxBlockSize()}: 1 GiB, far above any sane block, below array limits. */
-    public static final int MAX_MAX_BLOCK_SIZE = 1 << 30;
+    /** Largest accepted {@link #maxBlockSize()}: 1 MiB, the protocol's largest block (no server accepts more). */
+    public static final int MAX_MAX_BLOCK_SIZE = io.ringblocks.wire.Protocol.MAX_BLOCK_SIZE;
 
     private final String host;
     private final int port;
@@ -187,7 +187,8 @@ public final class ClientOptions
 
     /**
      * @return the largest PUT payload the client sends (larger ones are rejected locally) and the largest
-     * response body it accepts; should equal the server's setting.
+     * response body it accepts; at most the protocol's 1 MiB, and it must not exceed the server's setting (see
+     * {@link BlockOperations#put(byte[])} for what a PUT above the server's limit gets).
      */
     public int maxBlockSize()
     {
@@ -379,7 +380,8 @@ public final class ClientOptions
         }
 
         /**
-         * @param maxBlockSize largest block in bytes, 1..{@value ClientOptions#MAX_MAX_BLOCK_SIZE}, default 1 MiB.
+         * @param maxBlockSize largest block in bytes, 1..{@value ClientOptions#MAX_MAX_BLOCK_SIZE} (the protocol's
+         *                     limit), default 1 MiB; not above the server's own limit.
          * @return this builder.
          */
         public Builder maxBlockSize(final int maxBlockSize)

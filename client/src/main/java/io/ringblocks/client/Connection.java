@@ -44,10 +44,7 @@ final class Connection
     private final InputStream in;
     private final OutputStream out;
     private final int maxResponseBody;
-    /**
-     * The largest response body any server may send: a full block of the protocol's largest block size (or of this
-     * client's, if configured larger), or a full LIST page.
-     */
+    /** The largest response body any server may send: a full block of the protocol's largest size, or a LIST page. */
     private final int maxAnyBody;
     private final Semaphore permits;
     private final ConcurrentHashMap<Long, Pending<?>> inFlight = new ConcurrentHashMap<>();
@@ -61,6 +58,8 @@ final class Connection
      * is no sign of life, or a peer that stopped mid-frame would never be suspected.
      */
     private volatile long lastReadNanos = System.nanoTime();
+    /** The largest request frame the server answered here: its frame limit is at least that. Reader thread only. */
+    private long largestAnsweredFrame;
     /** A liveness PING of this connection is in flight. */
     private final AtomicBoolean probing = new AtomicBoolean();
     /** A liveness PING waits for the request timeout, and at least this long: it tests for silence, not speed. */
@@ -352,12 +351,24 @@ final class Connection
                 if (opcode == Wire.NONE && requestId == 0 && status != StatusCode.OK)
                 {
                     refused = status == StatusCode.BUSY;
+                    // Taken out before closing, and failed after: its caller must not get in before the close.
+                    final Pending<?> oversized = status == StatusCode.FRAME_TOO_LARGE ? takeOversizedPut() : null;
                     final ServerErrorException ex = new ServerErrorException("connection-level error from " +
                         address, status);
                     close("server closed the connection with " + StatusCode.name(status), ex);
+                    if (oversized != null)
+                    {
+                        oversized.fail(new BlockTooLargeException("PUT of " + oversized.payloadLength + " bytes: " +
+                            address + " refused a frame that large (FRAME_TOO_LARGE, connection closed); its " +
+                            "maxBlockSize is below this client's"));
+                    }
                     return;
                 }
                 final Pending<?> request = inFlight.get(requestId);
+                if (request != null)
+                {
+                    largestAnsweredFrame = Math.max(largestAnsweredFrame, request.frameLength());
+                }
                 if (request == null || status != StatusCode.OK || bodyLength > maxResponseBody)
                 {
                     // Unknown id (a request that timed out), error bodies (ignored in v1) and oversized bodies.
@@ -401,6 +412,32 @@ final class Connection
             close("reader failed: " + ex, ex); // e.g. OutOfMemoryError for a body: every request fails, not waits
             throw ex;
         }
+    }
+
+    /**
+     * The server answers FRAME_TOO_LARGE to the first frame above its limit. The outstanding PUT with the largest
+     * frame is at least as large, so above the limit too and not executed; if it is also larger than every frame the
+     * server answered here, it is to fail with {@link BlockTooLargeException}: a retry-safe
+     * {@link ConnectionLostException} would only be retried into the same answer.
+     *
+     * @return that PUT, out of the in-flight map with its slot released, or null.
+     */
+    private Pending<?> takeOversizedPut()
+    {
+        Pending<?> largest = null;
+        for (final Pending<?> request : inFlight.values())
+        {
+            if (request.opcode == Wire.PUT && (largest == null || request.frameLength() > largest.frameLength()))
+            {
+                largest = request;
+            }
+        }
+        if (largest != null && largest.frameLength() > largestAnsweredFrame && inFlight.remove(largest.id, largest))
+        {
+            release(largest);
+            return largest;
+        }
+        return null;
     }
 
     /** @return false on a clean end of stream between frames. */

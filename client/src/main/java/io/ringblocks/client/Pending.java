@@ -56,6 +56,12 @@ final class Pending<T>
         this.decoder = decoder;
     }
 
+    /** @return the bytes of its request frame on the wire. */
+    long frameLength()
+    {
+        return header.length + (long)payloadLength;
+    }
+
     /** Sets the connection the request is in flight on (before it is registered there). */
     void owner(final Connection connection)
     {
