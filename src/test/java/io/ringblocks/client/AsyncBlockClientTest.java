@@ -530,6 +530,22 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldNotReconnectToAServerThatRefusedTheConnectionBeforeTheBackoff()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().reconnectBackoff(Duration.ofSeconds(10)).build()))
+        {
+            server.connectionError(StatusCode.BUSY); // how a server at its connection limit refuses one
+            assertInstanceOf(ServerBusyException.class, failure(client.ping()));
+            final Throwable again = failure(client.ping());
+            assertInstanceOf(ServerBusyException.class, again);
+            assertTrue(again.getMessage().contains("not reconnecting before"), again.getMessage());
+            assertEquals(1, server.connectionsAccepted(), "not asked again within the backoff");
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
     void shouldFailOutstandingRequestsOnClose()
     {
         final AsyncBlockClient client = AsyncBlockClient.connect(server.options().build());

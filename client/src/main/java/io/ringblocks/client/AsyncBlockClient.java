@@ -32,7 +32,9 @@ import java.util.function.LongFunction;
  * {@link RequestTimeoutException#sent()} is false. If all attempts fail, that request fails with
  * {@link ConnectionLostException}, and so does every request made until the pause the next attempt would have
  * waited for has passed: they share that failure at once instead of each trying again. Then the next request
- * tries again.
+ * tries again. A connection the server refused (BUSY: at its connection limit) is not re-established before
+ * {@link ClientOptions#reconnectBackoff()} has passed: until then requests fail at once, unsent, with
+ * {@link ServerBusyException}.
  * <pre>{@code
  * try (AsyncBlockClient client = AsyncBlockClient.connect("127.0.0.1", 7070))
  * {
@@ -123,6 +125,20 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     {
         final Connection current = connection;
         return current != null && current.isOpen();
+    }
+
+    /**
+     * @return how ready the client is to take a request, best first: 0 connected, 1 to reconnect first, 2 not to
+     * reconnect yet (the server refused the connection, or a reconnect round failed, too recently): what
+     * {@link BlockClientPool} ranks its connections by before their load.
+     */
+    int readiness()
+    {
+        if (connected())
+        {
+            return 0;
+        }
+        return reconnectNotDue(connection) == null ? 1 : 2;
     }
 
     /** {@inheritDoc} */
@@ -450,7 +466,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         {
             return current;
         }
-        failIfReconnectNotDue();
+        failIfReconnectNotDue(current);
         try
         {
             if (!connectLock.tryLock(timeoutNanos - (System.nanoTime() - start), TimeUnit.NANOSECONDS))
@@ -473,7 +489,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             {
                 return connection;
             }
-            failIfReconnectNotDue(); // the round this caller waited for just failed
+            failIfReconnectNotDue(connection); // the round this caller waited for just failed
             return reconnect(opcode, start, timeoutNanos);
         }
         finally
@@ -482,16 +498,37 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         }
     }
 
-    /** Shares a failed reconnect round's outcome until the next attempt is due, so callers do not queue up for it. */
-    private void failIfReconnectNotDue()
+    private void failIfReconnectNotDue(final Connection lost)
+    {
+        final RingblocksException notDue = reconnectNotDue(lost);
+        if (notDue != null)
+        {
+            throw notDue;
+        }
+    }
+
+    /**
+     * @return why not to reconnect yet, or null: a failed reconnect round's outcome is shared until the next attempt
+     * is due, so that callers do not queue up for it; a server that refused the connection (BUSY) is not asked again
+     * before {@link ClientOptions#reconnectBackoff()} has passed.
+     */
+    private RingblocksException reconnectNotDue(final Connection lost)
     {
         final ConnectionLostException failure = lastFailure;
         final long untilNanos = retryNotBeforeNanos - System.nanoTime();
         if (failure != null && untilNanos > 0)
         {
-            throw new ConnectionLostException(failure.getMessage() + "; the next attempt is due in " +
+            return new ConnectionLostException(failure.getMessage() + "; the next attempt is due in " +
                 TimeUnit.NANOSECONDS.toMillis(untilNanos) + " ms", failure);
         }
+        final long backoffNanos = ClientOptions.saturatedNanos(options.reconnectBackoff());
+        if (lost != null && lost.refused() && lost.closedForNanos() < backoffNanos)
+        {
+            return new ServerBusyException("server " + options.host() + ":" + options.port() + " refused the " +
+                "connection (BUSY) " + TimeUnit.NANOSECONDS.toMillis(lost.closedForNanos()) + " ms ago; not " +
+                "reconnecting before " + options.reconnectBackoff() + " has passed. Nothing was sent, retry later");
+        }
+        return null;
     }
 
     /** One round of reconnect attempts, under {@link #connectLock}, cut short where the request's timeout ends. */

@@ -51,6 +51,8 @@ final class Connection
     private final LinkedBlockingQueue<Pending<?>> outbound = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile String closeReason;
+    /** When {@link #close} ran ({@link System#nanoTime()}); meaningful once closed. */
+    private volatile long closedNanos;
     /** Set before closing when the server refused the connection (BUSY, opcode 0, id 0): nothing was executed. */
     private volatile boolean refused;
     /**
@@ -129,6 +131,18 @@ final class Connection
         return !closed.get();
     }
 
+    /** @return true once the server refused this connection (BUSY at its connection limit, or evicting it). */
+    boolean refused()
+    {
+        return refused;
+    }
+
+    /** @return how long ago the connection closed, in nanoseconds; only meaningful once it is closed. */
+    long closedForNanos()
+    {
+        return System.nanoTime() - closedNanos;
+    }
+
     int inFlight()
     {
         return inFlight.size();
@@ -188,6 +202,7 @@ final class Connection
         {
             return;
         }
+        closedNanos = System.nanoTime();
         closeReason = reason;
         try
         {
