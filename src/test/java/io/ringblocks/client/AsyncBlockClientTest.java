@@ -364,6 +364,25 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldNeverWriteTheCallersBufferOnceTheCallerGaveUpOnTheFuture() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final Hash hash = client.put(block(1, 6)).join();
+            server.pause(); // the GET stays unanswered until the caller has given up
+            final ByteBuffer destination = ByteBuffer.allocate(8);
+            final CompletableFuture<Integer> read = client.get(hash, destination);
+            assertInstanceOf(java.util.concurrent.TimeoutException.class,
+                failure(read.orTimeout(50, TimeUnit.MILLISECONDS)));
+            // orTimeout completes the future on the JDK's delay thread, which goes on to run its dependent stages.
+            awaitTrue(() -> client.inFlight() == 0); // giving up on the future gives back the request's slot
+            server.resume();
+            client.ping().join(); // answered after the GET, on the same connection
+            assertEquals(0, destination.position(), "the buffer was not written after the caller gave up");
+        }
+    }
+
+    @Test
     void shouldTimeOutCallersWhoseSlotHoldersNeverAnswer()
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(

@@ -120,6 +120,40 @@ class BlockClientTest
     }
 
     @Test
+    void shouldNeverWriteTheCallersBufferAfterAnInterruptedGetReturned() throws Exception
+    {
+        client.put(HELLO);
+        server.pause(); // the GET stays unanswered until the caller has given up
+        final ByteBuffer destination = ByteBuffer.allocate(8);
+        final java.util.concurrent.atomic.AtomicReference<Throwable> thrown =
+            new java.util.concurrent.atomic.AtomicReference<>();
+        final Thread caller = Thread.ofPlatform().name("interrupted-caller").start(() ->
+        {
+            try
+            {
+                client.get(HELLO_HASH, destination);
+            }
+            catch (final RuntimeException ex)
+            {
+                thrown.set(ex);
+            }
+        });
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (caller.getState() != Thread.State.WAITING) // waiting for the response
+        {
+            assertTrue(System.nanoTime() < deadline, "the caller never waited for its response");
+            Thread.onSpinWait();
+        }
+        caller.interrupt();
+        caller.join();
+        assertInstanceOf(RingblocksException.class, thrown.get());
+        assertEquals(0, client.async().inFlight(), "the interrupted request gave back its slot");
+        server.resume();
+        assertTrue(client.ping().toNanos() >= 0); // answered after the GET, on the same connection
+        assertEquals(0, destination.position(), "the buffer was not written after the call returned");
+    }
+
+    @Test
     void shouldReadStatsAndPing()
     {
         client.put(HELLO);

@@ -216,28 +216,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         {
             throw new IllegalArgumentException("destination buffer is read-only");
         }
-        final CompletableFuture<Integer> result = new CompletableFuture<>();
-        final CompletableFuture<byte[]> read = get(hash);
-        forwardCancel(result, read);
-        read.whenComplete((block, error) ->
-        {
-            if (error != null)
-            {
-                result.completeExceptionally(error);
-            }
-            else if (block.length > destination.remaining())
-            {
-                result.completeExceptionally(new BufferTooSmallException("GET " + hash + ": block of " +
-                    block.length + " bytes does not fit the " + destination.remaining() + " remaining in the buffer",
-                    block.length, destination.remaining()));
-            }
-            else
-            {
-                destination.put(block);
-                result.complete(block.length);
-            }
-        });
-        return result;
+        return BufferFill.into(hash, destination, get(hash));
     }
 
     /** {@inheritDoc} */

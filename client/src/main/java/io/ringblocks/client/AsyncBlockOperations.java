@@ -72,7 +72,9 @@ public interface AsyncBlockOperations extends AutoCloseable
      *
      * @param hash        the block's address.
      * @param destination writable buffer; written (and its position advanced) by a client thread just before the
-     *                    future completes, so the caller must not touch it until then.
+     *                    future completes, so the caller must not touch it until then. A caller that gives up
+     *                    first, cancelling or completing the future (for example by {@code orTimeout}), gets the
+     *                    buffer back unwritten: it is then never written.
      * @return the block's length.
      */
     CompletableFuture<Integer> get(Hash hash, ByteBuffer destination);

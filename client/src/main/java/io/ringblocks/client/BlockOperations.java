@@ -79,8 +79,8 @@ public interface BlockOperations extends AutoCloseable
 
     /**
      * Reads a whole block into the caller's buffer at its position, advancing the position by the block's
-     * length. Verified like {@link #get(Hash)}. The block is received into a temporary array and copied, because
-     * a buffer written by the connection's reader could still be filling after the caller gave up on a timeout.
+     * length. Verified like {@link #get(Hash)}. The block is received into a temporary array and copied into the
+     * buffer on the calling thread, so the buffer is never written after the call returned (interrupted included).
      *
      * @param hash        the block's address.
      * @param destination writable buffer; must not be used by others during the call.

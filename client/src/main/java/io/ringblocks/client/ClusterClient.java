@@ -678,16 +678,7 @@ public final class ClusterClient extends BlockingOperations
             {
                 throw new ReadOnlyBufferException();
             }
-            return get(hash).thenApply(data ->
-            {
-                if (data.length > destination.remaining())
-                {
-                    throw new BufferTooSmallException("GET " + hash + ": block of " + data.length +
-                        " bytes does not fit " + destination.remaining(), data.length, destination.remaining());
-                }
-                destination.put(data);
-                return data.length;
-            });
+            return BufferFill.into(hash, destination, get(hash));
         }
 
         @Override
