@@ -428,6 +428,48 @@ class AsyncBlockClientTest
         }
     }
 
+    /** @return {@code frame} (a response) with {@code extra} zero bytes added to its body. */
+    private static byte[] withLongerBody(final byte[] frame, final int extra)
+    {
+        final ByteBuffer longer = ByteBuffer.allocate(frame.length + extra).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return longer.put(frame).putInt(0, frame.length - 4 + extra).array();
+    }
+
+    @Test
+    void shouldCloseTheConnectionOnAResponseToARequestNeverSent()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofSeconds(2)).build()))
+        {
+            client.ping().join();
+            server.rewriteNextResponse(frame -> ByteBuffer.wrap(frame.clone()).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(8, Long.MAX_VALUE).array());
+            final Throwable ex = failure(client.ping());
+            assertInstanceOf(ConnectionLostException.class, ex, "not left to time out");
+            assertInstanceOf(ProtocolException.class, ex.getCause());
+            assertTrue(client.ping().join().toNanos() >= 0, "reconnected");
+            assertEquals(2, server.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void shouldRefuseAnOkBodyLongerThanItsOperationAllows()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final Hash hash = client.put(block(3, 40)).join();
+            server.rewriteNextResponse(frame -> withLongerBody(frame, 64));
+            assertInstanceOf(ProtocolException.class, failure(client.ping()), "a PING answer has no body");
+            server.rewriteNextResponse(frame -> withLongerBody(frame, 1));
+            assertInstanceOf(ProtocolException.class, failure(client.delete(hash)), "nor has a DELETE answer");
+            server.rewriteNextResponse(frame -> withLongerBody(frame, 64));
+            assertInstanceOf(ProtocolException.class, failure(client.findMissing(List.of(hash, Hash.of(new byte[1])))),
+                "a FIND_MISSING answer names at most the hashes asked about");
+            assertTrue(client.ping().join().toNanos() >= 0, "the frames stayed in step: the connection is usable");
+            assertEquals(1, server.connectionsAccepted());
+        }
+    }
+
     @Test
     void shouldTreatAConnectionLevelErrorAsALostConnection()
     {

@@ -44,6 +44,7 @@ final class Connection
     private final InputStream in;
     private final OutputStream out;
     private final int maxResponseBody;
+    private final int maxBlockSize;
     /** The largest response body any server may send: a full block of the protocol's largest size, or a LIST page. */
     private final int maxAnyBody;
     private final Semaphore permits;
@@ -62,6 +63,9 @@ final class Connection
     private volatile long lastReadNanos = System.nanoTime();
     /** The largest request frame the server answered here: its frame limit is at least that. Reader thread only. */
     private long largestAnsweredFrame;
+    /** The highest request id sent here, and the lowest (negative) liveness PING id: any answer beyond is bogus. */
+    private final AtomicLong highestSentId = new AtomicLong();
+    private final AtomicLong lowestProbeId = new AtomicLong();
     /** A liveness PING of this connection is in flight. */
     private final AtomicBoolean probing = new AtomicBoolean();
     /** A liveness PING waits for the request timeout, and at least this long: it tests for silence, not speed. */
@@ -76,6 +80,7 @@ final class Connection
         this.in = new BufferedInputStream(socket.getInputStream(), BUFFER_SIZE);
         this.out = new BufferedOutputStream(socket.getOutputStream(), BUFFER_SIZE);
         this.maxResponseBody = Math.max(options.maxBlockSize(), Wire.MAX_LIST_BODY);
+        this.maxBlockSize = options.maxBlockSize();
         this.maxAnyBody = Math.max(maxResponseBody, Protocol.MAX_BLOCK_SIZE);
         this.permits = permits;
     }
@@ -162,6 +167,14 @@ final class Connection
         }
         request.owner(this);
         request.sentNanos = System.nanoTime();
+        if (request.id > 0)
+        {
+            highestSentId.accumulateAndGet(request.id, Math::max);
+        }
+        else
+        {
+            lowestProbeId.accumulateAndGet(request.id, Math::min);
+        }
         inFlight.put(request.id, request);
         if (closed.get())
         {
@@ -380,13 +393,21 @@ final class Connection
                     return;
                 }
                 final Pending<?> request = inFlight.get(requestId);
+                if (request == null && !issued(requestId))
+                {
+                    // Not a late answer to a request that timed out: the peer is not answering this client.
+                    final ProtocolException ex = new ProtocolException(Wire.opcodeName(opcode) + " response to " +
+                        "request id " + requestId + ", which was never sent on this connection");
+                    close(ex.getMessage(), ex);
+                    return;
+                }
                 if (request != null)
                 {
                     largestAnsweredFrame = Math.max(largestAnsweredFrame, request.frameLength());
                 }
-                if (request == null || status != StatusCode.OK || bodyLength > maxResponseBody)
+                if (request == null || status != StatusCode.OK || bodyLength > okBodyLimit(request))
                 {
-                    // Unknown id (a request that timed out), error bodies (ignored in v1) and oversized bodies.
+                    // A request that timed out, error bodies (ignored in v1) and bodies its operation cannot have.
                     in.skipNBytes(bodyLength);
                     lastReadNanos = System.nanoTime();
                     if (request != null && inFlight.remove(requestId, request))
@@ -395,7 +416,7 @@ final class Connection
                         if (status == StatusCode.OK)
                         {
                             request.fail(new ProtocolException(Wire.opcodeName(opcode) + " response body of " +
-                                bodyLength + " bytes exceeds maxBlockSize " + maxResponseBody));
+                                bodyLength + " bytes, above the " + okBodyLimit(request) + " its request allows"));
                         }
                         else
                         {
@@ -453,6 +474,30 @@ final class Connection
             return largest;
         }
         return null;
+    }
+
+    /** @return true if a request with this id was sent on this connection (it may have timed out since). */
+    private boolean issued(final long requestId)
+    {
+        return requestId > 0 ? requestId <= highestSentId.get() : requestId < 0 && requestId >= lowestProbeId.get();
+    }
+
+    /**
+     * @return the largest OK body the protocol allows in answer to {@code request} (spec section 5), so that no answer
+     * makes this client allocate more: a PING cannot bring a megabyte.
+     */
+    private long okBodyLimit(final Pending<?> request)
+    {
+        return switch (request.opcode)
+        {
+            case Wire.PING, Wire.DELETE -> 0;
+            case Wire.HEAD -> Wire.HEAD_BODY_LENGTH;
+            case Wire.PUT -> Wire.HASH_LENGTH;
+            case Wire.FIND_MISSING -> request.header.length - Wire.HEADER_LENGTH; // at most the hashes asked about
+            case Wire.LIST -> Wire.MAX_LIST_BODY;
+            case Wire.GET -> maxBlockSize;
+            default -> maxResponseBody; // STATS: text of no fixed size
+        };
     }
 
     /** @return false on a clean end of stream between frames. */
