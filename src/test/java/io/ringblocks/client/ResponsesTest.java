@@ -7,9 +7,11 @@ import org.junit.jupiter.api.Test;
 import io.ringblocks.wire.Protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Answers the decoders must refuse rather than turn into a plausible result. */
+/** Answers the decoders must refuse rather than turn into a plausible result, and what a failing decoder leaves. */
 class ResponsesTest
 {
     private static final Hash A = Hash.of(new byte[]{1});
@@ -35,6 +37,21 @@ class ResponsesTest
             System.arraycopy(hashes[i].bytes(), 0, body, i * Hash.LENGTH, Hash.LENGTH);
         }
         return body;
+    }
+
+    @Test
+    void shouldFailTheRequestWhenItsDecoderThrowsAnError()
+    {
+        final Pending<Void> request = new Pending<>(1, Wire.PING, Wire.empty(Wire.PING, 1), null, 0, 0,
+            (status, body) ->
+            {
+                throw new LinkageError("decoding"); // an Error (OutOfMemoryError would abort the test run)
+            });
+        request.complete(Wire.PING, StatusCode.OK, new byte[0]);
+        assertTrue(request.future.isCompletedExceptionally(), "completed, not left waiting for ever");
+        final java.util.concurrent.ExecutionException ex = assertThrows(java.util.concurrent.ExecutionException.class,
+            request.future::get);
+        assertInstanceOf(LinkageError.class, ex.getCause());
     }
 
     @Test

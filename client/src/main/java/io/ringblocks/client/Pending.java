@@ -92,8 +92,10 @@ final class Pending<T>
         {
             value = decoder.decode(status, body);
         }
-        catch (final RuntimeException ex)
+        catch (final Throwable ex)
         {
+            // An Error too (say, out of memory for a decoded page): the request already left the in-flight map, so
+            // nobody else would ever complete its future.
             future.completeExceptionally(ex);
             return;
         }
