@@ -607,6 +607,22 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldStopAReconnectInProgressWhenClosedInsteadOfWaitingForIt() throws Exception
+    {
+        // A full round would take 1 + 2 + 2 + 2 s of pauses.
+        final AsyncBlockClient client = clientOfAStoppedServer(server.options().reconnectAttempts(5)
+            .reconnectBackoff(Duration.ofSeconds(1)).requestTimeout(Duration.ofSeconds(30)).build());
+        final CompletableFuture<Throwable> reconnecting = new CompletableFuture<>();
+        final Thread caller = Thread.ofPlatform().name("reconnecting-caller")
+            .start(() -> reconnecting.complete(failure(client.ping())));
+        awaitTrue(() -> caller.getState() == Thread.State.TIMED_WAITING); // pausing between attempts
+        client.close();
+        final Throwable ex = reconnecting.join();
+        assertInstanceOf(IllegalStateException.class, ex, "the round stopped at the close: " + ex);
+        assertTrue(ex.getMessage().contains("closed"), ex.getMessage());
+    }
+
+    @Test
     void shouldFailOutstandingRequestsOnClose()
     {
         final AsyncBlockClient client = AsyncBlockClient.connect(server.options().build());

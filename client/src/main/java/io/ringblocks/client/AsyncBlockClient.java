@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,6 +59,8 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     /** The last reconnect round's failure, which every request shares until {@link #retryNotBeforeNanos}. */
     private volatile ConnectionLostException lastFailure;
     private volatile long retryNotBeforeNanos;
+    /** Counted down by {@link #close()}, to wake a reconnect pausing between attempts. */
+    private final CountDownLatch closing = new CountDownLatch(1);
 
     private AsyncBlockClient(final ClientOptions options)
     {
@@ -343,18 +346,13 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     public void close()
     {
         closed = true;
-        connectLock.lock();
-        try
+        closing.countDown();
+        // Not under connectLock: closing fails the outstanding futures, whose callers' stages run right here, and a
+        // reconnect holding the lock must not hold up the close. A connection it opens after this read sees closed.
+        final Connection current = connection;
+        if (current != null)
         {
-            final Connection current = connection;
-            if (current != null)
-            {
-                current.close("client closed", null);
-            }
-        }
-        finally
-        {
-            connectLock.unlock();
+            current.close("client closed", null);
         }
     }
 
@@ -533,9 +531,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             }
             try
             {
-                connection = Connection.open(options, permits, connectTimeoutMillis(leftNanos));
-                lastFailure = null;
-                return connection;
+                return install(Connection.open(options, permits, connectTimeoutMillis(leftNanos)));
             }
             catch (final IOException ex)
             {
@@ -548,6 +544,22 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         retryNotBeforeNanos = System.nanoTime() + backoffNanos;
         lastFailure = failed;
         throw failed;
+    }
+
+    /**
+     * Makes a new connection the client's. {@link #close()} sets {@code closed} before it reads {@code connection},
+     * and this writes {@code connection} before it reads {@code closed}, so one of the two closes it.
+     */
+    private Connection install(final Connection fresh)
+    {
+        connection = fresh;
+        lastFailure = null;
+        if (closed)
+        {
+            fresh.close("client closed", null);
+            throw new IllegalStateException("client is closed");
+        }
+        return fresh;
     }
 
     /** The connect timeout, shortened to what is left of the request's timeout. */
@@ -566,11 +578,15 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             (lastConnectFailure == null ? "" : " (last attempt: " + lastConnectFailure + ")"), false);
     }
 
-    private static void pause(final long nanos)
+    /** The pause between reconnect attempts, which {@link #close()} cuts short: closing never waits for a reconnect. */
+    private void pause(final long nanos)
     {
         try
         {
-            TimeUnit.NANOSECONDS.sleep(Math.min(nanos, MAX_BACKOFF_NANOS));
+            if (closing.await(Math.min(nanos, MAX_BACKOFF_NANOS), TimeUnit.NANOSECONDS))
+            {
+                throw new IllegalStateException("client is closed");
+            }
         }
         catch (final InterruptedException ex)
         {

@@ -147,7 +147,8 @@ public interface BlockOperations extends AutoCloseable
     Duration ping();
 
     /**
-     * Closes the connection(s); outstanding requests fail with {@link ConnectionLostException}. Idempotent.
+     * Closes the connection(s); outstanding requests fail with {@link ConnectionLostException}, and a reconnect in
+     * progress stops (its request fails with {@link IllegalStateException}) rather than being waited for. Idempotent.
      */
     @Override
     void close();
