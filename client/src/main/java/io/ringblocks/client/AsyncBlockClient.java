@@ -141,7 +141,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         {
             return 0;
         }
-        return reconnectNotDue(connection) == null ? 1 : 2;
+        return lastFailure != null && retryNotBeforeNanos - System.nanoTime() > 0 || refusedRecently(connection) ? 2 : 1;
     }
 
     /** {@inheritDoc} */
@@ -475,37 +475,32 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         }
     }
 
-    private void failIfReconnectNotDue(final Connection lost)
-    {
-        final RingblocksException notDue = reconnectNotDue(lost);
-        if (notDue != null)
-        {
-            throw notDue;
-        }
-    }
-
     /**
-     * @return why not to reconnect yet, or null: a failed reconnect round's outcome is shared until the next attempt
-     * is due, so that callers do not queue up for it; a server that refused the connection (BUSY) is not asked again
-     * before {@link ClientOptions#reconnectBackoff()} has passed.
+     * Fails the request if it is too early to reconnect: a failed reconnect round's outcome is shared until the next
+     * attempt is due, so that callers do not queue up for it; a server that refused the connection (BUSY) is not
+     * asked again before {@link ClientOptions#reconnectBackoff()} has passed.
      */
-    private RingblocksException reconnectNotDue(final Connection lost)
+    private void failIfReconnectNotDue(final Connection lost)
     {
         final ConnectionLostException failure = lastFailure;
         final long untilNanos = retryNotBeforeNanos - System.nanoTime();
         if (failure != null && untilNanos > 0)
         {
-            return new ConnectionLostException(failure.getMessage() + "; the next attempt is due in " +
+            throw new ConnectionLostException(failure.getMessage() + "; the next attempt is due in " +
                 TimeUnit.NANOSECONDS.toMillis(untilNanos) + " ms", failure);
         }
-        final long backoffNanos = ClientOptions.saturatedNanos(options.reconnectBackoff());
-        if (lost != null && lost.refused() && lost.closedForNanos() < backoffNanos)
+        if (refusedRecently(lost))
         {
-            return new ServerBusyException("server " + options.host() + ":" + options.port() + " refused the " +
+            throw new ServerBusyException("server " + options.host() + ":" + options.port() + " refused the " +
                 "connection (BUSY) " + TimeUnit.NANOSECONDS.toMillis(lost.closedForNanos()) + " ms ago; not " +
                 "reconnecting before " + options.reconnectBackoff() + " has passed. Nothing was sent, retry later");
         }
-        return null;
+    }
+
+    private boolean refusedRecently(final Connection lost)
+    {
+        return lost != null && lost.refused() &&
+            lost.closedForNanos() < ClientOptions.saturatedNanos(options.reconnectBackoff());
     }
 
     /** One round of reconnect attempts, under {@link #connectLock}, cut short where the request's timeout ends. */
@@ -541,8 +536,11 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         final ConnectionLostException failed = new ConnectionLostException("connection to " + options.host() + ":" +
             options.port() + " lost and not re-established after " + options.reconnectAttempts() + " attempts" +
             (last == null ? "" : ": " + last), last);
-        retryNotBeforeNanos = System.nanoTime() + backoffNanos;
-        lastFailure = failed;
+        if (options.reconnectAttempts() > 0) // with none, there is no next attempt to wait for
+        {
+            retryNotBeforeNanos = System.nanoTime() + backoffNanos;
+            lastFailure = failed;
+        }
         throw failed;
     }
 
