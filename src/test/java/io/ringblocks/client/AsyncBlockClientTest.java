@@ -228,6 +228,29 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldCloseAConnectionWhoseResponseStallsHalfwayAfterATimeout() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofMillis(100)).build()))
+        {
+            client.ping().join();
+            server.rewriteNextResponse(frame ->
+            {
+                server.pause(); // and answer nothing more, the liveness PING included
+                // A header that announces 64 body bytes, followed by 10 of them: the rest never comes.
+                final ByteBuffer stalled = ByteBuffer.allocate(26).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                return stalled.put(frame, 0, 16).putInt(0, 12 + 64).array();
+            });
+            assertInstanceOf(RequestTimeoutException.class, failure(client.ping()));
+            // A header alone is no sign of life: the connection PINGs itself and, unanswered for 2 s, closes.
+            awaitTrue(() -> !client.connected());
+            server.resume();
+            client.ping().join();
+            assertEquals(2, server.connectionsAccepted(), "the next request connected afresh");
+        }
+    }
+
+    @Test
     void shouldMakeCallersBeyondMaxInFlightWaitForASlot() throws InterruptedException
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(
@@ -341,6 +364,25 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldNeverWriteTheCallersBufferOnceTheCallerGaveUpOnTheFuture() throws Exception
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final Hash hash = client.put(block(1, 6)).join();
+            server.pause(); // the GET stays unanswered until the caller has given up
+            final ByteBuffer destination = ByteBuffer.allocate(8);
+            final CompletableFuture<Integer> read = client.get(hash, destination);
+            assertInstanceOf(java.util.concurrent.TimeoutException.class,
+                failure(read.orTimeout(50, TimeUnit.MILLISECONDS)));
+            // orTimeout completes the future on the JDK's delay thread, which goes on to run its dependent stages.
+            awaitTrue(() -> client.inFlight() == 0); // giving up on the future gives back the request's slot
+            server.resume();
+            client.ping().join(); // answered after the GET, on the same connection
+            assertEquals(0, destination.position(), "the buffer was not written after the caller gave up");
+        }
+    }
+
+    @Test
     void shouldTimeOutCallersWhoseSlotHoldersNeverAnswer()
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(
@@ -386,6 +428,48 @@ class AsyncBlockClientTest
         }
     }
 
+    /** @return {@code frame} (a response) with {@code extra} zero bytes added to its body. */
+    private static byte[] withLongerBody(final byte[] frame, final int extra)
+    {
+        final ByteBuffer longer = ByteBuffer.allocate(frame.length + extra).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return longer.put(frame).putInt(0, frame.length - 4 + extra).array();
+    }
+
+    @Test
+    void shouldCloseTheConnectionOnAResponseToARequestNeverSent()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofSeconds(2)).build()))
+        {
+            client.ping().join();
+            server.rewriteNextResponse(frame -> ByteBuffer.wrap(frame.clone()).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(8, Long.MAX_VALUE).array());
+            final Throwable ex = failure(client.ping());
+            assertInstanceOf(ConnectionLostException.class, ex, "not left to time out");
+            assertInstanceOf(ProtocolException.class, ex.getCause());
+            assertTrue(client.ping().join().toNanos() >= 0, "reconnected");
+            assertEquals(2, server.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void shouldRefuseAnOkBodyLongerThanItsOperationAllows()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(server.options().build()))
+        {
+            final Hash hash = client.put(block(3, 40)).join();
+            server.rewriteNextResponse(frame -> withLongerBody(frame, 64));
+            assertInstanceOf(ProtocolException.class, failure(client.ping()), "a PING answer has no body");
+            server.rewriteNextResponse(frame -> withLongerBody(frame, 1));
+            assertInstanceOf(ProtocolException.class, failure(client.delete(hash)), "nor has a DELETE answer");
+            server.rewriteNextResponse(frame -> withLongerBody(frame, 64));
+            assertInstanceOf(ProtocolException.class, failure(client.findMissing(List.of(hash, Hash.of(new byte[1])))),
+                "a FIND_MISSING answer names at most the hashes asked about");
+            assertTrue(client.ping().join().toNanos() >= 0, "the frames stayed in step: the connection is usable");
+            assertEquals(1, server.connectionsAccepted());
+        }
+    }
+
     @Test
     void shouldTreatAConnectionLevelErrorAsALostConnection()
     {
@@ -426,6 +510,116 @@ class AsyncBlockClientTest
             assertTrue(ex.getMessage().contains("after 0 attempts"), ex.getMessage());
             assertEquals(1, server.connectionsAccepted());
         }
+    }
+
+    /** Pings from {@code callers} threads released together; returns how each failed. */
+    private static List<Throwable> concurrentPingFailures(final AsyncBlockClient client, final int callers)
+        throws InterruptedException
+    {
+        final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        final List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < callers; i++)
+        {
+            threads.add(Thread.ofPlatform().name("caller-" + i).start(() ->
+            {
+                try
+                {
+                    go.await();
+                    failures.add(failure(client.ping()));
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+        }
+        go.countDown();
+        for (final Thread thread : threads)
+        {
+            thread.join();
+        }
+        return failures;
+    }
+
+    /** @return a client that was connected to the server, which is gone now (connections to it are refused). */
+    private AsyncBlockClient clientOfAStoppedServer(final ClientOptions options) throws Exception
+    {
+        final AsyncBlockClient client = AsyncBlockClient.connect(options);
+        client.ping().join();
+        server.close();
+        awaitTrue(() -> !client.connected());
+        return client;
+    }
+
+    @Test
+    void shouldShareAFailedReconnectRoundWithConcurrentCallersInsteadOfEachTryingAgain() throws Exception
+    {
+        // A round is 3 attempts with pauses of 500 ms and 1 s between them; its failure is shared for the 2 s pause
+        // that would come next.
+        try (AsyncBlockClient client = clientOfAStoppedServer(server.options().reconnectAttempts(3)
+            .reconnectBackoff(Duration.ofMillis(500)).requestTimeout(Duration.ofSeconds(10)).build()))
+        {
+            final List<Throwable> failures = concurrentPingFailures(client, 4);
+            int shared = 0;
+            for (final Throwable ex : failures)
+            {
+                assertInstanceOf(ConnectionLostException.class, ex);
+                assertTrue(ex.getMessage().contains("after 3 attempts"), ex.getMessage());
+                shared += ex.getMessage().contains("the next attempt is due") ? 1 : 0;
+            }
+            assertEquals(3, shared, "one caller ran the round, the others waited for it and shared its failure");
+            final Throwable next = failure(client.ping());
+            assertTrue(next.getMessage().contains("the next attempt is due"), "not due yet: " + next.getMessage());
+        }
+    }
+
+    @Test
+    void shouldFailUnsentWithinTheRequestTimeoutWhenReconnectingWouldTakeLonger() throws Exception
+    {
+        // A full round would take 1 + 2 + 2 + 2 s of pauses; each request may take 300 ms.
+        try (AsyncBlockClient client = clientOfAStoppedServer(server.options().reconnectAttempts(5)
+            .reconnectBackoff(Duration.ofSeconds(1)).requestTimeout(Duration.ofMillis(300)).build()))
+        {
+            for (final Throwable ex : concurrentPingFailures(client, 3))
+            {
+                final RequestTimeoutException timedOut = assertInstanceOf(RequestTimeoutException.class, ex);
+                assertFalse(timedOut.sent(), "never sent: " + ex.getMessage());
+            }
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldNotReconnectToAServerThatRefusedTheConnectionBeforeTheBackoff()
+    {
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().reconnectBackoff(Duration.ofSeconds(10)).build()))
+        {
+            server.connectionError(StatusCode.BUSY); // how a server at its connection limit refuses one
+            assertInstanceOf(ServerBusyException.class, failure(client.ping()));
+            final Throwable again = failure(client.ping());
+            assertInstanceOf(ServerBusyException.class, again);
+            assertTrue(again.getMessage().contains("not reconnecting before"), again.getMessage());
+            assertEquals(1, server.connectionsAccepted(), "not asked again within the backoff");
+            assertEquals(0, client.inFlight());
+        }
+    }
+
+    @Test
+    void shouldStopAReconnectInProgressWhenClosedInsteadOfWaitingForIt() throws Exception
+    {
+        // A full round would take 1 + 2 + 2 + 2 s of pauses.
+        final AsyncBlockClient client = clientOfAStoppedServer(server.options().reconnectAttempts(5)
+            .reconnectBackoff(Duration.ofSeconds(1)).requestTimeout(Duration.ofSeconds(30)).build());
+        final CompletableFuture<Throwable> reconnecting = new CompletableFuture<>();
+        final Thread caller = Thread.ofPlatform().name("reconnecting-caller")
+            .start(() -> reconnecting.complete(failure(client.ping())));
+        awaitTrue(() -> caller.getState() == Thread.State.TIMED_WAITING); // pausing between attempts
+        client.close();
+        final Throwable ex = reconnecting.join();
+        assertInstanceOf(IllegalStateException.class, ex, "the round stopped at the close: " + ex);
+        assertTrue(ex.getMessage().contains("closed"), ex.getMessage());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.ringblocks.client;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -138,6 +139,42 @@ class BlockClientPoolTest
             assertTrue(pool.ping().toNanos() >= 0);
             assertEquals(3, server.connectionsAccepted());
             assertEquals(0, pool.inFlight());
+        }
+    }
+
+    @Test
+    void shouldSendNothingToARefusedConnectionWhileAnotherIsUp() throws Exception
+    {
+        try (FakeServer server = new FakeServer();
+             BlockClientPool pool = BlockClientPool.connect(server.options().poolSize(2)
+                 .reconnectBackoff(Duration.ofSeconds(10)).build()))
+        {
+            assertEquals(2, server.awaitConnections(2));
+            server.connectionError(StatusCode.BUSY); // the server evicts one connection
+            assertThrows(ServerBusyException.class, pool::ping);
+            for (int i = 0; i < 6; i++)
+            {
+                assertTrue(pool.ping().toNanos() >= 0);
+            }
+            assertEquals(2, server.connectionsAccepted(), "the refused one was not re-established within the backoff");
+        }
+    }
+
+    @Test
+    void shouldSendNothingToADroppedConnectionWhileAnotherIsUp() throws Exception
+    {
+        try (FakeServer server = new FakeServer();
+             BlockClientPool pool = BlockClientPool.connect(server.options().poolSize(2).build()))
+        {
+            assertEquals(2, server.awaitConnections(2));
+            server.dropOnRequest(1);
+            assertThrows(ConnectionLostException.class, pool::ping);
+            for (int i = 0; i < 6; i++)
+            {
+                assertTrue(pool.ping().toNanos() >= 0);
+            }
+            assertEquals(2, server.connectionsAccepted(), "the connection that was up took them all");
+            assertEquals(List.of(1L, 6L), server.requestsPerConnection().stream().sorted().toList());
         }
     }
 

@@ -120,6 +120,40 @@ class BlockClientTest
     }
 
     @Test
+    void shouldNeverWriteTheCallersBufferAfterAnInterruptedGetReturned() throws Exception
+    {
+        client.put(HELLO);
+        server.pause(); // the GET stays unanswered until the caller has given up
+        final ByteBuffer destination = ByteBuffer.allocate(8);
+        final java.util.concurrent.atomic.AtomicReference<Throwable> thrown =
+            new java.util.concurrent.atomic.AtomicReference<>();
+        final Thread caller = Thread.ofPlatform().name("interrupted-caller").start(() ->
+        {
+            try
+            {
+                client.get(HELLO_HASH, destination);
+            }
+            catch (final RuntimeException ex)
+            {
+                thrown.set(ex);
+            }
+        });
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (caller.getState() != Thread.State.WAITING) // waiting for the response
+        {
+            assertTrue(System.nanoTime() < deadline, "the caller never waited for its response");
+            Thread.onSpinWait();
+        }
+        caller.interrupt();
+        caller.join();
+        assertInstanceOf(RingblocksException.class, thrown.get());
+        assertEquals(0, client.async().inFlight(), "the interrupted request gave back its slot");
+        server.resume();
+        assertTrue(client.ping().toNanos() >= 0); // answered after the GET, on the same connection
+        assertEquals(0, destination.position(), "the buffer was not written after the call returned");
+    }
+
+    @Test
     void shouldReadStatsAndPing()
     {
         client.put(HELLO);
@@ -197,10 +231,28 @@ class BlockClientTest
             final BlockTooLargeException ex = assertThrows(BlockTooLargeException.class, () -> big.put(new byte[1050]));
             assertEquals(StatusCode.BLOCK_TOO_LARGE, ex.status());
             assertEquals(Hash.of(new byte[10]), big.put(new byte[10]), "connection stays usable");
-            // Above the frame limit: the server answers FRAME_TOO_LARGE at connection level and closes.
-            final ConnectionLostException lost = assertThrows(ConnectionLostException.class, () -> big.put(new byte[2000]));
-            assertEquals(StatusCode.FRAME_TOO_LARGE, ((RingblocksException)lost.getCause()).status());
+            // Above the frame limit: the server answers FRAME_TOO_LARGE at connection level and closes; the PUT
+            // still fails as too large, not as a lost connection that would be worth retrying.
+            assertThrows(BlockTooLargeException.class, () -> big.put(new byte[2000]));
             assertEquals(Hash.of(new byte[10]), big.put(new byte[10]), "reconnected");
+        }
+    }
+
+    @Test
+    void shouldFailAVerifiedPutAboveTheServersLimitAsTooLargeAndTheOthersOnItsConnectionAsLost() throws Exception
+    {
+        try (FakeServer strict = new FakeServer(1024);
+             BlockClient big = BlockClient.connect(strict.options().build()))
+        {
+            strict.pause(); // so that a PING is sent after the PUT, on the same connection, before it is closed
+            final CompletableFuture<Hash> put = big.async().put(new byte[1025]); // with its hash: 12 + 32 + 1025
+            final CompletableFuture<Duration> ping = big.async().ping();
+            strict.resume();
+            final CompletionException tooLarge = assertThrows(CompletionException.class, put::join);
+            assertInstanceOf(BlockTooLargeException.class, tooLarge.getCause());
+            final CompletionException lost = assertThrows(CompletionException.class, ping::join);
+            assertInstanceOf(ConnectionLostException.class, lost.getCause());
+            assertEquals(Hash.of(new byte[1024]), big.put(new byte[1024]), "reconnected");
         }
     }
 

@@ -59,5 +59,7 @@ class ClientOptionsTest
         assertThrows(IllegalArgumentException.class, () -> builder.poolSize(0));
         assertThrows(IllegalArgumentException.class, () -> builder.maxBlockSize(0));
         assertThrows(IllegalArgumentException.class, () -> builder.maxBlockSize(ClientOptions.MAX_MAX_BLOCK_SIZE + 1));
+        assertEquals(1 << 20, ClientOptions.MAX_MAX_BLOCK_SIZE, "no server accepts a larger block");
+        assertThrows(IllegalArgumentException.class, () -> builder.maxBlockSize((1 << 20) + 1));
     }
 }

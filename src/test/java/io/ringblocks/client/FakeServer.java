@@ -28,13 +28,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
 /**
  * An in-memory protocol v1 server for client tests, on 127.0.0.1 with an ephemeral port and one thread per
  * connection. It validates requests as the spec's section 2.4 orders, so a client encoding bug surfaces as a
  * BAD_REQUEST in the tests, and has switches for the situations a real server produces only under load or
  * failure: responses in reverse order per batch, corrupted GET bytes, a dropped connection, delayed responses,
- * forced statuses, connection-level errors and a paused reader.
+ * forced statuses, connection-level errors, a paused reader and rewritten responses.
  */
 final class FakeServer implements AutoCloseable
 {
@@ -65,6 +67,7 @@ final class FakeServer implements AutoCloseable
     private volatile boolean corruptPuts;
     private volatile long delayMillis;
     private volatile CountDownLatch gate = new CountDownLatch(0);
+    private final AtomicReference<UnaryOperator<byte[]>> rewriteNext = new AtomicReference<>();
     private final Thread acceptor;
 
     FakeServer() throws IOException
@@ -132,6 +135,15 @@ final class FakeServer implements AutoCloseable
     void connectionError(final int status)
     {
         connectionError.set(status);
+    }
+
+    /**
+     * Replaces the next response frame (header included) with what {@code rewrite} makes of it, which may be anything
+     * a broken or hostile server could send (one shot).
+     */
+    void rewriteNextResponse(final UnaryOperator<byte[]> rewrite)
+    {
+        rewriteNext.set(rewrite);
     }
 
     /** Holds every request that arrives from now on, once its length prefix is read, until {@link #resume()}. */
@@ -260,12 +272,12 @@ final class FakeServer implements AutoCloseable
                 final long length = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
                 if (length < 12)
                 {
-                    writeAndClose(out, response(0, StatusCode.BAD_REQUEST, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, StatusCode.BAD_REQUEST, 0, new byte[0]));
                     return;
                 }
                 if (length > 12 + 32 + maxBlockSize)
                 {
-                    writeAndClose(out, response(0, StatusCode.FRAME_TOO_LARGE, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, StatusCode.FRAME_TOO_LARGE, 0, new byte[0]));
                     return;
                 }
                 // Like the real server (protocol-spec 2.3): judge the header before the body has arrived.
@@ -274,12 +286,12 @@ final class FakeServer implements AutoCloseable
                 final int status = connectionError.getAndSet(-1);
                 if (status >= 0)
                 {
-                    writeAndClose(out, response(0, status, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, status, 0, new byte[0]));
                     return;
                 }
                 if ((rest[0] & 0xFF) != 1)
                 {
-                    writeAndClose(out, response(0, StatusCode.UNSUPPORTED_VERSION, 0, new byte[0]));
+                    writeAndClose(socket, out, response(0, StatusCode.UNSUPPORTED_VERSION, 0, new byte[0]));
                     return;
                 }
                 final int early = forcedStatus.get() < 0 ? headerStatus(rest, (int)length - 12) : -1;
@@ -295,7 +307,8 @@ final class FakeServer implements AutoCloseable
                     in.readFully(rest, 12, rest.length - 12);
                     answer = handle(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
                 }
-                batch.add(answer);
+                final UnaryOperator<byte[]> rewrite = rewriteNext.getAndSet(null);
+                batch.add(rewrite == null ? answer : rewrite.apply(answer));
                 if (batch.size() >= reverseBatch)
                 {
                     for (int i = batch.size() - 1; i >= 0; i--)
@@ -324,10 +337,24 @@ final class FakeServer implements AutoCloseable
         }
     }
 
-    private void writeAndClose(final OutputStream out, final byte[] response) throws IOException
+    /**
+     * A connection-level error frame, closed lingeringly as the spec's section 4 says: unread input at close would make
+     * the kernel send a reset, which can destroy the frame before the client reads it.
+     */
+    private void writeAndClose(final Socket socket, final OutputStream out, final byte[] response) throws IOException
     {
         out.write(response);
         out.flush();
+        socket.shutdownOutput();
+        socket.setSoTimeout(1_000);
+        try
+        {
+            socket.getInputStream().skip(Long.MAX_VALUE); // returns at the client's end of stream
+        }
+        catch (final java.net.SocketTimeoutException ex)
+        {
+            // the client kept the connection open for a second: close it anyway, as the real server does
+        }
     }
 
     /** @return the status a header alone decides (per-request validation failures), or -1. */

@@ -4,15 +4,30 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import io.ringblocks.wire.Protocol;
 
-/** Answers the decoders must refuse rather than turn into a plausible result. */
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Answers the decoders must refuse rather than turn into a plausible result, and what a failing decoder leaves. */
 class ResponsesTest
 {
     private static final Hash A = Hash.of(new byte[]{1});
     private static final Hash B = Hash.of(new byte[]{2});
     private static final Hash C = Hash.of(new byte[]{3});
+    /** A, B and C in ascending (LIST) order. */
+    private static final Hash LO = ascending().get(0);
+    private static final Hash MID = ascending().get(1);
+    private static final Hash HI = ascending().get(2);
+
+    private static List<Hash> ascending()
+    {
+        final List<Hash> sorted = new java.util.ArrayList<>(List.of(A, B, C));
+        sorted.sort((x, y) -> java.util.Arrays.compareUnsigned(x.bytes(), y.bytes()));
+        return sorted;
+    }
 
     private static byte[] bodyOf(final Hash... hashes)
     {
@@ -22,6 +37,21 @@ class ResponsesTest
             System.arraycopy(hashes[i].bytes(), 0, body, i * Hash.LENGTH, Hash.LENGTH);
         }
         return body;
+    }
+
+    @Test
+    void shouldFailTheRequestWhenItsDecoderThrowsAnError()
+    {
+        final Pending<Void> request = new Pending<>(1, Wire.PING, Wire.empty(Wire.PING, 1), null, 0, 0,
+            (status, body) ->
+            {
+                throw new LinkageError("decoding"); // an Error (OutOfMemoryError would abort the test run)
+            });
+        request.complete(Wire.PING, StatusCode.OK, new byte[0]);
+        assertTrue(request.future.isCompletedExceptionally(), "completed, not left waiting for ever");
+        final java.util.concurrent.ExecutionException ex = assertThrows(java.util.concurrent.ExecutionException.class,
+            request.future::get);
+        assertInstanceOf(LinkageError.class, ex.getCause());
     }
 
     @Test
@@ -58,22 +88,41 @@ class ResponsesTest
         return b.array();
     }
 
+    /** {@link #page} with more = 1 and the given next cursor. */
+    private static byte[] pageGoingOn(final Hash next, final Object... hashAndLength)
+    {
+        final byte[] page = page(hashAndLength);
+        page[Protocol.LIST_MORE_OFFSET] = 1;
+        System.arraycopy(next.bytes(), 0, page, Protocol.LIST_NEXT_OFFSET, Hash.LENGTH);
+        return page;
+    }
+
+    @Test
+    void shouldRefuseAListPageThatGoesOnWithoutMovingItsCursorForward()
+    {
+        assertEquals(HI, Responses.list(LO, 2).decode(StatusCode.OK, pageGoingOn(HI, MID, 5L)).next(),
+            "beyond the last entry: blocks deleted meanwhile");
+        assertEquals(MID, Responses.list(LO, 2).decode(StatusCode.OK, pageGoingOn(MID)).next(), "an empty page");
+        assertEquals(MID, Responses.list(null, 2).decode(StatusCode.OK, pageGoingOn(MID, LO, 1L, MID, 1L)).next());
+        for (final byte[] bad : List.of(pageGoingOn(LO), pageGoingOn(LO, MID, 1L), pageGoingOn(MID, HI, 1L)))
+        {
+            assertThrows(ProtocolException.class, () -> Responses.list(LO, 2).decode(StatusCode.OK, bad));
+        }
+        assertThrows(ProtocolException.class,
+            () -> Responses.list(null, 2).decode(StatusCode.OK, pageGoingOn(LO, LO, 1L, MID, 1L)));
+    }
+
     @Test
     void shouldRefuseAListPageThatIsTooLongNamesAnImpossibleLengthOrDoesNotAscend()
     {
-        final List<Hash> sorted = new java.util.ArrayList<>(List.of(A, B, C));
-        sorted.sort((x, y) -> java.util.Arrays.compareUnsigned(x.bytes(), y.bytes()));
-        final Hash lo = sorted.get(0);
-        final Hash mid = sorted.get(1);
-        final Hash hi = sorted.get(2);
-        final ListPage ok = Responses.list(lo, 2).decode(StatusCode.OK, page(mid, 5L, hi, 1L << 20));
-        assertEquals(List.of(new ListPage.Entry(mid, 5), new ListPage.Entry(hi, 1 << 20)), ok.entries());
-        assertEquals(2, Responses.list(null, 2).decode(StatusCode.OK, page(lo, 1L, mid, 1L)).entries()
+        final ListPage ok = Responses.list(LO, 2).decode(StatusCode.OK, page(MID, 5L, HI, 1L << 20));
+        assertEquals(List.of(new ListPage.Entry(MID, 5), new ListPage.Entry(HI, 1 << 20)), ok.entries());
+        assertEquals(2, Responses.list(null, 2).decode(StatusCode.OK, page(LO, 1L, MID, 1L)).entries()
             .size());
-        for (final byte[] bad : List.of(page(mid, 1L, hi, 1L, hi, 1L), page(mid, 0L), page(mid, (1L << 20) + 1),
-            page(mid, 0xFFFF_FFFFL), page(hi, 1L, mid, 1L), page(mid, 1L, mid, 1L), page(lo, 1L)))
+        for (final byte[] bad : List.of(page(MID, 1L, HI, 1L, HI, 1L), page(MID, 0L), page(MID, (1L << 20) + 1),
+            page(MID, 0xFFFF_FFFFL), page(HI, 1L, MID, 1L), page(MID, 1L, MID, 1L), page(LO, 1L)))
         {
-            assertThrows(ProtocolException.class, () -> Responses.list(lo, 2).decode(StatusCode.OK, bad));
+            assertThrows(ProtocolException.class, () -> Responses.list(LO, 2).decode(StatusCode.OK, bad));
         }
     }
 }

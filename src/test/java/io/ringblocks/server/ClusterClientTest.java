@@ -1,6 +1,10 @@
 package io.ringblocks.server;
 
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -8,6 +12,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -322,6 +330,101 @@ class ClusterClientTest
                     assertFalse(client.head(h).isPresent(), "no copy left on member " + m);
                 }
             }
+        }
+    }
+
+    /** A member that accepts connections and reads requests, counting them, but never answers one. */
+    private static final class SilentMember implements AutoCloseable
+    {
+        private final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final AtomicInteger requests = new AtomicInteger();
+
+        SilentMember() throws IOException
+        {
+            Thread.ofVirtual().start(this::accept);
+        }
+
+        Member member()
+        {
+            return new Member("127.0.0.1", listener.getLocalPort(), 1);
+        }
+
+        int requests()
+        {
+            return requests.get();
+        }
+
+        private void accept()
+        {
+            try
+            {
+                while (true)
+                {
+                    final Socket socket = listener.accept();
+                    Thread.ofVirtual().start(() -> read(socket));
+                }
+            }
+            catch (final IOException ex)
+            {
+                // closed
+            }
+        }
+
+        private void read(final Socket socket)
+        {
+            try (socket; DataInputStream in = new DataInputStream(socket.getInputStream()))
+            {
+                while (true)
+                {
+                    in.skipNBytes(Integer.reverseBytes(in.readInt()) & 0xFFFF_FFFFL); // little-endian length, then the rest
+                    requests.incrementAndGet();
+                }
+            }
+            catch (final IOException ex)
+            {
+                // the client closed it
+            }
+        }
+
+        @Override
+        public void close() throws IOException
+        {
+            listener.close();
+        }
+    }
+
+    private static void awaitTrue(final String what, final BooleanSupplier condition) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean())
+        {
+            assertTrue(System.nanoTime() < deadline, what + ": not reached in 5 s");
+            Thread.sleep(2);
+        }
+    }
+
+    @Test
+    void shouldMakeCallersBeyondMaxOutstandingWaitForAnOperationToComplete() throws Exception
+    {
+        final byte[][] blocks = {block(), block(), block()};
+        try (SilentMember silent = new SilentMember();
+             ClusterClient cluster = ClusterClient.connect(options(new MemberList(List.of(silent.member())))
+                 .replicas(1).maxOutstanding(2).build()))
+        {
+            final CompletableFuture<Hash> first = cluster.async().put(blocks[0]);
+            final CompletableFuture<Hash> second = cluster.async().put(blocks[1]);
+            final CompletableFuture<CompletableFuture<Hash>> third = new CompletableFuture<>();
+            final Thread caller = Thread.ofPlatform().name("third-caller")
+                .start(() -> third.complete(cluster.async().put(blocks[2])));
+            awaitTrue("the third caller waits", () -> caller.getState() == Thread.State.TIMED_WAITING);
+            awaitTrue("two PUTs reached the member", () -> silent.requests() == 2);
+            assertFalse(third.isDone(), "the third operation did not start while two were outstanding");
+            first.cancel(false); // completing an operation gives its permit back
+            caller.join();
+            awaitTrue("the third PUT reached the member", () -> silent.requests() == 3);
+            assertFalse(second.isDone());
+            third.join().cancel(false);
+            second.cancel(false);
         }
     }
 }

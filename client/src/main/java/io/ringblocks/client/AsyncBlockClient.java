@@ -12,9 +12,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongFunction;
 
 /**
@@ -25,8 +27,15 @@ import java.util.function.LongFunction;
  * When the connection drops, the requests outstanding on it fail with {@link ConnectionLostException} (their
  * outcome is unknown), and the next request reconnects transparently: up to
  * {@link ClientOptions#reconnectAttempts()} attempts, pausing {@link ClientOptions#reconnectBackoff()} before the
- * second and doubling after, in the calling thread. If all attempts fail that request fails with
- * {@link ConnectionLostException}, and the next one tries again.
+ * second and doubling after (at most 2 s), in the calling thread, while concurrent callers wait for it. All of it
+ * happens within the request's own {@link ClientOptions#requestTimeout()}: a request whose timeout runs out while
+ * it reconnects, or waits for another caller's reconnect, fails with a {@link RequestTimeoutException} whose
+ * {@link RequestTimeoutException#sent()} is false. If all attempts fail, that request fails with
+ * {@link ConnectionLostException}, and so does every request made until the pause the next attempt would have
+ * waited for has passed: they share that failure at once instead of each trying again. Then the next request
+ * tries again. A connection the server refused (BUSY: at its connection limit) is not re-established before
+ * {@link ClientOptions#reconnectBackoff()} has passed: until then requests fail at once, unsent, with
+ * {@link ServerBusyException}.
  * <pre>{@code
  * try (AsyncBlockClient client = AsyncBlockClient.connect("127.0.0.1", 7070))
  * {
@@ -43,9 +52,15 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     private final Semaphore permits;
     private final AtomicLong requestIds = new AtomicLong();
     private final String timeoutText;
-    private final Object connectLock = new Object();
+    /** Held while reconnecting: waited for with a deadline, so no caller waits longer than its own timeout. */
+    private final ReentrantLock connectLock = new ReentrantLock();
     private volatile Connection connection;
     private volatile boolean closed;
+    /** The last reconnect round's failure, which every request shares until {@link #retryNotBeforeNanos}. */
+    private volatile ConnectionLostException lastFailure;
+    private volatile long retryNotBeforeNanos;
+    /** Counted down by {@link #close()}, to wake a reconnect pausing between attempts. */
+    private final CountDownLatch closing = new CountDownLatch(1);
 
     private AsyncBlockClient(final ClientOptions options)
     {
@@ -81,7 +96,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         final AsyncBlockClient client = new AsyncBlockClient(options);
         try
         {
-            client.connection = Connection.open(options, client.permits);
+            client.connection = Connection.open(options, client.permits, options.connectTimeoutMillis());
         }
         catch (final IOException ex)
         {
@@ -113,6 +128,20 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     {
         final Connection current = connection;
         return current != null && current.isOpen();
+    }
+
+    /**
+     * @return how ready the client is to take a request, best first: 0 connected, 1 to reconnect first, 2 not to
+     * reconnect yet (the server refused the connection, or a reconnect round failed, too recently): what
+     * {@link BlockClientPool} ranks its connections by before their load.
+     */
+    int readiness()
+    {
+        if (connected())
+        {
+            return 0;
+        }
+        return lastFailure != null && retryNotBeforeNanos - System.nanoTime() > 0 || refusedRecently(connection) ? 2 : 1;
     }
 
     /** {@inheritDoc} */
@@ -190,28 +219,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         {
             throw new IllegalArgumentException("destination buffer is read-only");
         }
-        final CompletableFuture<Integer> result = new CompletableFuture<>();
-        final CompletableFuture<byte[]> read = get(hash);
-        forwardCancel(result, read);
-        read.whenComplete((block, error) ->
-        {
-            if (error != null)
-            {
-                result.completeExceptionally(error);
-            }
-            else if (block.length > destination.remaining())
-            {
-                result.completeExceptionally(new BufferTooSmallException("GET " + hash + ": block of " +
-                    block.length + " bytes does not fit the " + destination.remaining() + " remaining in the buffer",
-                    block.length, destination.remaining()));
-            }
-            else
-            {
-                destination.put(block);
-                result.complete(block.length);
-            }
-        });
-        return result;
+        return BufferFill.into(hash, destination, get(hash));
     }
 
     /** {@inheritDoc} */
@@ -338,13 +346,13 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     public void close()
     {
         closed = true;
-        synchronized (connectLock)
+        closing.countDown();
+        // Not under connectLock: closing fails the outstanding futures, whose callers' stages run right here, and a
+        // reconnect holding the lock must not hold up the close. A connection it opens after this read sees closed.
+        final Connection current = connection;
+        if (current != null)
         {
-            final Connection current = connection;
-            if (current != null)
-            {
-                current.close("client closed", null);
-            }
+            current.close("client closed", null);
         }
     }
 
@@ -395,12 +403,19 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         final Connection current;
         try
         {
-            current = connection();
+            current = connection(opcode, start, timeoutNanos);
         }
         catch (final RuntimeException ex)
         {
             permits.release();
             return CompletableFuture.failedFuture(ex);
+        }
+        final long remaining = timeoutNanos - (System.nanoTime() - start);
+        if (remaining <= 0)
+        {
+            // Queued with no time left it would only time out unsent, yet count as sent (outcome unknown).
+            permits.release();
+            return CompletableFuture.failedFuture(timedOutUnsent(opcode, null));
         }
         long id = requestIds.incrementAndGet();
         if (id == 0)
@@ -409,19 +424,39 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         }
         final Pending<T> request = new Pending<>(id, opcode, frame.apply(id), payload, payloadOffset, payloadLength,
             decoder);
-        final long remaining = Math.max(1, timeoutNanos - (System.nanoTime() - start));
         current.send(request, remaining, timeoutText);
         return request.future;
     }
 
-    private Connection connection()
+    /**
+     * The open connection, re-established first if it was lost, all within the request's timeout (which started at
+     * {@code start}).
+     *
+     * @throws ConnectionLostException  if reconnecting failed, now or in a round that failed so recently that the
+     *                                  next attempt is not due yet.
+     * @throws RequestTimeoutException  (not sent) if the timeout ran out first.
+     */
+    private Connection connection(final int opcode, final long start, final long timeoutNanos)
     {
         final Connection current = connection;
         if (current != null && current.isOpen())
         {
             return current;
         }
-        synchronized (connectLock)
+        failIfReconnectNotDue(current);
+        try
+        {
+            if (!connectLock.tryLock(timeoutNanos - (System.nanoTime() - start), TimeUnit.NANOSECONDS))
+            {
+                throw timedOutUnsent(opcode, null);
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new ConnectionLostException("interrupted while waiting for a reconnect", ex);
+        }
+        try
         {
             if (closed)
             {
@@ -431,36 +466,125 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             {
                 return connection;
             }
-            IOException last = null;
-            long backoffNanos = ClientOptions.saturatedNanos(options.reconnectBackoff());
-            for (int attempt = 0; attempt < options.reconnectAttempts(); attempt++)
-            {
-                if (attempt > 0)
-                {
-                    pause(backoffNanos);
-                    backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
-                }
-                try
-                {
-                    connection = Connection.open(options, permits);
-                    return connection;
-                }
-                catch (final IOException ex)
-                {
-                    last = ex;
-                }
-            }
-            throw new ConnectionLostException("connection to " + options.host() + ":" + options.port() +
-                " lost and not re-established after " + options.reconnectAttempts() + " attempts" +
-                (last == null ? "" : ": " + last), last);
+            failIfReconnectNotDue(connection); // the round this caller waited for just failed
+            return reconnect(opcode, start, timeoutNanos);
+        }
+        finally
+        {
+            connectLock.unlock();
         }
     }
 
-    private static void pause(final long nanos)
+    /**
+     * Fails the request if it is too early to reconnect: a failed reconnect round's outcome is shared until the next
+     * attempt is due, so that callers do not queue up for it; a server that refused the connection (BUSY) is not
+     * asked again before {@link ClientOptions#reconnectBackoff()} has passed.
+     */
+    private void failIfReconnectNotDue(final Connection lost)
+    {
+        final ConnectionLostException failure = lastFailure;
+        final long untilNanos = retryNotBeforeNanos - System.nanoTime();
+        if (failure != null && untilNanos > 0)
+        {
+            throw new ConnectionLostException(failure.getMessage() + "; the next attempt is due in " +
+                TimeUnit.NANOSECONDS.toMillis(untilNanos) + " ms", failure);
+        }
+        if (refusedRecently(lost))
+        {
+            throw new ServerBusyException("server " + options.host() + ":" + options.port() + " refused the " +
+                "connection (BUSY) " + TimeUnit.NANOSECONDS.toMillis(lost.closedForNanos()) + " ms ago; not " +
+                "reconnecting before " + options.reconnectBackoff() + " has passed. Nothing was sent, retry later");
+        }
+    }
+
+    private boolean refusedRecently(final Connection lost)
+    {
+        return lost != null && lost.refused() &&
+            lost.closedForNanos() < ClientOptions.saturatedNanos(options.reconnectBackoff());
+    }
+
+    /** One round of reconnect attempts, under {@link #connectLock}, cut short where the request's timeout ends. */
+    private Connection reconnect(final int opcode, final long start, final long timeoutNanos)
+    {
+        IOException last = null;
+        long backoffNanos = Math.min(MAX_BACKOFF_NANOS, ClientOptions.saturatedNanos(options.reconnectBackoff()));
+        for (int attempt = 0; attempt < options.reconnectAttempts(); attempt++)
+        {
+            if (attempt > 0)
+            {
+                if (backoffNanos >= timeoutNanos - (System.nanoTime() - start))
+                {
+                    throw timedOutUnsent(opcode, last); // no time left for another attempt
+                }
+                pause(backoffNanos);
+                backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+            }
+            final long leftNanos = timeoutNanos - (System.nanoTime() - start);
+            if (leftNanos <= 0)
+            {
+                throw timedOutUnsent(opcode, last);
+            }
+            try
+            {
+                return install(Connection.open(options, permits, connectTimeoutMillis(leftNanos)));
+            }
+            catch (final IOException ex)
+            {
+                last = ex;
+            }
+        }
+        final ConnectionLostException failed = new ConnectionLostException("connection to " + options.host() + ":" +
+            options.port() + " lost and not re-established after " + options.reconnectAttempts() + " attempts" +
+            (last == null ? "" : ": " + last), last);
+        if (options.reconnectAttempts() > 0) // with none, there is no next attempt to wait for
+        {
+            retryNotBeforeNanos = System.nanoTime() + backoffNanos;
+            lastFailure = failed;
+        }
+        throw failed;
+    }
+
+    /**
+     * Makes a new connection the client's. {@link #close()} sets {@code closed} before it reads {@code connection},
+     * and this writes {@code connection} before it reads {@code closed}, so one of the two closes it.
+     */
+    private Connection install(final Connection fresh)
+    {
+        connection = fresh;
+        lastFailure = null;
+        if (closed)
+        {
+            fresh.close("client closed", null);
+            throw new IllegalStateException("client is closed");
+        }
+        return fresh;
+    }
+
+    /** The connect timeout, shortened to what is left of the request's timeout. */
+    private int connectTimeoutMillis(final long leftNanos)
+    {
+        final long leftMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(leftNanos));
+        return (int)Math.min(options.connectTimeoutMillis(), leftMillis);
+    }
+
+    /** A request that ran out of time before it was sent, waiting for a slot or for the connection. */
+    private RequestTimeoutException timedOutUnsent(final int opcode, final IOException lastConnectFailure)
+    {
+        return new RequestTimeoutException(Wire.opcodeName(opcode) + ": not sent; its timeout of " + timeoutText +
+            " ran out waiting for an in-flight slot or for the connection to " + options.host() + ":" +
+            options.port() + " to be re-established" +
+            (lastConnectFailure == null ? "" : " (last attempt: " + lastConnectFailure + ")"), false);
+    }
+
+    /** The pause between reconnect attempts, which {@link #close()} cuts short: closing never waits for a reconnect. */
+    private void pause(final long nanos)
     {
         try
         {
-            TimeUnit.NANOSECONDS.sleep(Math.min(nanos, MAX_BACKOFF_NANOS));
+            if (closing.await(Math.min(nanos, MAX_BACKOFF_NANOS), TimeUnit.NANOSECONDS))
+            {
+                throw new IllegalStateException("client is closed");
+            }
         }
         catch (final InterruptedException ex)
         {

@@ -18,14 +18,30 @@ import java.util.concurrent.CompletableFuture;
  * {@link java.util.concurrent.CompletionException} as usual). Argument errors throw directly
  * ({@link NullPointerException}, {@link IllegalArgumentException}) and send nothing.
  * <p>
- * Calls do block in two bounded cases: while the connection's {@link ClientOptions#maxInFlight()} slots are all
- * taken (at most {@link ClientOptions#requestTimeout()}, then the future fails with
- * {@link RequestTimeoutException}), and while re-establishing a dropped connection. Futures are completed on the
- * connection's reader thread (a timed-out request's on one of a few timeout threads shared by the JVM): dependent
- * stages attached without an executor run there and must not block, or every response of that connection (or
- * other callers' timeouts) waits for them; use the {@code ...Async} stage methods for slow work. A future the
- * caller cancels or completes itself gives its in-flight slot back at once. Blocking client calls made from such a stage fail with {@link IllegalStateException}, and
- * asynchronous ones made there do not wait for in-flight slots.
+ * Calls do block in two cases, together at most {@link ClientOptions#requestTimeout()} (then the future fails with
+ * a {@link RequestTimeoutException} that was not {@link RequestTimeoutException#sent() sent}): while the
+ * connection's {@link ClientOptions#maxInFlight()} slots are all taken, and while re-establishing a dropped
+ * connection, or waiting for another caller to.
+ * <p>
+ * A future completes, and the dependent stages attached to it without an executor run, on one of these threads:
+ * <ul>
+ *   <li>the connection's reader thread, for a response, and for every request outstanding on the connection when
+ *   the reader finds it broken (closed by the server, a read error, a connection-level error, a protocol
+ *   violation);</li>
+ *   <li>one of a few timeout threads shared by the JVM, for a request that timed out, and for every request
+ *   outstanding on a connection closed because it stayed silent;</li>
+ *   <li>the connection's writer thread, for every request outstanding when a write fails;</li>
+ *   <li>the thread that calls {@link #close()}, for every request outstanding then;</li>
+ *   <li>the calling thread, for a request that fails before it is sent (no in-flight slot, no connection, a closed
+ *   client): the future is returned already completed, so stages attached to it run at once, in the caller;</li>
+ *   <li>the thread of a caller that cancels or completes the future itself;</li>
+ *   <li>for {@link ClusterClient}, also its own virtual threads, which send to members and walk a read's
+ *   candidates.</li>
+ * </ul>
+ * Such stages must not block, or every response of that connection (or other callers' timeouts) waits for them; use
+ * the {@code ...Async} stage methods for slow work. A future the caller cancels or completes itself gives its
+ * in-flight slot back at once. Blocking client calls made from a stage on a client library thread fail with
+ * {@link IllegalStateException}, and asynchronous ones made there do not wait for in-flight slots.
  */
 public interface AsyncBlockOperations extends AutoCloseable
 {
@@ -71,7 +87,9 @@ public interface AsyncBlockOperations extends AutoCloseable
      *
      * @param hash        the block's address.
      * @param destination writable buffer; written (and its position advanced) by a client thread just before the
-     *                    future completes, so the caller must not touch it until then.
+     *                    future completes, so the caller must not touch it until then. A caller that gives up
+     *                    first, cancelling or completing the future (for example by {@code orTimeout}), gets the
+     *                    buffer back unwritten: it is then never written.
      * @return the block's length.
      */
     CompletableFuture<Integer> get(Hash hash, ByteBuffer destination);
@@ -124,7 +142,8 @@ public interface AsyncBlockOperations extends AutoCloseable
     CompletableFuture<Duration> ping();
 
     /**
-     * Closes the connection(s); outstanding requests fail with {@link ConnectionLostException}. Idempotent.
+     * Closes the connection(s); outstanding requests fail with {@link ConnectionLostException}, and a reconnect in
+     * progress stops (its request fails with {@link IllegalStateException}) rather than being waited for. Idempotent.
      */
     @Override
     void close();

@@ -15,7 +15,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A fixed set of {@link ClientOptions#poolSize()} connections (each an {@link AsyncBlockClient}) shared by many
  * threads. Each request goes to the connection with the fewest requests outstanding, scanning from a rotating
  * start so that ties spread round-robin: a connection stalled behind a large transfer or a slow server stops
- * receiving work while the others drain. Each connection reconnects on its own, as {@link AsyncBlockClient}
+ * receiving work while the others drain. A connection that is down gets requests only when none is up, and one the
+ * server refused (BUSY) or that failed to reconnect only when no other could take them, so a dropped connection is
+ * not re-established while others work, and a busy server is not asked again before
+ * {@link ClientOptions#reconnectBackoff()}. Each connection reconnects on its own, as {@link AsyncBlockClient}
  * describes; {@link ClientOptions#maxInFlight()} applies per connection.
  * <p>
  * The blocking operations are on the pool itself; {@link #async()} gives the same operations returning futures.
@@ -134,21 +137,24 @@ public final class BlockClientPool extends BlockingOperations
         }
     }
 
-    /** Least outstanding requests, ties broken by a rotating start index. */
+    /**
+     * Most ready first ({@link AsyncBlockClient#readiness()}: connected, then to reconnect, then not to reconnect
+     * yet), then least outstanding requests, ties broken by a rotating start index.
+     */
     private AsyncBlockClient pick()
     {
         final int n = clients.length;
         final int start = Math.floorMod(cursor.getAndIncrement(), n);
-        AsyncBlockClient best = clients[start];
-        int bestLoad = best.inFlight();
-        for (int i = 1; i < n && bestLoad > 0; i++)
+        AsyncBlockClient best = null;
+        long bestRank = Long.MAX_VALUE;
+        for (int i = 0; i < n && bestRank > 0; i++)
         {
             final AsyncBlockClient candidate = clients[(start + i) % n];
-            final int load = candidate.inFlight();
-            if (load < bestLoad)
+            final long rank = (long)candidate.readiness() << 32 | candidate.inFlight();
+            if (rank < bestRank)
             {
                 best = candidate;
-                bestLoad = load;
+                bestRank = rank;
             }
         }
         return best;

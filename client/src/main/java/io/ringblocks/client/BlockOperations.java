@@ -10,7 +10,9 @@ import java.util.OptionalInt;
 /**
  * The blocking operations of a ringblocks client, implemented by {@link BlockClient} (one connection) and
  * {@link BlockClientPool} (several). Every method is thread-safe and waits for its response, at most about
- * {@link ClientOptions#requestTimeout()} (plus reconnect time when the connection had dropped).
+ * {@link ClientOptions#requestTimeout()}, which includes any wait for an in-flight slot and for re-establishing a
+ * dropped connection (a request that ran out of time before it was sent fails with a
+ * {@link RequestTimeoutException} whose {@link RequestTimeoutException#sent()} is false).
  * <p>
  * Failures are unchecked {@link RingblocksException}s; besides the ones listed per method, any call may throw
  * {@link ConnectionLostException}, {@link RequestTimeoutException}, {@link ServerBusyException},
@@ -30,7 +32,11 @@ public interface BlockOperations extends AutoCloseable
      * @param data the block, 1..{@link ClientOptions#maxBlockSize()} bytes; must not change during the call.
      * @return its address, as computed by the server (and here, when verifying).
      * @throws NoSpaceException       if the store is full and the block is new.
-     * @throws BlockTooLargeException if the server's limit is smaller than the client's.
+     * @throws BlockTooLargeException if the block is above the server's maximum block size: a misconfiguration, as
+     *                                {@link ClientOptions#maxBlockSize()} must not exceed the server's. Nothing was
+     *                                stored. Such a PUT's frame is usually above the server's frame limit too, which
+     *                                the server answers by closing the connection (FRAME_TOO_LARGE), so the other
+     *                                requests outstanding on it fail with {@link ConnectionLostException}.
      * @throws HashMismatchException  when the bytes the server received were not these (nothing was stored).
      */
     Hash put(byte[] data);
@@ -41,7 +47,8 @@ public interface BlockOperations extends AutoCloseable
      *
      * @param data the block, 1..{@link ClientOptions#maxBlockSize()} remaining bytes.
      * @return its address, as computed by the server.
-     * @throws NoSpaceException if the store is full and the block is new.
+     * @throws NoSpaceException       if the store is full and the block is new.
+     * @throws BlockTooLargeException if the block is above the server's maximum block size, see {@link #put(byte[])}.
      */
     Hash put(ByteBuffer data);
 
@@ -54,6 +61,7 @@ public interface BlockOperations extends AutoCloseable
      * @return {@code expected}.
      * @throws HashMismatchException if the server computed a different hash; nothing was stored.
      * @throws NoSpaceException      if the store is full and the block is new.
+     * @throws BlockTooLargeException if the block is above the server's maximum block size, see {@link #put(byte[])}.
      */
     Hash put(byte[] data, Hash expected);
 
@@ -71,8 +79,8 @@ public interface BlockOperations extends AutoCloseable
 
     /**
      * Reads a whole block into the caller's buffer at its position, advancing the position by the block's
-     * length. Verified like {@link #get(Hash)}. The block is received into a temporary array and copied, because
-     * a buffer written by the connection's reader could still be filling after the caller gave up on a timeout.
+     * length. Verified like {@link #get(Hash)}. The block is received into a temporary array and copied into the
+     * buffer on the calling thread, so the buffer is never written after the call returned (interrupted included).
      *
      * @param hash        the block's address.
      * @param destination writable buffer; must not be used by others during the call.
@@ -139,7 +147,8 @@ public interface BlockOperations extends AutoCloseable
     Duration ping();
 
     /**
-     * Closes the connection(s); outstanding requests fail with {@link ConnectionLostException}. Idempotent.
+     * Closes the connection(s); outstanding requests fail with {@link ConnectionLostException}, and a reconnect in
+     * progress stops (its request fails with {@link IllegalStateException}) rather than being waited for. Idempotent.
      */
     @Override
     void close();

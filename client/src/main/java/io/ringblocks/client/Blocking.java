@@ -14,7 +14,8 @@ final class Blocking
     }
 
     /**
-     * No timeout here: every request future is completed by a response, its timeout or a connection loss.
+     * No timeout here: every request future is completed by a response, its timeout or a connection loss. An
+     * interrupted caller cancels the future, which frees its in-flight slot and drops its late response.
      */
     static <T> T await(final CompletableFuture<T> future)
     {
@@ -24,6 +25,7 @@ final class Blocking
         }
         catch (final InterruptedException ex)
         {
+            future.cancel(false);
             Thread.currentThread().interrupt();
             throw new RingblocksException("interrupted while waiting for a response", ex);
         }

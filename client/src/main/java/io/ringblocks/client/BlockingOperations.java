@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalInt;
 
 /**
@@ -52,8 +53,15 @@ abstract class BlockingOperations implements BlockOperations
     @Override
     public int get(final Hash hash, final ByteBuffer destination)
     {
+        Objects.requireNonNull(hash, "hash");
+        Objects.requireNonNull(destination, "destination");
+        if (destination.isReadOnly())
+        {
+            throw new IllegalArgumentException("destination buffer is read-only");
+        }
         Blocking.checkThread();
-        return Blocking.await(asyncOperations().get(hash, destination));
+        // Copied here, on the caller's thread: a client thread never writes the buffer after this call returned.
+        return BufferFill.copy(hash, Blocking.await(asyncOperations().get(hash)), destination);
     }
 
     /** {@inheritDoc} */

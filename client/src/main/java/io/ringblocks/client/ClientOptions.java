@@ -33,8 +33,8 @@ public final class ClientOptions
     public static final int DEFAULT_POOL_SIZE = 4;
     /** Default {@link #maxBlockSize()}: 1 MiB, the server's default. */
     public static final int DEFAULT_MAX_BLOCK_SIZE = 1 << 20;
-    /** Largest accepted {@link #maxBlockSize()}: 1 GiB, far above any sane block, below array limits. */
-    public static final int MAX_MAX_BLOCK_SIZE = 1 << 30;
+    /** Largest accepted {@link #maxBlockSize()}: 1 MiB, the protocol's largest block (no server accepts more). */
+    public static final int MAX_MAX_BLOCK_SIZE = io.ringblocks.wire.Protocol.MAX_BLOCK_SIZE;
 
     private final String host;
     private final int port;
@@ -125,7 +125,8 @@ public final class ClientOptions
     }
 
     /**
-     * @return the limit on one request, from the call to its response, including any wait for an in-flight slot.
+     * @return the limit on one request, from the call to its response, including any wait for an in-flight slot and
+     * for re-establishing a lost connection.
      */
     public Duration requestTimeout()
     {
@@ -158,8 +159,9 @@ public final class ClientOptions
     }
 
     /**
-     * @return how many times a request tries to re-establish a lost connection before failing with
-     * {@link ConnectionLostException}; 0 disables reconnecting.
+     * @return how many times a request tries to re-establish a lost connection (within its
+     * {@link #requestTimeout()}) before failing with {@link ConnectionLostException}; until the next attempt is due
+     * (see {@link #reconnectBackoff()}) other requests fail with that same failure at once. 0 disables reconnecting.
      */
     public int reconnectAttempts()
     {
@@ -167,7 +169,8 @@ public final class ClientOptions
     }
 
     /**
-     * @return the pause before the second reconnect attempt; it doubles for each further attempt (capped at 2 s).
+     * @return the pause before the second reconnect attempt; it doubles for each further attempt (capped at 2 s), and
+     * the pause that would have come next is how long a failed round's outcome is shared before trying again.
      */
     public Duration reconnectBackoff()
     {
@@ -184,7 +187,8 @@ public final class ClientOptions
 
     /**
      * @return the largest PUT payload the client sends (larger ones are rejected locally) and the largest
-     * response body it accepts; should equal the server's setting.
+     * response body it accepts; at most the protocol's 1 MiB, and it must not exceed the server's setting (see
+     * {@link BlockOperations#put(byte[])} for what a PUT above the server's limit gets).
      */
     public int maxBlockSize()
     {
@@ -376,7 +380,8 @@ public final class ClientOptions
         }
 
         /**
-         * @param maxBlockSize largest block in bytes, 1..{@value ClientOptions#MAX_MAX_BLOCK_SIZE}, default 1 MiB.
+         * @param maxBlockSize largest block in bytes, 1..{@value ClientOptions#MAX_MAX_BLOCK_SIZE} (the protocol's
+         *                     limit), default 1 MiB; not above the server's own limit.
          * @return this builder.
          */
         public Builder maxBlockSize(final int maxBlockSize)

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,7 +47,11 @@ import java.util.function.Supplier;
  *   background probe, once per {@link ClusterOptions#downInterval()}, reaches it again; unconnected members are
  *   connected the same way. {@link #members()} shows each member's state.</li>
  * </ul>
- * Blocking operations are on this object, the same ones returning futures on {@link #async()}. Thread-safe.
+ * Blocking operations are on this object, the same ones returning futures on {@link #async()}. Thread-safe. At most
+ * {@link ClusterOptions#maxOutstanding()} operations are outstanding at once: further callers wait for one to
+ * complete (back-pressure), as for a connection's in-flight slots. What a PUT still sends after its quorum and read
+ * repairs run on beyond that; a read repair finding every permit taken is skipped (counted in
+ * {@link #readRepairFailures()}).
  */
 public final class ClusterClient extends BlockingOperations
 {
@@ -60,6 +65,8 @@ public final class ClusterClient extends BlockingOperations
     private final AsyncBlockOperations async = new AsyncView();
     private final AtomicLong readRepairs = new AtomicLong();
     private final AtomicLong readRepairFailures = new AtomicLong();
+    /** One per outstanding operation, see {@link ClusterOptions#maxOutstanding()}. */
+    private final Semaphore outstanding;
     private volatile Placement placement;
     private volatile Placement previousPlacement;
     private volatile boolean closed;
@@ -68,6 +75,7 @@ public final class ClusterClient extends BlockingOperations
     {
         this.options = options;
         this.membership = options.membership();
+        this.outstanding = new Semaphore(options.maxOutstanding());
         timer = Executors.newSingleThreadScheduledExecutor(
             task -> new Connection.ClientThread(task, "ringblocks-cluster-timer"));
         executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("ringblocks-cluster-", 0).factory());
@@ -253,6 +261,48 @@ public final class ClusterClient extends BlockingOperations
 
     // ---------------------------------------------------------------- operations (futures)
 
+    /**
+     * Starts one operation holding an {@link #outstanding} permit, taken on the caller's thread and given back when
+     * its future completes. The caller waits for a permit at most the request timeout; on a client library thread
+     * (a callback) it does not wait, as that thread may be the one that would complete an operation.
+     */
+    private <T> CompletableFuture<T> bounded(final String what, final Supplier<CompletableFuture<T>> operation)
+    {
+        if (closed)
+        {
+            return closedFuture();
+        }
+        try
+        {
+            final boolean acquired = Connection.isClientThread() ? outstanding.tryAcquire() :
+                outstanding.tryAcquire(options.client().requestTimeoutNanos(), TimeUnit.NANOSECONDS);
+            if (!acquired)
+            {
+                return CompletableFuture.failedFuture(new RequestTimeoutException(what + ": all " +
+                    options.maxOutstanding() + " cluster operations stayed outstanding for " +
+                    options.client().requestTimeout(), false));
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(new RingblocksException("interrupted while waiting for one of " +
+                "the cluster's outstanding operations to complete", ex));
+        }
+        final CompletableFuture<T> result;
+        try
+        {
+            result = operation.get();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            outstanding.release();
+            throw ex;
+        }
+        result.whenComplete((value, failure) -> outstanding.release());
+        return result;
+    }
+
     private CompletableFuture<Hash> putAsync(final byte[] data, final Hash hash)
     {
         if (closed)
@@ -337,6 +387,11 @@ public final class ClusterClient extends BlockingOperations
             {
                 return;
             }
+            if (!outstanding.tryAcquire())
+            {
+                readRepairFailures.incrementAndGet(); // the callers' operations come first; a repair pass catches up
+                continue;
+            }
             executor.execute(() ->
             {
                 try
@@ -344,12 +399,14 @@ public final class ClusterClient extends BlockingOperations
                     final long sent = System.nanoTime();
                     node.async().put(data, hash).whenComplete((h, failure) ->
                     {
+                        outstanding.release();
                         node.record(sent, failure == null ? null : QuorumWrite.asRingblocks(failure));
                         (failure == null ? readRepairs : readRepairFailures).incrementAndGet();
                     });
                 }
                 catch (final RuntimeException e)
                 {
+                    outstanding.release();
                     readRepairFailures.incrementAndGet();
                 }
             });
@@ -574,7 +631,10 @@ public final class ClusterClient extends BlockingOperations
         executor.shutdown(); // steps already queued still run and fail fast on the closed pools
     }
 
-    /** The futures-returning operations; see the class comment for what each does across members. */
+    /**
+     * The futures-returning operations; see the class comment for what each does across members. Each checks its
+     * arguments, then starts {@link #bounded}.
+     */
     private final class AsyncView implements AsyncBlockOperations
     {
         @Override
@@ -582,7 +642,7 @@ public final class ClusterClient extends BlockingOperations
         {
             Objects.requireNonNull(data, "data");
             checkPayload(data.length);
-            return putAsync(data, Hash.of(data));
+            return bounded("PUT", () -> putAsync(data, Hash.of(data)));
         }
 
         @Override
@@ -600,13 +660,14 @@ public final class ClusterClient extends BlockingOperations
             Objects.requireNonNull(data, "data");
             Objects.requireNonNull(expected, "expected");
             checkPayload(data.length);
-            return putAsync(data, expected);
+            return bounded("PUT", () -> putAsync(data, expected));
         }
 
         @Override
         public CompletableFuture<byte[]> get(final Hash hash)
         {
-            return getAsync(hash);
+            Objects.requireNonNull(hash, "hash");
+            return bounded("GET", () -> getAsync(hash));
         }
 
         @Override
@@ -617,57 +678,53 @@ public final class ClusterClient extends BlockingOperations
             {
                 throw new ReadOnlyBufferException();
             }
-            return getAsync(hash).thenApply(data ->
-            {
-                if (data.length > destination.remaining())
-                {
-                    throw new BufferTooSmallException("GET " + hash + ": block of " + data.length +
-                        " bytes does not fit " + destination.remaining(), data.length, destination.remaining());
-                }
-                destination.put(data);
-                return data.length;
-            });
+            return BufferFill.into(hash, destination, get(hash));
         }
 
         @Override
         public CompletableFuture<byte[]> getRange(final Hash hash, final long offset, final int length)
         {
+            Objects.requireNonNull(hash, "hash");
             if (offset < 0 || length < 0)
             {
                 throw new IllegalArgumentException("offset and length must be >= 0: " + offset + ", " + length);
             }
-            return walk("GET range of", hash, ops -> ops.getRange(hash, offset, length), null);
+            return bounded("GET range", () -> walk("GET range of", hash, ops -> ops.getRange(hash, offset, length),
+                null));
         }
 
         @Override
         public CompletableFuture<OptionalInt> head(final Hash hash)
         {
-            return walk("HEAD", hash, ops -> ops.head(hash), OptionalInt::isEmpty)
-                .thenApply(v -> v == null ? OptionalInt.empty() : v);
+            Objects.requireNonNull(hash, "hash");
+            return bounded("HEAD", () -> walk("HEAD", hash, ops -> ops.head(hash), OptionalInt::isEmpty)
+                .thenApply(v -> v == null ? OptionalInt.empty() : v));
         }
 
         @Override
         public CompletableFuture<Boolean> delete(final Hash hash)
         {
-            return deleteAsync(hash);
+            Objects.requireNonNull(hash, "hash");
+            return bounded("DELETE", () -> deleteAsync(hash));
         }
 
         @Override
         public CompletableFuture<List<Hash>> findMissing(final Collection<Hash> hashes)
         {
-            return findMissingAsync(hashes);
+            Objects.requireNonNull(hashes, "hashes");
+            return bounded("FIND_MISSING", () -> findMissingAsync(hashes));
         }
 
         @Override
         public CompletableFuture<Map<String, Long>> stats()
         {
-            return statsAsync();
+            return bounded("STATS", ClusterClient.this::statsAsync);
         }
 
         @Override
         public CompletableFuture<Duration> ping()
         {
-            return pingAsync();
+            return bounded("PING", ClusterClient.this::pingAsync);
         }
 
         @Override

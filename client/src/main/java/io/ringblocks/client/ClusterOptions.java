@@ -20,11 +20,14 @@ public final class ClusterOptions
     public static final int MAX_REPLICAS = 16;
     /** Default {@link #downInterval()}: how long a failed member is skipped. */
     public static final Duration DEFAULT_DOWN_INTERVAL = Duration.ofSeconds(5);
+    /** Default {@link #maxOutstanding()}. */
+    public static final int DEFAULT_MAX_OUTSTANDING = 4096;
 
     private final MembershipSource membership;
     private final int replicas;
     private final int writeQuorum;
     private final Duration downInterval;
+    private final int maxOutstanding;
     private final ClientOptions client;
 
     private ClusterOptions(final Builder b)
@@ -33,6 +36,7 @@ public final class ClusterOptions
         replicas = b.replicas;
         writeQuorum = b.writeQuorum == 0 ? b.replicas : b.writeQuorum;
         downInterval = b.downInterval;
+        maxOutstanding = b.maxOutstanding;
         client = b.client;
     }
 
@@ -64,6 +68,17 @@ public final class ClusterOptions
         return downInterval;
     }
 
+    /**
+     * @return how many operations a {@link ClusterClient} has outstanding at once, each counted once however many
+     * members it asks, from the call until its future completes; a caller beyond them waits for one to complete, at
+     * most {@link ClientOptions#requestTimeout()}, then fails with a {@link RequestTimeoutException} that was not
+     * {@link RequestTimeoutException#sent() sent} (on a client library thread it fails at once instead of waiting).
+     */
+    public int maxOutstanding()
+    {
+        return maxOutstanding;
+    }
+
     /** @return the per-member connection settings (host and port are taken from each member). */
     public ClientOptions client()
     {
@@ -74,7 +89,8 @@ public final class ClusterOptions
     public String toString()
     {
         return "ClusterOptions{members=" + membership.current() + ", replicas=" + replicas + ", writeQuorum=" +
-            writeQuorum + ", downInterval=" + downInterval + ", client=" + client + "}";
+            writeQuorum + ", downInterval=" + downInterval + ", maxOutstanding=" + maxOutstanding + ", client=" + client +
+            "}";
     }
 
     /** Collects settings; {@link #build()} checks them together. */
@@ -84,6 +100,7 @@ public final class ClusterOptions
         private int replicas = DEFAULT_REPLICAS;
         private int writeQuorum;
         private Duration downInterval = DEFAULT_DOWN_INTERVAL;
+        private int maxOutstanding = DEFAULT_MAX_OUTSTANDING;
         private ClientOptions client = ClientOptions.builder().port(1).poolSize(2).build();
 
         private Builder()
@@ -135,6 +152,20 @@ public final class ClusterOptions
                 throw new IllegalArgumentException("downInterval must be positive: " + interval);
             }
             this.downInterval = interval;
+            return this;
+        }
+
+        /**
+         * @param maxOutstanding operations outstanding at once, at least 1, default
+         *                       {@value ClusterOptions#DEFAULT_MAX_OUTSTANDING}; see {@link ClusterOptions#maxOutstanding()}.
+         */
+        public Builder maxOutstanding(final int maxOutstanding)
+        {
+            if (maxOutstanding < 1)
+            {
+                throw new IllegalArgumentException("maxOutstanding must be at least 1: " + maxOutstanding);
+            }
+            this.maxOutstanding = maxOutstanding;
             return this;
         }
 

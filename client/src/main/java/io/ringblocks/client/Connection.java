@@ -44,20 +44,28 @@ final class Connection
     private final InputStream in;
     private final OutputStream out;
     private final int maxResponseBody;
-    /**
-     * The largest response body any server may send: a full block of the protocol's largest block size (or of this
-     * client's, if configured larger), or a full LIST page.
-     */
+    private final int maxBlockSize;
+    /** The largest response body any server may send: a full block of the protocol's largest size, or a LIST page. */
     private final int maxAnyBody;
     private final Semaphore permits;
     private final ConcurrentHashMap<Long, Pending<?>> inFlight = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Pending<?>> outbound = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile String closeReason;
+    /** When {@link #close} ran ({@link System#nanoTime()}); meaningful once closed. */
+    private volatile long closedNanos;
     /** Set before closing when the server refused the connection (BUSY, opcode 0, id 0): nothing was executed. */
     private volatile boolean refused;
-    /** When the last response header arrived (or the connection opened). */
+    /**
+     * When the last whole response frame was read (or the connection opened): a header followed by a body that stalls
+     * is no sign of life, or a peer that stopped mid-frame would never be suspected.
+     */
     private volatile long lastReadNanos = System.nanoTime();
+    /** The largest request frame the server answered here: its frame limit is at least that. Reader thread only. */
+    private long largestAnsweredFrame;
+    /** The highest request id sent here, and the lowest (negative) liveness PING id: any answer beyond is bogus. */
+    private final AtomicLong highestSentId = new AtomicLong();
+    private final AtomicLong lowestProbeId = new AtomicLong();
     /** A liveness PING of this connection is in flight. */
     private final AtomicBoolean probing = new AtomicBoolean();
     /** A liveness PING waits for the request timeout, and at least this long: it tests for silence, not speed. */
@@ -72,6 +80,7 @@ final class Connection
         this.in = new BufferedInputStream(socket.getInputStream(), BUFFER_SIZE);
         this.out = new BufferedOutputStream(socket.getOutputStream(), BUFFER_SIZE);
         this.maxResponseBody = Math.max(options.maxBlockSize(), Wire.MAX_LIST_BODY);
+        this.maxBlockSize = options.maxBlockSize();
         this.maxAnyBody = Math.max(maxResponseBody, Protocol.MAX_BLOCK_SIZE);
         this.permits = permits;
     }
@@ -79,17 +88,20 @@ final class Connection
     /**
      * Connects and starts the reader and writer threads.
      *
-     * @param permits the owning client's in-flight slots; the connection releases one per request it retires.
+     * @param permits              the owning client's in-flight slots; the connection releases one per request it
+     *                             retires.
+     * @param connectTimeoutMillis the connect timeout, or less when a request's own timeout ends sooner.
      * @throws IOException when the TCP connection cannot be established within the connect timeout.
      */
-    static Connection open(final ClientOptions options, final Semaphore permits) throws IOException
+    static Connection open(final ClientOptions options, final Semaphore permits, final int connectTimeoutMillis)
+        throws IOException
     {
         final Socket socket = new Socket();
         try
         {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
-            socket.connect(new InetSocketAddress(options.host(), options.port()), options.connectTimeoutMillis());
+            socket.connect(new InetSocketAddress(options.host(), options.port()), connectTimeoutMillis);
             final Connection connection = new Connection(options, socket, permits);
             final int n = NEXT_ID.incrementAndGet();
             new ClientThread(connection::readLoop, "ringblocks-client-reader-" + n).start();
@@ -124,6 +136,18 @@ final class Connection
         return !closed.get();
     }
 
+    /** @return true once the server refused this connection (BUSY at its connection limit, or evicting it). */
+    boolean refused()
+    {
+        return refused;
+    }
+
+    /** @return how long ago the connection closed, in nanoseconds; only meaningful once it is closed. */
+    long closedForNanos()
+    {
+        return System.nanoTime() - closedNanos;
+    }
+
     int inFlight()
     {
         return inFlight.size();
@@ -143,6 +167,14 @@ final class Connection
         }
         request.owner(this);
         request.sentNanos = System.nanoTime();
+        if (request.id > 0)
+        {
+            highestSentId.accumulateAndGet(request.id, Math::max);
+        }
+        else
+        {
+            lowestProbeId.accumulateAndGet(request.id, Math::min);
+        }
         inFlight.put(request.id, request);
         if (closed.get())
         {
@@ -183,6 +215,7 @@ final class Connection
         {
             return;
         }
+        closedNanos = System.nanoTime();
         closeReason = reason;
         try
         {
@@ -245,7 +278,7 @@ final class Connection
     }
 
     /**
-     * Nothing at all has arrived since {@code timedOut} was sent: a slow server answers something, a peer gone silent
+     * No whole response has arrived since {@code timedOut} was sent: a slow server answers something, a peer gone silent
      * (a host that vanished, a firewall that dropped the connection's state) answers nothing, and TCP would take many
      * minutes to give up. One PING of the connection's own tells them apart: unanswered within the request timeout
      * (at least 2 s), with still nothing read, it closes the connection, so the next request connects afresh.
@@ -321,7 +354,6 @@ final class Connection
         {
             while (readHeader(header))
             {
-                lastReadNanos = System.nanoTime();
                 final long length = Wire.getUnsignedInt(header, Protocol.LENGTH_OFFSET);
                 final int version = header[Protocol.VERSION_OFFSET] & 0xFF;
                 final int opcode = header[Protocol.OPCODE_OFFSET] & 0xFF;
@@ -347,23 +379,44 @@ final class Connection
                 if (opcode == Wire.NONE && requestId == 0 && status != StatusCode.OK)
                 {
                     refused = status == StatusCode.BUSY;
+                    // Taken out before closing, and failed after: its caller must not get in before the close.
+                    final Pending<?> oversized = status == StatusCode.FRAME_TOO_LARGE ? takeOversizedPut() : null;
                     final ServerErrorException ex = new ServerErrorException("connection-level error from " +
                         address, status);
                     close("server closed the connection with " + StatusCode.name(status), ex);
+                    if (oversized != null)
+                    {
+                        oversized.fail(new BlockTooLargeException("PUT of " + oversized.payloadLength + " bytes: " +
+                            address + " refused a frame that large (FRAME_TOO_LARGE, connection closed); its " +
+                            "maxBlockSize is below this client's"));
+                    }
                     return;
                 }
                 final Pending<?> request = inFlight.get(requestId);
-                if (request == null || status != StatusCode.OK || bodyLength > maxResponseBody)
+                if (request == null && !issued(requestId))
                 {
-                    // Unknown id (a request that timed out), error bodies (ignored in v1) and oversized bodies.
+                    // Not a late answer to a request that timed out: the peer is not answering this client.
+                    final ProtocolException ex = new ProtocolException(Wire.opcodeName(opcode) + " response to " +
+                        "request id " + requestId + ", which was never sent on this connection");
+                    close(ex.getMessage(), ex);
+                    return;
+                }
+                if (request != null)
+                {
+                    largestAnsweredFrame = Math.max(largestAnsweredFrame, request.frameLength());
+                }
+                if (request == null || status != StatusCode.OK || bodyLength > okBodyLimit(request))
+                {
+                    // A request that timed out, error bodies (ignored in v1) and bodies its operation cannot have.
                     in.skipNBytes(bodyLength);
+                    lastReadNanos = System.nanoTime();
                     if (request != null && inFlight.remove(requestId, request))
                     {
                         release(request);
                         if (status == StatusCode.OK)
                         {
                             request.fail(new ProtocolException(Wire.opcodeName(opcode) + " response body of " +
-                                bodyLength + " bytes exceeds maxBlockSize " + maxResponseBody));
+                                bodyLength + " bytes, above the " + okBodyLimit(request) + " its request allows"));
                         }
                         else
                         {
@@ -377,6 +430,7 @@ final class Connection
                 {
                     throw new EOFException("connection closed inside a response body");
                 }
+                lastReadNanos = System.nanoTime();
                 if (inFlight.remove(requestId, request))
                 {
                     release(request);
@@ -394,6 +448,56 @@ final class Connection
             close("reader failed: " + ex, ex); // e.g. OutOfMemoryError for a body: every request fails, not waits
             throw ex;
         }
+    }
+
+    /**
+     * The server answers FRAME_TOO_LARGE to the first frame above its limit. The outstanding PUT with the largest
+     * frame is at least as large, so above the limit too and not executed; if it is also larger than every frame the
+     * server answered here, it is to fail with {@link BlockTooLargeException}: a retry-safe
+     * {@link ConnectionLostException} would only be retried into the same answer.
+     *
+     * @return that PUT, out of the in-flight map with its slot released, or null.
+     */
+    private Pending<?> takeOversizedPut()
+    {
+        Pending<?> largest = null;
+        for (final Pending<?> request : inFlight.values())
+        {
+            if (request.opcode == Wire.PUT && (largest == null || request.frameLength() > largest.frameLength()))
+            {
+                largest = request;
+            }
+        }
+        if (largest != null && largest.frameLength() > largestAnsweredFrame && inFlight.remove(largest.id, largest))
+        {
+            release(largest);
+            return largest;
+        }
+        return null;
+    }
+
+    /** @return true if a request with this id was sent on this connection (it may have timed out since). */
+    private boolean issued(final long requestId)
+    {
+        return requestId > 0 ? requestId <= highestSentId.get() : requestId < 0 && requestId >= lowestProbeId.get();
+    }
+
+    /**
+     * @return the largest OK body the protocol allows in answer to {@code request} (spec section 5), so that no answer
+     * makes this client allocate more: a PING cannot bring a megabyte.
+     */
+    private long okBodyLimit(final Pending<?> request)
+    {
+        return switch (request.opcode)
+        {
+            case Wire.PING, Wire.DELETE -> 0;
+            case Wire.HEAD -> Wire.HEAD_BODY_LENGTH;
+            case Wire.PUT -> Wire.HASH_LENGTH;
+            case Wire.FIND_MISSING -> request.header.length - Wire.HEADER_LENGTH; // at most the hashes asked about
+            case Wire.LIST -> Wire.MAX_LIST_BODY;
+            case Wire.GET -> maxBlockSize;
+            default -> maxResponseBody; // STATS: text of no fixed size
+        };
     }
 
     /** @return false on a clean end of stream between frames. */

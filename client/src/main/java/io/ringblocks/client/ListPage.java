@@ -6,7 +6,9 @@ import java.util.Objects;
 /**
  * One page of a server's listing ({@link AsyncBlockClient#list}): stored blocks in ascending hash order (bytewise,
  * unsigned). While {@link #more()} is true, ask for the next page with {@code after = }{@link #next()}, which may
- * lie beyond the last entry (the server looked at entries deleted meanwhile).
+ * lie beyond the last entry (the server looked at entries deleted meanwhile). A page that goes on always has a next
+ * beyond the cursor it was asked with and not before its last entry (the client refuses other answers with a
+ * {@link ProtocolException}), so such a loop ends.
  *
  * @param entries the blocks of this page, ascending.
  * @param more    true when the listing continues after this page.

@@ -56,6 +56,12 @@ final class Pending<T>
         this.decoder = decoder;
     }
 
+    /** @return the bytes of its request frame on the wire. */
+    long frameLength()
+    {
+        return header.length + (long)payloadLength;
+    }
+
     /** Sets the connection the request is in flight on (before it is registered there). */
     void owner(final Connection connection)
     {
@@ -86,8 +92,10 @@ final class Pending<T>
         {
             value = decoder.decode(status, body);
         }
-        catch (final RuntimeException ex)
+        catch (final Throwable ex)
         {
+            // An Error too (say, out of memory for a decoded page): the request already left the in-flight map, so
+            // nobody else would ever complete its future.
             future.completeExceptionally(ex);
             return;
         }

@@ -173,9 +173,32 @@ final class Responses
                     (int)length));
             }
             final boolean more = Wire.getUnsignedInt(body, Protocol.LIST_MORE_OFFSET) != 0;
+            if (more)
+            {
+                checkNextCursor(body, cursor, n);
+            }
             return new ListPage(List.copyOf(entries), more, Hash.fromBytes(
                 Arrays.copyOfRange(body, Protocol.LIST_NEXT_OFFSET, Protocol.LIST_NEXT_OFFSET + Hash.LENGTH)));
         };
+    }
+
+    /**
+     * A page that goes on must move the cursor forward, past the request's and not before its own last entry (the
+     * server's next is the last hash it looked at): otherwise {@code while (page.more())} would ask for the same
+     * page, or go back, for ever.
+     */
+    private static void checkNextCursor(final byte[] body, final byte[] after, final int entries)
+    {
+        final int next = Protocol.LIST_NEXT_OFFSET;
+        if (after != null && Arrays.compareUnsigned(body, next, next + Hash.LENGTH, after, 0, Hash.LENGTH) <= 0)
+        {
+            throw new ProtocolException("LIST: more follows, but the next cursor is not beyond the request's");
+        }
+        final int last = Wire.LIST_HEADER + (entries - 1) * Wire.LIST_ENTRY;
+        if (entries > 0 && Arrays.compareUnsigned(body, next, next + Hash.LENGTH, body, last, last + Hash.LENGTH) < 0)
+        {
+            throw new ProtocolException("LIST: more follows, but the next cursor lies before the page's last entry");
+        }
     }
 
     /**
