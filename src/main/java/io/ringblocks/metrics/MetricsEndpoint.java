@@ -44,7 +44,7 @@ public final class MetricsEndpoint implements AutoCloseable
     static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
     /**
      * Longest a client may take to send its request (seconds), also the longest a connection may stay open without
-     * sending a byte: well under a probe's timeout, so connections held open by stalled clients come free between
+     * sending a byte, before its first request or after one: well under a probe's timeout, so connections held open by stalled clients come free between
      * two probes.
      */
     static final long MAX_REQUEST_SECONDS = 2;
@@ -89,6 +89,9 @@ public final class MetricsEndpoint implements AutoCloseable
         defaultProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
         defaultProperty("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
         defaultProperty("sun.net.httpserver.clockTick", Long.toString(IDLE_CHECK_MILLIS));
+        // A kept-alive connection after its first request idles under this limit instead (30 s by default): so many
+        // clients that each made one request and went quiet would hold every connection past a probe's patience.
+        defaultProperty("sun.net.httpserver.idleInterval", Long.toString(MAX_REQUEST_SECONDS));
         final AtomicReference<RingblocksServer> server = new AtomicReference<>();
         final PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new PrometheusStats(server));

@@ -569,12 +569,19 @@ public final class ServerConfig
             {
                 throw new IllegalArgumentException("metricsHost must be an address or a name: '" + metricsHost + "'");
             }
-            if (metricsPort > 0 && metricsPort == port)
+            if (metricsPort > 0 && metricsPort == port &&
+                (metricsHost.equals(host) || isWildcard(metricsHost) || isWildcard(host)))
             {
                 // Else found only after recovery: the endpoint, started first, holds the port the workers need.
-                throw new IllegalArgumentException("metricsPort must differ from the server's port: both " + port);
+                throw new IllegalArgumentException("metricsPort must differ from the server's port on the same " +
+                    "address: both " + metricsHost + ":" + port + " and " + host + ":" + port);
             }
             return new ServerConfig(this);
+        }
+
+        private static boolean isWildcard(final String address)
+        {
+            return "0.0.0.0".equals(address) || "::".equals(address) || "*".equals(address);
         }
     }
 }

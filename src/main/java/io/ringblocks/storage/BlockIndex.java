@@ -109,6 +109,13 @@ public final class BlockIndex implements AutoCloseable
                 throw new IllegalStateException("index " + dir + " has schema version " + version + ", this " +
                     "version reads only " + SCHEMA_VERSION);
             }
+            try (Txn<DirectBuffer> txn = env.txnRead())
+            {
+                if (version == UPGRADABLE_SCHEMA_VERSION && !wasClosedCleanly(txn))
+                {
+                    throw notUpgradable(dir); // as the server would say
+                }
+            }
         }
         catch (final RuntimeException e)
         {
@@ -175,9 +182,7 @@ public final class BlockIndex implements AutoCloseable
         if (version == -UPGRADABLE_SCHEMA_VERSION)
         {
             env.close();
-            throw new IllegalStateException("index " + dir + " was written by a ringblocks version before the " +
-                "write-ahead log and was not shut down cleanly: start that version once on it and stop it, so that " +
-                "its relaxed-mode blocks are verified, then start this one");
+            throw notUpgradable(dir);
         }
         if (version != SCHEMA_VERSION)
         {
@@ -226,6 +231,13 @@ public final class BlockIndex implements AutoCloseable
     public long[] checkpoint()
     {
         return new long[]{metaLong(WAL_SEQUENCE, 0), metaLong(WAL_POSITION, 0), metaLong(WAL_CRC, 0)};
+    }
+
+    private static IllegalStateException notUpgradable(final File dir)
+    {
+        return new IllegalStateException("index " + dir + " was written by a ringblocks version before the " +
+            "write-ahead log and was not shut down cleanly: start that version once on it and stop it, so that " +
+            "its relaxed-mode blocks are verified, then start this one");
     }
 
     private boolean wasClosedCleanly(final Txn<DirectBuffer> txn)

@@ -207,7 +207,7 @@ public final class OfflineCheck
             WriteAheadLog.openToRead(dir, header.storeId()))
         {
             final String stale = StoreFiles.logRunProblem(log.run(), index.metaLong(BlockIndex.OPEN_SEQUENCE, 0),
-                index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 0) == 1);
+                index.metaLong(BlockIndex.CLEAN_SHUTDOWN, 1) == 1); // absent: as the server reads it (Store.openLog)
             if (stale != null)
             {
                 out.println("write-ahead log " + file + ": " + stale + (repair ? "; the index is taken as it is" :
@@ -236,6 +236,11 @@ public final class OfflineCheck
                     "it now), and the block checks below do not cover them");
             }
             return stale == null ? LOG_OK : LOG_LOST;
+        }
+        catch (final WalRecovery.NewerLogException e)
+        {
+            out.println(e.getMessage() + " (not repairable as it is)");
+            return LOG_UNREADABLE;
         }
         catch (final IllegalStateException | IllegalArgumentException e)
         {

@@ -204,6 +204,17 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
         count = 0;
     }
 
+    /** The refusal of {@link #refuseIfNewer}, whose remedy (the older copy or the log) differs from a bad log's. */
+    static final class NewerLogException extends IllegalStateException
+    {
+        private static final long serialVersionUID = 1L;
+
+        NewerLogException(final String message)
+        {
+            super(message);
+        }
+    }
+
     /** @return where the record after the index's {@code checkpoint} starts in {@code log}. */
     static long replayStart(final long[] checkpoint, final WriteAheadLog log)
     {
@@ -223,7 +234,7 @@ final class WalRecovery implements WriteAheadLog.EffectVisitor
     {
         if (dataRun > 0 && scan.newestOpenSequence() > dataRun)
         {
-            throw new IllegalStateException("write-ahead log " + log.file() + " holds records of run " +
+            throw new NewerLogException("write-ahead log " + log.file() + " holds records of run " +
                 scan.newestOpenSequence() + " of this store after the index's checkpoint, but the data file was " +
                 "last opened by run " + dataRun + ": index/ and blocks.dat are a copy older than the log. Put back " +
                 "the index/ and blocks.dat that belong with this log, or, to keep the older copy as it is, move " +

@@ -120,9 +120,10 @@ public final class WriteAheadLog implements AutoCloseable
     public static WriteAheadLog openToRead(final Path dir, final byte[] storeId16)
     {
         final Path file = dir.resolve(FILE);
+        final WalHeader.Found header = WalHeader.read(file, storeId16); // before the open: a refusal leaks no fd
         final DataFile.Opened opened = DataFile.open(file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0, false,
             "write-ahead log");
-        return new WriteAheadLog(file, opened.fd(), false, WalHeader.read(file, storeId16), false);
+        return new WriteAheadLog(file, opened.fd(), false, header, false);
     }
 
     /** @return the open sequence of the store's run that last opened the log ({@link #stamp}), 0 when none did. */

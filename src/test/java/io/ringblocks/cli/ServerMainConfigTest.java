@@ -146,8 +146,12 @@ class ServerMainConfigTest
     {
         final IllegalArgumentException same = assertThrows(IllegalArgumentException.class,
             () -> config("--listen", "0.0.0.0:10100", "--metrics-listen", "127.0.0.1:10100"));
-        assertEquals("--metrics-listen 127.0.0.1:10100: metricsPort must differ from the server's port: both 10100",
-            same.getMessage());
+        assertEquals("--metrics-listen 127.0.0.1:10100: metricsPort must differ from the server's port on the same " +
+            "address: both 127.0.0.1:10100 and 0.0.0.0:10100", same.getMessage());
+        assertThrows(IllegalArgumentException.class,
+            () -> config("--listen", "127.0.0.1:10100", "--metrics-listen", "127.0.0.1:10100"));
+        assertEquals(10100, config("--listen", "10.0.0.5:10100", "--metrics-listen", "127.0.0.1:10100").metricsPort(),
+            "the same port on two addresses is two sockets");
         assertEquals(0, config("--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0").metricsPort(),
             "two ephemeral ports are two ports");
     }

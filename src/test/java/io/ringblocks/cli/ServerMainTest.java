@@ -167,10 +167,11 @@ class ServerMainTest
     {
         final int metricsPort = freePort();
         final Process p = launch(dir, "--listen", "127.0.0.1:" + freePort(), "--data", dir.resolve("data").toString(),
-            "--workers", "2", "--max-size", "64m", "--metrics-listen", "127.0.0.1:" + metricsPort);
+            "--workers", "2", "--max-size", "64m", "--wal-size", "256m", "--metrics-listen", "127.0.0.1:" + metricsPort);
         final BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        // A new store zeroes its write-ahead log while "recovering": about a second and a half here.
-        awaitRecovering(metricsPort);
+        // A new store zeroes its write-ahead log while "recovering": seconds for 256 MiB here; a machine that does it
+        // faster than the endpoint's first answer cannot show the case, and skips the test.
+        awaitRecovering(p, metricsPort);
         signal(p, "TERM");
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "no stop");
         assertEquals(0, p.exitValue(), "a graceful stop, not the JVM's exit 143");
@@ -179,7 +180,7 @@ class ServerMainTest
     }
 
     /** Polls /health/ready until it answers 503 "recovering": the endpoint is up, the store not yet open. */
-    private static void awaitRecovering(final int metricsPort) throws Exception
+    private static void awaitRecovering(final Process p, final int metricsPort) throws Exception
     {
         final HttpClient http = HttpClient.newHttpClient();
         final HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort +
@@ -190,7 +191,11 @@ class ServerMainTest
             try
             {
                 final HttpResponse<String> r = http.send(ready, HttpResponse.BodyHandlers.ofString());
-                assertEquals("recovering\n", r.body(), "recovery was over before the test could signal it");
+                if (!"recovering\n".equals(r.body()))
+                {
+                    p.destroyForcibly().waitFor();
+                    org.junit.jupiter.api.Assumptions.abort("recovery was over before the test could signal it");
+                }
                 return;
             }
             catch (final java.io.IOException notYetListening)

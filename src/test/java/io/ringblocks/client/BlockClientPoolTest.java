@@ -175,6 +175,15 @@ class BlockClientPoolTest
             }
             assertEquals(2, server.connectionsAccepted(), "the connection that was up took them all");
             assertEquals(List.of(1L, 6L), server.requestsPerConnection().stream().sorted().toList());
+
+            // Once requests overlap, the dropped one is re-established: the pool does not shrink to one connection.
+            server.pause();
+            final var first = pool.async().ping();
+            final var second = pool.async().ping();
+            assertEquals(3, server.awaitConnections(3), "the second request reconnected the dropped connection");
+            server.resume();
+            assertTrue(first.get().toNanos() >= 0);
+            assertTrue(second.get().toNanos() >= 0);
         }
     }
 

@@ -42,4 +42,12 @@ class ClusterNodeTest
         node.record(System.nanoTime(), new NotFoundException("no such block"));
         assertFalse(node.down(), "an answer, however negative, is a member that works");
     }
+
+    @Test
+    void shouldMarkAMemberDownWhenARequestsTimeWentOnFailedReconnects()
+    {
+        node.record(System.nanoTime(), new RequestTimeoutException("not sent: reconnecting took the timeout", false,
+            new java.net.ConnectException("Connection refused")));
+        assertTrue(node.down(), "the member could not be reached: the down interval spares the next requests");
+    }
 }

@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -166,7 +167,15 @@ class MetricsEndpointTest
             // Received bytes count requests that were started: a refused frame's are not there, but the series is.
             exposition.value("ringblocks_received_bytes_total{op=\"none\"}");
             assertEquals(16.0, exposition.value("ringblocks_sent_bytes_total{op=\"none\"}"));
-            assertEquals(1.0, exposition.value("ringblocks_request_duration_seconds_count{op=\"none\"}"));
+            // The latency is recorded once the error frame's send completed, which may come after the client read it.
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Exposition.parse(get(endpoint, "/metrics").body())
+                .value("ringblocks_request_duration_seconds_count{op=\"none\"}") < 1.0 && System.nanoTime() < deadline)
+            {
+                Thread.sleep(10);
+            }
+            assertEquals(1.0, Exposition.parse(get(endpoint, "/metrics").body())
+                .value("ringblocks_request_duration_seconds_count{op=\"none\"}"));
             try (BlockClient client = BlockClient.connect("127.0.0.1", server.port()))
             {
                 final Map<String, Long> stats = client.stats();
@@ -266,6 +275,59 @@ class MetricsEndpointTest
                 }
             }
             assertEquals(200, awaitAnswer(endpoint, "/health/live"));
+        }
+    }
+
+    /**
+     * Connections that made a request and then went quiet are closed within a few seconds, not the JDK server's
+     * default 30 s for kept-alive connections: else as many clients as the limit, each asking once, would hold every
+     * connection for longer than a liveness probe waits.
+     */
+    @Test
+    void shouldCloseKeptAliveConnectionsThatGoQuiet() throws Exception
+    {
+        final ServerConfig config = config(dir);
+        try (MetricsEndpoint endpoint = MetricsEndpoint.startIfConfigured(config))
+        {
+            final List<Socket> quiet = new ArrayList<>();
+            try
+            {
+                for (int i = 0; i < MetricsEndpoint.MAX_CONNECTIONS; i++)
+                {
+                    final Socket s = new Socket("127.0.0.1", endpoint.port());
+                    s.getOutputStream().write("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                    readResponse(s);
+                    quiet.add(s);
+                }
+                for (final Socket s : quiet)
+                {
+                    assertTrue(closedByServer(s, 10_000), "a quiet kept-alive connection is closed");
+                }
+            }
+            finally
+            {
+                for (final Socket s : quiet)
+                {
+                    s.close();
+                }
+            }
+            assertEquals(200, awaitAnswer(endpoint, "/health/live"));
+        }
+    }
+
+    /** Reads one answer of the live check (its body is "ok\n"), leaving the connection open. */
+    private static void readResponse(final Socket socket) throws IOException
+    {
+        final StringBuilder read = new StringBuilder();
+        while (!read.toString().endsWith("\r\n\r\nok\n"))
+        {
+            final int b = socket.getInputStream().read();
+            if (b < 0)
+            {
+                throw new IOException("closed before the answer was whole: " + read);
+            }
+            read.append((char)b);
         }
     }
 

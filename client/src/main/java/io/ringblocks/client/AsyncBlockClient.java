@@ -454,7 +454,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-            throw new ConnectionLostException("interrupted while waiting for a reconnect", ex);
+            throw new RingblocksException("interrupted while waiting for a reconnect; nothing was sent", ex);
         }
         try
         {
@@ -514,7 +514,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             {
                 if (backoffNanos >= timeoutNanos - (System.nanoTime() - start))
                 {
-                    throw timedOutUnsent(opcode, last); // no time left for another attempt
+                    throw cutShort(opcode, last, backoffNanos); // no time left for another attempt
                 }
                 pause(backoffNanos);
                 backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
@@ -522,7 +522,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             final long leftNanos = timeoutNanos - (System.nanoTime() - start);
             if (leftNanos <= 0)
             {
-                throw timedOutUnsent(opcode, last);
+                throw cutShort(opcode, last, backoffNanos);
             }
             try
             {
@@ -573,7 +573,23 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         return new RequestTimeoutException(Wire.opcodeName(opcode) + ": not sent; its timeout of " + timeoutText +
             " ran out waiting for an in-flight slot or for the connection to " + options.host() + ":" +
             options.port() + " to be re-established" +
-            (lastConnectFailure == null ? "" : " (last attempt: " + lastConnectFailure + ")"), false);
+            (lastConnectFailure == null ? "" : " (last attempt: " + lastConnectFailure + ")"), false,
+            lastConnectFailure);
+    }
+
+    /**
+     * A reconnect round the request's timeout cut short: when an attempt failed, its outcome is shared like a whole
+     * failed round's ({@link #failIfReconnectNotDue}), so that the callers behind this one do not each try again.
+     */
+    private RequestTimeoutException cutShort(final int opcode, final IOException last, final long backoffNanos)
+    {
+        if (last != null)
+        {
+            retryNotBeforeNanos = System.nanoTime() + backoffNanos;
+            lastFailure = new ConnectionLostException("connection to " + options.host() + ":" + options.port() +
+                " lost and not re-established within a request's timeout: " + last, last);
+        }
+        return timedOutUnsent(opcode, last);
     }
 
     /** The pause between reconnect attempts, which {@link #close()} cuts short: closing never waits for a reconnect. */
@@ -589,7 +605,7 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-            throw new ConnectionLostException("interrupted while reconnecting", ex);
+            throw new RingblocksException("interrupted while reconnecting; nothing was sent", ex);
         }
     }
 }

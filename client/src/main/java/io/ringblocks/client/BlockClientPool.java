@@ -138,8 +138,10 @@ public final class BlockClientPool extends BlockingOperations
     }
 
     /**
-     * Most ready first ({@link AsyncBlockClient#readiness()}: connected, then to reconnect, then not to reconnect
-     * yet), then least outstanding requests, ties broken by a rotating start index.
+     * Least outstanding requests first, a connection to re-establish counting as half a request more than a connected
+     * one with as many (so an idle connected one is preferred, but the pool grows back to its size as soon as
+     * requests overlap, after the server dropped its connections); one not to reconnect yet (refused, or a failed
+     * round in its backoff) last. Ties are broken by a rotating start index.
      */
     private AsyncBlockClient pick()
     {
@@ -150,7 +152,8 @@ public final class BlockClientPool extends BlockingOperations
         for (int i = 0; i < n && bestRank > 0; i++)
         {
             final AsyncBlockClient candidate = clients[(start + i) % n];
-            final long rank = (long)candidate.readiness() << 32 | candidate.inFlight();
+            final int readiness = candidate.readiness();
+            final long rank = readiness == 2 ? Long.MAX_VALUE - 1 : 2L * candidate.inFlight() + readiness;
             if (rank < bestRank)
             {
                 best = candidate;

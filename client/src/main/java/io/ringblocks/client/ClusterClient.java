@@ -392,24 +392,35 @@ public final class ClusterClient extends BlockingOperations
                 readRepairFailures.incrementAndGet(); // the callers' operations come first; a repair pass catches up
                 continue;
             }
-            executor.execute(() ->
+            try
             {
-                try
-                {
-                    final long sent = System.nanoTime();
-                    node.async().put(data, hash).whenComplete((h, failure) ->
-                    {
-                        outstanding.release();
-                        node.record(sent, failure == null ? null : QuorumWrite.asRingblocks(failure));
-                        (failure == null ? readRepairs : readRepairFailures).incrementAndGet();
-                    });
-                }
-                catch (final RuntimeException e)
-                {
-                    outstanding.release();
-                    readRepairFailures.incrementAndGet();
-                }
+                executor.execute(() -> repairOn(node, hash, data));
+            }
+            catch (final java.util.concurrent.RejectedExecutionException e)
+            {
+                outstanding.release(); // closing: the executor takes no more work
+                readRepairFailures.incrementAndGet();
+            }
+        }
+    }
+
+    /** One repair copy, holding a permit of {@code outstanding} that it gives back once the PUT is done. */
+    private void repairOn(final ClusterNode node, final Hash hash, final byte[] data)
+    {
+        try
+        {
+            final long sent = System.nanoTime();
+            node.async().put(data, hash).whenComplete((h, failure) ->
+            {
+                outstanding.release();
+                node.record(sent, failure == null ? null : QuorumWrite.asRingblocks(failure));
+                (failure == null ? readRepairs : readRepairFailures).incrementAndGet();
             });
+        }
+        catch (final RuntimeException e)
+        {
+            outstanding.release();
+            readRepairFailures.incrementAndGet();
         }
     }
 

@@ -153,11 +153,15 @@ final class ClusterNode implements AutoCloseable
         }
     }
 
-    /** @return true for failures that say the member cannot be reached, not that the request was wrong. */
+    /**
+     * @return true for failures that say the member cannot be reached, not that the request was wrong: a lost
+     * connection, a request sent and not answered in time, or one whose time went on failed attempts to reconnect.
+     */
     static boolean isTransport(final Throwable failure)
     {
         return failure instanceof ConnectionLostException ||
-            failure instanceof RequestTimeoutException timedOut && timedOut.sent();
+            failure instanceof RequestTimeoutException timedOut &&
+                (timedOut.sent() || timedOut.getCause() instanceof java.io.IOException);
     }
 
     /** Down from now; a failure while down (a failed probe included) starts the down interval again. */

@@ -22,12 +22,19 @@ public final class RequestTimeoutException extends RingblocksException
 
     RequestTimeoutException(final String message, final boolean sent)
     {
-        super(message, null);
+        this(message, sent, null);
+    }
+
+    /** @param cause the last failed attempt to re-establish the connection, when that is what the time went on. */
+    RequestTimeoutException(final String message, final boolean sent, final Throwable cause)
+    {
+        super(message, cause);
         this.sent = sent;
     }
 
     /**
-     * @return false when the request never left this client: it waited for an in-flight slot (the client's own
+     * @return false when the request never left this client (its cause, if any, is the last failed attempt to
+     * re-establish the connection): it waited for an in-flight slot (the client's own
      * {@link ClientOptions#maxInFlight()} was reached) or for a lost connection to be re-established until its
      * timeout ran out. It did not execute.
      */
