@@ -13,9 +13,9 @@ import sun.misc.Signal;
  * runs ends the process at once (exit 128 + the signal's number), as a crash would, which loses nothing
  * acknowledged. Signals within {@link #SAME_REQUEST_NANOS} of the first are the same request delivered twice, not an
  * operator who insists: GNU timeout sends its TERM to the child and then to the whole process group, as do
- * supervisors that signal a group. Installed before the store opens, so that a signal during a long recovery is a graceful stop right
- * after it rather than the JVM's default exit 143 (HUP included: a closed terminal or a supervisor's HUP must not
- * kill the server without its final commit).
+ * supervisors that signal a group. Installed before the store opens, so that a signal during a long recovery is a
+ * graceful stop right after it rather than the JVM's default exit 143 (HUP included: a closed terminal or a
+ * supervisor's HUP must not kill the server without its final commit).
  */
 final class StopSignals
 {

@@ -44,8 +44,8 @@ public final class MetricsEndpoint implements AutoCloseable
     static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
     /**
      * Longest a client may take to send its request (seconds), also the longest a connection may stay open without
-     * sending a byte, before its first request or after one: well under a probe's timeout, so connections held open by stalled clients come free between
-     * two probes.
+     * sending a byte, before its first request or after one: well under a probe's timeout, so connections held open
+     * by stalled clients come free between two probes.
      */
     static final long MAX_REQUEST_SECONDS = 2;
     /** How often (milliseconds) the JDK server looks for connections that sent nothing: else only every 10 s. */
