@@ -143,13 +143,22 @@ public final class DirectoryLock implements AutoCloseable
         }
     }
 
-    /** @return the pid the holder wrote, or "unknown" when it has not written it yet. */
+    /**
+     * @return the pid the holder wrote, or "unknown" when it has not written it yet, or when that process is gone: a
+     * check ({@link #acquireShared}) writes no pid, so the file still names the last server.
+     */
     private static String holder(final Path file)
     {
         try
         {
             final String pid = Files.readString(file, StandardCharsets.US_ASCII).trim();
-            return pid.matches("[0-9]{1,10}") ? pid : "unknown";
+            if (!pid.matches("[0-9]{1,10}"))
+            {
+                return "unknown";
+            }
+            final boolean alive = ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);
+            return alive ? pid : "unknown: the last one to write it, " + pid + ", has exited; a tools/rbcheck may " +
+                "hold it";
         }
         catch (final IOException e)
         {

@@ -233,9 +233,11 @@ class OfflineCheckTest
             assertTrue(check(false), output());
             final IllegalStateException repair = assertThrows(IllegalStateException.class, () -> check(true));
             assertTrue(repair.getMessage().contains("is in use by another ringblocks process"), repair.getMessage());
+            Files.writeString(dir.resolve(DirectoryLock.FILE_NAME), "2147483647\n"); // a server long gone wrote it
             final IllegalStateException server = assertThrows(IllegalStateException.class,
                 () -> StoreIdentityTest.open(StoreIdentityTest.config(dir, 1 << 20)));
-            assertTrue(server.getMessage().contains("is in use by another ringblocks process"), server.getMessage());
+            assertTrue(server.getMessage().contains("is in use by another ringblocks process (pid unknown: the last " +
+                "one to write it, 2147483647, has exited; a tools/rbcheck may hold it"), server.getMessage());
         }
         assertTrue(check(true), output());
     }
