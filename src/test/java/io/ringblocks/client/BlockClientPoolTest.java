@@ -188,6 +188,25 @@ class BlockClientPoolTest
     }
 
     @Test
+    void shouldNeverPickAConnectionThatMayNotReconnect() throws Exception
+    {
+        try (FakeServer server = new FakeServer();
+             BlockClientPool pool = BlockClientPool.connect(server.options().poolSize(2).reconnectAttempts(0).build()))
+        {
+            assertEquals(2, server.awaitConnections(2));
+            server.dropOnRequest(1);
+            assertThrows(ConnectionLostException.class, pool::ping);
+            server.pause(); // requests overlap: the live connection has one outstanding when the next is picked
+            final var first = pool.async().ping();
+            final var second = pool.async().ping();
+            server.resume();
+            assertTrue(first.get().toNanos() >= 0);
+            assertTrue(second.get().toNanos() >= 0, "not sent to the connection that can never come back");
+            assertEquals(2, server.connectionsAccepted());
+        }
+    }
+
+    @Test
     void shouldCloseEveryConnectionThroughEitherFace() throws Exception
     {
         final FakeServer server = new FakeServer();

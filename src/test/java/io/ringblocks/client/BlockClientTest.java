@@ -221,6 +221,19 @@ class BlockClientTest
     }
 
     @Test
+    void shouldGetABlockLargerThanItsOwnLimitThatAnotherClientStored() throws Exception
+    {
+        final byte[] block = new byte[5000];
+        new java.util.Random(3).nextBytes(block);
+        final Hash hash = client.put(block);
+        try (BlockClient small = BlockClient.connect(server.options().maxBlockSize(4096).build()))
+        {
+            // Its limit is on what it stores: a block within the protocol's 1 MiB is an answer, not a violation.
+            assertArrayEquals(block, small.get(hash));
+        }
+    }
+
+    @Test
     void shouldSurfaceTheServersLimitsWhenTheyAreSmallerThanTheClients() throws Exception
     {
         // Unverified: a verified PUT carries the 32-byte hash, so over the block limit it is over the frame limit too.

@@ -409,7 +409,11 @@ class ClusterClientTest
         final byte[][] blocks = {block(), block(), block()};
         try (SilentMember silent = new SilentMember();
              ClusterClient cluster = ClusterClient.connect(options(new MemberList(List.of(silent.member())))
-                 .replicas(1).maxOutstanding(2).build()))
+                 .replicas(1).maxOutstanding(2)
+                 // No request may time out meanwhile: that would free permits and send liveness PINGs.
+                 .client(ClientOptions.builder().port(1).poolSize(1).connectTimeout(Duration.ofSeconds(2))
+                     .requestTimeout(Duration.ofSeconds(120)).reconnectAttempts(1).build())
+                 .build()))
         {
             final CompletableFuture<Hash> first = cluster.async().put(blocks[0]);
             final CompletableFuture<Hash> second = cluster.async().put(blocks[1]);

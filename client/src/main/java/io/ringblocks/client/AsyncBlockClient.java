@@ -141,7 +141,9 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         {
             return 0;
         }
-        return lastFailure != null && retryNotBeforeNanos - System.nanoTime() > 0 || refusedRecently(connection) ? 2 : 1;
+        // Without reconnect attempts a lost connection never comes back: like one not to reconnect yet, for ever.
+        return options.reconnectAttempts() == 0 ||
+            lastFailure != null && retryNotBeforeNanos - System.nanoTime() > 0 || refusedRecently(connection) ? 2 : 1;
     }
 
     /** {@inheritDoc} */
@@ -446,7 +448,11 @@ public final class AsyncBlockClient implements AsyncBlockOperations
         failIfReconnectNotDue(current);
         try
         {
-            if (!connectLock.tryLock(timeoutNanos - (System.nanoTime() - start), TimeUnit.NANOSECONDS))
+            // A client library thread (a callback) must not wait for another caller's reconnect: the responses of
+            // its own connection, or other clients' timeouts, would wait with it.
+            final boolean locked = Connection.isClientThread() ? connectLock.tryLock() :
+                connectLock.tryLock(timeoutNanos - (System.nanoTime() - start), TimeUnit.NANOSECONDS);
+            if (!locked)
             {
                 throw timedOutUnsent(opcode, null);
             }
@@ -507,14 +513,16 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     private Connection reconnect(final int opcode, final long start, final long timeoutNanos)
     {
         IOException last = null;
+        boolean lastShortened = false;
         long backoffNanos = Math.min(MAX_BACKOFF_NANOS, ClientOptions.saturatedNanos(options.reconnectBackoff()));
         for (int attempt = 0; attempt < options.reconnectAttempts(); attempt++)
         {
             if (attempt > 0)
             {
-                if (backoffNanos >= timeoutNanos - (System.nanoTime() - start))
+                // A client library thread makes one attempt, never a pause: its connection's responses wait on it.
+                if (backoffNanos >= timeoutNanos - (System.nanoTime() - start) || Connection.isClientThread())
                 {
-                    throw cutShort(opcode, last, backoffNanos); // no time left for another attempt
+                    throw cutShort(opcode, lastShortened ? null : last, last, backoffNanos);
                 }
                 pause(backoffNanos);
                 backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
@@ -522,15 +530,19 @@ public final class AsyncBlockClient implements AsyncBlockOperations
             final long leftNanos = timeoutNanos - (System.nanoTime() - start);
             if (leftNanos <= 0)
             {
-                throw cutShort(opcode, last, backoffNanos);
+                throw cutShort(opcode, lastShortened ? null : last, last, backoffNanos);
             }
+            final int connectMillis = connectTimeoutMillis(leftNanos);
             try
             {
-                return install(Connection.open(options, permits, connectTimeoutMillis(leftNanos)));
+                return install(Connection.open(options, permits, connectMillis));
             }
             catch (final IOException ex)
             {
                 last = ex;
+                // A connect that timed out only because the request's time was short says nothing of the server.
+                lastShortened = ex instanceof java.net.SocketTimeoutException &&
+                    connectMillis < options.connectTimeoutMillis();
             }
         }
         final ConnectionLostException failed = new ConnectionLostException("connection to " + options.host() + ":" +
@@ -578,18 +590,26 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     }
 
     /**
-     * A reconnect round the request's timeout cut short: when an attempt failed, its outcome is shared like a whole
-     * failed round's ({@link #failIfReconnectNotDue}), so that the callers behind this one do not each try again.
+     * A reconnect round the request's timeout cut short: when an attempt failed in a way that tells of the server
+     * ({@code telling}: refused, unreachable, or a connect that had its whole timeout), its outcome is shared like a
+     * whole failed round's ({@link #failIfReconnectNotDue}), so that the callers behind this one do not each try again,
+     * and is the timeout's cause; a connect that only had what was left of the request's time is neither.
      */
-    private RequestTimeoutException cutShort(final int opcode, final IOException last, final long backoffNanos)
+    private RequestTimeoutException cutShort(final int opcode, final IOException telling, final IOException last,
+        final long backoffNanos)
     {
-        if (last != null)
+        if (telling != null)
         {
             retryNotBeforeNanos = System.nanoTime() + backoffNanos;
             lastFailure = new ConnectionLostException("connection to " + options.host() + ":" + options.port() +
-                " lost and not re-established within a request's timeout: " + last, last);
+                " lost and not re-established within a request's timeout: " + telling, telling);
         }
-        return timedOutUnsent(opcode, last);
+        final RequestTimeoutException timedOut = timedOutUnsent(opcode, telling);
+        if (telling == null && last != null)
+        {
+            timedOut.addSuppressed(last); // kept for the reader, but not as the cause that marks a member down
+        }
+        return timedOut;
     }
 
     /** The pause between reconnect attempts, which {@link #close()} cuts short: closing never waits for a reconnect. */

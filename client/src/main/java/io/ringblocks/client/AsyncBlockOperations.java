@@ -40,8 +40,10 @@ import java.util.concurrent.CompletableFuture;
  * </ul>
  * Such stages must not block, or every response of that connection (or other callers' timeouts) waits for them; use
  * the {@code ...Async} stage methods for slow work. A future the caller cancels or completes itself gives its
- * in-flight slot back at once. Blocking client calls made from a stage on a client library thread fail with
- * {@link IllegalStateException}, and asynchronous ones made there do not wait for in-flight slots.
+ * in-flight slot back at once. Blocking client calls made from a stage on a reader, writer or timeout thread fail
+ * with {@link IllegalStateException}, and asynchronous ones made there wait neither for in-flight slots nor for
+ * another caller's reconnect, and make at most one connect attempt, without a pause (the cluster's virtual threads
+ * are not such threads: one is started per task, and they may wait).
  */
 public interface AsyncBlockOperations extends AutoCloseable
 {

@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A fixed set of {@link ClientOptions#poolSize()} connections (each an {@link AsyncBlockClient}) shared by many
  * threads. Each request goes to the connection with the fewest requests outstanding, scanning from a rotating
  * start so that ties spread round-robin: a connection stalled behind a large transfer or a slow server stops
- * receiving work while the others drain. A connection that is down gets requests only when none is up, and one the
- * server refused (BUSY) or that failed to reconnect only when no other could take them, so a dropped connection is
- * not re-established while others work, and a busy server is not asked again before
+ * receiving work while the others drain. A connection that is down counts as half a request more than an idle one
+ * that is up, so it is re-established as soon as requests overlap; one the server refused (BUSY), one that failed to
+ * reconnect (until its next attempt is due) and one that may not reconnect at all ({@code reconnectAttempts(0)})
+ * get requests only when no other could take them, so a busy server is not asked again before
  * {@link ClientOptions#reconnectBackoff()}. Each connection reconnects on its own, as {@link AsyncBlockClient}
  * describes; {@link ClientOptions#maxInFlight()} applies per connection.
  * <p>

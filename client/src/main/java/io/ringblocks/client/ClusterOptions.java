@@ -72,7 +72,10 @@ public final class ClusterOptions
      * @return how many operations a {@link ClusterClient} has outstanding at once, each counted once however many
      * members it asks, from the call until its future completes; a caller beyond them waits for one to complete, at
      * most {@link ClientOptions#requestTimeout()}, then fails with a {@link RequestTimeoutException} that was not
-     * {@link RequestTimeoutException#sent() sent} (on a client library thread it fails at once instead of waiting).
+     * {@link RequestTimeoutException#sent() sent} (on a reader or timeout thread of the client library it fails at
+     * once instead of waiting; the cluster's own virtual threads wait). A caller that cancels its future, or lets it
+     * time out, frees the operation's place at once, while requests it already sent may still run: those stay bounded
+     * per connection by {@link ClientOptions#maxInFlight()}.
      */
     public int maxOutstanding()
     {

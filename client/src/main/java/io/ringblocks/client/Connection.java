@@ -495,7 +495,7 @@ final class Connection
             case Wire.PUT -> Wire.HASH_LENGTH;
             case Wire.FIND_MISSING -> request.header.length - Wire.HEADER_LENGTH; // at most the hashes asked about
             case Wire.LIST -> Wire.MAX_LIST_BODY;
-            case Wire.GET -> maxBlockSize;
+            case Wire.GET -> Protocol.MAX_BLOCK_SIZE; // another client may have stored a block above this one's limit
             default -> maxResponseBody; // STATS: text of no fixed size
         };
     }
