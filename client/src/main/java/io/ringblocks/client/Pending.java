@@ -6,9 +6,10 @@ import java.util.concurrent.ScheduledFuture;
 /**
  * One request from submission to completion: its frame (header array plus an optional payload slice that is
  * written without copying), how to turn the response into a value, and the future the caller holds. Whoever
- * removes it from its connection's in-flight map (the reader on a response, the timer on a timeout, the closer on
- * a connection loss) is the only one allowed to complete it, so each request completes exactly once and releases
- * its in-flight slot exactly once.
+ * removes it from its connection's in-flight map (the reader on a response, a timeout, the closer on a connection
+ * loss, or the connection told that the caller completed or cancelled the future itself) is the only one that
+ * releases its in-flight slot, so that happens exactly once; the future completes once, by the remover or by the
+ * caller first (a completion that comes second is ignored, as {@link CompletableFuture} ignores it).
  */
 final class Pending<T>
 {
