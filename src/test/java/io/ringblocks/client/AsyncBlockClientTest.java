@@ -251,6 +251,26 @@ class AsyncBlockClientTest
     }
 
     @Test
+    void shouldKeepAConnectionWhoseLongAnswerIsStillArrivingWhenItsPingIsLate() throws Exception
+    {
+        final byte[] block = new byte[64 * 1024];
+        new java.util.Random(9).nextBytes(block);
+        try (AsyncBlockClient client = AsyncBlockClient.connect(
+            server.options().requestTimeout(Duration.ofMillis(100)).build()))
+        {
+            final Hash hash = client.put(block).join();
+            // 4 KiB every 200 ms: the answer takes about 3.2 s, longer than the GET's timeout and the PING's 2 s,
+            // and the liveness PING waits behind it on the server.
+            server.trickleNextResponse(4096, 200);
+            assertInstanceOf(RequestTimeoutException.class, failure(client.get(hash)));
+            Thread.sleep(3_500);
+            assertTrue(client.connected(), "slow, not silent: the connection stays");
+            client.ping().join();
+            assertEquals(1, server.connectionsAccepted());
+        }
+    }
+
+    @Test
     void shouldMakeCallersBeyondMaxInFlightWaitForASlot() throws InterruptedException
     {
         try (AsyncBlockClient client = AsyncBlockClient.connect(

@@ -68,6 +68,9 @@ final class FakeServer implements AutoCloseable
     private volatile long delayMillis;
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final AtomicReference<UnaryOperator<byte[]>> rewriteNext = new AtomicReference<>();
+    /** The next response goes out in pieces of this many bytes, {@link #trickleMillis} apart (0: at once). */
+    private volatile int tricklePiece;
+    private volatile long trickleMillis;
     private final Thread acceptor;
 
     FakeServer() throws IOException
@@ -144,6 +147,13 @@ final class FakeServer implements AutoCloseable
     void rewriteNextResponse(final UnaryOperator<byte[]> rewrite)
     {
         rewriteNext.set(rewrite);
+    }
+
+    /** Sends the next response slowly: {@code piece} bytes, then {@code millis} of pause, and so on. */
+    void trickleNextResponse(final int piece, final long millis)
+    {
+        trickleMillis = millis;
+        tricklePiece = piece;
     }
 
     /** Holds every request that arrives from now on, once its length prefix is read, until {@link #resume()}. */
@@ -318,7 +328,7 @@ final class FakeServer implements AutoCloseable
                             out.flush();
                             Thread.sleep(delayMillis);
                         }
-                        out.write(batch.get(i));
+                        write(out, batch.get(i));
                         responses.incrementAndGet();
                     }
                     batch.clear();
@@ -334,6 +344,23 @@ final class FakeServer implements AutoCloseable
         finally
         {
             sockets.remove(socket);
+        }
+    }
+
+    private void write(final OutputStream out, final byte[] response) throws IOException, InterruptedException
+    {
+        final int piece = tricklePiece;
+        if (piece <= 0)
+        {
+            out.write(response);
+            return;
+        }
+        tricklePiece = 0;
+        for (int at = 0; at < response.length; at += piece)
+        {
+            out.write(response, at, Math.min(piece, response.length - at));
+            out.flush();
+            Thread.sleep(trickleMillis);
         }
     }
 

@@ -61,6 +61,11 @@ final class Connection
      * is no sign of life, or a peer that stopped mid-frame would never be suspected.
      */
     private volatile long lastReadNanos = System.nanoTime();
+    /**
+     * When bytes of a response last arrived, inside a frame too: a large body still arriving is a slow answer, not a
+     * silent peer, so its liveness PING going unanswered meanwhile does not close the connection.
+     */
+    private volatile long lastProgressNanos = lastReadNanos;
     /** The largest request frame the server answered here: its frame limit is at least that. Reader thread only. */
     private long largestAnsweredFrame;
     /** The highest request id sent here, and the lowest (negative) liveness PING id: any answer beyond is bogus. */
@@ -70,6 +75,8 @@ final class Connection
     private final AtomicBoolean probing = new AtomicBoolean();
     /** A liveness PING waits for the request timeout, and at least this long: it tests for silence, not speed. */
     private static final long PROBE_MIN_NANOS = 2_000_000_000L;
+    /** Bytes of a body read at a time, each noted as progress. */
+    private static final int BODY_PIECE = 64 * 1024;
     /** Ids of liveness PINGs: negative, so they never meet the client's own (positive) request ids. */
     private static final AtomicLong PROBE_IDS = new AtomicLong();
 
@@ -281,12 +288,17 @@ final class Connection
      * No whole response has arrived since {@code timedOut} was sent: a slow server answers something, a peer gone silent
      * (a host that vanished, a firewall that dropped the connection's state) answers nothing, and TCP would take many
      * minutes to give up. One PING of the connection's own tells them apart: unanswered within the request timeout
-     * (at least 2 s), with still nothing read, it closes the connection, so the next request connects afresh.
+     * (at least 2 s), with not a byte read since it was sent (a large body still arriving ahead of it is progress),
+     * it closes the connection, so the next request connects afresh.
      */
     private void suspect(final Pending<?> timedOut, final long timeoutNanos, final String timeoutText)
     {
         if (timedOut.probe)
         {
+            if (lastProgressNanos - timedOut.sentNanos > 0)
+            {
+                return; // a long answer still arriving ahead of the PING: slow, not silent; the next timeout asks again
+            }
             // Off the timer: closing fails every request in flight, and their callers' stages run where that happens.
             Timeouts.INSTANCE.execute(() -> close("no response to a PING within " + timeoutText +
                 ": the server is unreachable", null));
@@ -354,6 +366,7 @@ final class Connection
         {
             while (readHeader(header))
             {
+                lastProgressNanos = System.nanoTime();
                 final long length = Wire.getUnsignedInt(header, Protocol.LENGTH_OFFSET);
                 final int version = header[Protocol.VERSION_OFFSET] & 0xFF;
                 final int opcode = header[Protocol.OPCODE_OFFSET] & 0xFF;
@@ -426,10 +439,7 @@ final class Connection
                     continue;
                 }
                 final byte[] body = bodyLength == 0 ? EMPTY : new byte[(int)bodyLength];
-                if (in.readNBytes(body, 0, body.length) != body.length)
-                {
-                    throw new EOFException("connection closed inside a response body");
-                }
+                readBody(body);
                 lastReadNanos = System.nanoTime();
                 if (inFlight.remove(requestId, request))
                 {
@@ -498,6 +508,21 @@ final class Connection
             case Wire.GET -> Protocol.MAX_BLOCK_SIZE; // another client may have stored a block above this one's limit
             default -> maxResponseBody; // STATS: text of no fixed size
         };
+    }
+
+    /** Reads a body in pieces, noting each one's arrival ({@link #lastProgressNanos}). */
+    private void readBody(final byte[] body) throws IOException
+    {
+        for (int at = 0; at < body.length; )
+        {
+            final int n = in.read(body, at, Math.min(BODY_PIECE, body.length - at));
+            if (n < 0)
+            {
+                throw new EOFException("connection closed inside a response body");
+            }
+            at += n;
+            lastProgressNanos = System.nanoTime();
+        }
     }
 
     /** @return false on a clean end of stream between frames. */

@@ -8,8 +8,8 @@ package io.ringblocks.client;
  * sent was not sent at all ({@link #sent()}). A timeout does not close the
  * connection: a slow server is not a broken one. But when no whole response has arrived on the connection since the
  * request was sent (nothing at all, or a response that stopped halfway), the connection checks itself with a PING,
- * and closes once that goes unanswered as long (at least 2 s): a peer gone silent (a vanished host, a firewall that
- * dropped the connection) is not waited for.
+ * and closes once that goes unanswered as long (at least 2 s) without a byte arriving meanwhile: a peer gone silent
+ * (a vanished host, a firewall that dropped the connection) is not waited for, a large answer still arriving is.
  */
 public final class RequestTimeoutException extends RingblocksException
 {
