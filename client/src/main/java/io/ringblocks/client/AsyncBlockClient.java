@@ -132,8 +132,8 @@ public final class AsyncBlockClient implements AsyncBlockOperations
 
     /**
      * @return how ready the client is to take a request, best first: 0 connected, 1 to reconnect first, 2 not to
-     * reconnect yet (the server refused the connection, or a reconnect round failed, too recently): what
-     * {@link BlockClientPool} ranks its connections by before their load.
+     * reconnect now (the server refused the connection, or a reconnect round failed, too recently; or no reconnect
+     * attempts at all): what {@link BlockClientPool} ranks its connections by, together with their load.
      */
     int readiness()
     {

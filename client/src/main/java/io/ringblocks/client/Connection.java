@@ -44,7 +44,6 @@ final class Connection
     private final InputStream in;
     private final OutputStream out;
     private final int maxResponseBody;
-    private final int maxBlockSize;
     /** The largest response body any server may send: a full block of the protocol's largest size, or a LIST page. */
     private final int maxAnyBody;
     private final Semaphore permits;
@@ -87,7 +86,6 @@ final class Connection
         this.in = new BufferedInputStream(socket.getInputStream(), BUFFER_SIZE);
         this.out = new BufferedOutputStream(socket.getOutputStream(), BUFFER_SIZE);
         this.maxResponseBody = Math.max(options.maxBlockSize(), Wire.MAX_LIST_BODY);
-        this.maxBlockSize = options.maxBlockSize();
         this.maxAnyBody = Math.max(maxResponseBody, Protocol.MAX_BLOCK_SIZE);
         this.permits = permits;
     }
