@@ -312,11 +312,24 @@ public final class RbCat implements Callable<Integer>
         }
     }
 
+    /** A plain socket for --raw, failing with the same words as the client library's connect. */
+    private static Socket connect(final String host, final int port) throws IOException
+    {
+        try
+        {
+            return new Socket(host, port);
+        }
+        catch (final IOException e)
+        {
+            throw new IOException("cannot connect to " + host + ":" + port + ": " + e, e);
+        }
+    }
+
     private int rawMode(final String host, final int port) throws IOException
     {
         int failures = 0;
         final HexFormat hex = HexFormat.of();
-        try (Socket socket = new Socket(host, port))
+        try (Socket socket = connect(host, port))
         {
             socket.setSoTimeout(30_000);
             final DataInputStream in = new DataInputStream(socket.getInputStream());

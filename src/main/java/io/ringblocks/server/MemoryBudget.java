@@ -55,7 +55,7 @@ public final class MemoryBudget
         if (heap > maxHeap / 20 * 17)
         {
             return describe(config) + " need about " + mib(heap) + " MiB of Java heap; this JVM may use " +
-                mib(maxHeap) + " MiB, of which 85 % for the server's tables (-Xmx" + mib(heap / 17 * 20) +
+                mib(maxHeap) + " MiB, of which 85 % for the server's tables (-Xmx" + suggestedXmxMib(heap) +
                 "m would do)";
         }
         final long direct = DIRECT_BASE + workerDirect(config);
@@ -65,6 +65,16 @@ public final class MemoryBudget
                 mib(maxDirect) + " MiB this JVM has (-XX:MaxDirectMemorySize=" + mib(direct) + "m would do)";
         }
         return null;
+    }
+
+    /**
+     * @return an -Xmx in MiB under which {@code heap} fits: the JVM reports a little less than -Xmx as its maximum
+     * (a survivor space is not counted), so an eighth more than 85 % asks for, in steps of 16 MiB.
+     */
+    static long suggestedXmxMib(final long heap)
+    {
+        final long wanted = mib(heap / 17 * 20 / 8 * 9);
+        return (wanted + 15) / 16 * 16;
     }
 
     private static String describe(final ServerConfig config)

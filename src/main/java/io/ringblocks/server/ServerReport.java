@@ -98,7 +98,8 @@ final class ServerReport
             sum(ServerStats.REJECTED));
         v.counter("connections_closed", "Connections closed.", sum(ServerStats.CLOSED));
         v.gauge("in_flight", "Requests taken and not yet answered.", sum(ServerStats.IN_FLIGHT));
-        // From NONE: frames with an opcode this version does not define are counted there (UNKNOWN_OPCODE answers).
+        // From NONE: answers that belong to no defined opcode are counted there (UNKNOWN_OPCODE, and the
+        // connection-level FRAME_TOO_LARGE, UNSUPPORTED_VERSION, short-frame and BUSY frames).
         for (int op = Opcode.NONE; op <= Opcode.FIND_MISSING; op++)
         {
             final String name = Opcode.name(op).toLowerCase(Locale.ROOT);
@@ -149,8 +150,9 @@ final class ServerReport
         v.gauge("partial_body_bytes", "Bytes held by PUT bodies still arriving.", sum(ServerStats.PARTIAL_BODY_BYTES));
         v.gauge("body_budget_waiters", "Connections whose large PUT waits, unread, for the partial-body budget.",
             sum(ServerStats.BODY_BUDGET_WAITERS));
-        v.counter("body_queue_refusals", "Connections closed with a BUSY frame because their large PUT found " +
-            "64 others waiting for the partial-body budget (per worker).", sum(ServerStats.BODY_QUEUE_REFUSALS));
+        v.counter("body_queue_refusals", "Large PUTs declined BUSY because 64 others were waiting for the " +
+            "partial-body budget (per worker); a connection with nothing else outstanding is closed after a " +
+            "connection-level BUSY frame.", sum(ServerStats.BODY_QUEUE_REFUSALS));
         v.counter("short_io", "Short reads and writes resumed.", sum(ServerStats.SHORT_IO));
         v.counter("sends", "Send submissions (fewer than responses when pipelined responses leave together).",
             sum(ServerStats.SENDS));

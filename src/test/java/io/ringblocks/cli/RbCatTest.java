@@ -174,7 +174,13 @@ class RbCatTest
             "a refused connection is a runtime failure, not a usage error: " + err);
         final String line = err.toString(StandardCharsets.UTF_8);
         assertEquals(1, line.strip().lines().count(), line);
-        assertTrue(line.startsWith("rbcat: ") && line.contains("refused"), line);
+        assertTrue(line.startsWith("rbcat: cannot connect to 127.0.0.1:" + closed) && line.contains("refused"), line);
+        final ByteArrayOutputStream rawErr = new ByteArrayOutputStream();
+        assertEquals(1, RbCat.run(new String[]{"--raw", "127.0.0.1:" + closed}, new ByteArrayInputStream(new byte[0]),
+            new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(rawErr, true)));
+        final String rawLine = rawErr.toString(StandardCharsets.UTF_8);
+        assertTrue(rawLine.startsWith("rbcat: cannot connect to 127.0.0.1:" + closed) && rawLine.contains("refused") &&
+            rawLine.strip().lines().count() == 1, "--raw says it the same way: " + rawLine);
         assertEquals(2, RbCat.run(new String[]{"127.0.0.1"}, new ByteArrayInputStream(new byte[0]),
             new PrintStream(new ByteArrayOutputStream(), true), new PrintStream(new ByteArrayOutputStream(), true)),
             "no port: a usage error");

@@ -68,6 +68,24 @@ class ClientAgainstServerTest
     }
 
     @Test
+    void shouldReadBlocksAndRangesLargerThanItsOwnPutLimit() throws Exception
+    {
+        final byte[] block = new byte[16 * 1024];
+        new Random(7).nextBytes(block);
+        try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));
+            BlockClient writer = BlockClient.connect("127.0.0.1", server.port());
+            BlockClient reader = BlockClient.connect(ClientOptions.builder().host("127.0.0.1").port(server.port())
+                .maxBlockSize(4096).build()))
+        {
+            final Hash hash = writer.put(block);
+            assertArrayEquals(block, reader.get(hash));
+            assertArrayEquals(java.util.Arrays.copyOfRange(block, 8192, 12288), reader.getRange(hash, 8192, 4096));
+            assertArrayEquals(java.util.Arrays.copyOfRange(block, 10000, block.length), reader.getRange(hash, 10000, 0));
+            assertThrows(IllegalArgumentException.class, () -> reader.put(block), "its own PUT limit still holds");
+        }
+    }
+
+    @Test
     void shouldVerifyEveryByteWithSixteenThreadsSharingAPool() throws Exception
     {
         try (RingblocksServer server = RingblocksServer.start(ServerHarness.config(dir));

@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongFunction;
 
+import io.ringblocks.wire.Protocol;
+
 /**
  * A pipelining client over one TCP connection: any number of threads may call it concurrently, up to
  * {@link ClientOptions#maxInFlight()} requests are outstanding at once, and responses are matched to requests by
@@ -229,13 +231,14 @@ public final class AsyncBlockClient implements AsyncBlockOperations
     public CompletableFuture<byte[]> getRange(final Hash hash, final long offset, final int length)
     {
         Objects.requireNonNull(hash, "hash");
-        if (offset < 0 || offset >= options.maxBlockSize())
+        // Bounded by the protocol, not by this client's PUT limit: another client may have stored a larger block.
+        if (offset < 0 || offset >= Protocol.MAX_BLOCK_SIZE)
         {
-            throw new IllegalArgumentException("offset must be 0.." + (options.maxBlockSize() - 1) + ": " + offset);
+            throw new IllegalArgumentException("offset must be 0.." + (Protocol.MAX_BLOCK_SIZE - 1) + ": " + offset);
         }
-        if (length < 0 || length > options.maxBlockSize())
+        if (length < 0 || length > Protocol.MAX_BLOCK_SIZE)
         {
-            throw new IllegalArgumentException("length must be 0.." + options.maxBlockSize() + ": " + length);
+            throw new IllegalArgumentException("length must be 0.." + Protocol.MAX_BLOCK_SIZE + ": " + length);
         }
         return submit(Wire.GET, id -> Wire.getRange(id, hash, offset, length), null, 0, 0,
             Responses.getRange(hash, offset, length));

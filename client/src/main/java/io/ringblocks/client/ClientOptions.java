@@ -186,9 +186,10 @@ public final class ClientOptions
     }
 
     /**
-     * @return the largest PUT payload the client sends (larger ones are rejected locally) and the largest
-     * response body it accepts; at most the protocol's 1 MiB, and it must not exceed the server's setting (see
-     * {@link BlockOperations#put(byte[])} for what a PUT above the server's limit gets).
+     * @return the largest PUT payload the client sends (larger ones are rejected locally); at most the protocol's
+     * 1 MiB, and it must not exceed the server's setting (see {@link BlockOperations#put(byte[])} for what a PUT
+     * above the server's limit gets). GETs and ranges are not bounded by it: they accept blocks up to the
+     * protocol's 1 MiB, since another client may have stored a larger block than this one may send.
      */
     public int maxBlockSize()
     {
