@@ -1,10 +1,13 @@
 package io.ringblocks.server;
 
+import java.lang.invoke.VarHandle;
+
 import org.agrona.DirectBuffer;
 
 import io.ringblocks.storage.CommitterClient;
 import io.ringblocks.storage.IndexReader;
 import io.ringblocks.storage.ReadEpochs;
+import io.ringblocks.storage.WorkerLink;
 
 /**
  * A worker's index lookups. Those of one duty cycle share one LMDB snapshot, pinned in {@link ReadEpochs} before it
@@ -75,6 +78,9 @@ final class Lookups implements AutoCloseable
             // Publish the pin before the snapshot exists, so the committer cannot reuse what it may show.
             pinEpoch = client.epoch();
             pinTag = epochs.begin(pinEpoch);
+            // The committer bumps the epoch, then reads the pins; we publish the pin, then read the overlay and LMDB
+            // (a Dekker pair): a store followed by loads needs a full fence under the JMM, not only on x86.
+            VarHandle.fullFence();
             pinned = true;
         }
     }
@@ -109,6 +115,16 @@ final class Lookups implements AutoCloseable
             epochs.end(pinTag);
             pinned = false;
         }
+    }
+
+    /**
+     * The worker is done and its ring closed: nothing it still had in flight can be sent, so its pins must not hold
+     * back space reuse and checkpoints for ever (after a worker died in mid-cycle, they would stop every write).
+     */
+    void withdraw()
+    {
+        pinned = false;
+        client.link().publishOldestReadEpoch(WorkerLink.NO_READS);
     }
 
     @Override

@@ -441,9 +441,13 @@ final class Operations implements AutoCloseable
         lookups.close();
     }
 
-    /** Unmaps the block cache: only once the ring is closed, since a send in flight may read from it. */
-    void closeCache()
+    /**
+     * Unmaps the block cache and withdraws the worker's read pins: only once the ring is closed, since a send in
+     * flight may read from the cache, and a read in flight may still be sent until then.
+     */
+    void closeAfterRing()
     {
         reads.close();
+        lookups.withdraw();
     }
 }

@@ -563,7 +563,7 @@ final class Worker implements Runnable, ConnectionTimeouts.Expiry, Responder, Se
         }
         if (ops != null)
         {
-            ops.closeCache(); // only now: a send submitted in the last cycle may have read from it until the ring went
+            ops.closeAfterRing(); // only now: a send or read submitted in the last cycle may have used them until the ring went
         }
         if (ops != null && ops.buffersLent() > 0)
         {

@@ -1,6 +1,7 @@
 package io.ringblocks.storage;
 
 import java.io.IOException;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -194,6 +195,7 @@ public final class Scrubber implements Runnable, AutoCloseable, BlockIndex.Entry
         skipped = false;
         // Pin before the snapshot exists, so nothing it shows can be reused until the reads below are done.
         link.publishOldestReadEpoch(client.epoch());
+        VarHandle.fullFence(); // the pin's store before the snapshot's loads (see Lookups#pin)
         long bytes = 0;
         try
         {
