@@ -56,9 +56,12 @@ final class Connections
     final int[] bodyRemaining;
     /** Bytes of I/O arena held by this connection's requests: bounds what a client that never reads can pin. */
     final long[] bufferBytes;
+    /** Being closed to make room for a new connection at the limit (IdleEviction), until its slot frees. */
+    private final boolean[] evicted;
     private final int[] freeList;
     private int freeCount;
     private int open;
+    private int evicting;
 
     Connections(final int capacity)
     {
@@ -87,6 +90,7 @@ final class Connections
         bodyTarget = new long[capacity];
         bodyRemaining = new int[capacity];
         bufferBytes = new long[capacity];
+        evicted = new boolean[capacity];
         Arrays.fill(fd, -1);
         freeList = new int[capacity];
         for (int i = 0; i < capacity; i++)
@@ -131,6 +135,11 @@ final class Connections
 
     void free(final int c)
     {
+        if (evicted[c])
+        {
+            evicted[c] = false;
+            evicting--;
+        }
         state[c] = FREE;
         fd[c] = -1;
         generation[c] = (generation[c] + 1) & 0xFF_FFFF;
@@ -141,5 +150,21 @@ final class Connections
     int openCount()
     {
         return open;
+    }
+
+    /** Connection {@code c} is being closed to make room for another: counted until its slot frees. */
+    void markEvicted(final int c)
+    {
+        if (!evicted[c])
+        {
+            evicted[c] = true;
+            evicting++;
+        }
+    }
+
+    /** @return connections being closed to make room for others whose slots have not freed yet. */
+    int evictingCount()
+    {
+        return evicting;
     }
 }

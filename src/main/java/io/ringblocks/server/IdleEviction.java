@@ -45,9 +45,9 @@ final class IdleEviction
     /** @return true when an idle connection is being ended to make room for a new one. */
     boolean evictIdle(final long nanos)
     {
-        if (conns.openCount() >= conns.capacity)
+        if (conns.evictingCount() >= HEADROOM || conns.openCount() >= conns.capacity)
         {
-            return false; // no slot for the newcomer until an eviction under way has closed
+            return false; // no more evictions, or no slot for the newcomer, until one under way has closed
         }
         boolean scanned = false;
         while (true)
@@ -79,6 +79,7 @@ final class IdleEviction
 
     private void evict(final int c)
     {
+        conns.markEvicted(c); // counted however its close comes about
         try
         {
             final int r = ctx.reqs.acquire(c, conns.generation[c]);

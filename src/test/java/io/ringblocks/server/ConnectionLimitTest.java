@@ -18,6 +18,7 @@ import io.ringblocks.client.StatusCode;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Over --max-connections the server answers BUSY with opcode 0 and request id 0 before reading anything and closes
@@ -124,6 +125,48 @@ class ConnectionLimitTest
             assertThrows(java.io.EOFException.class, oldest::read, "and closed");
             assertEquals(ServerOperationsTest.OK, older.call(ServerOperationsTest.PING, 0, 5, new byte[0]).status());
             assertEquals(1, ServerHarness.stat(server, "idle_evictions"));
+        }
+    }
+
+    @Test
+    void shouldBoundEvictionsUnderWayPerWorkerWhateverItsShareOfTheLimit() throws Exception
+    {
+        // Two workers share the limit, so each holds about half of it: its spare slots alone would let a burst of
+        // newcomers evict nearly every idle connection while the evicted ones still linger.
+        final int limit = 120;
+        final ServerConfig config = ServerHarness.config(dir).toBuilder().workers(2).maxConnections(limit).conclude();
+        final java.util.List<RawClient> clients = new java.util.ArrayList<>();
+        try (RingblocksServer server = RingblocksServer.start(config))
+        {
+            for (int i = 0; i < limit; i++)
+            {
+                final RawClient idle = new RawClient(server.port());
+                clients.add(idle);
+                assertEquals(ServerOperationsTest.OK, idle.call(ServerOperationsTest.PING, 0, i, new byte[0]).status());
+            }
+            Thread.sleep(IdleEviction.MIN_IDLE_NANOS / 1_000_000 + 200);
+            for (int i = 0; i < limit; i++)
+            {
+                clients.add(new RawClient(server.port())); // evicted idle ones linger: they never read or close
+            }
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (ServerHarness.stat(server, "connections_accepted") + ServerHarness.stat(server, "connections_rejected") <
+                2L * limit && System.nanoTime() < deadline)
+            {
+                Thread.sleep(5); // every newcomer admitted (an idle one making room) or refused
+            }
+            assertEquals(2L * limit, ServerHarness.stat(server, "connections_accepted") +
+                ServerHarness.stat(server, "connections_rejected"));
+            final long evictions = ServerHarness.stat(server, "idle_evictions");
+            assertTrue(evictions > 0 && evictions <= 2L * IdleEviction.HEADROOM,
+                "at most " + IdleEviction.HEADROOM + " evictions under way per worker: " + evictions);
+        }
+        finally
+        {
+            for (final RawClient c : clients)
+            {
+                c.close();
+            }
         }
     }
 
